@@ -1,0 +1,55 @@
+#pragma once
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/error.hpp"
+#include "core/json.hpp"
+
+namespace spacehook::config {
+
+/// Where a value was written: "examples/home-room.yaml:12:7".
+struct SourceLocation {
+    std::string file;
+    int line = 0;    ///< 1-based; 0 = unknown
+    int column = 0;  ///< 1-based
+    [[nodiscard]] std::string ToString() const;
+};
+
+/// Looks up an environment variable. Injected so tests do not depend on the process environment.
+using Env = std::function<std::optional<std::string>(std::string_view name)>;
+/// The process environment (getenv).
+Env ProcessEnv();
+/// An Env over a fixed map (tests), falling back to nothing.
+Env MapEnv(std::map<std::string, std::string> values);
+
+/// Expands `${VAR}` and `${VAR:-default}` (default may be empty; `$$` is a literal `$`). An unset
+/// variable without a default is kConfig naming the variable.
+Result<std::string> ExpandVars(std::string_view text, const Env& env);
+
+/// A YAML file read into JSON values, remembering where each value stood. yaml-cpp stays inside
+/// src/config; everything after loading works on Json plus these locations. Scalars are typed after
+/// `${VAR}` expansion by YAML 1.2 core rules when unquoted (`id: ${ROOM_ID}` with ROOM_ID=890 is the
+/// number 890) and stay strings when quoted.
+struct Document {
+    std::string file;
+    Json root;
+    /// JSON pointer ("/rules/0/if/title") -> position of that value (of its key for map entries).
+    std::map<std::string, SourceLocation> locations;
+
+    /// Position of `pointer`, or of its nearest ancestor that has one.
+    [[nodiscard]] SourceLocation Locate(std::string_view pointer) const;
+    /// kConfig error "file:line:col: message" for the value at `pointer`.
+    [[nodiscard]] Error ErrorAt(std::string_view pointer, std::string_view message) const;
+};
+
+/// Reads and expands one YAML file. Syntax errors and unset variables are kConfig errors naming
+/// file, line and column.
+Result<Document> LoadYamlFile(const std::string& path, const Env& env);
+/// Same, from text (tests, fuzzing); `file` is only used in messages.
+Result<Document> LoadYamlText(std::string_view text, const std::string& file, const Env& env);
+
+}  // namespace spacehook::config

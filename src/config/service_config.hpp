@@ -1,0 +1,108 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/document.hpp"
+#include "core/error.hpp"
+
+namespace spacehook::config {
+
+/// The whole service configuration after merging every --config file and the environment. Immutable
+/// once loaded. Durations in YAML are "250ms", "10s", "5m", "1h" or plain milliseconds; sizes are
+/// bytes or "512KiB"/"1MiB".
+struct ServiceConfig {
+    struct Tls {
+        std::string certificate_file;
+        std::string private_key_file;
+    };
+    struct Server {
+        std::string host = "0.0.0.0";
+        std::uint16_t port = 3000;  ///< the PORT env var sets it when the config does not
+        std::string webhook_path = "/docspace/webhook";
+        std::size_t body_limit = 1024 * 1024;
+        std::chrono::milliseconds header_timeout{10000};
+        std::chrono::milliseconds body_timeout{30000};
+        std::chrono::milliseconds idle_timeout{60000};
+        std::size_t max_connections = 1024;
+        int threads = 1;
+        std::optional<Tls> tls;
+        /// Reject plain-HTTP webhook requests unless they came through a trusted proxy that says
+        /// X-Forwarded-Proto: https.
+        bool require_https = false;
+        std::vector<std::string> trusted_proxies;  ///< IPs whose X-Forwarded-* headers are believed
+    } server;
+
+    struct Webhook {
+        /// Every secret that may have signed a delivery (rotation: old and new at once). From
+        /// `webhook.secrets`, `webhook.secret`, or DOCSPACE_WEBHOOK_SECRET.
+        std::vector<std::string> secrets;
+        /// Accept unsigned deliveries. Only by explicit choice (config or --insecure-no-signature);
+        /// a warning is logged at every start.
+        bool allow_unsigned = false;
+        /// Optional freshness limit on the signed event.createOn; 0 = off (wire.md §5).
+        std::chrono::milliseconds max_age{0};
+    } webhook;
+
+    struct DocSpace {
+        std::string api_host;  ///< DOCSPACE_API_HOST, e.g. https://portal.example.com
+        std::string api_key;   ///< DOCSPACE_API_KEY; never logged
+        double rate_per_second = 20;  ///< token bucket shared by every caller for this portal
+        int burst = 40;
+        std::chrono::milliseconds connect_timeout{5000};
+        std::chrono::milliseconds total_timeout{30000};
+        std::chrono::milliseconds poll_interval{200};  ///< file-operation polling
+        std::chrono::milliseconds poll_timeout{120000};
+        bool verify_tls = true;
+        std::string ca_file;
+    } docspace;
+
+    std::string store_url = "sqlite:spacehook.db";
+
+    struct Runner {
+        int workers = 4;
+        std::chrono::milliseconds lease{30000};
+        std::chrono::milliseconds retry_base{1000};
+        std::chrono::milliseconds retry_max{300000};
+        double retry_multiplier = 2.0;
+        double retry_jitter = 0.2;
+        int max_attempts = 12;                    ///< transient failures before the dead-letter list
+        std::chrono::milliseconds retry_budget{std::chrono::hours(24)};  ///< or this long since the first failure
+        std::chrono::milliseconds shutdown_grace{10000};
+    } runner;
+
+    struct Mail {
+        std::string smtp_url;  ///< SMTP_URL: smtp://host:port or smtps://host:port
+        std::string username;  ///< SMTP_USERNAME
+        std::string password;  ///< SMTP_PASSWORD; never logged
+        std::string from;      ///< MAIL_FROM: "spacehook <bot@example.com>" or an address
+        bool require_starttls = false;
+        bool verify_tls = true;
+    } mail;
+
+    struct Log {
+        std::string level = "info";
+        std::string format = "text";  ///< text | json
+    } log;
+
+    /// The loaded documents, each with its `rules:` list; the rules library compiles them.
+    std::vector<Document> documents;
+};
+
+/// Loads and merges config files in order (later files override service settings key by key; rules
+/// from all files are kept, in order), then fills what is unset from the environment (DOCSPACE_*,
+/// SMTP_*, MAIL_FROM, PORT). Unknown keys and bad values are kConfig errors with file:line:column.
+/// An empty file list is allowed: everything comes from the environment.
+Result<ServiceConfig> LoadServiceConfig(const std::vector<std::string>& files, const Env& env);
+
+/// Parses "250ms", "10s", "5m", "1h", "2d" or a plain number of milliseconds.
+std::optional<std::chrono::milliseconds> ParseDuration(std::string_view text);
+/// Parses "1048576", "512KiB", "1MiB", "1KB" (= 1000).
+std::optional<std::size_t> ParseSize(std::string_view text);
+/// Splits "HOST:PORT" ("[::1]:3000", ":3000" = all interfaces).
+Result<std::pair<std::string, std::uint16_t>> ParseListen(std::string_view text);
+
+}  // namespace spacehook::config

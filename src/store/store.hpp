@@ -1,0 +1,248 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/clock.hpp"
+#include "core/error.hpp"
+#include "core/json.hpp"
+
+namespace spacehook::store {
+
+// ---------------------------------------------------------------------------------------------
+// Journal: every verified delivery, keyed by (webhook id, event id) so a redelivery is a no-op.
+// ---------------------------------------------------------------------------------------------
+
+/// A verified delivery, ready to be made durable. Ingress fills it from the envelope.
+struct NewDelivery {
+    std::string webhook_id;  ///< webhook.id as text ("" when DocSpace omitted it)
+    std::string event_id;    ///< event.id as text; the dedupe key together with webhook_id
+    std::string trigger;     ///< event.trigger, e.g. "file.created"
+    std::string actor;       ///< event.createBy ("" when omitted)
+    std::string entity_id;   ///< payload.id as text ("" when absent)
+    std::string created_on;  ///< event.createOn as sent
+    std::string body;        ///< the exact bytes that were signed
+    TimePoint received_at;
+};
+
+enum class AppendOutcome { kStored, kDuplicate };
+/// Runs on the store's writer thread once the commit holding this delivery is durable (or failed).
+/// Keep it short: hand the result to another thread.
+using AppendCallback = std::function<void(Result<AppendOutcome>)>;
+
+enum class EventState { kPending, kDispatched, kIgnored, kFailed };
+std::string_view ToString(EventState state);
+std::optional<EventState> ParseEventState(std::string_view text);
+
+struct EventRecord {
+    std::int64_t seq = 0;  ///< journal order, assigned at append
+    std::string webhook_id;
+    std::string event_id;
+    std::string trigger;
+    std::string actor;
+    std::string entity_id;
+    std::string created_on;
+    std::string body;
+    TimePoint received_at;
+    EventState state = EventState::kPending;
+    int attempts = 0;            ///< failed dispatch attempts
+    TimePoint next_attempt_at;   ///< not before this
+    std::string last_error;      ///< why the last dispatch failed / why it was ignored
+    int replay_generation = 0;   ///< bumped by ReplayEvent; dispatch keys new runs with it
+    int runs_created = 0;
+};
+
+struct EventFilter {
+    std::optional<EventState> state;
+    std::string trigger;          ///< exact; empty = any
+    std::size_t limit = 50;
+    std::int64_t before_seq = 0;  ///< paging: only seq < before_seq when > 0
+};
+
+// ---------------------------------------------------------------------------------------------
+// Runs: one per (rule, entity, trigger class). Steps are checkpointed one by one (a saga).
+// ---------------------------------------------------------------------------------------------
+
+/// A run the dispatcher wants. `run_key` is semantic (rule + entity + trigger class [+ replay
+/// generation]); a second NewRun with the same key is silently not created.
+struct NewRun {
+    std::string run_key;
+    std::string rule;
+    std::string lock_key;  ///< runs with the same lock key never run at the same time ("room:890"); may be empty
+    int step_count = 0;
+    Json context;          ///< what the steps need: event, resolved facts (room, file, user), rule version
+};
+
+enum class RunState { kPending, kRunning, kDone, kDead, kDropped };
+std::string_view ToString(RunState state);
+std::optional<RunState> ParseRunState(std::string_view text);
+
+struct RunRecord {
+    std::int64_t id = 0;
+    std::string run_key;
+    std::string rule;
+    std::int64_t event_seq = 0;
+    std::string lock_key;
+    RunState state = RunState::kPending;
+    int step_count = 0;
+    int next_step = 0;   ///< index of the first unfinished step
+    int attempts = 0;    ///< failed attempts since the run was (re)queued
+    TimePoint created_at;
+    TimePoint updated_at;
+    TimePoint next_attempt_at;
+    std::string lease_owner;
+    TimePoint lease_until;
+    std::string last_error;
+    Json context;
+};
+
+enum class StepStatus { kNone, kStarted, kDone };
+
+/// A step's checkpoint. `kStarted` without `kDone` after a crash means "the effect may have happened":
+/// the step's own idempotency check (look before create) decides what to do.
+struct StepRecord {
+    int index = 0;
+    std::string name;
+    StepStatus status = StepStatus::kNone;
+    Json output;  ///< what later steps may reference as steps.<name>.*
+    TimePoint started_at;
+    TimePoint finished_at;
+};
+
+struct RunFilter {
+    std::optional<RunState> state;
+    std::string rule;  ///< exact; empty = any
+    std::size_t limit = 50;
+    std::int64_t before_id = 0;
+};
+
+/// An entry of the dead-letter list: a run that failed permanently or exhausted its retry budget, or an
+/// event whose dispatch failed permanently.
+struct DeadLetter {
+    enum class Kind { kRun, kEvent } kind = Kind::kRun;
+    std::int64_t id = 0;  ///< run id or event seq
+    std::string rule;     ///< empty for events
+    std::string trigger;
+    std::string reason;
+    int attempts = 0;
+    TimePoint failed_at;
+};
+
+/// Counts for /metrics and `spacehook status`.
+struct StoreStats {
+    std::int64_t events_total = 0;
+    std::int64_t events_pending = 0;
+    std::int64_t runs_pending = 0;
+    std::int64_t runs_running = 0;
+    std::int64_t runs_done = 0;
+    std::int64_t dead_letters = 0;
+    std::int64_t bytes = 0;  ///< size of the database on disk (SQLite) or of the tables (PostgreSQL)
+};
+
+struct StoreOptions {
+    /// fsync every commit (SQLite synchronous=FULL). Only turn off for throwaway stores.
+    bool durable = true;
+    /// Most deliveries one group commit may hold.
+    std::size_t max_batch = 1024;
+    /// Appends waiting for the writer beyond this are refused at once with kUnavailable (-> 503),
+    /// so a stalled disk cannot make the ingress hold unbounded memory.
+    std::size_t max_pending_appends = 50000;
+    /// How long a claimed event or run stays owned without a renewal.
+    std::chrono::milliseconds lease{30000};
+};
+
+/// The durable store behind every part of spacehook: the journal, runs, step checkpoints and the
+/// dead-letter list. One implementation per backend (SQLite embedded, PostgreSQL for replicas).
+///
+/// Thread-safety: every method may be called from any thread. Writes that take an `owner` are fenced:
+/// they fail with kConflict when the caller no longer holds the lease (another worker or replica took
+/// the item over after the lease expired).
+class Store {
+public:
+    virtual ~Store() = default;
+
+    // --- ingest -------------------------------------------------------------------------------
+    /// Appends a delivery. Concurrent appends share one durable commit (group commit). `done` gets
+    /// kStored, kDuplicate (same webhook_id + event_id already journaled; nothing written) or an error
+    /// (kUnavailable: disk full, store closed, queue over max_pending_appends).
+    virtual void Append(NewDelivery delivery, AppendCallback done) = 0;
+    /// Readiness: the store can commit a write right now.
+    virtual Status Ping() = 0;
+
+    // --- journal queries ----------------------------------------------------------------------
+    virtual Result<std::vector<EventRecord>> ListEvents(const EventFilter& filter) = 0;
+    virtual Result<std::optional<EventRecord>> GetEvent(std::int64_t seq) = 0;
+    /// By DocSpace's event id (any webhook); the newest match.
+    virtual Result<std::optional<EventRecord>> FindEvent(std::string_view event_id) = 0;
+
+    // --- dispatch -----------------------------------------------------------------------------
+    /// Leases up to `limit` pending events that are due (or whose lease expired), oldest first.
+    virtual Result<std::vector<EventRecord>> ClaimEvents(const std::string& owner, std::size_t limit, TimePoint now) = 0;
+    /// In one transaction: creates the runs (keys already present are skipped) and sets the event to
+    /// kDispatched (runs matched) or kIgnored (`note` says why). Returns how many runs were created.
+    virtual Result<int> CompleteDispatch(std::int64_t seq, const std::string& owner, const std::vector<NewRun>& runs,
+                                         EventState final_state, const std::string& note) = 0;
+    /// Dispatch failed transiently (context lookup failed): try again at `next_attempt_at`.
+    virtual Status RetryDispatch(std::int64_t seq, const std::string& owner, TimePoint next_attempt_at,
+                                 const std::string& error) = 0;
+    /// Dispatch failed permanently: the event goes to the dead-letter list.
+    virtual Status FailDispatch(std::int64_t seq, const std::string& owner, const std::string& error) = 0;
+
+    // --- runs ---------------------------------------------------------------------------------
+    /// Leases the oldest due run (pending and next_attempt_at <= now, or running with an expired lease)
+    /// whose lock_key is not held by another running run. nullopt when nothing is due.
+    virtual Result<std::optional<RunRecord>> ClaimRun(const std::string& owner, TimePoint now) = 0;
+    virtual Status RenewLease(std::int64_t run_id, const std::string& owner, TimePoint now) = 0;
+    virtual Result<std::vector<StepRecord>> GetSteps(std::int64_t run_id) = 0;
+    /// Records that step `index` is about to cause its effect. Returns the status the step had
+    /// before (kStarted = an earlier attempt died inside this step).
+    virtual Result<StepStatus> BeginStep(std::int64_t run_id, const std::string& owner, int index,
+                                         const std::string& name, TimePoint now) = 0;
+    /// Checkpoints step `index` with its output and advances next_step, in one transaction.
+    virtual Status FinishStep(std::int64_t run_id, const std::string& owner, int index, const Json& output,
+                              TimePoint now) = 0;
+    virtual Status CompleteRun(std::int64_t run_id, const std::string& owner, TimePoint now) = 0;
+    /// Transient failure: back to pending at `next_attempt_at`, attempts + 1, lease released.
+    virtual Status RetryRun(std::int64_t run_id, const std::string& owner, TimePoint next_attempt_at,
+                            const std::string& error) = 0;
+    /// Permanent failure or budget exhausted: to the dead-letter list with the reason.
+    virtual Status DeadLetterRun(std::int64_t run_id, const std::string& owner, const std::string& reason,
+                                 TimePoint now) = 0;
+    /// Gives a run back untouched (graceful shutdown): pending, due now, attempts unchanged.
+    virtual Status ReleaseRun(std::int64_t run_id, const std::string& owner) = 0;
+    /// When the next pending event or run becomes due (nullopt: nothing waiting). Workers sleep until
+    /// then or until the wake-up callback fires.
+    virtual Result<std::optional<TimePoint>> NextDueTime() = 0;
+
+    // --- admin --------------------------------------------------------------------------------
+    virtual Result<std::vector<RunRecord>> ListRuns(const RunFilter& filter) = 0;
+    virtual Result<std::optional<RunRecord>> GetRun(std::int64_t run_id) = 0;
+    virtual Result<std::vector<DeadLetter>> ListDeadLetters(std::size_t limit) = 0;
+    /// Puts a dead run (attempts reset, resumes at its first unfinished step) or a failed event back
+    /// in the queue. kNotFound when no such dead letter.
+    virtual Status RetryDeadLetter(DeadLetter::Kind kind, std::int64_t id, TimePoint now) = 0;
+    /// Removes a dead letter from the list for good (the run becomes kDropped / the event kIgnored).
+    virtual Status DropDeadLetter(DeadLetter::Kind kind, std::int64_t id) = 0;
+    /// Dispatches the event again as if new: replay_generation + 1, so its runs get fresh keys.
+    virtual Status ReplayEvent(std::int64_t seq, TimePoint now) = 0;
+    virtual Result<StoreStats> Stats() = 0;
+
+    /// Called (from any thread) whenever work may have become available: a new event, new runs, a
+    /// retry. Set once before workers start. PostgreSQL calls it for other replicas' work too
+    /// (LISTEN/NOTIFY).
+    virtual void SetWakeup(std::function<void()> wakeup) = 0;
+    /// Stops the writer after flushing what is queued. Later calls fail with kUnavailable.
+    virtual void Close() = 0;
+};
+
+/// Opens (and migrates) a store from a URL: "sqlite:PATH" (file created if missing; ":memory:" is
+/// refused, it would not be durable) or "postgres://..." / "postgresql://...".
+Result<std::unique_ptr<Store>> OpenStore(std::string_view url, const StoreOptions& options, const Clock& clock);
+
+}  // namespace spacehook::store
