@@ -10,6 +10,7 @@
 #include "core/entity_id.hpp"
 #include "core/error.hpp"
 #include "core/json.hpp"
+#include "docspace/names.hpp"
 
 namespace spacehook::docspace {
 
@@ -161,22 +162,5 @@ public:
     virtual Result<WebhookConfig> DeleteWebhook(std::int64_t id) = 0;
     virtual Result<std::vector<WebhookTriggerInfo>> ListTriggers() = 0;
 };
-
-// ---------------------------------------------------------------------------------------------
-// Names <-> DocSpace numbers (wire.md §0, §1.5, §2.4). Unknown names are errors, never a silent 0.
-// ---------------------------------------------------------------------------------------------
-
-/// room_manager 9, editor 10, viewer 2, content_creator 11, reviewer 5, commenter 6, form_filler 7, and
-/// "remove" 0 (only by that explicit name). kInvalidArgument listing the valid names otherwise.
-Result<int> ParseAccessLevel(std::string_view name);
-std::string_view AccessLevelName(int access);
-
-/// form_filling 1, collaboration|editing 2, custom 5, public 6, virtual_data 8, ai 9, or the number.
-Result<int> ParseRoomType(std::string_view name_or_number);
-
-/// Trigger name -> bit ("file.created" -> 128); "*" -> 0. nullopt when unknown.
-std::optional<std::int64_t> TriggerBit(std::string_view name);
-/// Every known trigger name in bit order (wire.md §1.5).
-const std::vector<std::pair<std::string_view, std::int64_t>>& AllTriggers();
 
 }  // namespace spacehook::docspace
