@@ -1,0 +1,233 @@
+#include "httpc/client.hpp"
+
+#include <curl/curl.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+#include <mutex>
+
+#include "core/log.hpp"
+#include "httpc/url_text.hpp"
+
+namespace spacehook::httpc {
+
+namespace {
+
+std::string ToLower(std::string_view text) {
+    std::string out(text);
+    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
+    return out;
+}
+
+std::string_view Trim(std::string_view text) {
+    while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+    while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\r' || text.back() == '\n')) {
+        text.remove_suffix(1);
+    }
+    return text;
+}
+
+/// Transport failures: a deadline is kTimeout, a malformed request is our bug (kInvalidArgument),
+/// everything else (DNS, refused, reset, TLS) is kUnavailable, worth retrying later.
+ErrorCode ClassifyCurlCode(CURLcode code) {
+    switch (code) {
+        case CURLE_OPERATION_TIMEDOUT:
+            return ErrorCode::kTimeout;
+        case CURLE_URL_MALFORMAT:
+        case CURLE_UNSUPPORTED_PROTOCOL:
+        case CURLE_BAD_FUNCTION_ARGUMENT:
+            return ErrorCode::kInvalidArgument;
+        default:
+            return ErrorCode::kUnavailable;
+    }
+}
+
+std::string CurlErrorText(CURLcode code, const char* errbuf) {
+    std::string text = (errbuf != nullptr && errbuf[0] != '\0') ? std::string(errbuf) : curl_easy_strerror(code);
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+    return text;
+}
+
+struct Transfer {
+    Response response;
+    bool in_headers = true;
+};
+
+size_t WriteBody(char* data, size_t size, size_t count, void* user) {
+    auto* transfer = static_cast<Transfer*>(user);
+    transfer->response.body.append(data, size * count);
+    return size * count;
+}
+
+size_t WriteHeader(char* data, size_t size, size_t count, void* user) {
+    auto* transfer = static_cast<Transfer*>(user);
+    const std::string_view line(data, size * count);
+    if (line.rfind("HTTP/", 0) == 0) {
+        // A new status line starts a new header block (after a 100 Continue, say): keep only the last.
+        transfer->response.headers.clear();
+        return line.size();
+    }
+    const auto colon = line.find(':');
+    if (colon != std::string_view::npos) {
+        transfer->response.headers.emplace_back(ToLower(Trim(line.substr(0, colon))),
+                                                std::string(Trim(line.substr(colon + 1))));
+    }
+    return line.size();
+}
+
+struct SlistDeleter {
+    void operator()(curl_slist* list) const { curl_slist_free_all(list); }
+};
+using Slist = std::unique_ptr<curl_slist, SlistDeleter>;
+
+Slist Append(Slist list, const std::string& item) {
+    curl_slist* raw = curl_slist_append(list.get(), item.c_str());
+    if (raw == nullptr) return list;  // out of memory: the header is lost, curl reports the rest
+    (void)list.release();
+    return Slist(raw);
+}
+
+}  // namespace
+
+std::optional<std::string> Response::Header(std::string_view lower_name) const {
+    for (const auto& [name, value] : headers) {
+        if (name == lower_name) return value;
+    }
+    return std::nullopt;
+}
+
+class Client::Impl {
+public:
+    explicit Impl(ClientOptions options) : options_(std::move(options)) {}
+
+    ~Impl() {
+        for (CURL* handle : idle_) curl_easy_cleanup(handle);
+    }
+
+    /// An easy handle with its live connections, or a new one. Handles are used by one thread at a time.
+    CURL* Take() {
+        {
+            std::lock_guard lock(mu_);
+            if (!idle_.empty()) {
+                CURL* handle = idle_.back();
+                idle_.pop_back();
+                return handle;
+            }
+        }
+        return curl_easy_init();
+    }
+
+    /// Back to the pool: curl_easy_reset keeps live connections, so the next request to the same host
+    /// reuses the socket (keep-alive). Beyond max_idle_handles the handle and its connections go.
+    void Give(CURL* handle) {
+        curl_easy_reset(handle);
+        {
+            std::lock_guard lock(mu_);
+            if (idle_.size() < options_.max_idle_handles) {
+                idle_.push_back(handle);
+                return;
+            }
+        }
+        curl_easy_cleanup(handle);
+    }
+
+    Result<Response> Send(const Request& request) {
+        CURL* handle = Take();
+        if (handle == nullptr) return Fail(ErrorCode::kInternal, "curl_easy_init failed");
+        auto result = Perform(handle, request);
+        Give(handle);
+        return result;
+    }
+
+private:
+    Result<Response> Perform(CURL* handle, const Request& request) {
+        Transfer transfer;
+        char errbuf[CURL_ERROR_SIZE] = {0};
+
+        curl_easy_setopt(handle, CURLOPT_URL, request.url.c_str());
+        curl_easy_setopt(handle, CURLOPT_PROTOCOLS_STR, "http,https");
+        curl_easy_setopt(handle, CURLOPT_NOSIGNAL, 1L);  // threads: no SIGALRM for DNS timeouts
+        curl_easy_setopt(handle, CURLOPT_ERRORBUFFER, errbuf);
+        curl_easy_setopt(handle, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(request.connect_timeout.count()));
+        curl_easy_setopt(handle, CURLOPT_TIMEOUT_MS, static_cast<long>(request.total_timeout.count()));
+        // Redirects are answers, not something to chase: a 3xx from the portal means a wrong base URL.
+        curl_easy_setopt(handle, CURLOPT_FOLLOWLOCATION, 0L);
+        curl_easy_setopt(handle, CURLOPT_SSL_VERIFYPEER, options_.verify_tls ? 1L : 0L);
+        curl_easy_setopt(handle, CURLOPT_SSL_VERIFYHOST, options_.verify_tls ? 2L : 0L);
+        if (!options_.ca_file.empty()) curl_easy_setopt(handle, CURLOPT_CAINFO, options_.ca_file.c_str());
+        if (!options_.user_agent.empty()) curl_easy_setopt(handle, CURLOPT_USERAGENT, options_.user_agent.c_str());
+        curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION, &WriteBody);
+        curl_easy_setopt(handle, CURLOPT_WRITEDATA, &transfer);
+        curl_easy_setopt(handle, CURLOPT_HEADERFUNCTION, &WriteHeader);
+        curl_easy_setopt(handle, CURLOPT_HEADERDATA, &transfer);
+
+        const std::string method = request.method.empty() ? "GET" : request.method;
+        if (method == "HEAD") {
+            curl_easy_setopt(handle, CURLOPT_NOBODY, 1L);
+        } else if (method == "GET" && request.body.empty()) {
+            curl_easy_setopt(handle, CURLOPT_HTTPGET, 1L);
+        } else {
+            // POSTFIELDS gives curl the body and its length; CUSTOMREQUEST turns POST into PUT/DELETE/...
+            curl_easy_setopt(handle, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
+            curl_easy_setopt(handle, CURLOPT_POSTFIELDS, request.body.data());
+            if (method != "POST") curl_easy_setopt(handle, CURLOPT_CUSTOMREQUEST, method.c_str());
+        }
+
+        Slist headers;
+        for (const auto& [name, value] : request.headers) headers = Append(std::move(headers), name + ": " + value);
+        // No "Expect: 100-continue" round trip for larger bodies; DocSpace answers in one go.
+        headers = Append(std::move(headers), "Expect:");
+        curl_easy_setopt(handle, CURLOPT_HTTPHEADER, headers.get());
+
+        const CURLcode code = curl_easy_perform(handle);
+        // The header list and error buffer live on this stack frame; the pooled handle must not keep them.
+        curl_easy_setopt(handle, CURLOPT_HTTPHEADER, nullptr);
+        curl_easy_setopt(handle, CURLOPT_ERRORBUFFER, nullptr);
+        if (code != CURLE_OK) {
+            Error error{ClassifyCurlCode(code),
+                        fmt::format("{} {}: {}", method, UrlForMessage(request.url), CurlErrorText(code, errbuf)), 0,
+                        std::nullopt};
+            error.message = log::Redact(error.message);
+            return Fail(std::move(error));
+        }
+        long status = 0;
+        curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &status);
+        transfer.response.status = static_cast<int>(status);
+        return std::move(transfer.response);
+    }
+
+    ClientOptions options_;
+    std::mutex mu_;
+    std::vector<CURL*> idle_;
+};
+
+Client::Client(ClientOptions options) : impl_(std::make_unique<Impl>(std::move(options))) { GlobalInit(); }
+
+Client::~Client() = default;
+
+Result<Response> Client::Send(const Request& request) { return impl_->Send(request); }
+
+void GlobalInit() {
+    static std::once_flag once;
+    std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+std::string UrlEncode(std::string_view text) {
+    static constexpr char kHex[] = "0123456789ABCDEF";
+    std::string out;
+    out.reserve(text.size() * 3);
+    for (const char ch : text) {
+        const auto c = static_cast<unsigned char>(ch);
+        if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+            out += ch;
+        } else {
+            out += '%';
+            out += kHex[c >> 4];
+            out += kHex[c & 0x0F];
+        }
+    }
+    return out;
+}
+
+}  // namespace spacehook::httpc

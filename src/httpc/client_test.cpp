@@ -1,0 +1,245 @@
+#include "httpc/client.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "core/json.hpp"
+#include "httpc/testing/child_process.hpp"
+
+namespace spacehook::httpc {
+namespace {
+
+using std::chrono::milliseconds;
+using testing::ChildProcess;
+using testing::TempDir;
+
+Request Make(std::string url, std::string method = "GET", std::string body = "") {
+    Request request;
+    request.method = std::move(method);
+    request.url = std::move(url);
+    request.body = std::move(body);
+    return request;
+}
+
+ClientOptions WithIdleHandles(std::size_t n) {
+    ClientOptions options;
+    options.max_idle_handles = n;
+    return options;
+}
+
+/// The Python test server (testdata/http_test_server.py) on a port of its own, with a connection counter.
+class TestServer {
+public:
+    TestServer() {
+        const std::string ready = dir_.path() + "/ready.json";
+        auto child = ChildProcess::Start({"/usr/bin/python3", SPACEHOOK_HTTPC_TESTDATA "/http_test_server.py", ready});
+        if (!child) throw std::runtime_error(child.error().message);
+        child_ = std::make_unique<ChildProcess>(std::move(*child));
+        const auto content = testing::WaitForFile(ready, milliseconds(10000));
+        if (!content) throw std::runtime_error("http test server did not start");
+        port_ = Json::parse(*content).at("port").get<int>();
+    }
+    [[nodiscard]] std::string Url(std::string_view path) const {
+        return "http://127.0.0.1:" + std::to_string(port_) + std::string(path);
+    }
+    /// Connections the server accepted so far (the question itself rides on a fresh client's connection).
+    [[nodiscard]] int Connections() const {
+        Client probe(WithIdleHandles(0));
+        auto answer = probe.Send(Make(Url("/conns")));
+        if (!answer) return -1;
+        return Json::parse(answer->body).at("connections").get<int>() - 1;
+    }
+
+private:
+    TempDir dir_;
+    std::unique_ptr<ChildProcess> child_;
+    int port_ = 0;
+};
+
+TEST(HttpClient, RoundTripsMethodHeadersAndBody) {
+    TestServer server;
+    Client client;
+    Request request = Make(server.Url("/echo?x=1"), "PUT", R"({"title":"Отчёт"})");
+    request.headers = {{"X-Custom", "value 1"}, {"Content-Type", "application/json"}};
+    auto response = client.Send(request);
+    ASSERT_TRUE(response) << response.error().message;
+    EXPECT_EQ(response->status, 200);
+    EXPECT_EQ(response->Header("x-echo"), "yes");
+    EXPECT_EQ(response->Header("content-type"), "application/json");
+    const auto echo = Json::parse(response->body);
+    EXPECT_EQ(echo["method"], "PUT");
+    EXPECT_EQ(echo["path"], "/echo?x=1");
+    EXPECT_EQ(echo["headers"]["x-custom"], "value 1");
+    EXPECT_EQ(echo["headers"]["content-type"], "application/json");
+    EXPECT_EQ(echo["headers"]["user-agent"], "spacehook/0.1");
+    EXPECT_FALSE(echo["headers"].contains("expect"));
+    EXPECT_EQ(echo["body"], R"({"title":"Отчёт"})");
+}
+
+TEST(HttpClient, SendsEveryMethod) {
+    TestServer server;
+    Client client;
+    for (const std::string method : {"GET", "POST", "PUT", "DELETE", "PATCH"}) {
+        auto response = client.Send(Make(server.Url("/echo"), method, method == "GET" ? "" : "b"));
+        ASSERT_TRUE(response) << response.error().message;
+        EXPECT_EQ(Json::parse(response->body)["method"], method);
+    }
+    auto head = client.Send(Make(server.Url("/echo"), "HEAD"));
+    ASSERT_TRUE(head) << head.error().message;
+    EXPECT_EQ(head->status, 200);
+    EXPECT_TRUE(head->body.empty());
+    EXPECT_EQ(head->Header("x-echo"), "yes");
+}
+
+TEST(HttpClient, HttpErrorStatusesAreAnswersNotErrors) {
+    TestServer server;
+    Client client;
+    auto response = client.Send(Make(server.Url("/status?code=503")));
+    ASSERT_TRUE(response) << response.error().message;
+    EXPECT_EQ(response->status, 503);
+    EXPECT_EQ(response->Header("x-test-header"), "Mixed Case Value");
+    EXPECT_EQ(response->body, R"({"status":"given"})");
+}
+
+TEST(HttpClient, DoesNotFollowRedirects) {
+    TestServer server;
+    Client client;
+    auto response = client.Send(Make(server.Url("/status?code=302&location=/echo")));
+    ASSERT_TRUE(response) << response.error().message;
+    EXPECT_EQ(response->status, 302);
+    EXPECT_EQ(response->Header("location"), "/echo");
+}
+
+TEST(HttpClient, KeepAliveReusesOneConnection) {
+    TestServer server;
+    Client client;
+    for (int i = 0; i < 10; ++i) {
+        auto response = client.Send(Make(server.Url("/echo"), i % 2 ? "POST" : "GET", i % 2 ? "x" : ""));
+        ASSERT_TRUE(response) << response.error().message;
+        ASSERT_EQ(response->status, 200);
+    }
+    EXPECT_EQ(server.Connections(), 1);
+}
+
+TEST(HttpClient, WithoutIdleHandlesEveryRequestConnectsAnew) {
+    TestServer server;
+    Client client(WithIdleHandles(0));
+    for (int i = 0; i < 3; ++i) ASSERT_TRUE(client.Send(Make(server.Url("/echo"))));
+    EXPECT_EQ(server.Connections(), 3);
+}
+
+TEST(HttpClient, ConcurrentSendsShareAtMostOneConnectionPerThread) {
+    TestServer server;
+    Client client;
+    constexpr int kThreads = 4;
+    constexpr int kRequests = 15;
+    std::atomic<int> ok{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+        threads.emplace_back([&] {
+            for (int i = 0; i < kRequests; ++i) {
+                auto response = client.Send(Make(server.Url("/echo")));
+                if (response && response->status == 200) ++ok;
+            }
+        });
+    }
+    for (auto& thread : threads) thread.join();
+    EXPECT_EQ(ok.load(), kThreads * kRequests);
+    const int connections = server.Connections();
+    EXPECT_GE(connections, 1);
+    EXPECT_LE(connections, kThreads);
+}
+
+TEST(HttpClient, TotalTimeoutIsKTimeout) {
+    TestServer server;
+    Client client;
+    const auto start = std::chrono::steady_clock::now();
+    auto request = Make(server.Url("/sleep?ms=3000"));
+    request.total_timeout = milliseconds(300);
+    auto response = client.Send(request);
+    const auto elapsed = std::chrono::steady_clock::now() - start;
+    ASSERT_FALSE(response);
+    EXPECT_EQ(response.error().code, ErrorCode::kTimeout);
+    EXPECT_TRUE(response.error().IsTransient());
+    EXPECT_LT(elapsed, milliseconds(2000));
+    // The handle that timed out is still usable.
+    auto after = client.Send(Make(server.Url("/echo")));
+    ASSERT_TRUE(after) << after.error().message;
+    EXPECT_EQ(after->status, 200);
+}
+
+TEST(HttpClient, ConnectionRefusedIsUnavailable) {
+    auto port = testing::PickFreePort();
+    ASSERT_TRUE(port);
+    Client client;
+    auto response = client.Send(Make("http://127.0.0.1:" + std::to_string(*port) + "/x"));
+    ASSERT_FALSE(response);
+    EXPECT_EQ(response.error().code, ErrorCode::kUnavailable);
+    EXPECT_NE(response.error().message.find("127.0.0.1"), std::string::npos) << response.error().message;
+}
+
+TEST(HttpClient, DroppedConnectionIsUnavailable) {
+    TestServer server;
+    Client client;
+    auto response = client.Send(Make(server.Url("/drop")));
+    ASSERT_FALSE(response);
+    EXPECT_EQ(response.error().code, ErrorCode::kUnavailable);
+}
+
+TEST(HttpClient, UnresolvableHostIsUnavailable) {
+    Client client;
+    auto request = Make("http://no-such-host.invalid/x");
+    request.connect_timeout = milliseconds(2000);
+    auto response = client.Send(request);
+    ASSERT_FALSE(response);
+    EXPECT_TRUE(response.error().code == ErrorCode::kUnavailable || response.error().code == ErrorCode::kTimeout)
+        << response.error().message;
+}
+
+TEST(HttpClient, ErrorsNeverCarryHeadersBodiesQueriesOrUserinfo) {
+    auto port = testing::PickFreePort();
+    ASSERT_TRUE(port);
+    Client client;
+    Request request = Make("http://user:hunter2pw@127.0.0.1:" + std::to_string(*port) + "/api?token=tok-in-query",
+                           "POST", "body-with-secret");
+    request.headers = {{"Authorization", "Bearer sk-very-secret-key"}};
+    auto response = client.Send(request);
+    ASSERT_FALSE(response);
+    const auto& message = response.error().message;
+    EXPECT_EQ(message.find("sk-very-secret-key"), std::string::npos) << message;
+    EXPECT_EQ(message.find("body-with-secret"), std::string::npos) << message;
+    EXPECT_EQ(message.find("tok-in-query"), std::string::npos) << message;
+    EXPECT_EQ(message.find("hunter2pw"), std::string::npos) << message;
+    EXPECT_NE(message.find("POST http://127.0.0.1:"), std::string::npos) << message;
+}
+
+TEST(HttpClient, MalformedUrlIsInvalidArgument) {
+    Client client;
+    auto response = client.Send(Make("ftp://127.0.0.1/x"));
+    ASSERT_FALSE(response);
+    EXPECT_EQ(response.error().code, ErrorCode::kInvalidArgument);
+}
+
+TEST(HttpClient, TlsVerificationIsOnByDefault) {
+    // A plain-HTTP server spoken to over https fails the TLS handshake: a transport error, not an answer.
+    TestServer server;
+    Client client;
+    std::string url = server.Url("/echo");
+    url.replace(0, 4, "https");
+    auto request = Make(url);
+    request.total_timeout = milliseconds(3000);
+    auto response = client.Send(request);
+    ASSERT_FALSE(response);
+    EXPECT_EQ(response.error().code, ErrorCode::kUnavailable) << response.error().message;
+}
+
+TEST(UrlEncode, EncodesReservedAndNonAscii) {
+    EXPECT_EQ(UrlEncode("a b&c=d/é"), "a%20b%26c%3Dd%2F%C3%A9");
+    EXPECT_EQ(UrlEncode("Safe-._~09AZ"), "Safe-._~09AZ");
+    EXPECT_EQ(UrlEncode(R"(["x","y"])"), "%5B%22x%22%2C%22y%22%5D");
+}
+
+}  // namespace
+}  // namespace spacehook::httpc
