@@ -39,11 +39,20 @@ struct Document {
     Json root;
     /// JSON pointer ("/rules/0/if/title") -> position of that value (of its key for map entries).
     std::map<std::string, SourceLocation> locations;
+    /// JSON pointer -> the expanded text of an unquoted scalar that was typed as a number, boolean or
+    /// null. A setting that wants text reads it back exactly as written: `secret: 0123abcd` is text
+    /// anyway, but `secret: 01234567` types as the integer 1234567 and must not lose its zero.
+    std::map<std::string, std::string> source_text;
 
     /// Position of `pointer`, or of its nearest ancestor that has one.
     [[nodiscard]] SourceLocation Locate(std::string_view pointer) const;
     /// kConfig error "file:line:col: message" for the value at `pointer`.
     [[nodiscard]] Error ErrorAt(std::string_view pointer, std::string_view message) const;
+    /// The value at `pointer` as text: strings as they are, typed plain scalars as written (see
+    /// source_text), other numbers and booleans printed. nullopt for null, objects, arrays, absence.
+    [[nodiscard]] std::optional<std::string> TextAt(std::string_view pointer) const;
+    /// The value at `pointer`, or nullptr when the pointer is malformed or names nothing.
+    [[nodiscard]] const Json* Find(std::string_view pointer) const;
 };
 
 /// Reads and expands one YAML file. Syntax errors and unset variables are kConfig errors naming

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -87,6 +88,25 @@ struct ServiceConfig {
         std::string level = "info";
         std::string format = "text";  ///< text | json
     } log;
+
+    struct Admin {
+        /// Bearer token of the JSON admin API and status page (`admin.token`, SPACEHOOK_ADMIN_TOKEN);
+        /// never logged.
+        std::string token;
+    } admin;
+
+    /// A named incoming-webhook endpoint for `chat` steps (`chat.channels.<name>`). Rules name the
+    /// channel, so the URL, which is a credential for Slack and Teams, stays out of rule files, run
+    /// records and logs.
+    struct ChatChannel {
+        std::string kind;  ///< slack | teams | generic
+        std::string url;   ///< never logged
+    };
+    std::map<std::string, ChatChannel> chat_channels;
+
+    /// Every secret value above (API key, webhook secrets, SMTP password, admin token, chat URLs), for
+    /// log::RegisterSecret at startup.
+    [[nodiscard]] std::vector<std::string> SecretValues() const;
 
     /// The loaded documents, each with its `rules:` list; the rules library compiles them.
     std::vector<Document> documents;

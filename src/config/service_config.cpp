@@ -1,0 +1,573 @@
+#include "config/service_config.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <set>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "config/diagnostics.hpp"
+
+namespace spacehook::config {
+
+std::vector<std::string> ServiceConfig::SecretValues() const {
+    std::vector<std::string> out;
+    auto add = [&out](const std::string& value) {
+        if (!value.empty()) out.push_back(value);
+    };
+    add(docspace.api_key);
+    for (const auto& secret : webhook.secrets) add(secret);
+    add(mail.password);
+    add(admin.token);
+    for (const auto& [name, channel] : chat_channels) add(channel.url);
+    return out;
+}
+
+namespace {
+
+using std::chrono::milliseconds;
+
+// "/docspace/api_host" -> "docspace.api_host", the spelling used in messages and docs.
+std::string Dotted(std::string_view pointer) {
+    std::string out;
+    for (char c : pointer.substr(pointer.empty() ? 0 : 1)) out += c == '/' ? '.' : c;
+    return out;
+}
+
+bool StartsWith(std::string_view text, std::string_view prefix) { return text.substr(0, prefix.size()) == prefix; }
+
+bool HasWhitespace(std::string_view text) {
+    return std::any_of(text.begin(), text.end(), [](char c) { return std::isspace(static_cast<unsigned char>(c)); });
+}
+
+/// http(s)://host[:port][/path]: the scheme and a non-empty host are what curl needs.
+bool IsHttpUrl(std::string_view url) {
+    std::string_view rest;
+    if (StartsWith(url, "https://")) {
+        rest = url.substr(8);
+    } else if (StartsWith(url, "http://")) {
+        rest = url.substr(7);
+    } else {
+        return false;
+    }
+    const auto host_end = rest.find_first_of("/?#");
+    const std::string_view host = rest.substr(0, host_end);
+    return !host.empty() && host.front() != ':' && !HasWhitespace(url);
+}
+
+std::vector<std::string> SplitCommaList(std::string_view text) {
+    std::vector<std::string> out;
+    std::size_t start = 0;
+    while (start <= text.size()) {
+        auto comma = text.find(',', start);
+        if (comma == std::string_view::npos) comma = text.size();
+        std::string_view item = text.substr(start, comma - start);
+        while (!item.empty() && std::isspace(static_cast<unsigned char>(item.front()))) item.remove_prefix(1);
+        while (!item.empty() && std::isspace(static_cast<unsigned char>(item.back()))) item.remove_suffix(1);
+        if (!item.empty()) out.emplace_back(item);
+        start = comma + 1;
+    }
+    return out;
+}
+
+/// Typed access to one document's settings. Every reader reports a located error and returns
+/// nullopt when the value is present but wrong; an absent or null value is simply nullopt.
+class SettingsReader {
+public:
+    SettingsReader(const Document& doc, Diagnostics& diagnostics, std::set<std::string>& set_pointers)
+        : doc_(doc), diagnostics_(diagnostics), set_pointers_(set_pointers) {}
+
+    const Document& doc() const { return doc_; }
+
+    /// The map at `pointer` after checking its keys; nullptr when absent, null or not a map.
+    const Json* Section(const std::string& pointer, const std::vector<std::string_view>& allowed) {
+        const Json* value = Present(pointer);
+        if (value == nullptr) return nullptr;
+        if (!value->is_object()) {
+            Error(pointer, fmt::format("{} must be a map, got {}", Dotted(pointer), KindName(*value)));
+            return nullptr;
+        }
+        CheckKeys(doc_, pointer, *value, Dotted(pointer).empty() ? "the configuration" : Dotted(pointer), allowed,
+                  diagnostics_);
+        return value;
+    }
+
+    /// The map at `pointer` whose keys are names chosen by the operator (no key check).
+    const Json* Map(const std::string& pointer) {
+        const Json* value = Present(pointer);
+        if (value == nullptr) return nullptr;
+        if (!value->is_object()) {
+            Error(pointer, fmt::format("{} must be a map, got {}", Dotted(pointer), KindName(*value)));
+            return nullptr;
+        }
+        return value;
+    }
+
+    std::optional<std::string> Text(const std::string& pointer) {
+        const Json* value = Present(pointer);
+        if (value == nullptr) return std::nullopt;
+        auto text = doc_.TextAt(pointer);
+        if (!text || value->is_structured()) {
+            Error(pointer, fmt::format("{} must be text, got {}", Dotted(pointer), KindName(*value)));
+            return std::nullopt;
+        }
+        Mark(pointer);
+        return text;
+    }
+
+    std::optional<std::string> OneOf(const std::string& pointer, const std::vector<std::string_view>& options) {
+        auto text = Text(pointer);
+        if (!text) return std::nullopt;
+        if (std::find(options.begin(), options.end(), *text) == options.end()) {
+            Error(pointer, fmt::format("{} must be one of {}, got '{}'", Dotted(pointer), fmt::join(options, ", "), *text));
+            return std::nullopt;
+        }
+        return text;
+    }
+
+    std::optional<bool> Bool(const std::string& pointer) {
+        const Json* value = Present(pointer);
+        if (value == nullptr) return std::nullopt;
+        if (!value->is_boolean()) {
+            Error(pointer, fmt::format("{} must be true or false, got {}", Dotted(pointer), KindName(*value)));
+            return std::nullopt;
+        }
+        Mark(pointer);
+        return value->get<bool>();
+    }
+
+    std::optional<std::int64_t> Integer(const std::string& pointer, std::int64_t min, std::int64_t max) {
+        const Json* value = Present(pointer);
+        if (value == nullptr) return std::nullopt;
+        if (!value->is_number_integer() || value->get<std::int64_t>() < min || value->get<std::int64_t>() > max) {
+            Error(pointer, fmt::format("{} must be an integer from {} to {}, got {}", Dotted(pointer), min, max,
+                                       value->is_primitive() ? value->dump() : std::string(KindName(*value))));
+            return std::nullopt;
+        }
+        Mark(pointer);
+        return value->get<std::int64_t>();
+    }
+
+    std::optional<double> Number(const std::string& pointer, double min, double max) {
+        const Json* value = Present(pointer);
+        if (value == nullptr) return std::nullopt;
+        if (!value->is_number() || value->get<double>() < min || value->get<double>() > max) {
+            Error(pointer, fmt::format("{} must be a number from {} to {}, got {}", Dotted(pointer), min, max,
+                                       value->is_primitive() ? value->dump() : std::string(KindName(*value))));
+            return std::nullopt;
+        }
+        Mark(pointer);
+        return value->get<double>();
+    }
+
+    /// "250ms", "10s", "1h30m" or a plain number of milliseconds. `allow_zero` for "0 = off" settings.
+    std::optional<milliseconds> Duration(const std::string& pointer, bool allow_zero = false) {
+        const Json* value = Present(pointer);
+        if (value == nullptr) return std::nullopt;
+        std::optional<milliseconds> parsed;
+        if (value->is_number_integer() && value->get<std::int64_t>() >= 0) {
+            parsed = milliseconds(value->get<std::int64_t>());
+        } else if (value->is_string()) {
+            parsed = ParseDuration(value->get<std::string>());
+        }
+        if (!parsed || (!allow_zero && parsed->count() == 0)) {
+            Error(pointer, fmt::format("{} must be a {}duration like 250ms, 10s, 5m, 1h or 2d, got {}", Dotted(pointer),
+                                       allow_zero ? "" : "positive ",
+                                       value->is_primitive() ? value->dump() : std::string(KindName(*value))));
+            return std::nullopt;
+        }
+        Mark(pointer);
+        return parsed;
+    }
+
+    std::optional<std::size_t> Size(const std::string& pointer) {
+        const Json* value = Present(pointer);
+        if (value == nullptr) return std::nullopt;
+        std::optional<std::size_t> parsed;
+        if (value->is_number_integer() && value->get<std::int64_t>() > 0) {
+            parsed = static_cast<std::size_t>(value->get<std::int64_t>());
+        } else if (value->is_string()) {
+            parsed = ParseSize(value->get<std::string>());
+        }
+        if (!parsed || *parsed == 0) {
+            Error(pointer, fmt::format("{} must be a positive size like 1048576, 512KiB or 1MiB, got {}", Dotted(pointer),
+                                       value->is_primitive() ? value->dump() : std::string(KindName(*value))));
+            return std::nullopt;
+        }
+        Mark(pointer);
+        return parsed;
+    }
+
+    /// A YAML list of scalars, or (when `split_text`) one comma-separated text.
+    std::optional<std::vector<std::string>> TextList(const std::string& pointer, bool split_text) {
+        const Json* value = Present(pointer);
+        if (value == nullptr) return std::nullopt;
+        if (value->is_array()) {
+            std::vector<std::string> out;
+            bool ok = true;
+            for (std::size_t i = 0; i < value->size(); ++i) {
+                const std::string item_pointer = PointerJoin(pointer, i);
+                if ((*value)[i].is_null()) continue;
+                auto text = doc_.TextAt(item_pointer);
+                if (!text || (*value)[i].is_structured()) {
+                    Error(item_pointer, fmt::format("{} entries must be text", Dotted(pointer)));
+                    ok = false;
+                    continue;
+                }
+                if (!text->empty()) out.push_back(*text);
+            }
+            if (!ok) return std::nullopt;
+            Mark(pointer);
+            return out;
+        }
+        if (split_text && value->is_string()) {
+            Mark(pointer);
+            return SplitCommaList(value->get<std::string>());
+        }
+        Error(pointer, fmt::format("{} must be a list{}", Dotted(pointer), split_text ? " or comma-separated text" : ""));
+        return std::nullopt;
+    }
+
+    void Error(const std::string& pointer, std::string_view message) { diagnostics_.AddAt(doc_, pointer, message); }
+
+private:
+    const Json* Present(const std::string& pointer) const {
+        const Json* value = doc_.Find(pointer);
+        if (value == nullptr || value->is_null()) return nullptr;
+        return value;
+    }
+    void Mark(const std::string& pointer) { set_pointers_.insert(pointer); }
+
+    const Document& doc_;
+    Diagnostics& diagnostics_;
+    std::set<std::string>& set_pointers_;
+};
+
+// Where settings that are checked after merging were last written, for the message.
+struct MergeState {
+    std::set<std::string> set_pointers;
+    std::string tls_location;
+};
+
+const std::vector<std::string_view> kTopLevelKeys = {"server", "webhook", "docspace", "store", "runner", "mail",
+                                                      "log",    "admin",   "chat",     "rules"};
+
+void ApplyServer(SettingsReader& r, ServiceConfig::Server& server, MergeState& state) {
+    if (!r.Section("/server", {"listen", "webhook_path", "body_limit", "header_timeout", "body_timeout",
+                               "idle_timeout", "max_connections", "threads", "tls", "require_https",
+                               "trusted_proxies"})) {
+        return;
+    }
+    if (auto listen = r.Text("/server/listen")) {
+        auto parsed = ParseListen(*listen);
+        if (parsed) {
+            server.host = parsed->first;
+            server.port = parsed->second;
+        } else {
+            r.Error("/server/listen", parsed.error().message);
+        }
+    }
+    if (auto path = r.Text("/server/webhook_path")) {
+        if (path->empty() || path->front() != '/' || HasWhitespace(*path)) {
+            r.Error("/server/webhook_path", "server.webhook_path must start with '/' and contain no spaces");
+        } else {
+            server.webhook_path = *path;
+        }
+    }
+    if (auto v = r.Size("/server/body_limit")) server.body_limit = *v;
+    if (auto v = r.Duration("/server/header_timeout")) server.header_timeout = *v;
+    if (auto v = r.Duration("/server/body_timeout")) server.body_timeout = *v;
+    if (auto v = r.Duration("/server/idle_timeout")) server.idle_timeout = *v;
+    if (auto v = r.Integer("/server/max_connections", 1, 1'000'000)) server.max_connections = static_cast<std::size_t>(*v);
+    if (auto v = r.Integer("/server/threads", 1, 256)) server.threads = static_cast<int>(*v);
+    if (auto v = r.Bool("/server/require_https")) server.require_https = *v;
+    if (auto v = r.TextList("/server/trusted_proxies", true)) server.trusted_proxies = *v;
+    if (r.Section("/server/tls", {"certificate", "private_key"})) {
+        if (!server.tls) server.tls.emplace();
+        if (auto v = r.Text("/server/tls/certificate")) server.tls->certificate_file = *v;
+        if (auto v = r.Text("/server/tls/private_key")) server.tls->private_key_file = *v;
+        state.tls_location = r.doc().Locate("/server/tls").ToString();
+    }
+}
+
+void CheckSecret(SettingsReader& r, const std::string& pointer, const std::string& secret) {
+    // DocSpace itself only accepts 8..30 printable ASCII characters without spaces (wire.md §1.11).
+    // Whitespace can only be a copy-paste accident, so it is refused; other oddities are the portal's
+    // business. The value is never echoed.
+    if (secret.empty()) {
+        r.Error(pointer, "webhook secret must not be empty");
+    } else if (HasWhitespace(secret)) {
+        r.Error(pointer, "webhook secret contains whitespace; DocSpace secrets are 8 to 30 printable characters without spaces");
+    }
+}
+
+void ApplyWebhook(SettingsReader& r, ServiceConfig::Webhook& webhook) {
+    const Json* section = r.Section("/webhook", {"secret", "secrets", "allow_unsigned", "max_age"});
+    if (section == nullptr) return;
+    const bool has_secret = section->contains("secret") && !(*section)["secret"].is_null();
+    const bool has_secrets = section->contains("secrets") && !(*section)["secrets"].is_null();
+    if (has_secret && has_secrets) {
+        r.Error("/webhook/secrets", "write either webhook.secret or webhook.secrets, not both");
+    } else if (has_secret) {
+        if (auto secret = r.Text("/webhook/secret")) {
+            CheckSecret(r, "/webhook/secret", *secret);
+            webhook.secrets = {*secret};
+        }
+    } else if (has_secrets) {
+        // A list only: a DocSpace secret may itself contain a comma.
+        if (auto secrets = r.TextList("/webhook/secrets", false)) {
+            for (std::size_t i = 0; i < secrets->size(); ++i) CheckSecret(r, PointerJoin("/webhook/secrets", i), (*secrets)[i]);
+            webhook.secrets = *secrets;
+        }
+    }
+    if (auto v = r.Bool("/webhook/allow_unsigned")) webhook.allow_unsigned = *v;
+    if (auto v = r.Duration("/webhook/max_age", true)) webhook.max_age = *v;
+}
+
+void ApplyDocSpace(SettingsReader& r, ServiceConfig::DocSpace& docspace) {
+    if (!r.Section("/docspace", {"api_host", "api_key", "rate_limit", "timeouts", "operation_poll", "verify_tls",
+                                 "ca_file"})) {
+        return;
+    }
+    if (auto host = r.Text("/docspace/api_host")) {
+        if (!host->empty() && !IsHttpUrl(*host)) {
+            r.Error("/docspace/api_host", fmt::format("docspace.api_host must be an http(s) URL like https://portal.example.com, got '{}'", *host));
+        } else {
+            docspace.api_host = *host;
+        }
+    }
+    if (auto v = r.Text("/docspace/api_key")) docspace.api_key = *v;
+    if (r.Section("/docspace/rate_limit", {"per_second", "burst"})) {
+        if (auto v = r.Number("/docspace/rate_limit/per_second", 0.001, 100000)) docspace.rate_per_second = *v;
+        if (auto v = r.Integer("/docspace/rate_limit/burst", 1, 100000)) docspace.burst = static_cast<int>(*v);
+    }
+    if (r.Section("/docspace/timeouts", {"connect", "total"})) {
+        if (auto v = r.Duration("/docspace/timeouts/connect")) docspace.connect_timeout = *v;
+        if (auto v = r.Duration("/docspace/timeouts/total")) docspace.total_timeout = *v;
+    }
+    if (r.Section("/docspace/operation_poll", {"interval", "timeout"})) {
+        if (auto v = r.Duration("/docspace/operation_poll/interval")) docspace.poll_interval = *v;
+        if (auto v = r.Duration("/docspace/operation_poll/timeout")) docspace.poll_timeout = *v;
+    }
+    if (auto v = r.Bool("/docspace/verify_tls")) docspace.verify_tls = *v;
+    if (auto v = r.Text("/docspace/ca_file")) docspace.ca_file = *v;
+}
+
+void ApplyStore(SettingsReader& r, std::string& store_url) {
+    auto url = r.Text("/store");
+    if (!url) return;
+    if (!(StartsWith(*url, "sqlite:") && url->size() > 7) && !StartsWith(*url, "postgres://") &&
+        !StartsWith(*url, "postgresql://")) {
+        r.Error("/store", fmt::format("store must be sqlite:PATH or postgres://..., got '{}'", *url));
+        return;
+    }
+    store_url = *url;
+}
+
+void ApplyRunner(SettingsReader& r, ServiceConfig::Runner& runner) {
+    if (!r.Section("/runner", {"workers", "lease", "retry", "shutdown_grace"})) return;
+    if (auto v = r.Integer("/runner/workers", 1, 1024)) runner.workers = static_cast<int>(*v);
+    if (auto v = r.Duration("/runner/lease")) runner.lease = *v;
+    if (auto v = r.Duration("/runner/shutdown_grace", true)) runner.shutdown_grace = *v;
+    if (r.Section("/runner/retry", {"base", "max", "multiplier", "jitter", "max_attempts", "budget"})) {
+        if (auto v = r.Duration("/runner/retry/base")) runner.retry_base = *v;
+        if (auto v = r.Duration("/runner/retry/max")) runner.retry_max = *v;
+        if (auto v = r.Number("/runner/retry/multiplier", 1.0, 100.0)) runner.retry_multiplier = *v;
+        if (auto v = r.Number("/runner/retry/jitter", 0.0, 1.0)) runner.retry_jitter = *v;
+        if (auto v = r.Integer("/runner/retry/max_attempts", 1, 1000)) runner.max_attempts = static_cast<int>(*v);
+        if (auto v = r.Duration("/runner/retry/budget")) runner.retry_budget = *v;
+    }
+}
+
+void ApplyMail(SettingsReader& r, ServiceConfig::Mail& mail) {
+    if (!r.Section("/mail", {"smtp_url", "username", "password", "from", "starttls", "verify_tls"})) return;
+    if (auto url = r.Text("/mail/smtp_url")) {
+        if (!url->empty() && !StartsWith(*url, "smtp://") && !StartsWith(*url, "smtps://")) {
+            r.Error("/mail/smtp_url", "mail.smtp_url must be smtp://HOST[:PORT] or smtps://HOST[:PORT]");
+        } else {
+            mail.smtp_url = *url;
+        }
+    }
+    if (auto v = r.Text("/mail/username")) mail.username = *v;
+    if (auto v = r.Text("/mail/password")) mail.password = *v;
+    if (auto v = r.Text("/mail/from")) mail.from = *v;
+    if (auto v = r.OneOf("/mail/starttls", {"required", "opportunistic"})) mail.require_starttls = *v == "required";
+    if (auto v = r.Bool("/mail/verify_tls")) mail.verify_tls = *v;
+}
+
+void ApplyLog(SettingsReader& r, ServiceConfig::Log& log) {
+    if (!r.Section("/log", {"level", "format"})) return;
+    if (auto v = r.OneOf("/log/level", {"debug", "info", "warn", "error"})) log.level = *v;
+    if (auto v = r.OneOf("/log/format", {"text", "json"})) log.format = *v;
+}
+
+void ApplyAdmin(SettingsReader& r, ServiceConfig::Admin& admin) {
+    if (!r.Section("/admin", {"token"})) return;
+    if (auto v = r.Text("/admin/token")) admin.token = *v;
+}
+
+bool IsChannelName(std::string_view name) {
+    return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
+    });
+}
+
+void ApplyChat(SettingsReader& r, std::map<std::string, ServiceConfig::ChatChannel>& channels) {
+    if (!r.Section("/chat", {"channels"})) return;
+    const Json* raw = r.Map("/chat/channels");
+    if (raw == nullptr) return;
+    for (const auto& [name, value] : raw->items()) {
+        const std::string pointer = PointerJoin("/chat/channels", name);
+        if (!IsChannelName(name)) {
+            r.Error(pointer, fmt::format("chat channel name '{}' may hold only letters, digits, '_', '-' and '.'", name));
+            continue;
+        }
+        if (!r.Section(pointer, {"kind", "url"})) {
+            if (value.is_null()) r.Error(pointer, fmt::format("chat channel '{}' needs kind and url", name));
+            continue;
+        }
+        ServiceConfig::ChatChannel channel = channels.count(name) ? channels[name] : ServiceConfig::ChatChannel{};
+        bool valid = true;
+        if (value.contains("kind")) {
+            auto kind = r.OneOf(PointerJoin(pointer, "kind"), {"slack", "teams", "generic"});
+            valid = valid && kind.has_value();
+            if (kind) channel.kind = *kind;
+        }
+        if (value.contains("url")) {
+            auto url = r.Text(PointerJoin(pointer, "url"));
+            if (url && !IsHttpUrl(*url)) {
+                r.Error(PointerJoin(pointer, "url"), fmt::format("chat.channels.{}.url must be an http(s) URL", name));
+                url.reset();
+            }
+            valid = valid && url.has_value();
+            if (url) channel.url = *url;
+        }
+        if (!valid) continue;
+        if (channel.kind.empty() || channel.url.empty()) {
+            r.Error(pointer, fmt::format("chat channel '{}' needs both kind and url", name));
+            continue;
+        }
+        channels[name] = channel;
+    }
+}
+
+}  // namespace
+
+Result<ServiceConfig> LoadServiceConfig(const std::vector<std::string>& files, const Env& env) {
+    ServiceConfig config;
+    Diagnostics diagnostics;
+    MergeState state;
+
+    for (const auto& file : files) {
+        auto doc = LoadYamlFile(file, env);
+        if (!doc) {
+            diagnostics.Add(doc.error());
+            continue;
+        }
+        if (!doc->root.is_null() && !doc->root.is_object()) {
+            diagnostics.AddAt(*doc, "", fmt::format("a configuration file must be a map, got {}", KindName(doc->root)));
+            continue;
+        }
+        if (doc->root.is_object()) {
+            SettingsReader reader(*doc, diagnostics, state.set_pointers);
+            reader.Section("", kTopLevelKeys);
+            ApplyServer(reader, config.server, state);
+            ApplyWebhook(reader, config.webhook);
+            ApplyDocSpace(reader, config.docspace);
+            ApplyStore(reader, config.store_url);
+            ApplyRunner(reader, config.runner);
+            ApplyMail(reader, config.mail);
+            ApplyLog(reader, config.log);
+            ApplyAdmin(reader, config.admin);
+            ApplyChat(reader, config.chat_channels);
+        }
+        config.documents.push_back(std::move(*doc));
+    }
+
+    if (config.server.tls && (config.server.tls->certificate_file.empty() || config.server.tls->private_key_file.empty())) {
+        diagnostics.Add(Error{ErrorCode::kConfig,
+                              fmt::format("{}: server.tls needs both certificate and private_key", state.tls_location), 0,
+                              std::nullopt});
+    }
+    if (config.runner.retry_max < config.runner.retry_base) {
+        diagnostics.Add(Error{ErrorCode::kConfig, "runner.retry.max must not be shorter than runner.retry.base", 0,
+                              std::nullopt});
+    }
+
+    // The environment fills what the files left unset or empty; a value in a file always wins.
+    auto from_env = [&env](std::string_view name) -> std::optional<std::string> {
+        if (!env) return std::nullopt;
+        auto value = env(name);
+        if (!value || value->empty()) return std::nullopt;
+        return value;
+    };
+    if (config.docspace.api_host.empty()) {
+        if (auto host = from_env("DOCSPACE_API_HOST")) {
+            if (IsHttpUrl(*host)) {
+                config.docspace.api_host = *host;
+            } else {
+                diagnostics.Add(Error{ErrorCode::kConfig,
+                                      "DOCSPACE_API_HOST must be an http(s) URL like https://portal.example.com", 0,
+                                      std::nullopt});
+            }
+        }
+    }
+    while (!config.docspace.api_host.empty() && config.docspace.api_host.back() == '/') config.docspace.api_host.pop_back();
+    if (config.docspace.api_key.empty()) {
+        if (auto v = from_env("DOCSPACE_API_KEY")) config.docspace.api_key = *v;
+    }
+    if (config.webhook.secrets.empty()) {
+        if (auto v = from_env("DOCSPACE_WEBHOOK_SECRET")) {
+            // Comma-separated for rotation (old,new). A secret that itself contains a comma must be
+            // written in webhook.secrets instead.
+            auto secrets = SplitCommaList(*v);
+            for (std::size_t i = 0; i < secrets.size(); ++i) {
+                if (HasWhitespace(secrets[i])) {
+                    diagnostics.Add(Error{ErrorCode::kConfig,
+                                          fmt::format("DOCSPACE_WEBHOOK_SECRET: secret {} contains whitespace", i + 1),
+                                          0, std::nullopt});
+                }
+            }
+            config.webhook.secrets = std::move(secrets);
+        }
+    }
+    if (config.mail.smtp_url.empty()) {
+        if (auto v = from_env("SMTP_URL")) {
+            if (StartsWith(*v, "smtp://") || StartsWith(*v, "smtps://")) {
+                config.mail.smtp_url = *v;
+            } else {
+                diagnostics.Add(Error{ErrorCode::kConfig, "SMTP_URL must be smtp://HOST[:PORT] or smtps://HOST[:PORT]",
+                                      0, std::nullopt});
+            }
+        }
+    }
+    if (config.mail.username.empty()) {
+        if (auto v = from_env("SMTP_USERNAME")) config.mail.username = *v;
+    }
+    if (config.mail.password.empty()) {
+        if (auto v = from_env("SMTP_PASSWORD")) config.mail.password = *v;
+    }
+    if (config.mail.from.empty()) {
+        if (auto v = from_env("MAIL_FROM")) config.mail.from = *v;
+    }
+    if (config.admin.token.empty()) {
+        if (auto v = from_env("SPACEHOOK_ADMIN_TOKEN")) config.admin.token = *v;
+    }
+    if (!state.set_pointers.count("/server/listen")) {
+        if (auto port = from_env("PORT")) {
+            auto parsed = ParseListen(*port);
+            if (parsed && port->find(':') == std::string::npos) {
+                config.server.port = parsed->second;
+            } else {
+                diagnostics.Add(Error{ErrorCode::kConfig, fmt::format("PORT must be a port number, got '{}'", *port), 0,
+                                      std::nullopt});
+            }
+        }
+    }
+
+    if (!diagnostics.empty()) return Fail(diagnostics.ToError());
+    return config;
+}
+
+}  // namespace spacehook::config
