@@ -1,0 +1,99 @@
+#include "docspace/rate_limiter.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <map>
+#include <thread>
+
+namespace spacehook::docspace {
+
+namespace {
+using std::chrono::nanoseconds;
+
+nanoseconds FromSeconds(double seconds) {
+    return std::chrono::duration_cast<nanoseconds>(std::chrono::duration<double>(seconds));
+}
+}  // namespace
+
+RateLimiter::RateLimiter(RateLimitOptions options, const Clock* clock, Sleeper sleep)
+    : options_(options), clock_(clock), sleep_(std::move(sleep)) {
+    if (options_.rate_per_second <= 0) options_.rate_per_second = 1;
+    if (options_.burst < 1) options_.burst = 1;
+    if (!sleep_) sleep_ = [](nanoseconds d) { std::this_thread::sleep_for(d); };
+    tokens_ = options_.burst;
+    updated_ = Now();
+}
+
+nanoseconds RateLimiter::Now() const {
+    if (clock_ != nullptr) return clock_->Now().time_since_epoch();
+    return std::chrono::steady_clock::now().time_since_epoch();
+}
+
+void RateLimiter::RefillLocked(nanoseconds now) {
+    // updated_ may lie in the future (the end of a pause): nothing accrues before it.
+    if (now <= updated_) return;
+    const double seconds = std::chrono::duration<double>(now - updated_).count();
+    tokens_ = std::min<double>(options_.burst, tokens_ + seconds * options_.rate_per_second);
+    updated_ = now;
+}
+
+nanoseconds RateLimiter::TryTakeLocked(nanoseconds now) {
+    if (now < paused_until_) return paused_until_ - now;
+    RefillLocked(now);
+    if (tokens_ >= 1.0) {
+        tokens_ -= 1.0;
+        return nanoseconds(0);
+    }
+    // At least 1 ns so a caller never spins on a rounding error.
+    return std::max(nanoseconds(1), FromSeconds((1.0 - tokens_) / options_.rate_per_second));
+}
+
+void RateLimiter::Acquire() {
+    // Sleep outside the lock and look again: a pause set while we slept applies to us too.
+    for (;;) {
+        nanoseconds wait;
+        {
+            std::lock_guard lock(mu_);
+            wait = TryTakeLocked(Now());
+        }
+        if (wait.count() == 0) return;
+        sleep_(wait);
+    }
+}
+
+bool RateLimiter::TryAcquire() {
+    std::lock_guard lock(mu_);
+    return TryTakeLocked(Now()).count() == 0;
+}
+
+void RateLimiter::PauseFor(std::chrono::milliseconds duration) {
+    duration = std::clamp(duration, std::chrono::milliseconds(0), options_.max_pause);
+    std::lock_guard lock(mu_);
+    const nanoseconds until = Now() + duration;
+    if (until <= paused_until_) return;
+    paused_until_ = until;
+    // The portal said "stop": no burst the moment the pause ends, the bucket refills from empty.
+    tokens_ = std::min(tokens_, 0.0);
+    updated_ = std::max(updated_, until);
+}
+
+std::chrono::milliseconds RateLimiter::RemainingPause() const {
+    std::lock_guard lock(mu_);
+    const nanoseconds now = Now();
+    if (now >= paused_until_) return std::chrono::milliseconds(0);
+    return std::chrono::ceil<std::chrono::milliseconds>(paused_until_ - now);
+}
+
+std::shared_ptr<RateLimiter> PortalRateLimiter(const std::string& base_url, const RateLimitOptions& options) {
+    static std::mutex mu;
+    static std::map<std::string, std::shared_ptr<RateLimiter>> limiters;
+    std::string key;
+    for (const char c : base_url) key += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    while (!key.empty() && key.back() == '/') key.pop_back();
+    std::lock_guard lock(mu);
+    auto& limiter = limiters[key];
+    if (!limiter) limiter = std::make_shared<RateLimiter>(options);
+    return limiter;
+}
+
+}  // namespace spacehook::docspace
