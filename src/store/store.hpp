@@ -33,7 +33,9 @@ struct NewDelivery {
 
 enum class AppendOutcome { kStored, kDuplicate };
 /// Runs on the store's writer thread once the commit holding this delivery is durable (or failed).
-/// Keep it short: hand the result to another thread.
+/// Keep it short: hand the result to another thread. Never call a synchronous Store method or Close()
+/// from it (the writer would wait for itself; such calls fail with kInternal). When Append refuses at
+/// once (store closed, queue full) the callback runs on the calling thread before Append returns.
 using AppendCallback = std::function<void(Result<AppendOutcome>)>;
 
 enum class EventState { kPending, kDispatched, kIgnored, kFailed };
@@ -51,17 +53,17 @@ struct EventRecord {
     std::string body;
     TimePoint received_at;
     EventState state = EventState::kPending;
-    int attempts = 0;            ///< failed dispatch attempts
-    TimePoint next_attempt_at;   ///< not before this
+    int attempts = 0;            ///< failed dispatch attempts (RetryDispatch, FailDispatch); reset by retry/replay
+    TimePoint next_attempt_at;   ///< not before this (the append time for a new event: due at once)
     std::string last_error;      ///< why the last dispatch failed / why it was ignored
     int replay_generation = 0;   ///< bumped by ReplayEvent; dispatch keys new runs with it
-    int runs_created = 0;
+    int runs_created = 0;        ///< runs created by all CompleteDispatch calls, across replays
 };
 
 struct EventFilter {
     std::optional<EventState> state;
     std::string trigger;          ///< exact; empty = any
-    std::size_t limit = 50;
+    std::size_t limit = 50;       ///< newest first; at most 10000
     std::int64_t before_seq = 0;  ///< paging: only seq < before_seq when > 0
 };
 
@@ -92,13 +94,13 @@ struct RunRecord {
     RunState state = RunState::kPending;
     int step_count = 0;
     int next_step = 0;   ///< index of the first unfinished step
-    int attempts = 0;    ///< failed attempts since the run was (re)queued
+    int attempts = 0;    ///< failed attempts (RetryRun, DeadLetterRun) since created or RetryDeadLetter
     TimePoint created_at;
     TimePoint updated_at;
     TimePoint next_attempt_at;
-    std::string lease_owner;
-    TimePoint lease_until;
-    std::string last_error;
+    std::string lease_owner;  ///< "" when not leased
+    TimePoint lease_until;    ///< epoch when not leased
+    std::string last_error;   ///< kept when a dead run is retried, so the admin still sees why it died
     Json context;
 };
 
@@ -118,8 +120,8 @@ struct StepRecord {
 struct RunFilter {
     std::optional<RunState> state;
     std::string rule;  ///< exact; empty = any
-    std::size_t limit = 50;
-    std::int64_t before_id = 0;
+    std::size_t limit = 50;      ///< newest first; at most 10000
+    std::int64_t before_id = 0;  ///< paging: only id < before_id when > 0
 };
 
 /// An entry of the dead-letter list: a run that failed permanently or exhausted its retry budget, or an
@@ -143,6 +145,11 @@ struct StoreStats {
     std::int64_t runs_done = 0;
     std::int64_t dead_letters = 0;
     std::int64_t bytes = 0;  ///< size of the database on disk (SQLite) or of the tables (PostgreSQL)
+    /// Write transactions this process committed since open. With group commit it grows slower than
+    /// the number of writes; the ratio is the batching factor.
+    std::int64_t commits = 0;
+    /// Writes queued for the writer right now (appends and other writes).
+    std::int64_t write_queue = 0;
 };
 
 struct StoreOptions {
@@ -155,6 +162,14 @@ struct StoreOptions {
     std::size_t max_pending_appends = 50000;
     /// How long a claimed event or run stays owned without a renewal.
     std::chrono::milliseconds lease{30000};
+    /// How long a statement waits for another process's lock on the database (e.g. a CLI command
+    /// writing while `serve` runs) before the write fails with kUnavailable.
+    std::chrono::milliseconds busy_timeout{5000};
+    /// How long a synchronous write (claims, checkpoints, admin actions) waits for the writer to take
+    /// it. Past that it fails with kUnavailable and is never executed later.
+    std::chrono::milliseconds write_timeout{30000};
+    /// Idle read connections kept open (SQLite); more are opened while many threads read at once.
+    std::size_t max_idle_readers = 4;
 };
 
 /// The durable store behind every part of spacehook: the journal, runs, step checkpoints and the
@@ -162,7 +177,16 @@ struct StoreOptions {
 ///
 /// Thread-safety: every method may be called from any thread. Writes that take an `owner` are fenced:
 /// they fail with kConflict when the caller no longer holds the lease (another worker or replica took
-/// the item over after the lease expired).
+/// the item over after the lease expired, or the item left the leased state: completed, released,
+/// replayed). A lease that expired but was not taken over yet still belongs to its owner, so a slow
+/// worker may finish or RenewLease. Owners must be unique per worker (e.g. "host:pid:worker-3").
+/// kNotFound when the event or run does not exist; kInvalidArgument for an empty owner or a step index
+/// outside [0, step_count).
+///
+/// Times: the store keeps millisecond precision. Methods that take `now` use it for leases and
+/// timestamps; the others use the injected Clock.
+///
+/// Sequential consistency for one caller: a write that returned is visible to every later read.
 class Store {
 public:
     virtual ~Store() = default;
@@ -182,67 +206,97 @@ public:
     virtual Result<std::optional<EventRecord>> FindEvent(std::string_view event_id) = 0;
 
     // --- dispatch -----------------------------------------------------------------------------
-    /// Leases up to `limit` pending events that are due (or whose lease expired), oldest first.
+    /// Leases up to `limit` pending events that are due (next_attempt_at <= now) and not leased (or
+    /// whose lease expired), oldest (lowest seq) first, until now + options.lease.
     virtual Result<std::vector<EventRecord>> ClaimEvents(const std::string& owner, std::size_t limit, TimePoint now) = 0;
     /// In one transaction: creates the runs (keys already present are skipped) and sets the event to
     /// kDispatched (runs matched) or kIgnored (`note` says why). Returns how many runs were created.
+    /// New runs are pending and due at once; the event's lease is released and `note` becomes its
+    /// last_error. Any other final_state is kInvalidArgument. Nothing is written when it fails.
     virtual Result<int> CompleteDispatch(std::int64_t seq, const std::string& owner, const std::vector<NewRun>& runs,
                                          EventState final_state, const std::string& note) = 0;
-    /// Dispatch failed transiently (context lookup failed): try again at `next_attempt_at`.
+    /// Dispatch failed transiently (context lookup failed): try again at `next_attempt_at`; attempts + 1,
+    /// lease released.
     virtual Status RetryDispatch(std::int64_t seq, const std::string& owner, TimePoint next_attempt_at,
                                  const std::string& error) = 0;
-    /// Dispatch failed permanently: the event goes to the dead-letter list.
+    /// Dispatch failed permanently: the event becomes kFailed (the dead-letter list); attempts + 1.
     virtual Status FailDispatch(std::int64_t seq, const std::string& owner, const std::string& error) = 0;
 
     // --- runs ---------------------------------------------------------------------------------
     /// Leases the oldest due run (pending and next_attempt_at <= now, or running with an expired lease)
     /// whose lock_key is not held by another running run. nullopt when nothing is due.
+    /// "Oldest" is creation order (lowest id), so the runs of one lock key run in the order the
+    /// dispatcher created them. "Held" means running with an unexpired lease. Taking over an expired
+    /// lease does not count as an attempt; the run resumes at next_step (BeginStep reports kStarted
+    /// for a step the previous owner died in). The returned record shows the new lease.
     virtual Result<std::optional<RunRecord>> ClaimRun(const std::string& owner, TimePoint now) = 0;
+    /// Extends the lease to now + options.lease.
     virtual Status RenewLease(std::int64_t run_id, const std::string& owner, TimePoint now) = 0;
+    /// The run's step checkpoints by index (steps never begun are absent; empty for an unknown run).
     virtual Result<std::vector<StepRecord>> GetSteps(std::int64_t run_id) = 0;
     /// Records that step `index` is about to cause its effect. Returns the status the step had
-    /// before (kStarted = an earlier attempt died inside this step).
+    /// before (kStarted = an earlier attempt died inside this step). A step that is kDone stays
+    /// untouched (kDone is returned; the caller skips it).
     virtual Result<StepStatus> BeginStep(std::int64_t run_id, const std::string& owner, int index,
                                          const std::string& name, TimePoint now) = 0;
-    /// Checkpoints step `index` with its output and advances next_step, in one transaction.
+    /// Checkpoints step `index` with its output and advances next_step to index + 1 (never backwards),
+    /// in one transaction. kInvalidArgument when BeginStep was not called for this step.
     virtual Status FinishStep(std::int64_t run_id, const std::string& owner, int index, const Json& output,
                               TimePoint now) = 0;
+    /// The run is kDone; lease released.
     virtual Status CompleteRun(std::int64_t run_id, const std::string& owner, TimePoint now) = 0;
     /// Transient failure: back to pending at `next_attempt_at`, attempts + 1, lease released.
     virtual Status RetryRun(std::int64_t run_id, const std::string& owner, TimePoint next_attempt_at,
                             const std::string& error) = 0;
-    /// Permanent failure or budget exhausted: to the dead-letter list with the reason.
+    /// Permanent failure or budget exhausted: to the dead-letter list with the reason (kDead,
+    /// attempts + 1, lease released, next_step kept for a later RetryDeadLetter).
     virtual Status DeadLetterRun(std::int64_t run_id, const std::string& owner, const std::string& reason,
                                  TimePoint now) = 0;
     /// Gives a run back untouched (graceful shutdown): pending, due now, attempts unchanged.
     virtual Status ReleaseRun(std::int64_t run_id, const std::string& owner) = 0;
     /// When the next pending event or run becomes due (nullopt: nothing waiting). Workers sleep until
-    /// then or until the wake-up callback fires.
+    /// then or until the wake-up callback fires. May be in the past (work is due now). Counts lease
+    /// expiries (a takeover becomes possible) and skips pending runs whose lock key is held (the
+    /// holder's completion fires the wake-up; its lease expiry is counted).
     virtual Result<std::optional<TimePoint>> NextDueTime() = 0;
 
     // --- admin --------------------------------------------------------------------------------
     virtual Result<std::vector<RunRecord>> ListRuns(const RunFilter& filter) = 0;
     virtual Result<std::optional<RunRecord>> GetRun(std::int64_t run_id) = 0;
+    /// Dead runs and failed events, most recently failed first.
     virtual Result<std::vector<DeadLetter>> ListDeadLetters(std::size_t limit) = 0;
     /// Puts a dead run (attempts reset, resumes at its first unfinished step) or a failed event back
     /// in the queue. kNotFound when no such dead letter.
     virtual Status RetryDeadLetter(DeadLetter::Kind kind, std::int64_t id, TimePoint now) = 0;
     /// Removes a dead letter from the list for good (the run becomes kDropped / the event kIgnored).
     virtual Status DropDeadLetter(DeadLetter::Kind kind, std::int64_t id) = 0;
-    /// Dispatches the event again as if new: replay_generation + 1, so its runs get fresh keys.
+    /// Dispatches the event again as if new: replay_generation + 1, so its runs get fresh keys. Works in
+    /// any state: the event becomes pending, due at `now`, attempts 0, last_error cleared, and a
+    /// dispatcher holding its lease loses it (its CompleteDispatch gets kConflict). kNotFound if absent.
     virtual Status ReplayEvent(std::int64_t seq, TimePoint now) = 0;
     virtual Result<StoreStats> Stats() = 0;
 
     /// Called (from any thread) whenever work may have become available: a new event, new runs, a
     /// retry. Set once before workers start. PostgreSQL calls it for other replicas' work too
-    /// (LISTEN/NOTIFY).
+    /// (LISTEN/NOTIFY). SQLite calls it on its writer thread after the commit that made the work
+    /// available: a stored event, created runs, a retry or release due now, a dead letter retried, a
+    /// replay, or a run with a lock key finishing while another run waits for that key. It runs before
+    /// that batch's callbacks and synchronous writes return. Keep it short (notify a condition
+    /// variable); the same rules as for AppendCallback apply.
     virtual void SetWakeup(std::function<void()> wakeup) = 0;
-    /// Stops the writer after flushing what is queued. Later calls fail with kUnavailable.
+    /// Stops the writer after flushing what is queued (their callbacks run). Later calls fail with
+    /// kUnavailable (Append through its callback). Idempotent; the destructor closes too.
     virtual void Close() = 0;
 };
 
-/// Opens (and migrates) a store from a URL: "sqlite:PATH" (file created if missing; ":memory:" is
-/// refused, it would not be durable) or "postgres://..." / "postgresql://...".
+/// Opens (and migrates) a store from a URL: "sqlite:PATH" (file created if missing, owner-only; ":memory:"
+/// is refused, it would not be durable) or "postgres://..." / "postgresql://..." (not built yet: kConfig).
+/// kConfig for a bad URL (the message shows it through RedactStoreUrl), a file that cannot be opened,
+/// or a database whose schema is newer than this binary knows. `clock` must outlive the store.
 Result<std::unique_ptr<Store>> OpenStore(std::string_view url, const StoreOptions& options, const Clock& clock);
+
+/// The URL with any password replaced by "***" ("postgres://app:***@db/spacehook", also a
+/// "password=" query parameter), safe for logs and error messages.
+std::string RedactStoreUrl(std::string_view url);
 
 }  // namespace spacehook::store

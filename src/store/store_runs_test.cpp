@@ -1,0 +1,372 @@
+// Runs: claims, lock keys, leases and fencing, step checkpoints, retries, dead letters, due times.
+
+#include <atomic>
+#include <set>
+#include <thread>
+
+#include "store/store_test_support.hpp"
+
+namespace spacehook::store::testing {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+TEST_F(StoreTest, ClaimRunTakesTheOldestDueRunFirst) {
+    DispatchRuns("a", {MakeRun("r1"), MakeRun("r2"), MakeRun("r3")});
+    auto first = store_->ClaimRun("w1", clock_.Now());
+    ASSERT_TRUE(first && *first) << (first ? "nothing due" : first.error().message);
+    EXPECT_EQ((*first)->run_key, "r1");
+    EXPECT_EQ((*first)->state, RunState::kRunning);
+    EXPECT_EQ((*first)->lease_owner, "w1");
+    EXPECT_EQ((*first)->lease_until, clock_.Now() + options_.lease);
+
+    // r2 retries later; r3 is due now and is next although created after r2.
+    auto second = store_->ClaimRun("w2", clock_.Now());
+    ASSERT_TRUE(second && *second);
+    EXPECT_EQ((*second)->run_key, "r2");
+    ASSERT_TRUE(store_->RetryRun((*second)->id, "w2", clock_.Now() + seconds(10), "429"));
+    auto third = store_->ClaimRun("w2", clock_.Now());
+    ASSERT_TRUE(third && *third);
+    EXPECT_EQ((*third)->run_key, "r3");
+    auto none = store_->ClaimRun("w3", clock_.Now());
+    ASSERT_TRUE(none);
+    EXPECT_FALSE(*none);
+
+    auto stored = store_->GetRun((*first)->id);
+    ASSERT_TRUE(stored && *stored);
+    EXPECT_EQ((*stored)->lease_owner, "w1");
+    EXPECT_EQ((*stored)->lease_until, (*first)->lease_until);
+}
+
+TEST_F(StoreTest, RunsSharingALockKeyNeverRunTogether) {
+    std::atomic<int> wakeups{0};
+    store_->SetWakeup([&] { ++wakeups; });
+    DispatchRuns("a", {MakeRun("room-a-1", "room:1"), MakeRun("room-a-2", "room:1"), MakeRun("room-b", "room:2"),
+                       MakeRun("free")});
+    auto a1 = store_->ClaimRun("w1", clock_.Now());
+    ASSERT_TRUE(a1 && *a1);
+    EXPECT_EQ((*a1)->run_key, "room-a-1");
+    // room-a-2 is blocked by room-a-1; the others pass it.
+    auto b = store_->ClaimRun("w2", clock_.Now());
+    ASSERT_TRUE(b && *b);
+    EXPECT_EQ((*b)->run_key, "room-b");
+    auto free = store_->ClaimRun("w3", clock_.Now());
+    ASSERT_TRUE(free && *free);
+    EXPECT_EQ((*free)->run_key, "free");
+    EXPECT_FALSE(*store_->ClaimRun("w4", clock_.Now()));
+
+    // Finishing the holder releases the key and wakes the workers for the waiting run.
+    const int before = wakeups.load();
+    ASSERT_TRUE(store_->CompleteRun((*a1)->id, "w1", clock_.Now()));
+    EXPECT_EQ(wakeups.load(), before + 1);
+    auto a2 = store_->ClaimRun("w4", clock_.Now());
+    ASSERT_TRUE(a2 && *a2);
+    EXPECT_EQ((*a2)->run_key, "room-a-2");
+    // room:2 has nobody waiting: no wake-up.
+    ASSERT_TRUE(store_->CompleteRun((*b)->id, "w2", clock_.Now()));
+    EXPECT_EQ(wakeups.load(), before + 1);
+}
+
+TEST_F(StoreTest, ExpiredLeaseOfALockHolderFreesTheKey) {
+    DispatchRuns("a", {MakeRun("h", "room:1"), MakeRun("waiter", "room:1")});
+    auto holder = store_->ClaimRun("w1", clock_.Now());
+    ASSERT_TRUE(holder && *holder);
+    EXPECT_FALSE(*store_->ClaimRun("w2", clock_.Now()));
+    EXPECT_EQ(store_->NextDueTime().value(), (*holder)->lease_until);  // the waiter is not due before that
+
+    clock_.Set((*holder)->lease_until);
+    // The expired holder itself is the oldest due run: it is taken over (and resumes).
+    auto taken = store_->ClaimRun("w2", clock_.Now());
+    ASSERT_TRUE(taken && *taken);
+    EXPECT_EQ((*taken)->run_key, "h");
+    EXPECT_EQ((*taken)->lease_owner, "w2");
+    EXPECT_FALSE(*store_->ClaimRun("w3", clock_.Now()));  // the key is held again, by w2
+}
+
+TEST_F(StoreTest, LostLeaseFencesEveryOwnerWrite) {
+    DispatchRuns("a", {MakeRun("r1")});
+    auto run = store_->ClaimRun("w1", clock_.Now());
+    ASSERT_TRUE(run && *run);
+    const auto id = (*run)->id;
+    ASSERT_EQ(store_->BeginStep(id, "w1", 0, "create-room", clock_.Now()).value(), StepStatus::kNone);
+
+    // w1 stalls; its lease runs out and w2 takes the run over.
+    clock_.Advance(options_.lease);
+    auto taken = store_->ClaimRun("w2", clock_.Now());
+    ASSERT_TRUE(taken && *taken);
+    EXPECT_EQ((*taken)->id, id);
+    EXPECT_EQ((*taken)->attempts, 0);  // a takeover is not a failed attempt
+
+    const auto now = clock_.Now();
+    EXPECT_EQ(store_->RenewLease(id, "w1", now).error().code, ErrorCode::kConflict);
+    EXPECT_EQ(store_->BeginStep(id, "w1", 1, "x", now).error().code, ErrorCode::kConflict);
+    EXPECT_EQ(store_->FinishStep(id, "w1", 0, Json{{"room", 1}}, now).error().code, ErrorCode::kConflict);
+    EXPECT_EQ(store_->CompleteRun(id, "w1", now).error().code, ErrorCode::kConflict);
+    EXPECT_EQ(store_->RetryRun(id, "w1", now, "e").error().code, ErrorCode::kConflict);
+    EXPECT_EQ(store_->DeadLetterRun(id, "w1", "e", now).error().code, ErrorCode::kConflict);
+    EXPECT_EQ(store_->ReleaseRun(id, "w1").error().code, ErrorCode::kConflict);
+    EXPECT_EQ(store_->RenewLease(id + 100, "w2", now).error().code, ErrorCode::kNotFound);
+    EXPECT_EQ(store_->RenewLease(id, "", now).error().code, ErrorCode::kInvalidArgument);
+
+    // The new owner sees the step the old one died in, and owns the run.
+    EXPECT_EQ(store_->BeginStep(id, "w2", 0, "create-room", now).value(), StepStatus::kStarted);
+    ASSERT_TRUE(store_->RenewLease(id, "w2", now + seconds(1)));
+    EXPECT_EQ((*store_->GetRun(id))->lease_until, now + seconds(1) + options_.lease);
+    ASSERT_TRUE(store_->CompleteRun(id, "w2", now));
+    EXPECT_EQ((*store_->GetRun(id))->state, RunState::kDone);
+    EXPECT_EQ(store_->CompleteRun(id, "w2", now).error().code, ErrorCode::kConflict);  // no longer running
+}
+
+TEST_F(StoreTest, StepsAreCheckpointedAndARetryResumesAtTheFailedStep) {
+    DispatchRuns("a", {MakeRun("r1", "", 3)});
+    auto run = store_->ClaimRun("w1", clock_.Now());
+    ASSERT_TRUE(run && *run);
+    const auto id = (*run)->id;
+    const TimePoint t0 = clock_.Now();
+
+    ASSERT_EQ(store_->BeginStep(id, "w1", 0, "create-room", t0).value(), StepStatus::kNone);
+    ASSERT_TRUE(store_->FinishStep(id, "w1", 0, Json{{"room_id", 890}}, t0 + seconds(1)));
+    EXPECT_EQ((*store_->GetRun(id))->next_step, 1);
+    ASSERT_EQ(store_->BeginStep(id, "w1", 1, "share", t0 + seconds(2)).value(), StepStatus::kNone);
+    // The API answered 503: retry later, step 1 unfinished.
+    ASSERT_TRUE(store_->RetryRun(id, "w1", t0 + seconds(60), "share: 503"));
+
+    auto pending = store_->GetRun(id);
+    EXPECT_EQ((*pending)->state, RunState::kPending);
+    EXPECT_EQ((*pending)->attempts, 1);
+    EXPECT_EQ((*pending)->next_step, 1);
+    EXPECT_EQ((*pending)->last_error, "share: 503");
+    EXPECT_EQ((*pending)->lease_owner, "");
+    EXPECT_FALSE(*store_->ClaimRun("w2", clock_.Now()));
+
+    clock_.Set(t0 + seconds(60));
+    auto resumed = store_->ClaimRun("w2", clock_.Now());
+    ASSERT_TRUE(resumed && *resumed);
+    EXPECT_EQ((*resumed)->next_step, 1);
+    EXPECT_EQ((*resumed)->attempts, 1);
+    // Step 0 is done and stays untouched; step 1 was started by the earlier attempt.
+    EXPECT_EQ(store_->BeginStep(id, "w2", 0, "create-room", clock_.Now()).value(), StepStatus::kDone);
+    EXPECT_EQ(store_->BeginStep(id, "w2", 1, "share", clock_.Now()).value(), StepStatus::kStarted);
+    ASSERT_TRUE(store_->FinishStep(id, "w2", 1, Json{{"shared", true}}, clock_.Now()));
+    // FinishStep of a step never begun is a caller bug; indexes outside the run are refused.
+    EXPECT_EQ(store_->FinishStep(id, "w2", 2, Json{}, clock_.Now()).error().code, ErrorCode::kInvalidArgument);
+    EXPECT_EQ(store_->BeginStep(id, "w2", 3, "x", clock_.Now()).error().code, ErrorCode::kInvalidArgument);
+    EXPECT_EQ(store_->BeginStep(id, "w2", -1, "x", clock_.Now()).error().code, ErrorCode::kInvalidArgument);
+
+    auto steps = store_->GetSteps(id);
+    ASSERT_TRUE(steps) << steps.error().message;
+    ASSERT_EQ(steps->size(), 2u);
+    EXPECT_EQ((*steps)[0].index, 0);
+    EXPECT_EQ((*steps)[0].name, "create-room");
+    EXPECT_EQ((*steps)[0].status, StepStatus::kDone);
+    EXPECT_EQ((*steps)[0].output["room_id"], 890);
+    EXPECT_EQ((*steps)[0].started_at, t0);
+    EXPECT_EQ((*steps)[0].finished_at, t0 + seconds(1));
+    EXPECT_EQ((*steps)[1].status, StepStatus::kDone);
+    EXPECT_EQ((*steps)[1].started_at, clock_.Now());  // the latest attempt's start
+    EXPECT_EQ((*store_->GetRun(id))->next_step, 2);
+    EXPECT_TRUE(store_->GetSteps(id + 100)->empty());
+}
+
+TEST_F(StoreTest, FinishStepNeverMovesNextStepBackwards) {
+    DispatchRuns("a", {MakeRun("r1", "", 3)});
+    const auto id = MustClaimRun("w").id;
+    for (int i = 0; i < 3; ++i) {
+        ASSERT_TRUE(store_->BeginStep(id, "w", i, "s" + std::to_string(i), clock_.Now()));
+        ASSERT_TRUE(store_->FinishStep(id, "w", i, Json::object(), clock_.Now()));
+    }
+    ASSERT_TRUE(store_->FinishStep(id, "w", 0, Json{{"again", true}}, clock_.Now()));
+    EXPECT_EQ((*store_->GetRun(id))->next_step, 3);
+}
+
+TEST_F(StoreTest, StepOutputWithInvalidUtf8IsStoredNotThrown) {
+    DispatchRuns("a", {MakeRun("r1", "", 1)});
+    const auto id = MustClaimRun("w").id;
+    ASSERT_TRUE(store_->BeginStep(id, "w", 0, "s", clock_.Now()));
+    ASSERT_TRUE(store_->FinishStep(id, "w", 0, Json{{"title", std::string("bad\xff")}}, clock_.Now()));
+    auto steps = store_->GetSteps(id);
+    ASSERT_TRUE(steps && steps->size() == 1u);
+    EXPECT_TRUE((*steps)[0].output["title"].is_string());
+}
+
+TEST_F(StoreTest, DeadRunIsRetriedFromItsFirstUnfinishedStepWithAFreshBudget) {
+    DispatchRuns("a", {MakeRun("r1", "", 3)});
+    const auto id = MustClaimRun("w").id;
+    ASSERT_TRUE(store_->BeginStep(id, "w", 0, "s0", clock_.Now()));
+    ASSERT_TRUE(store_->FinishStep(id, "w", 0, Json::object(), clock_.Now()));
+    ASSERT_TRUE(store_->RetryRun(id, "w", clock_.Now(), "timeout"));
+    ASSERT_TRUE(store_->ClaimRun("w", clock_.Now()).value());
+    clock_.Advance(seconds(3));
+    ASSERT_TRUE(store_->DeadLetterRun(id, "w", "403 forbidden: no access to room", clock_.Now()));
+
+    auto dead = store_->GetRun(id);
+    EXPECT_EQ((*dead)->state, RunState::kDead);
+    EXPECT_EQ((*dead)->attempts, 2);
+    auto letters = store_->ListDeadLetters(10);
+    ASSERT_TRUE(letters) << letters.error().message;
+    ASSERT_EQ(letters->size(), 1u);
+    EXPECT_EQ((*letters)[0].kind, DeadLetter::Kind::kRun);
+    EXPECT_EQ((*letters)[0].id, id);
+    EXPECT_EQ((*letters)[0].rule, "invoice-intake");
+    EXPECT_EQ((*letters)[0].trigger, "file.created");
+    EXPECT_EQ((*letters)[0].reason, "403 forbidden: no access to room");
+    EXPECT_EQ((*letters)[0].attempts, 2);
+    EXPECT_EQ((*letters)[0].failed_at, clock_.Now());
+    EXPECT_FALSE(*store_->ClaimRun("w", clock_.Now()));
+
+    ASSERT_TRUE(store_->RetryDeadLetter(DeadLetter::Kind::kRun, id, clock_.Now()));
+    EXPECT_TRUE(store_->ListDeadLetters(10)->empty());
+    auto again = store_->ClaimRun("w2", clock_.Now());
+    ASSERT_TRUE(again && *again);
+    EXPECT_EQ((*again)->id, id);
+    EXPECT_EQ((*again)->attempts, 0);
+    EXPECT_EQ((*again)->next_step, 1);
+    EXPECT_EQ((*again)->last_error, "403 forbidden: no access to room");
+    EXPECT_EQ(store_->RetryDeadLetter(DeadLetter::Kind::kRun, id, clock_.Now()).error().code, ErrorCode::kNotFound);
+}
+
+TEST_F(StoreTest, DroppedRunLeavesTheDeadLetterList) {
+    DispatchRuns("a", {MakeRun("r1")});
+    const auto id = MustClaimRun("w").id;
+    EXPECT_EQ(store_->DropDeadLetter(DeadLetter::Kind::kRun, id).error().code, ErrorCode::kNotFound);  // running
+    ASSERT_TRUE(store_->DeadLetterRun(id, "w", "bad rule", clock_.Now()));
+    ASSERT_TRUE(store_->DropDeadLetter(DeadLetter::Kind::kRun, id));
+    EXPECT_EQ((*store_->GetRun(id))->state, RunState::kDropped);
+    EXPECT_TRUE(store_->ListDeadLetters(10)->empty());
+    EXPECT_FALSE(*store_->ClaimRun("w", clock_.Now()));
+}
+
+TEST_F(StoreTest, ReleasedRunIsDueAtOnceWithItsAttemptsUnchanged) {
+    std::atomic<int> wakeups{0};
+    DispatchRuns("a", {MakeRun("r1")});
+    store_->SetWakeup([&] { ++wakeups; });
+    const auto id = MustClaimRun("w").id;
+    ASSERT_TRUE(store_->ReleaseRun(id, "w"));
+    EXPECT_EQ(wakeups.load(), 1);
+    auto run = store_->GetRun(id);
+    EXPECT_EQ((*run)->state, RunState::kPending);
+    EXPECT_EQ((*run)->attempts, 0);
+    EXPECT_EQ((*run)->lease_owner, "");
+    auto again = store_->ClaimRun("w2", clock_.Now());
+    ASSERT_TRUE(again && *again);
+    EXPECT_EQ((*again)->id, id);
+}
+
+TEST_F(StoreTest, ConcurrentWorkersNeverClaimTheSameRun) {
+    std::vector<NewRun> runs;
+    for (int i = 0; i < 60; ++i) runs.push_back(MakeRun("r" + std::to_string(i), i % 3 == 0 ? "room:1" : ""));
+    DispatchRuns("a", runs);
+    std::mutex mu;
+    std::multiset<std::int64_t> claimed;
+    std::atomic<int> errors{0};
+    std::vector<std::thread> workers;
+    for (int w = 0; w < 4; ++w) {
+        workers.emplace_back([&, w] {
+            const std::string owner = "w" + std::to_string(w);
+            for (int i = 0; i < 100; ++i) {
+                auto run = store_->ClaimRun(owner, clock_.Now());
+                if (!run) {
+                    ++errors;
+                    return;
+                }
+                if (!*run) return;
+                {
+                    std::lock_guard lock(mu);
+                    claimed.insert((*run)->id);
+                }
+                if (!store_->CompleteRun((*run)->id, owner, clock_.Now())) ++errors;
+            }
+        });
+    }
+    for (auto& w : workers) w.join();
+    EXPECT_EQ(errors.load(), 0);
+    // Runs blocked by room:1 while another room:1 run was running may be left; each at most once.
+    std::set<std::int64_t> unique(claimed.begin(), claimed.end());
+    EXPECT_EQ(unique.size(), claimed.size());
+    while (auto run = store_->ClaimRun("tail", clock_.Now()).value()) {
+        EXPECT_EQ(claimed.count(run->id), 0u);
+        claimed.insert(run->id);
+        ASSERT_TRUE(store_->CompleteRun(run->id, "tail", clock_.Now()));
+    }
+    EXPECT_EQ(claimed.size(), 60u);
+    EXPECT_EQ(store_->Stats()->runs_done, 60);
+}
+
+TEST_F(StoreTest, NextDueTimeFollowsEventsRunsAndLeases) {
+    EXPECT_EQ(store_->NextDueTime().value(), std::nullopt);
+    const auto seq = StoreEvent("a");
+    EXPECT_EQ(store_->NextDueTime().value(), clock_.Now());
+
+    ASSERT_EQ(store_->ClaimEvents("d", 10, clock_.Now())->size(), 1u);
+    EXPECT_EQ(store_->NextDueTime().value(), clock_.Now() + options_.lease);  // a takeover would be due then
+    ASSERT_TRUE(store_->CompleteDispatch(seq, "d", {MakeRun("r1")}, EventState::kDispatched, ""));
+    EXPECT_EQ(store_->NextDueTime().value(), clock_.Now());  // the new run
+
+    const auto id = MustClaimRun("w").id;
+    EXPECT_EQ(store_->NextDueTime().value(), clock_.Now() + options_.lease);
+    const TimePoint retry_at = clock_.Now() + seconds(7);
+    ASSERT_TRUE(store_->RetryRun(id, "w", retry_at, "e"));
+    EXPECT_EQ(store_->NextDueTime().value(), retry_at);
+    clock_.Set(retry_at);
+    ASSERT_TRUE(store_->ClaimRun("w", clock_.Now()).value());
+    ASSERT_TRUE(store_->CompleteRun(id, "w", clock_.Now()));
+    EXPECT_EQ(store_->NextDueTime().value(), std::nullopt);
+}
+
+TEST_F(StoreTest, StatsCountStatesAndBytes) {
+    DispatchRuns("a", {MakeRun("r1"), MakeRun("r2"), MakeRun("r3"), MakeRun("r4")});
+    StoreEvent("b");
+    const auto r1 = MustClaimRun("w").id;
+    const auto r2 = MustClaimRun("w").id;
+    ASSERT_TRUE(store_->ClaimRun("w", clock_.Now()).value());
+    ASSERT_TRUE(store_->CompleteRun(r1, "w", clock_.Now()));
+    ASSERT_TRUE(store_->DeadLetterRun(r2, "w", "x", clock_.Now()));
+
+    auto stats = store_->Stats();
+    ASSERT_TRUE(stats) << stats.error().message;
+    EXPECT_EQ(stats->events_total, 2);
+    EXPECT_EQ(stats->events_pending, 1);
+    EXPECT_EQ(stats->runs_pending, 1);
+    EXPECT_EQ(stats->runs_running, 1);
+    EXPECT_EQ(stats->runs_done, 1);
+    EXPECT_EQ(stats->dead_letters, 1);
+    EXPECT_EQ(stats->write_queue, 0);
+    EXPECT_GT(stats->commits, 0);
+    // page_count * page_size plus the WAL file.
+    std::error_code ec;
+    const auto main_file = static_cast<std::int64_t>(std::filesystem::file_size(DbPath(), ec));
+    const auto wal_file = static_cast<std::int64_t>(std::filesystem::file_size(DbPath() + "-wal", ec));
+    EXPECT_GT(stats->bytes, 4096);
+    EXPECT_GE(stats->bytes, wal_file);
+    EXPECT_LE(stats->bytes, main_file + wal_file + 1024 * 1024);
+}
+
+TEST_F(StoreTest, SynchronousWriteFromTheWriterThreadFailsInsteadOfDeadlocking) {
+    std::promise<Status> inner;
+    auto result = inner.get_future();
+    store_->Append(MakeDelivery("wh", "1"), [&](Result<AppendOutcome>) { inner.set_value(store_->Ping()); });
+    ASSERT_EQ(result.wait_for(kWait), std::future_status::ready);
+    auto status = result.get();
+    ASSERT_FALSE(status);
+    EXPECT_EQ(status.error().code, ErrorCode::kInternal);
+}
+
+TEST_F(StoreTest, WriteNotTakenWithinTheTimeoutIsAbandonedNotRunLater) {
+    StoreOptions options;
+    options.write_timeout = milliseconds(50);
+    Open(options);
+    Sqlite().PauseWriterForTesting(true);
+    auto ping = store_->Ping();
+    ASSERT_FALSE(ping);
+    EXPECT_EQ(ping.error().code, ErrorCode::kUnavailable);
+    const auto before = store_->Stats()->commits;
+    Sqlite().PauseWriterForTesting(false);
+    ASSERT_TRUE(AppendAndWait(*store_, MakeDelivery("wh", "1")));
+    // Only the append committed: the abandoned ping was dropped, never run.
+    EXPECT_EQ(store_->Stats()->commits, before + 1);
+    EXPECT_EQ(Sqlite().QueryOnWriterForTesting("SELECT COUNT(*) FROM store_meta WHERE key = 'last_ping'").value(), 0);
+}
+
+}  // namespace
+}  // namespace spacehook::store::testing
