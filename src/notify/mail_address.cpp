@@ -13,8 +13,25 @@ constexpr std::size_t kMaxLabel = 63;
 bool IsAtext(unsigned char c) {
     if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) return true;
     switch (c) {
-        case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+': case '-':
-        case '/': case '=': case '?': case '^': case '_': case '`': case '{': case '|': case '}': case '~':
+        case '!':
+        case '#':
+        case '$':
+        case '%':
+        case '&':
+        case '\'':
+        case '*':
+        case '+':
+        case '-':
+        case '/':
+        case '=':
+        case '?':
+        case '^':
+        case '_':
+        case '`':
+        case '{':
+        case '|':
+        case '}':
+        case '~':
             return true;
         default:
             return false;
@@ -42,7 +59,8 @@ std::string_view AddressProblem(std::string_view address) {
     if (address.empty()) return "empty address";
     if (address.size() > kMaxAddress) return "longer than 254 characters";
     for (const char ch : address) {
-        if (static_cast<unsigned char>(ch) >= 0x80) return "non-ASCII addresses are not supported (no SMTPUTF8)";
+        if (static_cast<unsigned char>(ch) >= 0x80)
+            return "non-ASCII addresses are not supported (no SMTPUTF8)";
     }
     const auto at = address.rfind('@');
     if (at == std::string_view::npos) return "no '@'";
@@ -62,12 +80,14 @@ std::string_view AddressProblem(std::string_view address) {
     std::size_t start = 0;
     while (true) {
         const auto dot = domain.find('.', start);
-        const std::string_view label = domain.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
+        const std::string_view label =
+            domain.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
         if (label.empty()) return "empty label in the domain";
         if (label.size() > kMaxLabel) return "domain label longer than 63 characters";
         if (label.front() == '-' || label.back() == '-') return "domain label starts or ends with '-'";
         for (const char ch : label) {
-            if (!IsLabelChar(static_cast<unsigned char>(ch))) return "the domain may hold only letters, digits, '-' and '.'";
+            if (!IsLabelChar(static_cast<unsigned char>(ch)))
+                return "the domain may hold only letters, digits, '-' and '.'";
         }
         if (dot == std::string_view::npos) break;
         start = dot + 1;
@@ -159,7 +179,8 @@ Result<Mailbox> ParseMailbox(std::string_view text) {
         address = Trim(trimmed.substr(open + 1, trimmed.size() - open - 2));
         const std::string_view name = Trim(trimmed.substr(0, open));
         if (!name.empty() && name.front() == '"') {
-            if (!Unquote(name, mailbox.display_name)) return Invalid(text, "broken quotes in the display name");
+            if (!Unquote(name, mailbox.display_name))
+                return Invalid(text, "broken quotes in the display name");
         } else if (name.find_first_of("\"<>") != std::string_view::npos) {
             return Invalid(text, "stray '\"', '<' or '>' in the display name");
         } else {

@@ -18,9 +18,21 @@ TEST(MailAddress, ParsesTheFormsRulesWrite) {
 
 TEST(MailAddress, RejectsBadAddressesNamingThem) {
     const std::vector<std::string> bad = {
-        "",       "jane",          "@example.com",     "jane@",         "jane@@example.com", "ja ne@example.com",
-        "j..d@example.com", ".j@example.com", "jane@-example.com", "jane@exa_mple.com", "jane@example..com",
-        "Jane <jane@example.com", "Jane jane@example.com>", "jäne@example.com", "\"Jane <jane@example.com>",
+        "",
+        "jane",
+        "@example.com",
+        "jane@",
+        "jane@@example.com",
+        "ja ne@example.com",
+        "j..d@example.com",
+        ".j@example.com",
+        "jane@-example.com",
+        "jane@exa_mple.com",
+        "jane@example..com",
+        "Jane <jane@example.com",
+        "Jane jane@example.com>",
+        "jäne@example.com",
+        "\"Jane <jane@example.com>",
         "Jane \"Q\" Doe <jane@example.com>",
     };
     for (const auto& text : bad) {
@@ -35,15 +47,17 @@ TEST(MailAddress, RejectsBadAddressesNamingThem) {
 }
 
 TEST(MailAddress, RejectsLineBreaksAndControlCharacters) {
-    for (const std::string& text : std::vector<std::string>{"jane@example.com\r\nBcc: evil@example.net", "Jane\n <jane@example.com>",
-                                   "jane@example.com\r", std::string("jane@exa\0mple.com", 17)}) {
+    for (const std::string& text :
+         std::vector<std::string>{"jane@example.com\r\nBcc: evil@example.net", "Jane\n <jane@example.com>",
+                                  "jane@example.com\r", std::string("jane@exa\0mple.com", 17)}) {
         const auto parsed = ParseMailbox(text);
         ASSERT_FALSE(parsed.has_value()) << PrintableForMessage(text);
         EXPECT_EQ(parsed.error().code, ErrorCode::kInvalidArgument);
         // The error quotes the input with its control characters escaped, so it cannot forge log lines.
         EXPECT_EQ(parsed.error().message.find_first_of(std::string("\r\n\0", 3)), std::string::npos);
     }
-    EXPECT_NE(ParseMailbox("a@b.c\r\nBcc: x@y.z").error().message.find("a@b.c\\r\\nBcc: x@y.z"), std::string::npos);
+    EXPECT_NE(ParseMailbox("a@b.c\r\nBcc: x@y.z").error().message.find("a@b.c\\r\\nBcc: x@y.z"),
+              std::string::npos);
 }
 
 TEST(MailAddress, ValidatesLengthLimits) {
@@ -54,7 +68,8 @@ TEST(MailAddress, ValidatesLengthLimits) {
 }
 
 TEST(MailAddress, ParsesListsWithCommasAndSemicolons) {
-    const auto list = ParseMailboxList("a@example.com, \"Doe, Jane\" <jane@example.com>; Bob <bob@example.com>,");
+    const auto list =
+        ParseMailboxList("a@example.com, \"Doe, Jane\" <jane@example.com>; Bob <bob@example.com>,");
     ASSERT_TRUE(list.has_value()) << list.error().message;
     ASSERT_EQ(list->size(), 3U);
     EXPECT_EQ((*list)[0], (Mailbox{"", "a@example.com"}));

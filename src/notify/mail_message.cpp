@@ -62,15 +62,23 @@ std::vector<HeaderToken> SubjectTokens(const std::string& subject) {
     return tokens;
 }
 
-std::string Header(std::string_view name, std::string_view value) { return FoldHeader(name, {{std::string(value), true}}); }
+std::string Header(std::string_view name, std::string_view value) {
+    return FoldHeader(name, {{std::string(value), true}});
+}
 
+// A part's headers, the blank line and the encoded body, as it is: whatever line break ends the body is
+// content (in a multipart the delimiter brings its own CRLF, RFC 2046 §5.1.1).
 std::string Part(std::string_view content_type, const EncodedBody& body) {
     std::string part = Header("Content-Type", content_type);
     part += Header("Content-Transfer-Encoding", body.transfer_encoding);
     part += "\r\n";
     part += body.text;
-    if (part.size() < 2 || part.compare(part.size() - 2, 2, "\r\n") != 0) part += "\r\n";
     return part;
+}
+
+// A message must end with a line break for SMTP's DATA; a body without one gets it here.
+void EndWithLineBreak(std::string& data) {
+    if (data.size() < 2 || data.compare(data.size() - 2, 2, "\r\n") != 0) data += "\r\n";
 }
 
 }  // namespace
@@ -85,7 +93,8 @@ Result<ComposedMail> ComposeMail(const MailMessage& message, TimePoint now) {
     if (!from) return Fail(std::move(from.error()));
     if (from->size() != 1) {
         return Fail(ErrorCode::kInvalidArgument,
-                    fmt::format("From must be one mailbox, got {}: \"{}\"", from->size(), PrintableForMessage(message.from)));
+                    fmt::format("From must be one mailbox, got {}: \"{}\"", from->size(),
+                                PrintableForMessage(message.from)));
     }
     auto to = ParseAll(message.to);
     if (!to) return Fail(std::move(to.error()));
@@ -102,17 +111,19 @@ Result<ComposedMail> ComposeMail(const MailMessage& message, TimePoint now) {
     mail.envelope_from = from->front().address;
     for (const auto* list : {&*to, &*cc}) {
         for (const auto& mailbox : *list) {
-            if (std::find(mail.recipients.begin(), mail.recipients.end(), mailbox.address) == mail.recipients.end()) {
+            if (std::find(mail.recipients.begin(), mail.recipients.end(), mailbox.address) ==
+                mail.recipients.end()) {
                 mail.recipients.push_back(mailbox.address);
             }
         }
     }
-    if (mail.recipients.empty()) return Fail(ErrorCode::kInvalidArgument, "mail has no recipients (To and Cc are empty)");
+    if (mail.recipients.empty())
+        return Fail(ErrorCode::kInvalidArgument, "mail has no recipients (To and Cc are empty)");
 
     const std::string& from_address = from->front().address;
     const std::string domain = from_address.substr(from_address.rfind('@') + 1);
     mail.message_id = message.message_id_seed.empty() ? fmt::format("<sh.{}@{}>", RandomHexToken(16), domain)
-                                                       : MessageIdFromSeed(message.message_id_seed, domain);
+                                                      : MessageIdFromSeed(message.message_id_seed, domain);
 
     std::string& data = mail.data;
     data += Header("Date", FormatRfc5322(message.date.value_or(now)));
@@ -127,23 +138,25 @@ Result<ComposedMail> ComposeMail(const MailMessage& message, TimePoint now) {
     const EncodedBody text = EncodeTextBody(message.text_body);
     if (!message.html_body) {
         data += Part("text/plain; charset=UTF-8", text);
+        EndWithLineBreak(data);
         return mail;
     }
     const EncodedBody html = EncodeTextBody(*message.html_body);
     if (message.text_body.empty()) {
         data += Part("text/html; charset=UTF-8", html);
+        EndWithLineBreak(data);
         return mail;
     }
     // "=_" cannot occur in quoted-printable (every literal "=" is written "=3D") nor in base64, so this
     // boundary never appears inside a part. Derived from the Message-ID, a re-sent mail is byte-identical.
     const std::string boundary = "=_sh_" + Sha256Hex(mail.message_id).substr(0, 24);
-    data += FoldHeader("Content-Type", {{"multipart/alternative;", true}, {"boundary=\"" + boundary + "\"", true}});
-    data += "\r\n";
-    data += "--" + boundary + "\r\n";
+    data += FoldHeader("Content-Type",
+                       {{"multipart/alternative;", true}, {"boundary=\"" + boundary + "\"", true}});
+    data += "\r\n--" + boundary + "\r\n";
     data += Part("text/plain; charset=UTF-8", text);
-    data += "--" + boundary + "\r\n";
+    data += "\r\n--" + boundary + "\r\n";
     data += Part("text/html; charset=UTF-8", html);
-    data += "--" + boundary + "--\r\n";
+    data += "\r\n--" + boundary + "--\r\n";
     return mail;
 }
 

@@ -16,9 +16,9 @@ struct MailMessage {
     std::string from;             ///< one mailbox; empty: the mailer's MAIL_FROM
     std::vector<std::string> to;  ///< at least one recipient in to + cc
     std::vector<std::string> cc;
-    std::string reply_to;  ///< empty: no Reply-To
-    std::string subject;   ///< UTF-8; line breaks and control characters become spaces
-    std::string text_body;  ///< UTF-8 plain text, any line ends
+    std::string reply_to;                  ///< empty: no Reply-To
+    std::string subject;                   ///< UTF-8; line breaks and control characters become spaces
+    std::string text_body;                 ///< UTF-8 plain text, any line ends
     std::optional<std::string> html_body;  ///< when set, the mail is multipart/alternative (text + HTML)
     /// Makes the Message-ID deterministic: the runner passes "<run key>/<step index>", so a mail sent
     /// again after a crash carries the same Message-ID and receivers can drop the duplicate. Empty: a

@@ -71,7 +71,8 @@ TEST(MailMessage, HtmlMailIsMultipartAlternativeExactBytes) {
     m.date = FromUnixMillis(1795422287000 + 3000);
     const auto mail = ComposeMail(m, kNow);
     ASSERT_TRUE(mail.has_value()) << mail.error().message;
-    EXPECT_EQ(mail->recipients, (std::vector<std::string>{"manager@example.com", "j@example.de", "audit@example.com"}));
+    EXPECT_EQ(mail->recipients,
+              (std::vector<std::string>{"manager@example.com", "j@example.de", "audit@example.com"}));
     EXPECT_EQ(mail->data,
               "Date: Mon, 23 Nov 2026 08:24:50 +0000\r\n"
               "From: spacehook <bot@example.com>\r\n"
@@ -90,6 +91,7 @@ TEST(MailMessage, HtmlMailIsMultipartAlternativeExactBytes) {
               "\r\n"
               "Hello,\r\n"
               "the invoice is in Incoming.\r\n"
+              "\r\n"
               "--=_sh_67b64e4afb70ad6f3637e2d0\r\n"
               "Content-Type: text/html; charset=UTF-8\r\n"
               "Content-Transfer-Encoding: quoted-printable\r\n"
@@ -103,8 +105,9 @@ TEST(MailMessage, NonAsciiSubjectIsEncoded) {
     m.subject = "Счёт загружен: Grüße.pdf";
     const auto mail = ComposeMail(m, kNow);
     ASSERT_TRUE(mail.has_value());
-    EXPECT_NE(mail->data.find("\r\nSubject: =?UTF-8?B?" + EncodeBase64("Счёт загружен: Grüße.pdf") + "?=\r\n"),
-              std::string::npos)
+    EXPECT_NE(
+        mail->data.find("\r\nSubject: =?UTF-8?B?" + EncodeBase64("Счёт загружен: Grüße.pdf") + "?=\r\n"),
+        std::string::npos)
         << mail->data;
 }
 

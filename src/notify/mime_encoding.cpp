@@ -21,7 +21,9 @@ void AppendHexByte(std::string& out, unsigned char byte) {
     out += kHexDigits[byte & 0xfU];
 }
 
-std::size_t Base64Length(std::size_t bytes) { return (bytes + 2) / 3 * 4; }
+std::size_t Base64Length(std::size_t bytes) {
+    return (bytes + 2) / 3 * 4;
+}
 
 // Q form (RFC 2047 §4.2) restricted to the characters allowed in a phrase (§5(3)); space becomes "_".
 bool IsQLiteral(unsigned char c) {
@@ -136,7 +138,8 @@ std::string EncodeQuotedPrintable(std::string_view crlf_text) {
     while (start <= crlf_text.size()) {
         const std::size_t end = crlf_text.find("\r\n", start);
         const bool has_break = end != std::string_view::npos;
-        const std::string_view line = crlf_text.substr(start, has_break ? end - start : std::string_view::npos);
+        const std::string_view line =
+            crlf_text.substr(start, has_break ? end - start : std::string_view::npos);
         if (!has_break && line.empty()) break;  // the text ended with a line break: nothing after it
 
         std::size_t column = 0;
@@ -196,7 +199,8 @@ std::vector<std::string> EncodeWords(std::string_view utf8_text, std::size_t fir
         std::size_t payload = 0;  // encoded length of utf8_text[begin, pos)
         while (pos < utf8_text.size()) {
             const std::size_t len = CharLength(utf8_text, pos);
-            const std::size_t next = base64 ? Base64Length(pos + len - begin) : payload + QCost(utf8_text.substr(pos, len));
+            const std::size_t next =
+                base64 ? Base64Length(pos + len - begin) : payload + QCost(utf8_text.substr(pos, len));
             if (kEncodedWordOverhead + next > max) break;
             payload = next;
             pos += len;

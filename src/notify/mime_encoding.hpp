@@ -51,7 +51,8 @@ bool IsPlainHeaderText(std::string_view text);
 /// by readers, so the split is invisible. Q or B, whichever is shorter. The Q alphabet is the one that
 /// is safe inside a phrase (RFC 2047 §5(3)), so the same words serve a Subject and a display name.
 /// Invalid UTF-8 bytes are carried as they are (a reader shows a replacement character).
-std::vector<std::string> EncodeWords(std::string_view utf8_text, std::size_t first_word_max = kMaxEncodedWord);
+std::vector<std::string> EncodeWords(std::string_view utf8_text,
+                                     std::size_t first_word_max = kMaxEncodedWord);
 
 /// One piece of a header value. When `space_before` is set, the single space in front of it may become a
 /// fold (CRLF SP); otherwise the text is glued to what precedes it.

@@ -70,7 +70,9 @@ TEST(MimeEncoding, Base64LinesAreSeventySixWide) {
 TEST(MimeEncoding, QuotedPrintableEncodesWhatItMust) {
     EXPECT_EQ(EncodeQuotedPrintable("plain text"), "plain text");
     EXPECT_EQ(EncodeQuotedPrintable("a=b"), "a=3Db");
-    EXPECT_EQ(EncodeQuotedPrintable("Gr\xc3\xbc\xc3\x9f" "e"), "Gr=C3=BC=C3=9Fe");
+    EXPECT_EQ(EncodeQuotedPrintable("Gr\xc3\xbc\xc3\x9f"
+                                    "e"),
+              "Gr=C3=BC=C3=9Fe");
     // Whitespace ending a line would be stripped by relays: encoded; inside the line it stays.
     EXPECT_EQ(EncodeQuotedPrintable("a b \r\nc\t"), "a b=20\r\nc=09");
     EXPECT_EQ(EncodeQuotedPrintable("line\r\n"), "line\r\n");
@@ -115,7 +117,7 @@ TEST(MimeEncoding, TextBodyPicksTheSmallerEncoding) {
 
     const EncodedBody cyrillic = EncodeTextBody("Здравствуйте, счёт загружен.");
     EXPECT_EQ(cyrillic.transfer_encoding, "base64");
-    EXPECT_EQ(cyrillic.text, EncodeBase64Lines("Здравствуйте, счёт загружен.") );
+    EXPECT_EQ(cyrillic.text, EncodeBase64Lines("Здравствуйте, счёт загружен."));
 }
 
 TEST(MimeEncoding, PlainHeaderText) {
@@ -127,7 +129,8 @@ TEST(MimeEncoding, PlainHeaderText) {
 
 TEST(MimeEncoding, EncodeWordsPicksBase64ForMostlyNonAscii) {
     // 16 bytes: base64 needs 24 characters, Q would need 29.
-    EXPECT_EQ(EncodeWords("Grüße aus Köln"), std::vector<std::string>{"=?UTF-8?B?R3LDvMOfZSBhdXMgS8O2bG4=?="});
+    EXPECT_EQ(EncodeWords("Grüße aus Köln"),
+              std::vector<std::string>{"=?UTF-8?B?R3LDvMOfZSBhdXMgS8O2bG4=?="});
 }
 
 TEST(MimeEncoding, EncodeWordsPicksQForMostlyAscii) {
@@ -168,7 +171,8 @@ TEST(MimeEncoding, FoldHeaderBreaksAtSpacesWithinSeventySix) {
 }
 
 TEST(MimeEncoding, FoldHeaderKeepsGluedTokensTogether) {
-    const std::string header = FoldHeader("To", {{"a@example.com", true}, {",", false}, {"b@example.com", true}});
+    const std::string header =
+        FoldHeader("To", {{"a@example.com", true}, {",", false}, {"b@example.com", true}});
     EXPECT_EQ(header, "To: a@example.com, b@example.com\r\n");
     EXPECT_EQ(FoldHeader("Subject", {}), "Subject:\r\n");
 }

@@ -1,0 +1,324 @@
+#include "notify/chat_poster.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+
+#include "core/log.hpp"
+#include "httpc/client.hpp"
+#include "notify/mail_address.hpp"
+
+namespace spacehook::notify {
+
+namespace {
+
+constexpr std::string_view kLogComponent = "notify.chat";
+constexpr std::size_t kMaxBodyInMessage = 200;
+// Shorter paths are not worth redacting ("/hook" would blank unrelated log text) nor secret enough to
+// be a credential.
+constexpr std::size_t kMinSecretPath = 16;
+
+// The answer's text as it may stand in an error: one line, control characters escaped, cut short.
+std::string TrimmedBody(std::string_view body) {
+    std::string flat;
+    bool space = false;
+    for (const char c : body) {
+        if (c == '\r' || c == '\n' || c == '\t' || c == ' ') {
+            space = !flat.empty();
+            continue;
+        }
+        if (space) flat += ' ';
+        space = false;
+        flat += c;
+    }
+    return log::Redact(PrintableForMessage(flat, kMaxBodyInMessage));
+}
+
+// httpc's transport errors name the request's URL (scheme, host and path); for a chat webhook the path
+// is the credential, so every URL is cut out of the text.
+std::string WithoutUrls(std::string_view text) {
+    std::string out;
+    std::size_t i = 0;
+    while (i < text.size()) {
+        const std::string_view rest = text.substr(i);
+        if (rest.rfind("http://", 0) == 0 || rest.rfind("https://", 0) == 0) {
+            out += "<url>";
+            while (i < text.size() && text[i] != ' ') ++i;
+            if (i > 0 && text[i - 1] == ':') out += ':';
+            continue;
+        }
+        out += text[i++];
+    }
+    return log::Redact(out);
+}
+
+// Teams' Office 365 connectors answer 200 and report the real failure in the body (a documented quirk:
+// connectors must not look broken to Trello & co.). Returns the status buried there, or 0.
+int TeamsLegacyFailureStatus(std::string_view body) {
+    static constexpr std::string_view kPrefix = "Webhook message delivery failed";
+    static constexpr std::string_view kStatus = "HTTP error ";
+    if (body.rfind(kPrefix, 0) != 0) return 0;
+    const auto at = body.find(kStatus);
+    int status = 0;
+    if (at != std::string_view::npos) {
+        for (std::size_t i = at + kStatus.size();
+             i < body.size() && std::isdigit(static_cast<unsigned char>(body[i])); ++i) {
+            status = status * 10 + (body[i] - '0');
+            if (status > 999) break;
+        }
+    }
+    return (status >= 400 && status <= 599) ? status : 500;
+}
+
+int MonthIndex(std::string_view name) {
+    static constexpr std::string_view kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                   "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    for (int i = 0; i < 12; ++i) {
+        if (kMonths[i] == name) return i + 1;
+    }
+    return 0;
+}
+
+bool ReadNumber(std::string_view text, std::size_t pos, std::size_t digits, int& out) {
+    if (pos + digits > text.size()) return false;
+    out = 0;
+    for (std::size_t i = pos; i < pos + digits; ++i) {
+        if (!std::isdigit(static_cast<unsigned char>(text[i]))) return false;
+        out = out * 10 + (text[i] - '0');
+    }
+    return true;
+}
+
+// Where the path starts: after "scheme://authority".
+std::size_t PathStart(std::string_view url) {
+    const auto scheme = url.find("://");
+    const auto host = scheme == std::string_view::npos ? 0 : scheme + 3;
+    return std::min(url.find_first_of("/?#", host), url.size());
+}
+
+}  // namespace
+
+std::string_view ToString(ChatKind kind) {
+    switch (kind) {
+        case ChatKind::kSlack:
+            return "slack";
+        case ChatKind::kTeams:
+            return "teams";
+        case ChatKind::kGeneric:
+            return "generic";
+    }
+    return "generic";
+}
+
+Result<Json> SlackPayload(const SlackMessage& message) {
+    if (!message.blocks.is_null() && !message.blocks.is_array()) {
+        return Fail(ErrorCode::kInvalidArgument, "slack blocks must be an array");
+    }
+    if (message.text.empty() && (message.blocks.is_null() || message.blocks.empty())) {
+        return Fail(ErrorCode::kInvalidArgument, "slack message has neither text nor blocks");
+    }
+    Json payload = {{"text", message.text}};
+    if (!message.blocks.is_null()) payload["blocks"] = message.blocks;
+    return payload;
+}
+
+Result<Json> TeamsPayload(const TeamsMessage& message) {
+    if (message.title.empty() && message.text.empty()) {
+        return Fail(ErrorCode::kInvalidArgument, "teams message has neither title nor text");
+    }
+    Json body = Json::array();
+    if (!message.title.empty()) {
+        body.push_back({{"type", "TextBlock"},
+                        {"text", message.title},
+                        {"weight", "Bolder"},
+                        {"size", "Medium"},
+                        {"wrap", true}});
+    }
+    if (!message.text.empty())
+        body.push_back({{"type", "TextBlock"}, {"text", message.text}, {"wrap", true}});
+    if (!message.facts.empty()) {
+        Json facts = Json::array();
+        for (const auto& [title, value] : message.facts)
+            facts.push_back({{"title", title}, {"value", value}});
+        body.push_back({{"type", "FactSet"}, {"facts", std::move(facts)}});
+    }
+    // Adaptive Card in a "message" attachment, not the legacy MessageCard: Microsoft is retiring the Office
+    // 365 connectors (the only receivers of MessageCard) in favour of Teams Workflows, whose "post to a
+    // channel when a webhook request is received" flows take exactly this envelope; the old connectors
+    // accept it too. Version 1.4 is what Teams renders on every client (desktop, web, mobile).
+    Json card = {{"$schema", "http://adaptivecards.io/schemas/adaptive-card.json"},
+                 {"type", "AdaptiveCard"},
+                 {"version", "1.4"},
+                 {"body", std::move(body)}};
+    if (!message.link_url.empty()) {
+        card["actions"] = Json::array({{{"type", "Action.OpenUrl"},
+                                        {"title", message.link_title.empty() ? "Open" : message.link_title},
+                                        {"url", message.link_url}}});
+    }
+    return Json{{"type", "message"},
+                {"attachments", Json::array({{{"contentType", "application/vnd.microsoft.card.adaptive"},
+                                              {"contentUrl", nullptr},
+                                              {"content", std::move(card)}}})}};
+}
+
+std::optional<std::chrono::milliseconds> ParseRetryAfter(std::string_view value, TimePoint now) {
+    while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+    while (!value.empty() && value.back() == ' ') value.remove_suffix(1);
+    if (value.empty()) return std::nullopt;
+    if (std::all_of(value.begin(), value.end(),
+                    [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) {
+        if (value.size() > 9) return std::nullopt;  // over 31 years: not a real answer
+        long long seconds = 0;
+        for (const char c : value) seconds = seconds * 10 + (c - '0');
+        return std::chrono::milliseconds(seconds * 1000);
+    }
+    // IMF-fixdate, the form RFC 9110 §5.6.7 requires senders to use: "Sun, 06 Nov 1994 08:49:37 GMT".
+    if (value.size() != 29 || value[3] != ',' || value.substr(25) != " GMT") return std::nullopt;
+    int day = 0, year = 0, hour = 0, minute = 0, second = 0;
+    const int month = MonthIndex(value.substr(8, 3));
+    if (month == 0 || !ReadNumber(value, 5, 2, day) || !ReadNumber(value, 12, 4, year) ||
+        !ReadNumber(value, 17, 2, hour) || !ReadNumber(value, 20, 2, minute) ||
+        !ReadNumber(value, 23, 2, second) || value[19] != ':' || value[22] != ':') {
+        return std::nullopt;
+    }
+    const std::chrono::year_month_day date{std::chrono::year(year),
+                                           std::chrono::month(static_cast<unsigned>(month)),
+                                           std::chrono::day(static_cast<unsigned>(day))};
+    if (!date.ok() || hour > 23 || minute > 59 || second > 60) return std::nullopt;
+    const TimePoint at = std::chrono::sys_days(date) + std::chrono::hours(hour) +
+                         std::chrono::minutes(minute) + std::chrono::seconds(second);
+    if (at <= now) return std::chrono::milliseconds(0);
+    return std::chrono::duration_cast<std::chrono::milliseconds>(at - now);
+}
+
+Status ClassifyChatAnswer(ChatKind kind, int status, const std::optional<std::string>& retry_after,
+                          std::string_view body, TimePoint now) {
+    if (status >= 200 && status <= 299) {
+        const int buried = kind == ChatKind::kTeams ? TeamsLegacyFailureStatus(body) : 0;
+        if (buried == 0) return Ok();
+        status = buried;
+    }
+    Error error;
+    error.upstream_status = status;
+    error.message = fmt::format("{} webhook answered {}", ToString(kind), status);
+    const std::string text = TrimmedBody(body);
+    if (!text.empty()) error.message += ": " + text;
+    if (status == 429) {
+        error.code = ErrorCode::kRateLimited;
+    } else if (status >= 500 && status <= 599) {
+        error.code = ErrorCode::kUnavailable;
+    } else if (status == 408) {
+        error.code = ErrorCode::kTimeout;
+    } else if (status == 401) {
+        error.code = ErrorCode::kUnauthorized;
+    } else if (status == 403) {
+        error.code = ErrorCode::kForbidden;
+    } else if (status == 404) {
+        error.code = ErrorCode::kNotFound;  // Slack: channel_not_found / no_service; a deleted Teams flow
+    } else {
+        error.code = ErrorCode::kPermanent;  // 400 invalid_payload, 410 channel_is_archived, redirects
+    }
+    if (error.IsTransient() && retry_after) error.retry_after = ParseRetryAfter(*retry_after, now);
+    return Fail(std::move(error));
+}
+
+void RegisterWebhookUrl(ChatKind kind, std::string_view url) {
+    log::RegisterSecret(url);
+    const std::string_view path_and_query = url.substr(PathStart(url));
+    if (kind != ChatKind::kGeneric) {
+        if (path_and_query.size() >= kMinSecretPath) log::RegisterSecret(path_and_query);
+        return;
+    }
+    // A generic endpoint's path is usually not a secret, but a token in its query often is.
+    const auto query = path_and_query.find('?');
+    if (query != std::string_view::npos && path_and_query.size() - query - 1 >= 8) {
+        log::RegisterSecret(path_and_query.substr(query + 1));
+    }
+}
+
+class ChatPoster::Impl {
+  public:
+    Impl(ChatOptions options, const Clock& clock)
+        : options_(std::move(options)),
+          clock_(clock),
+          client_(httpc::ClientOptions{options_.verify_tls, options_.ca_file}) {}
+
+    Status Post(ChatKind kind, const std::string& url, const Json& payload,
+                const std::vector<std::pair<std::string, std::string>>& headers) {
+        RegisterWebhookUrl(kind, url);
+        httpc::Request request;
+        request.method = "POST";
+        request.url = url;
+        request.connect_timeout = options_.connect_timeout;
+        request.total_timeout = options_.total_timeout;
+        bool has_content_type = false;
+        for (const auto& [name, value] : headers) {
+            if ((name + value).find_first_of("\r\n") != std::string::npos || name.empty()) {
+                return Fail(ErrorCode::kInvalidArgument,
+                            fmt::format("{} header \"{}\" is empty or contains a line break", ToString(kind),
+                                        PrintableForMessage(name, 60)));
+            }
+            std::string lower = name;
+            std::transform(lower.begin(), lower.end(), lower.begin(),
+                           [](unsigned char c) { return std::tolower(c); });
+            has_content_type = has_content_type || lower == "content-type";
+            request.headers.emplace_back(name, value);
+        }
+        if (!has_content_type)
+            request.headers.emplace_back("Content-Type", "application/json; charset=utf-8");
+        // Template output may carry invalid UTF-8 (a mangled file title): replaced, not thrown.
+        request.body = payload.dump(-1, ' ', false, Json::error_handler_t::replace);
+
+        auto response = client_.Send(request);
+        if (!response) {
+            Error error = response.error();
+            error.message =
+                fmt::format("{} webhook unreachable: {}", ToString(kind), WithoutUrls(error.message));
+            log::Warn(
+                kLogComponent, "post failed",
+                {{"target", ToString(kind)}, {"error", ToString(error.code)}, {"reason", error.message}});
+            return Fail(std::move(error));
+        }
+        Status answer = ClassifyChatAnswer(kind, response->status, response->Header("retry-after"),
+                                           response->body, clock_.Now());
+        if (!answer) {
+            log::Warn(kLogComponent, "post refused",
+                      {{"target", ToString(kind)},
+                       {"status", response->status},
+                       {"error", ToString(answer.error().code)}});
+            return answer;
+        }
+        log::Debug(kLogComponent, "posted", {{"target", ToString(kind)}, {"status", response->status}});
+        return Ok();
+    }
+
+  private:
+    ChatOptions options_;
+    const Clock& clock_;
+    httpc::Client client_;
+};
+
+ChatPoster::ChatPoster(ChatOptions options, const Clock& clock)
+    : impl_(std::make_unique<Impl>(std::move(options), clock)) {}
+
+ChatPoster::~ChatPoster() = default;
+
+Status ChatPoster::PostSlack(const std::string& webhook_url, const SlackMessage& message) {
+    auto payload = SlackPayload(message);
+    if (!payload) return Fail(std::move(payload.error()));
+    return impl_->Post(ChatKind::kSlack, webhook_url, *payload, {});
+}
+
+Status ChatPoster::PostTeams(const std::string& webhook_url, const TeamsMessage& message) {
+    auto payload = TeamsPayload(message);
+    if (!payload) return Fail(std::move(payload.error()));
+    return impl_->Post(ChatKind::kTeams, webhook_url, *payload, {});
+}
+
+Status ChatPoster::PostJson(const std::string& url, const Json& body,
+                            const std::vector<std::pair<std::string, std::string>>& headers) {
+    return impl_->Post(ChatKind::kGeneric, url, body, headers);
+}
+
+}  // namespace spacehook::notify
