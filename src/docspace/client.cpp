@@ -111,7 +111,7 @@ Result<Envelope> DocSpaceClient::Call(std::string_view method, std::string_view 
         std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - start).count();
     if (!response) {
         Error error = response.error();
-        error.message = fmt::format("DocSpace {}: {}", what, error.message);
+        error.message = "DocSpace " + error.message;  // httpc's text names the method and URL already
         log::Debug("docspace", "call failed",
                    {{"method", method}, {"path", path}, {"error", ToString(error.code)}, {"ms", elapsed_ms}});
         return Fail(std::move(error));

@@ -1,0 +1,123 @@
+// `spacehook subscribe`: create or update the portal's webhook for this service (docs/subscribe.md).
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+#include "app/command.hpp"
+#include "config/service_config.hpp"
+#include "core/log.hpp"
+#include "docspace/client.hpp"
+#include "docspace/names.hpp"
+#include "docspace/subscription.hpp"
+
+namespace spacehook::app {
+
+namespace {
+
+/// Exit codes beyond 0 (done) and 1 (failed): the subscription exists but the portal disabled it, so
+/// no events arrive; scripts should notice.
+constexpr int kExitFailed = 1;
+constexpr int kExitDisabled = 3;
+
+struct SubscribeArgs {
+    std::string url;
+    std::vector<std::string> config_files;
+    std::string name = "spacehook";
+    std::vector<std::string> triggers;
+    bool enable = false;
+    bool dry_run = false;
+    bool force = false;
+};
+
+Result<std::int64_t> MaskOf(const std::vector<std::string>& names) {
+    std::int64_t mask = 0;
+    for (const auto& name : names) {
+        const auto bit = docspace::TriggerBit(name);
+        if (!bit) return Fail(ErrorCode::kInvalidArgument, "unknown trigger '" + name + "' (see wire.md §1.5)");
+        if (*bit == 0) return 0;  // "*": everything, including triggers added later
+        mask |= *bit;
+    }
+    return mask;
+}
+
+docspace::ClientOptions ClientOptionsFrom(const config::ServiceConfig::DocSpace& portal) {
+    docspace::ClientOptions options;
+    options.base_url = portal.api_host;
+    options.api_key = portal.api_key;
+    options.connect_timeout = portal.connect_timeout;
+    options.total_timeout = portal.total_timeout;
+    options.rate_per_second = portal.rate_per_second;
+    options.burst = portal.burst;
+    options.poll_interval = portal.poll_interval;
+    options.poll_timeout = portal.poll_timeout;
+    options.verify_tls = portal.verify_tls;
+    options.ca_file = portal.ca_file;
+    return options;
+}
+
+int RunSubscribe(const SubscribeArgs& args) {
+    auto config = config::LoadServiceConfig(args.config_files, config::ProcessEnv());
+    if (!config) {
+        std::cerr << "spacehook subscribe: " << config.error().message << "\n";
+        return kExitFailed;
+    }
+    if (config->docspace.api_host.empty() || config->docspace.api_key.empty()) {
+        std::cerr << "spacehook subscribe: the portal is unknown: set DOCSPACE_API_HOST and DOCSPACE_API_KEY (or "
+                     "docspace.api_host / docspace.api_key in the config)\n";
+        return kExitFailed;
+    }
+    for (const auto& secret : config->webhook.secrets) log::RegisterSecret(secret);
+
+    if (args.triggers.empty()) {
+        std::cerr << "spacehook subscribe: no triggers given: pass --trigger NAME for each event the rules react "
+                     "to (e.g. --trigger file.created --trigger file.uploaded, or --trigger '*')\n";
+        return kExitFailed;
+    }
+    auto mask = MaskOf(args.triggers);
+    if (!mask) {
+        std::cerr << "spacehook subscribe: " << mask.error().message << "\n";
+        return kExitFailed;
+    }
+
+    docspace::SubscriptionRequest request;
+    request.name = args.name;
+    request.url = args.url;
+    // Several secrets mean a rotation in progress: the first is the one the portal should sign with.
+    if (!config->webhook.secrets.empty()) request.secret = config->webhook.secrets.front();
+    request.triggers = *mask;
+    request.enable = args.enable;
+    request.dry_run = args.dry_run;
+    request.force = args.force;
+
+    docspace::DocSpaceClient client(ClientOptionsFrom(config->docspace));
+    auto report = docspace::SyncSubscription(client, request);
+    if (!report) {
+        std::cerr << "spacehook subscribe: " << log::Redact(report.error().message) << "\n";
+        return kExitFailed;
+    }
+    if (report->dry_run) std::cout << "dry run: nothing was changed on " << config->docspace.api_host << "\n";
+    for (const auto& line : report->Describe()) std::cout << line << "\n";
+    return report->action == docspace::SubscriptionAction::kLeftDisabled ? kExitDisabled : 0;
+}
+
+void AddSubscribeCommand(CLI::App& app) {
+    auto args = std::make_shared<SubscribeArgs>();
+    auto* cmd = app.add_subcommand("subscribe",
+                                   "Create or update the portal's webhook for this service (idempotent)");
+    cmd->add_option("--url", args->url, "Public URL of the webhook endpoint, as the portal will call it")
+        ->required();
+    cmd->add_option("--config", args->config_files, "Config file(s), merged in order")->expected(1, -1);
+    cmd->add_option("--name", args->name, "Name of the webhook on the portal (with the URL, its identity)")
+        ->capture_default_str();
+    cmd->add_option("--trigger", args->triggers, "A trigger to subscribe to (repeat; '*' for all)");
+    cmd->add_flag("--enable", args->enable, "Re-enable the subscription if the portal disabled it");
+    cmd->add_flag("--dry-run", args->dry_run, "Show what would change, change nothing");
+    cmd->add_flag("--force", args->force, "Update even if nothing differs (re-sends the secret after a rotation)");
+    cmd->callback([args] { SetExitCode(RunSubscribe(*args)); });
+}
+
+}  // namespace
+
+SPACEHOOK_COMMAND("subscribe", AddSubscribeCommand);
+
+}  // namespace spacehook::app
