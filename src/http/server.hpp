@@ -49,11 +49,17 @@ struct Response {
     static Response Text(int status, std::string body) {
         return Response{status, "text/plain; charset=utf-8", {}, std::move(body)};
     }
+    /// The small JSON error body every spacehook error answer carries: {"error":"<message>"}. `message`
+    /// is sent to the caller, so pass an ExternalMessage(), never an internal error text.
+    static Response JsonError(int status, std::string_view message);
 };
 
 /// Completes a request. Call exactly once, from any thread (a group-commit writer completes deliveries
-/// from its own thread); the server hands the response back to the connection's strand.
+/// from its own thread); the server hands the response back to the connection's strand. A second call
+/// is ignored with a warning. A Responder may outlive its connection and even the Server: a late call
+/// (after handler_timeout answered 503, or after the client went away) is dropped safely.
 using Responder = std::function<void(Response)>;
+/// Runs on an I/O thread: it must not block. Slow work goes elsewhere and answers via the Responder.
 using Handler = std::function<void(Request&&, Responder)>;
 
 /// Maps method + path to a handler. Unknown path -> 404, known path with another method -> 405 with
@@ -63,7 +69,9 @@ public:
     void Add(std::string method, std::string path, Handler handler);
     /// Matches every path that starts with `prefix` (for "/api/2.0/files/..." style trees).
     void AddPrefix(std::string method, std::string prefix, Handler handler);
-    /// The router as one handler, for Server.
+    /// The router as one handler, for Server. It works on a snapshot of the routes: add every route
+    /// first; routes added afterwards are not seen by handlers returned earlier. Exact routes win over
+    /// prefix routes, and the longest prefix wins among prefixes.
     [[nodiscard]] Handler AsHandler() const;
 
 private:
@@ -102,9 +110,10 @@ struct ServerOptions {
 struct ServerStats {
     std::uint64_t connections_accepted = 0;
     std::uint64_t connections_rejected = 0;  ///< over max_connections
-    std::uint64_t requests = 0;
+    std::uint64_t requests = 0;          ///< complete requests handed to the handler
     std::uint64_t timeouts = 0;          ///< header/body/write deadlines hit
     std::uint64_t limit_rejections = 0;  ///< 413/431
+    std::uint64_t handler_timeouts = 0;  ///< handler did not respond within handler_timeout -> 503
     std::size_t active_connections = 0;
 };
 
@@ -122,7 +131,8 @@ public:
     /// The bound port (useful with port 0).
     [[nodiscard]] std::uint16_t port() const;
     /// Stops accepting, waits up to `drain` for in-flight requests to be answered, then closes all
-    /// connections and joins the threads. Idempotent.
+    /// connections and joins the threads. Idempotent; a stopped server cannot be started again. Call it
+    /// from outside the I/O threads (never from a handler).
     void Stop(std::chrono::milliseconds drain = std::chrono::milliseconds(5000));
     [[nodiscard]] ServerStats Stats() const;
 
