@@ -2,18 +2,25 @@
 
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <functional>
+#include <mutex>
 #include <thread>
 
 #include "core/json.hpp"
+#include "http/server.hpp"
 #include "httpc/testing/child_process.hpp"
 
 namespace spacehook::httpc {
 namespace {
 
 using std::chrono::milliseconds;
-using testing::ChildProcess;
-using testing::TempDir;
 
 Request Make(std::string url, std::string method = "GET", std::string body = "") {
     Request request;
@@ -29,33 +36,114 @@ ClientOptions WithIdleHandles(std::size_t n) {
     return options;
 }
 
-/// The Python test server (testdata/http_test_server.py) on a port of its own, with a connection counter.
-class TestServer {
+/// Runs calls on their own threads after a delay (a slow upstream answering late); joins them all
+/// on destruction, so declare it before the server it answers for.
+class Later {
 public:
-    TestServer() {
-        const std::string ready = dir_.path() + "/ready.json";
-        auto child = ChildProcess::Start({"/usr/bin/python3", SPACEHOOK_HTTPC_TESTDATA "/http_test_server.py", ready});
-        if (!child) throw std::runtime_error(child.error().message);
-        child_ = std::make_unique<ChildProcess>(std::move(*child));
-        const auto content = testing::WaitForFile(ready, milliseconds(10000));
-        if (!content) throw std::runtime_error("http test server did not start");
-        port_ = Json::parse(*content).at("port").get<int>();
+    ~Later() {
+        std::vector<std::thread> threads;
+        {
+            std::lock_guard lock(mu_);
+            threads.swap(threads_);
+        }
+        for (auto& thread : threads) thread.join();
     }
-    [[nodiscard]] std::string Url(std::string_view path) const {
-        return "http://127.0.0.1:" + std::to_string(port_) + std::string(path);
-    }
-    /// Connections the server accepted so far (the question itself rides on a fresh client's connection).
-    [[nodiscard]] int Connections() const {
-        Client probe(WithIdleHandles(0));
-        auto answer = probe.Send(Make(Url("/conns")));
-        if (!answer) return -1;
-        return Json::parse(answer->body).at("connections").get<int>() - 1;
+    void Run(milliseconds delay, std::function<void()> call) {
+        std::lock_guard lock(mu_);
+        threads_.emplace_back([delay, call = std::move(call)] {
+            std::this_thread::sleep_for(delay);
+            call();
+        });
     }
 
 private:
-    TempDir dir_;
-    std::unique_ptr<ChildProcess> child_;
-    int port_ = 0;
+    std::mutex mu_;
+    std::vector<std::thread> threads_;
+};
+
+/// The project's own HTTP server (spacehook_http) on a loopback port: /echo answers with what it got,
+/// /status?code=N answers N, /sleep?ms=N answers after N ms. Its stats count accepted connections.
+class TestServer {
+public:
+    TestServer() {
+        http::ServerOptions options;
+        options.host = "127.0.0.1";
+        options.port = 0;
+        options.threads = 2;
+        server_ = std::make_unique<http::Server>(
+            options, [this](http::Request&& request, http::Responder respond) { Handle(std::move(request), std::move(respond)); });
+        auto started = server_->Start();
+        if (!started) throw std::runtime_error(started.error().message);
+    }
+    ~TestServer() { server_->Stop(milliseconds(500)); }
+
+    [[nodiscard]] std::string Url(std::string_view path) const {
+        return "http://127.0.0.1:" + std::to_string(server_->port()) + std::string(path);
+    }
+    [[nodiscard]] int Connections() const { return static_cast<int>(server_->Stats().connections_accepted); }
+
+private:
+    void Handle(http::Request&& request, http::Responder respond) {
+        if (request.path == "/sleep") {
+            const auto ms = std::stoi(request.QueryParam("ms").value_or("1000"));
+            later_.Run(milliseconds(ms), [respond] { respond(http::Response::Json(200, "{}")); });
+            return;
+        }
+        if (request.path == "/status") {
+            auto response = http::Response::Json(std::stoi(request.QueryParam("code").value_or("200")),
+                                                 R"({"status":"given"})");
+            response.headers.push_back({"X-Test-Header", "Mixed Case Value"});
+            if (auto location = request.QueryParam("location")) response.headers.push_back({"Location", *location});
+            respond(std::move(response));
+            return;
+        }
+        Json headers = Json::object();
+        for (const auto& header : request.headers) headers[header.name] = header.value;
+        Json echo = {{"method", request.method}, {"path", request.target}, {"headers", headers}, {"body", request.body}};
+        auto response = http::Response::Json(200, request.method == "HEAD" ? "" : echo.dump());
+        response.headers.push_back({"X-Echo", "yes"});
+        respond(std::move(response));
+    }
+
+    Later later_;
+    std::unique_ptr<http::Server> server_;
+};
+
+/// A TCP listener that accepts one connection, reads the request and closes without answering: a
+/// peer that drops the connection.
+class DroppingServer {
+public:
+    DroppingServer() {
+        fd_ = socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t len = sizeof(addr);
+        if (bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 || listen(fd_, 4) != 0 ||
+            getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+            throw std::runtime_error("DroppingServer: bind/listen failed");
+        }
+        port_ = ntohs(addr.sin_port);
+        thread_ = std::thread([this] {
+            pollfd pfd{fd_, POLLIN, 0};
+            if (poll(&pfd, 1, 5000) <= 0) return;  // bounded: nobody came
+            const int client = accept(fd_, nullptr, nullptr);
+            if (client < 0) return;
+            char buffer[4096];
+            (void)recv(client, buffer, sizeof(buffer), 0);
+            close(client);
+        });
+    }
+    ~DroppingServer() {
+        thread_.join();
+        close(fd_);
+    }
+    [[nodiscard]] std::string Url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/x"; }
+
+private:
+    int fd_ = -1;
+    std::uint16_t port_ = 0;
+    std::thread thread_;
 };
 
 TEST(HttpClient, RoundTripsMethodHeadersAndBody) {
@@ -181,9 +269,9 @@ TEST(HttpClient, ConnectionRefusedIsUnavailable) {
 }
 
 TEST(HttpClient, DroppedConnectionIsUnavailable) {
-    TestServer server;
+    DroppingServer server;
     Client client;
-    auto response = client.Send(Make(server.Url("/drop")));
+    auto response = client.Send(Make(server.Url()));
     ASSERT_FALSE(response);
     EXPECT_EQ(response.error().code, ErrorCode::kUnavailable);
 }
