@@ -24,9 +24,12 @@ constexpr std::string_view kRunColumns =
     "id, run_key, rule, event_seq, lock_key, state, step_count, next_step, attempts, created_at, updated_at, "
     "next_attempt_at, lease_owner, lease_until, last_error, context";
 
-/// Due-ness of a run, shared by ClaimRun and NextDueTime so "due" means the same in both: the lock
-/// key of `r` is free unless another running run holds it with an unexpired lease (parameter ?1 = now).
-/// `h.lock_key <> ''` lets SQLite use the partial index runs_by_lock.
+/// When a live run `r` can be claimed: a pending run when it is due, a running one when its lease
+/// expires (takeover). Shared by ClaimRun and NextDueTime so both mean the same thing.
+constexpr std::string_view kRunDueAt = "(CASE r.state WHEN 'pending' THEN r.next_attempt_at ELSE r.lease_until END)";
+
+/// The lock key of run `r` is free unless another running run holds it with an unexpired lease
+/// (parameter ?1 = now). `h.lock_key <> ''` lets SQLite use the partial index runs_by_lock.
 constexpr std::string_view kLockFree =
     "(r.lock_key = '' OR NOT EXISTS (SELECT 1 FROM runs h WHERE h.lock_key <> '' AND h.lock_key = r.lock_key "
     "AND h.state = 'running' AND h.lease_until > ?1 AND h.id <> r.id))";
@@ -169,13 +172,15 @@ Status CheckStepIndex(std::int64_t run_id, int index, const LeasedRun& run) {
     return Ok();
 }
 
-/// A run that held `lock_key` left the running state: wake the workers if a run waits for that key.
-Status WakeLockWaiters(WriteContext& ctx, const std::string& lock_key) {
+/// Run `run_id` held `lock_key` and left the running state: wake the workers if another run waits for
+/// that key (pending, or running with an expired lease that could not be taken over while held).
+Status WakeLockWaiters(WriteContext& ctx, std::int64_t run_id, const std::string& lock_key) {
     if (lock_key.empty()) return Ok();
     auto stmt = ctx.db.Prepare(
-        "SELECT EXISTS (SELECT 1 FROM runs WHERE lock_key <> '' AND lock_key = ? AND state = 'pending')");
+        "SELECT EXISTS (SELECT 1 FROM runs WHERE lock_key <> '' AND lock_key = ? AND state IN ('pending', 'running') "
+        "AND id <> ?)");
     if (!stmt) return Fail(stmt.error());
-    auto row = stmt->BindAll(lock_key).Step();
+    auto row = stmt->BindAll(lock_key, run_id).Step();
     if (!row) return Fail(row.error());
     if (*row && stmt->Int(0) != 0) ctx.RequestWakeup();
     return Ok();
@@ -481,10 +486,8 @@ Result<std::optional<RunRecord>> SqliteStore::ClaimRun(const std::string& owner,
     return Write<std::optional<RunRecord>>([&](WriteContext& ctx) -> Result<std::optional<RunRecord>> {
         // `state IN (...)` lets SQLite walk runs_by_state (the live runs only) instead of all history.
         auto select = ctx.db.Prepare(fmt::format(
-            "SELECT {} FROM runs r WHERE r.state IN ('pending', 'running') "
-            "AND (CASE r.state WHEN 'pending' THEN r.next_attempt_at ELSE r.lease_until END) <= ?1 AND {} "
-            "ORDER BY r.id LIMIT 1",
-            kRunColumns, kLockFree));
+            "SELECT {} FROM runs r WHERE r.state IN ('pending', 'running') AND {} <= ?1 AND {} ORDER BY r.id LIMIT 1",
+            kRunColumns, kRunDueAt, kLockFree));
         if (!select) return Fail(select.error());
         select->BindAll(now);
         auto run = First<RunRecord>(*select, ReadRun);
@@ -596,7 +599,7 @@ Status SqliteStore::CompleteRun(std::int64_t run_id, const std::string& owner, T
             "UPDATE runs SET state = 'done', lease_owner = '', lease_until = 0, updated_at = ? WHERE id = ?");
         if (!update) return Fail(update.error());
         if (auto st = update->BindAll(now, run_id).Run(); !st) return st;
-        return WakeLockWaiters(ctx, run->lock_key);
+        return WakeLockWaiters(ctx, run_id, run->lock_key);
     });
 }
 
@@ -613,7 +616,7 @@ Status SqliteStore::RetryRun(std::int64_t run_id, const std::string& owner, Time
         if (!update) return Fail(update.error());
         if (auto st = update->BindAll(next_attempt_at, error, now, run_id).Run(); !st) return st;
         if (next_attempt_at <= now) ctx.RequestWakeup();
-        return WakeLockWaiters(ctx, run->lock_key);
+        return WakeLockWaiters(ctx, run_id, run->lock_key);
     });
 }
 
@@ -628,7 +631,7 @@ Status SqliteStore::DeadLetterRun(std::int64_t run_id, const std::string& owner,
             "lease_owner = '', lease_until = 0, updated_at = ?2 WHERE id = ?3");
         if (!update) return Fail(update.error());
         if (auto st = update->BindAll(reason, now, run_id).Run(); !st) return st;
-        return WakeLockWaiters(ctx, run->lock_key);
+        return WakeLockWaiters(ctx, run_id, run->lock_key);
     });
 }
 
@@ -650,18 +653,18 @@ Status SqliteStore::ReleaseRun(std::int64_t run_id, const std::string& owner) {
 Result<std::optional<TimePoint>> SqliteStore::NextDueTime() {
     const TimePoint now = clock_.Now();
     return Read<std::optional<TimePoint>>([&](Connection& db) -> Result<std::optional<TimePoint>> {
-        // Three sources of work: pending events (due and unleased), pending runs whose lock is free,
-        // and running runs whose lease will expire (takeover). Must agree with the claim queries.
+        // Pending events (due and not leased) and live runs whose lock is free, with the claim
+        // queries' own conditions. A run whose lock is held is left out (else a worker would wake
+        // and find nothing to claim, again and again); the holder's lease expiry is in the list, and
+        // its end fires the wake-up (WakeLockWaiters).
         auto stmt = db.Prepare(fmt::format(
             "SELECT MIN(due) FROM ("
             " SELECT CASE WHEN next_attempt_at > lease_until THEN next_attempt_at ELSE lease_until END AS due"
             "  FROM events WHERE state = 'pending'"
             " UNION ALL"
-            " SELECT r.next_attempt_at AS due FROM runs r WHERE r.state = 'pending' AND {}"
-            " UNION ALL"
-            " SELECT lease_until AS due FROM runs WHERE state = 'running'"
+            " SELECT {} AS due FROM runs r WHERE r.state IN ('pending', 'running') AND {}"
             ") AS due_times",
-            kLockFree));
+            kRunDueAt, kLockFree));
         if (!stmt) return Fail(stmt.error());
         auto row = stmt->BindAll(now).Step();
         if (!row) return Fail(row.error());

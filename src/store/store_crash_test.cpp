@@ -30,9 +30,9 @@ namespace {
         for (;;) {
             const int n = next.fetch_add(1);
             ++in_flight;
-            (*store)->Append(MakeDelivery("wh", "e" + std::to_string(n)), [fd, n, &in_flight](Result<AppendOutcome> r) {
+            (*store)->Append(MakeDelivery("wh", fmt::format("e{}", n)), [fd, n, &in_flight](Result<AppendOutcome> r) {
                 if (!r || *r != AppendOutcome::kStored) _exit(4);
-                const std::string line = "acked " + std::to_string(n) + "\n";
+                const std::string line = fmt::format("acked {}\n", n);
                 if (write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size())) _exit(5);
                 --in_flight;
             });
@@ -103,7 +103,7 @@ TEST_F(StoreTest, AckedDeliveriesSurviveSigkill) {
     EXPECT_GE(stats->events_total, static_cast<std::int64_t>(acked.size()));
     std::size_t missing = 0;
     for (int id : acked) {
-        auto event = store_->FindEvent("e" + std::to_string(id));
+        auto event = store_->FindEvent(fmt::format("e{}", id));
         ASSERT_TRUE(event) << event.error().message;
         if (!*event) ++missing;
     }

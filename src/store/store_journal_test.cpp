@@ -236,8 +236,8 @@ TEST_F(StoreTest, PingCommitsAWrite) {
 }
 
 TEST_F(StoreTest, ListEventsFiltersAndPages) {
-    for (int i = 0; i < 5; ++i) StoreEvent("c" + std::to_string(i), "file.created");
-    for (int i = 0; i < 3; ++i) StoreEvent("u" + std::to_string(i), "file.updated");
+    for (int i = 0; i < 5; ++i) StoreEvent(fmt::format("c{}", i), "file.created");
+    for (int i = 0; i < 3; ++i) StoreEvent(fmt::format("u{}", i), "file.updated");
 
     EventFilter created;
     created.trigger = "file.created";

@@ -84,6 +84,32 @@ TEST_F(StoreTest, ExpiredLeaseOfALockHolderFreesTheKey) {
     EXPECT_FALSE(*store_->ClaimRun("w3", clock_.Now()));  // the key is held again, by w2
 }
 
+TEST_F(StoreTest, ExpiredRunBlockedByANewerHolderIsNotDueUntilTheKeyIsFree) {
+    std::atomic<int> wakeups{0};
+    DispatchRuns("a", {MakeRun("r1", "room:1"), MakeRun("r2", "room:1")});
+    store_->SetWakeup([&] { ++wakeups; });
+    const TimePoint t0 = clock_.Now();
+    // r1 backs off past the lease; meanwhile r2 runs and its worker dies.
+    const auto r1 = MustClaimRun("w1").id;
+    ASSERT_TRUE(store_->RetryRun(r1, "w1", t0 + options_.lease + seconds(10), "503"));
+    const auto r2 = MustClaimRun("w2").id;
+    ASSERT_NE(r2, r1);
+    clock_.Set(t0 + options_.lease + seconds(10));
+    // Both are due; the older r1 wins and holds room:1 again, so r2 (running, lease expired) waits.
+    auto holder = MustClaimRun("w3");
+    EXPECT_EQ(holder.id, r1);
+    EXPECT_FALSE(*store_->ClaimRun("w4", clock_.Now()));
+    // Not "due now" (a worker would spin on it): the next due time is the holder's lease expiry.
+    EXPECT_EQ(store_->NextDueTime().value(), holder.lease_until);
+
+    const int before = wakeups.load();
+    ASSERT_TRUE(store_->CompleteRun(r1, "w3", clock_.Now()));
+    EXPECT_EQ(wakeups.load(), before + 1);
+    EXPECT_EQ(store_->NextDueTime().value(), t0 + options_.lease);  // r2's expired lease: due now
+    auto taken = MustClaimRun("w4");
+    EXPECT_EQ(taken.id, r2);
+}
+
 TEST_F(StoreTest, LostLeaseFencesEveryOwnerWrite) {
     DispatchRuns("a", {MakeRun("r1")});
     auto run = store_->ClaimRun("w1", clock_.Now());
@@ -173,7 +199,7 @@ TEST_F(StoreTest, FinishStepNeverMovesNextStepBackwards) {
     DispatchRuns("a", {MakeRun("r1", "", 3)});
     const auto id = MustClaimRun("w").id;
     for (int i = 0; i < 3; ++i) {
-        ASSERT_TRUE(store_->BeginStep(id, "w", i, "s" + std::to_string(i), clock_.Now()));
+        ASSERT_TRUE(store_->BeginStep(id, "w", i, fmt::format("s{}", i), clock_.Now()));
         ASSERT_TRUE(store_->FinishStep(id, "w", i, Json::object(), clock_.Now()));
     }
     ASSERT_TRUE(store_->FinishStep(id, "w", 0, Json{{"again", true}}, clock_.Now()));
@@ -255,7 +281,7 @@ TEST_F(StoreTest, ReleasedRunIsDueAtOnceWithItsAttemptsUnchanged) {
 
 TEST_F(StoreTest, ConcurrentWorkersNeverClaimTheSameRun) {
     std::vector<NewRun> runs;
-    for (int i = 0; i < 60; ++i) runs.push_back(MakeRun("r" + std::to_string(i), i % 3 == 0 ? "room:1" : ""));
+    for (int i = 0; i < 60; ++i) runs.push_back(MakeRun(fmt::format("r{}", i), i % 3 == 0 ? "room:1" : ""));
     DispatchRuns("a", runs);
     std::mutex mu;
     std::multiset<std::int64_t> claimed;
@@ -263,7 +289,7 @@ TEST_F(StoreTest, ConcurrentWorkersNeverClaimTheSameRun) {
     std::vector<std::thread> workers;
     for (int w = 0; w < 4; ++w) {
         workers.emplace_back([&, w] {
-            const std::string owner = "w" + std::to_string(w);
+            const std::string owner = fmt::format("w{}", w);
             for (int i = 0; i < 100; ++i) {
                 auto run = store_->ClaimRun(owner, clock_.Now());
                 if (!run) {

@@ -54,5 +54,47 @@ TEST_F(StoreTest, DISABLED_ThroughputOfDurableConcurrentAppends) {
                 kThreads);
 }
 
+TEST_F(StoreTest, DISABLED_ThroughputOfDurablePipelinedAppends) {
+    // Many deliveries in flight at once (several portals, DocSpace's 10 senders each): the batch
+    // size is bounded by what waits, not by the number of client threads.
+    constexpr int kTotal = 100000;
+    constexpr int kInFlight = 2000;
+    const std::string body(1000, 'b');
+    std::mutex mu;
+    std::condition_variable cv;
+    int in_flight = 0;
+    int done = 0;
+    int stored = 0;
+    const auto commits_before = store_->Stats()->commits;
+    const auto start = std::chrono::steady_clock::now();
+    for (int i = 0; i < kTotal; ++i) {
+        {
+            std::unique_lock lock(mu);
+            ASSERT_TRUE(cv.wait_for(lock, kWait, [&] { return in_flight < kInFlight; }));
+            ++in_flight;
+        }
+        NewDelivery d = MakeDelivery("wh", std::to_string(i));
+        d.body = body;
+        store_->Append(std::move(d), [&](Result<AppendOutcome> r) {
+            std::lock_guard lock(mu);
+            --in_flight;
+            ++done;
+            if (r && *r == AppendOutcome::kStored) ++stored;
+            cv.notify_all();
+        });
+    }
+    {
+        std::unique_lock lock(mu);
+        ASSERT_TRUE(cv.wait_for(lock, kWait, [&] { return done == kTotal; }));
+    }
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const auto commits = store_->Stats()->commits - commits_before;
+    EXPECT_EQ(stored, kTotal);
+    EXPECT_EQ(store_->Stats()->events_total, kTotal);
+    std::printf("durable appends: %d in %.2f s = %.0f/s, %lld commits, %.1f appends/commit (%d in flight)\n", kTotal,
+                seconds, kTotal / seconds, static_cast<long long>(commits), static_cast<double>(kTotal) / commits,
+                kInFlight);
+}
+
 }  // namespace
 }  // namespace spacehook::store::testing
