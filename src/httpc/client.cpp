@@ -165,8 +165,10 @@ private:
         const std::string method = request.method.empty() ? "GET" : request.method;
         if (method == "HEAD") {
             curl_easy_setopt(handle, CURLOPT_NOBODY, 1L);
-        } else if (method == "GET" && request.body.empty()) {
+        } else if (request.body.empty() && method != "POST" && method != "PUT" && method != "PATCH") {
+            // GET, DELETE, ... without a body: no Content-Length or form Content-Type either.
             curl_easy_setopt(handle, CURLOPT_HTTPGET, 1L);
+            if (method != "GET") curl_easy_setopt(handle, CURLOPT_CUSTOMREQUEST, method.c_str());
         } else {
             // POSTFIELDS gives curl the body and its length; CUSTOMREQUEST turns POST into PUT/DELETE/...
             curl_easy_setopt(handle, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));

@@ -174,6 +174,11 @@ TEST(HttpClient, SendsEveryMethod) {
         ASSERT_TRUE(response) << response.error().message;
         EXPECT_EQ(Json::parse(response->body)["method"], method);
     }
+    auto bodiless_delete = client.Send(Make(server.Url("/echo"), "DELETE"));
+    ASSERT_TRUE(bodiless_delete) << bodiless_delete.error().message;
+    const auto deleted = Json::parse(bodiless_delete->body);
+    EXPECT_EQ(deleted["method"], "DELETE");
+    EXPECT_FALSE(deleted["headers"].contains("content-type"));
     auto head = client.Send(Make(server.Url("/echo"), "HEAD"));
     ASSERT_TRUE(head) << head.error().message;
     EXPECT_EQ(head->status, 200);
