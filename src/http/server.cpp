@@ -638,14 +638,26 @@ asio::awaitable<void> Server::Impl::AcceptLoop() {
             co_await pause.async_wait(kAwait);
             continue;
         }
-        const TimePoint accepted_at = SteadyClock::now();
-        BoostError option_ec;
-        socket.set_option(tcp::no_delay(true), option_ec);
-        std::string remote = socket.remote_endpoint(option_ec).address().to_string();
-        if (tls_) {
-            Launch<TlsStream>(std::move(socket), std::move(remote), accepted_at);
-        } else {
-            Launch<Socket>(std::move(socket), std::move(remote), accepted_at);
+        // Over the cap: answer before building anything for the connection (Admit re-checks under
+        // its lock; this is the cheap path a flood takes).
+        if (active_.load(std::memory_order_relaxed) >= options_.max_connections) {
+            Reject(socket);
+            continue;
+        }
+        // Whatever goes wrong with one connection (SSL_new failing, bad_alloc) must not end the accept
+        // loop: the server would silently stop accepting.
+        try {
+            const TimePoint accepted_at = SteadyClock::now();
+            BoostError option_ec;
+            socket.set_option(tcp::no_delay(true), option_ec);
+            std::string remote = socket.remote_endpoint(option_ec).address().to_string();
+            if (tls_) {
+                Launch<TlsStream>(std::move(socket), std::move(remote), accepted_at);
+            } else {
+                Launch<Socket>(std::move(socket), std::move(remote), accepted_at);
+            }
+        } catch (const std::exception& e) {
+            log::Error(kComponent, "could not start a connection", {{"error", e.what()}});
         }
     }
 }
