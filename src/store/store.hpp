@@ -186,7 +186,7 @@ struct StoreOptions {
 /// Times: the store keeps millisecond precision. Methods that take `now` use it for leases and
 /// timestamps; the others use the injected Clock.
 ///
-/// Sequential consistency for one caller: a write that returned is visible to every later read.
+/// Read-your-writes: a write that returned is visible to every read started after it, on any thread.
 class Store {
 public:
     virtual ~Store() = default;
@@ -256,8 +256,8 @@ public:
     virtual Status ReleaseRun(std::int64_t run_id, const std::string& owner) = 0;
     /// When the next pending event or run becomes due (nullopt: nothing waiting). Workers sleep until
     /// then or until the wake-up callback fires. May be in the past (work is due now). Counts lease
-    /// expiries (a takeover becomes possible) and skips pending runs whose lock key is held (the
-    /// holder's completion fires the wake-up; its lease expiry is counted).
+    /// expiries (a takeover becomes possible) and skips runs whose lock key another run holds (the
+    /// holder's end fires the wake-up; the holder's own lease expiry is counted).
     virtual Result<std::optional<TimePoint>> NextDueTime() = 0;
 
     // --- admin --------------------------------------------------------------------------------
