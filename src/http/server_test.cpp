@@ -537,6 +537,50 @@ TEST(ServerTest, ResponderMayOutliveTheServer) {
     SUCCEED();
 }
 
+TEST(ServerTest, AnswerForAClientThatAlreadyLeftIsDroppedSafely) {
+    Later later;
+    std::atomic<int> answered{0};
+    Router router = BasicRouter();
+    router.Add("POST", "/slow", [&](Request&&, Responder respond) {
+        later.Run(150ms, [&answered, respond] {
+            respond(Response::Json(202, R"({"queued":true})"));
+            ++answered;
+        });
+    });
+    ServerOptions options = TestOptions();
+    options.handler_timeout = 2s;
+    auto server = StartServer(options, router.AsHandler());
+    {
+        TestClient leaving(server->port());
+        ASSERT_TRUE(leaving.Send(MakeRequest("POST", "/slow", "x")));
+    }  // closed before the answer exists
+    ASSERT_TRUE(Eventually([&] { return answered.load() == 1; }));
+    EXPECT_TRUE(Eventually([&] { return server->Stats().active_connections == 0; }));
+    TestClient next(server->port());
+    auto served = RoundTrip(next, MakeRequest("GET", "/hello"));
+    ASSERT_TRUE(served.has_value());
+    EXPECT_EQ(served->status, 200);
+}
+
+TEST(ServerTest, ClientConnectionCloseAndHttp10AreHonoured) {
+    auto server = StartServer(TestOptions(), BasicRouter().AsHandler());
+    TestClient closing(server->port());
+    auto closed = RoundTrip(closing, MakeRequest("GET", "/hello", {}, "Connection: close\r\n"));
+    ASSERT_TRUE(closed.has_value());
+    EXPECT_EQ(closed->body, "hello world");
+    ASSERT_NE(closed->Find("connection"), nullptr);
+    EXPECT_EQ(*closed->Find("connection"), "close");
+    EXPECT_TRUE(closing.WaitForClose(1s));
+
+    TestClient old(server->port());
+    auto http10 = RoundTrip(old, "GET /hello HTTP/1.0\r\n\r\n");
+    ASSERT_TRUE(http10.has_value());
+    EXPECT_EQ(http10->body, "hello world");
+    ASSERT_NE(http10->Find("connection"), nullptr);
+    EXPECT_EQ(*http10->Find("connection"), "close");
+    EXPECT_TRUE(old.WaitForClose(1s));
+}
+
 TEST(ServerTest, HandlerExceptionGets500) {
     auto server = StartServer(TestOptions(), [](Request&&, Responder) { throw std::runtime_error("boom"); });
     TestClient client(server->port());
