@@ -336,6 +336,9 @@ void SqliteStore::Append(NewDelivery delivery, AppendCallback done) {
 }
 
 Status SqliteStore::Ping() {
+    // Not ready while deliveries are being refused: a load balancer should send them elsewhere, and a
+    // probe must not wait behind the backlog to learn that.
+    if (writer_->AppendsRefused()) return Fail(ErrorCode::kUnavailable, "store write queue is full");
     const std::string now = FormatIso8601(clock_.Now(), true);
     return WriteStatus([&](WriteContext& ctx) -> Status {
         auto stmt = ctx.db.Prepare(

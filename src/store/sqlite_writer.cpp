@@ -97,6 +97,11 @@ std::size_t GroupCommitWriter::queued() const {
     return queue_.size();
 }
 
+bool GroupCommitWriter::AppendsRefused() const {
+    std::lock_guard lock(mu_);
+    return queued_appends_ >= options_.max_pending_appends;
+}
+
 void GroupCommitWriter::PauseForTesting(bool paused) {
     {
         std::lock_guard lock(mu_);

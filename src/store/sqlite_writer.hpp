@@ -92,6 +92,8 @@ public:
     [[nodiscard]] std::uint64_t commits() const { return commits_.load(std::memory_order_relaxed); }
     /// Requests waiting for the writer.
     [[nodiscard]] std::size_t queued() const;
+    /// True while appends are being refused for the queue limit.
+    [[nodiscard]] bool AppendsRefused() const;
 
     /// Test hook: while paused the writer takes nothing from the queue (Close() un-pauses), so a test
     /// can queue requests that must land in one batch.

@@ -196,7 +196,8 @@ public:
     /// kStored, kDuplicate (same webhook_id + event_id already journaled; nothing written) or an error
     /// (kUnavailable: disk full, store closed, queue over max_pending_appends).
     virtual void Append(NewDelivery delivery, AppendCallback done) = 0;
-    /// Readiness: the store can commit a write right now.
+    /// Readiness: the store can commit a write right now (it commits a small one). kUnavailable at
+    /// once while appends are refused for max_pending_appends.
     virtual Status Ping() = 0;
 
     // --- journal queries ----------------------------------------------------------------------

@@ -159,6 +159,10 @@ TEST_F(StoreTest, AppendBeyondQueueLimitIsRefusedAtOnce) {
     ASSERT_FALSE(*refused);
     EXPECT_EQ(refused->error().code, ErrorCode::kUnavailable);
     EXPECT_EQ(store_->Stats()->write_queue, 3);
+    // Readiness says so at once, without waiting behind the backlog.
+    auto ping = store_->Ping();
+    ASSERT_FALSE(ping);
+    EXPECT_EQ(ping.error().code, ErrorCode::kUnavailable);
 
     Sqlite().PauseWriterForTesting(false);
     ASSERT_TRUE(latch.WaitFor(3));
