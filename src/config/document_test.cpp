@@ -230,3 +230,16 @@ TEST(YamlLoad, FilesAreReadWithTheirNameInMessages) {
     ASSERT_FALSE(missing);
     EXPECT_EQ(missing.error().message, path.string() + ": cannot read the file");
 }
+
+TEST(YamlLoad, VariablesInsideFlowCollections) {
+    // `{` and `}` are flow indicators; `${VAR}` must still work inside `{ ... }` and `[ ... ]`.
+    auto doc = Load("move: { to: ${FOLDER}, title: \"${T:-a}\" }\nids: [${A}, ${B:-${A}}]\nnested: {x: ${NOPE:-two words}}\n",
+                    {{"FOLDER", "748239"}, {"A", "1"}});
+    EXPECT_EQ(doc.root["move"]["to"], Json(748239));
+    EXPECT_EQ(doc.root["move"]["title"], Json("a"));
+    EXPECT_EQ(doc.root["ids"], Json({1, 1}));
+    EXPECT_EQ(doc.root["nested"]["x"], Json("two words"));
+    // Marks are unchanged by the protection: the error is at the real column.
+    auto error = LoadError("a: { to: ${UNSET} }\n");
+    EXPECT_EQ(error, "t.yaml:1:10: environment variable UNSET is not set (write ${UNSET:-} if it is optional)");
+}

@@ -129,6 +129,58 @@ Json TypePlainScalar(std::string_view text) {
     return std::string(text);
 }
 
+// `${VAR}` inside a flow collection (`move: { to: ${FOLDER_ID} }`) is not valid YAML: `{` and `}` are
+// flow indicators there. Rule files are full of such lines, so before parsing, the braces of each
+// `${...}` are swapped for two control bytes of the same width (marks stay exact) that scalars
+// carry through untouched, and swapped back before expansion. A line whose `${` is not closed on the
+// same line is left alone; ExpandVars then reports it.
+constexpr char kOpenBrace = '\x01';
+constexpr char kCloseBrace = '\x02';
+
+std::string ProtectVariableBraces(std::string_view text) {
+    if (text.find(kOpenBrace) != std::string_view::npos || text.find(kCloseBrace) != std::string_view::npos) {
+        return std::string(text);  // never rewrite a file that already holds these bytes
+    }
+    std::string out;
+    out.reserve(text.size());
+    std::size_t line_start = 0;
+    while (line_start < text.size()) {
+        auto line_end = text.find('\n', line_start);
+        if (line_end == std::string_view::npos) line_end = text.size();
+        const std::string_view line = text.substr(line_start, line_end - line_start);
+        std::string rewritten;
+        int depth = 0;
+        for (std::size_t i = 0; i < line.size(); ++i) {
+            if (line[i] == '$' && i + 1 < line.size() && line[i + 1] == '$') {
+                rewritten += "$$";
+                ++i;
+            } else if (line[i] == '$' && i + 1 < line.size() && line[i + 1] == '{') {
+                rewritten += '$';
+                rewritten += kOpenBrace;
+                ++depth;
+                ++i;
+            } else if (line[i] == '}' && depth > 0) {
+                rewritten += kCloseBrace;
+                --depth;
+            } else {
+                rewritten += line[i];
+            }
+        }
+        out += depth == 0 ? rewritten : std::string(line);
+        if (line_end < text.size()) out += '\n';
+        line_start = line_end + 1;
+    }
+    return out;
+}
+
+std::string RestoreVariableBraces(std::string text) {
+    for (char& c : text) {
+        if (c == kOpenBrace) c = '{';
+        if (c == kCloseBrace) c = '}';
+    }
+    return text;
+}
+
 class JsonBuilder final : public YAML::EventHandler {
 public:
     JsonBuilder(Document& doc, const Env& env) : doc_(doc), env_(env) {}
@@ -157,7 +209,8 @@ public:
     }
 
     void OnScalar(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
-                  const std::string& value) override {
+                  const std::string& protected_value) override {
+        const std::string value = RestoreVariableBraces(protected_value);
         if (ExpectingKey()) {
             Frame& frame = stack_.back();
             if (anchor != 0) throw LoadFailure{mark, "anchors on map keys are not supported"};
@@ -383,7 +436,7 @@ private:
 Result<Document> LoadYamlText(std::string_view text, const std::string& file, const Env& env) {
     Document doc;
     doc.file = file;
-    std::istringstream in{std::string(text)};
+    std::istringstream in{ProtectVariableBraces(text)};
     try {
         YAML::Parser parser(in);
         JsonBuilder builder(doc, env);

@@ -1,0 +1,51 @@
+// `spacehook check --config FILE...`: loads and compiles the configuration without starting anything,
+// and prints what the rules will do (docs/rules.md, docs/configuration.md).
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+#include <memory>
+#include <set>
+
+#include "app/command.hpp"
+#include "config/service_config.hpp"
+#include "rules/compiled_rules.hpp"
+#include "rules/explain.hpp"
+
+namespace spacehook::app {
+
+namespace {
+
+struct CheckArgs {
+    std::vector<std::string> config_files;
+};
+
+int RunCheck(const CheckArgs& args) {
+    auto config = config::LoadServiceConfig(args.config_files, config::ProcessEnv());
+    if (!config) {
+        std::cerr << config.error().message << "\n";
+        return 1;
+    }
+    rules::CompileOptions options;
+    options.chat_channels.emplace();
+    for (const auto& [name, channel] : config->chat_channels) options.chat_channels->insert(name);
+    auto compiled = rules::Compile(config->documents, options);
+    if (!compiled) {
+        std::cerr << compiled.error().message << "\n";
+        return 1;
+    }
+    std::cout << rules::DescribeRules(*compiled);
+    return 0;
+}
+
+void AddCheckCommand(CLI::App& app) {
+    auto args = std::make_shared<CheckArgs>();
+    auto* cmd = app.add_subcommand("check", "Load and compile the configuration and rules; print what the rules do");
+    cmd->add_option("--config", args->config_files, "Config file(s), merged in order")->required()->expected(1, -1);
+    cmd->callback([args] { SetExitCode(RunCheck(*args)); });
+}
+
+}  // namespace
+
+SPACEHOOK_COMMAND("check", AddCheckCommand);
+
+}  // namespace spacehook::app

@@ -1,0 +1,111 @@
+#include "rules/event.hpp"
+
+#include <cctype>
+
+#include "rules/docspace_names.hpp"
+
+namespace spacehook::rules {
+
+std::string_view ToString(EntityKind kind) {
+    switch (kind) {
+        case EntityKind::kFile: return "file";
+        case EntityKind::kFolder: return "folder";
+        case EntityKind::kRoom: return "room";
+        case EntityKind::kUser: return "user";
+        case EntityKind::kGroup: return "group";
+        case EntityKind::kUnknown: break;
+    }
+    return "entity";
+}
+
+std::optional<EntityKind> ParseEntityKind(std::string_view name) {
+    for (auto kind : {EntityKind::kFile, EntityKind::kFolder, EntityKind::kRoom, EntityKind::kUser, EntityKind::kGroup}) {
+        if (ToString(kind) == name) return kind;
+    }
+    return std::nullopt;
+}
+
+EntityKind KindOfTrigger(std::string_view trigger) {
+    const auto family = TriggerFamily(trigger);
+    if (family == "file" || family == "form") return EntityKind::kFile;
+    if (family == "folder") return EntityKind::kFolder;
+    if (family == "room" || family == "agent") return EntityKind::kRoom;
+    if (family == "user") return EntityKind::kUser;
+    if (family == "group") return EntityKind::kGroup;
+    return EntityKind::kUnknown;
+}
+
+bool Event::IsBy(std::string_view user_id) const {
+    if (create_by.empty() || create_by.size() != user_id.size()) return false;
+    for (std::size_t i = 0; i < user_id.size(); ++i) {
+        if (std::tolower(static_cast<unsigned char>(create_by[i])) != std::tolower(static_cast<unsigned char>(user_id[i]))) {
+            return false;
+        }
+    }
+    return true;
+}
+
+const Json& Event::Entry() const {
+    if (trigger == "form.submit" && payload.contains("submittedForm") && payload["submittedForm"].is_object()) {
+        return payload["submittedForm"];
+    }
+    return payload;
+}
+
+namespace {
+
+std::string TextField(const Json& object, const char* key) {
+    auto it = object.find(key);
+    if (it == object.end() || !it->is_string()) return "";
+    return it->get<std::string>();
+}
+
+std::optional<EntityId> IdField(const Json& object, const char* key) {
+    auto it = object.find(key);
+    if (it == object.end()) return std::nullopt;
+    return EntityId::FromJson(*it);
+}
+
+}  // namespace
+
+Result<Event> ParseEvent(const Json& envelope) {
+    if (!envelope.is_object()) return Fail(ErrorCode::kInvalidArgument, "the event is not a JSON object");
+    Event out;
+    if (envelope.contains("event") && envelope["event"].is_object()) out.event = envelope["event"];
+    if (envelope.contains("payload") && envelope["payload"].is_object()) out.payload = envelope["payload"];
+    if (envelope.contains("webhook") && envelope["webhook"].is_object()) out.webhook = envelope["webhook"];
+    out.trigger = TextField(out.event, "trigger");
+    if (out.trigger.empty()) return Fail(ErrorCode::kInvalidArgument, "the event has no event.trigger");
+    out.id = IdField(out.event, "id");
+    out.create_on = TextField(out.event, "createOn");
+    out.create_by = TextField(out.event, "createBy");
+    out.kind = KindOfTrigger(out.trigger);
+
+    const Json& entry = out.Entry();
+    if (out.kind == EntityKind::kUnknown) {
+        // A trigger newer than our table: the payload still says file (2) or folder (1).
+        auto type = entry.find("fileEntryType");
+        if (type != entry.end() && type->is_number_integer()) {
+            if (type->get<int>() == 2) out.kind = EntityKind::kFile;
+            if (type->get<int>() == 1) out.kind = EntityKind::kFolder;
+        }
+    }
+    out.entity_id = IdField(entry, "id");
+    out.parent_id = IdField(entry, "parentId");
+    if (auto title = entry.find("title"); title != entry.end() && title->is_string()) out.title = title->get<std::string>();
+    if (auto modified = entry.find("modifiedOn"); modified != entry.end() && modified->is_string()) {
+        out.modified_on = modified->get<std::string>();
+    }
+    if (out.trigger == "form.submit" && out.payload.contains("originalForm") && out.payload["originalForm"].is_object()) {
+        out.original_form_id = IdField(out.payload["originalForm"], "id");
+    }
+    return out;
+}
+
+Result<Event> ParseEventBody(std::string_view body) {
+    Json envelope = Json::parse(body, nullptr, false);
+    if (envelope.is_discarded()) return Fail(ErrorCode::kInvalidArgument, "the event is not valid JSON");
+    return ParseEvent(envelope);
+}
+
+}  // namespace spacehook::rules
