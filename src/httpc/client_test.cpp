@@ -2,12 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <functional>
 #include <mutex>
@@ -107,43 +101,6 @@ private:
 
     Later later_;
     std::unique_ptr<http::Server> server_;
-};
-
-/// A TCP listener that accepts one connection, reads the request and closes without answering: a
-/// peer that drops the connection.
-class DroppingServer {
-public:
-    DroppingServer() {
-        fd_ = socket(AF_INET, SOCK_STREAM, 0);
-        sockaddr_in addr{};
-        addr.sin_family = AF_INET;
-        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        socklen_t len = sizeof(addr);
-        if (bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 || listen(fd_, 4) != 0 ||
-            getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-            throw std::runtime_error("DroppingServer: bind/listen failed");
-        }
-        port_ = ntohs(addr.sin_port);
-        thread_ = std::thread([this] {
-            pollfd pfd{fd_, POLLIN, 0};
-            if (poll(&pfd, 1, 5000) <= 0) return;  // bounded: nobody came
-            const int client = accept(fd_, nullptr, nullptr);
-            if (client < 0) return;
-            char buffer[4096];
-            (void)recv(client, buffer, sizeof(buffer), 0);
-            close(client);
-        });
-    }
-    ~DroppingServer() {
-        thread_.join();
-        close(fd_);
-    }
-    [[nodiscard]] std::string Url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/x"; }
-
-private:
-    int fd_ = -1;
-    std::uint16_t port_ = 0;
-    std::thread thread_;
 };
 
 TEST(HttpClient, RoundTripsMethodHeadersAndBody) {
@@ -274,7 +231,7 @@ TEST(HttpClient, ConnectionRefusedIsUnavailable) {
 }
 
 TEST(HttpClient, DroppedConnectionIsUnavailable) {
-    DroppingServer server;
+    testing::DroppingServer server;
     Client client;
     auto response = client.Send(Make(server.Url()));
     ASSERT_FALSE(response);

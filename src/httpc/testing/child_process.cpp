@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <csignal>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -90,6 +91,36 @@ void ChildProcess::Stop(std::chrono::milliseconds grace) {
     waitpid(pid_, &status, 0);
     pid_ = -1;
 }
+
+DroppingServer::DroppingServer() {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(addr);
+    if (fd_ < 0 || bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 || listen(fd_, 4) != 0 ||
+        getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+        if (fd_ >= 0) close(fd_);
+        throw std::runtime_error("DroppingServer: bind/listen failed");
+    }
+    port_ = ntohs(addr.sin_port);
+    thread_ = std::thread([fd = fd_] {
+        pollfd pfd{fd, POLLIN, 0};
+        if (poll(&pfd, 1, 5000) <= 0) return;  // bounded: nobody came
+        const int client = accept(fd, nullptr, nullptr);
+        if (client < 0) return;
+        char buffer[4096];
+        (void)recv(client, buffer, sizeof(buffer), 0);
+        close(client);
+    });
+}
+
+DroppingServer::~DroppingServer() {
+    thread_.join();
+    close(fd_);
+}
+
+std::string DroppingServer::BaseUrl() const { return fmt::format("http://127.0.0.1:{}", port_); }
 
 TempDir::TempDir() {
     const char* base = std::getenv("TMPDIR");

@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/error.hpp"
@@ -33,6 +34,25 @@ public:
 private:
     explicit ChildProcess(pid_t pid) : pid_(pid) {}
     pid_t pid_ = -1;
+};
+
+/// A TCP listener on 127.0.0.1 that accepts one connection, reads the request and closes without
+/// answering: a peer that drops the connection. Waits at most 5 s for the connection.
+class DroppingServer {
+public:
+    DroppingServer();
+    ~DroppingServer();
+    DroppingServer(const DroppingServer&) = delete;
+    DroppingServer& operator=(const DroppingServer&) = delete;
+    [[nodiscard]] std::uint16_t port() const { return port_; }
+    /// "http://127.0.0.1:<port>"
+    [[nodiscard]] std::string BaseUrl() const;
+    [[nodiscard]] std::string Url() const { return BaseUrl() + "/x"; }
+
+private:
+    int fd_ = -1;
+    std::uint16_t port_ = 0;
+    std::thread thread_;
 };
 
 /// A directory under $TMPDIR (or /tmp) removed with its contents on destruction.
