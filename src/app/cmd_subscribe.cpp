@@ -9,6 +9,7 @@
 #include "docspace/client.hpp"
 #include "docspace/names.hpp"
 #include "docspace/subscription.hpp"
+#include "rules/compiled_rules.hpp"
 
 namespace spacehook::app {
 
@@ -68,15 +69,28 @@ int RunSubscribe(const SubscribeArgs& args) {
     }
     for (const auto& secret : config->webhook.secrets) log::RegisterSecret(secret);
 
-    if (args.triggers.empty()) {
-        std::cerr << "spacehook subscribe: no triggers given: pass --trigger NAME for each event the rules react "
-                     "to (e.g. --trigger file.created --trigger file.uploaded, or --trigger '*')\n";
-        return kExitFailed;
-    }
-    auto mask = MaskOf(args.triggers);
-    if (!mask) {
-        std::cerr << "spacehook subscribe: " << mask.error().message << "\n";
-        return kExitFailed;
+    // The rules decide which events the portal sends (DESIGN.md "The user's surface"); --trigger
+    // overrides them, e.g. to subscribe before any rule is written.
+    std::int64_t mask = 0;
+    if (!args.triggers.empty()) {
+        auto given = MaskOf(args.triggers);
+        if (!given) {
+            std::cerr << "spacehook subscribe: " << given.error().message << "\n";
+            return kExitFailed;
+        }
+        mask = *given;
+    } else {
+        auto compiled = rules::Compile(config->documents);
+        if (!compiled) {
+            std::cerr << "spacehook subscribe: " << compiled.error().message << "\n";
+            return kExitFailed;
+        }
+        if (!compiled->HasEnabledRules()) {
+            std::cerr << "spacehook subscribe: the config has no enabled rules, so there is nothing to subscribe "
+                         "to; add rules, or pass --trigger NAME (or --trigger '*')\n";
+            return kExitFailed;
+        }
+        mask = compiled->TriggerMask();
     }
 
     docspace::SubscriptionRequest request;
@@ -84,7 +98,7 @@ int RunSubscribe(const SubscribeArgs& args) {
     request.url = args.url;
     // Several secrets mean a rotation in progress: the first is the one the portal should sign with.
     if (!config->webhook.secrets.empty()) request.secret = config->webhook.secrets.front();
-    request.triggers = *mask;
+    request.triggers = mask;
     request.enable = args.enable;
     request.dry_run = args.dry_run;
     request.force = args.force;
@@ -109,7 +123,7 @@ void AddSubscribeCommand(CLI::App& app) {
     cmd->add_option("--config", args->config_files, "Config file(s), merged in order")->expected(1, -1);
     cmd->add_option("--name", args->name, "Name of the webhook on the portal (with the URL, its identity)")
         ->capture_default_str();
-    cmd->add_option("--trigger", args->triggers, "A trigger to subscribe to (repeat; '*' for all)");
+    cmd->add_option("--trigger", args->triggers, "A trigger to subscribe to instead of the rules' triggers (repeat; '*' for all)");
     cmd->add_flag("--enable", args->enable, "Re-enable the subscription if the portal disabled it");
     cmd->add_flag("--dry-run", args->dry_run, "Show what would change, change nothing");
     cmd->add_flag("--force", args->force, "Update even if nothing differs (re-sends the secret after a rotation)");

@@ -103,7 +103,7 @@ Error ExplainRefusal(Error error, const SubscriptionRequest& request) {
             "is reachable from the portal",
             request.url);
     }
-    if (!hint.empty()) error.message += ". " + hint;
+    if (!hint.empty()) error.message += ". What to do: " + hint;
     return error;
 }
 
@@ -144,20 +144,25 @@ Result<SubscriptionReport> SyncSubscription(Api& api, const SubscriptionRequest&
     if (request.triggers != 0) {
         auto available = api.ListTriggers();
         if (!available && available.error().code == ErrorCode::kUnauthorized) return Fail(available.error());
-        if (available) {
-            std::vector<std::string> refused;
+        if (available && !available->empty()) {
+            // The list is filtered for the caller's role (wire.md §1.5): a trigger is refused when it is
+            // missing from the list or listed with available:false.
+            std::int64_t allowed = 0;
             for (const auto& info : *available) {
-                if (!info.available && info.id != 0 && (request.triggers & info.id) == info.id) {
-                    refused.push_back(info.name);
-                }
+                if (info.available) allowed |= info.id;
+            }
+            std::vector<std::string> refused;
+            for (const auto& [name, bit] : AllTriggers()) {
+                if ((request.triggers & bit) != 0 && (allowed & bit) == 0) refused.emplace_back(name);
             }
             if (!refused.empty()) {
                 std::string names;
                 for (const auto& n : refused) names += (names.empty() ? "" : ", ") + n;
                 return Fail(ErrorCode::kForbidden,
-                            fmt::format("the API key's user may not subscribe to: {}. These triggers need a DocSpace "
-                                        "admin or room admin key (wire.md §1.5, §1.8); drop the rules that need "
-                                        "them or use such a key",
+                            fmt::format("the API key's user may not subscribe to: {}. The portal does not offer these "
+                                        "triggers to this key's role (user.*, group.*, room.created need a DocSpace "
+                                        "admin or room admin key, wire.md §1.5, §1.8) or, for the newest triggers, "
+                                        "to its version; drop the rules that need them or use an admin's key",
                                         names));
             }
         }

@@ -223,6 +223,17 @@ TEST(SyncSubscription, TriggersNotAvailableToTheRoleAreNamed) {
     EXPECT_TRUE(api.configs.empty());
 }
 
+TEST(SyncSubscription, TriggersMissingFromTheRolesListAreRefusedToo) {
+    FakeWebhookApi api;
+    api.triggers = {{"file.created", kFileCreated, true}, {"file.uploaded", kFileUploaded, true}};
+    auto request = Request();
+    request.triggers = kFileCreated | kUserCreated;
+    auto report = SyncSubscription(api, request);
+    ASSERT_FALSE(report);
+    EXPECT_NE(report.error().message.find("may not subscribe to: user.created."), std::string::npos)
+        << report.error().message;
+}
+
 TEST(SyncSubscription, SecretRulesAreCheckedFirst) {
     for (const std::string& secret : std::vector<std::string>{"short", "has a space in it", std::string(31, 'x'), ""}) {
         FakeWebhookApi api;
