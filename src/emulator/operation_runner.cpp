@@ -104,7 +104,8 @@ void RunOperation(PortalState& state, const std::string& op_id) {
         }
         std::string title = src->title;
         Entry* existing = portal.ChildByTitle(*portal.Folder(dest_id), title, false);
-        if (existing != nullptr && existing != src) {
+        // Copying into the source's own folder conflicts with the source itself.
+        if (existing != nullptr && (copy || existing != src)) {
             if (op->conflict == kSkip) continue;
             if (op->conflict == kOverwrite) {
                 if (copy) {

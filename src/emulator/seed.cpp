@@ -384,6 +384,7 @@ const Json& DefaultSeed() {
          "folders": [{"title": "Incoming"}, {"title": "Archive 2025"}],
          "files": [{"title": "Contract.docx", "size": 20480, "created_by": "rachel.admin"}]}
       ],
+      "trash": {"files": [{"title": "Old draft.docx", "size": 5000}]},
       "webhooks": []
     })");
     return kSeed;
@@ -410,7 +411,7 @@ Result<Json> LoadSeedFile(const std::string& path) {
 }
 
 Status ApplySeed(const Json& seed, PortalState& state, WebhookBook& book) {
-    if (auto ok = CheckKeys(seed, "", {"users", "groups", "rooms", "webhooks"}); !ok) return ok;
+    if (auto ok = CheckKeys(seed, "", {"users", "groups", "rooms", "trash", "webhooks"}); !ok) return ok;
     if (!seed.contains("users")) return SeedError("/users", "is required");
     SeedContext ctx{state, state.Now(), "", {}, {}};
     if (auto ok = SeedUsers(ctx, seed["users"]); !ok) return ok;
@@ -423,6 +424,21 @@ Status ApplySeed(const Json& seed, PortalState& state, WebhookBook& book) {
     }
     if (seed.contains("rooms")) {
         if (auto ok = SeedRooms(ctx, seed["rooms"]); !ok) return ok;
+    }
+    if (seed.contains("trash")) {
+        // Items already in Trash: a move out of it fires *.restored (wire.md §1.5).
+        const auto& trash = seed["trash"];
+        if (auto ok = CheckKeys(trash, "/trash", {"folders", "files"}); !ok) return ok;
+        if (trash.contains("folders")) {
+            if (auto ok = SeedFolders(ctx, trash["folders"], state.portal.trash_root(), "/trash/folders", ctx.owner_id); !ok) {
+                return ok;
+            }
+        }
+        if (trash.contains("files")) {
+            if (auto ok = SeedFiles(ctx, trash["files"], state.portal.trash_root(), "/trash/files", ctx.owner_id); !ok) {
+                return ok;
+            }
+        }
     }
     if (seed.contains("webhooks")) {
         if (auto ok = SeedWebhooks(ctx, seed["webhooks"], book); !ok) return ok;

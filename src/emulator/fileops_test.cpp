@@ -1,0 +1,199 @@
+// File operations over HTTP (wire.md §2.5): asynchronous copy/move, capital "Operation", string
+// "processed", per-user results, dequeue-on-finish, conflicts, and the events they fire (§1.12).
+#include <gtest/gtest.h>
+
+#include <set>
+#include <thread>
+
+#include "emulator/emulator_test_support.hpp"
+
+namespace spacehook::emulator::testing {
+namespace {
+
+using std::chrono::milliseconds;
+
+std::string S(const Json& id) { return id.is_string() ? id.get<std::string>() : id.dump(); }
+
+class FileOpsTest : public ::testing::Test {
+protected:
+    RunningEmulator emu;
+    Api& api = *emu.api;
+    Json state = emu.emulator.State();
+
+    Answer Copy(const Json& body, const std::string& key = kRoomAdminKey) {
+        return api.Put("/api/2.0/files/fileops/copy", key, body);
+    }
+    Answer Move(const Json& body, const std::string& key = kRoomAdminKey) {
+        return api.Put("/api/2.0/files/fileops/move", key, body);
+    }
+    /// Polls GET fileops?id= until the operation is reported finished (bounded); the finished DTO.
+    Json PollFinished(const std::string& id, const std::string& key = kRoomAdminKey) {
+        for (int i = 0; i < 150; ++i) {
+            const auto a = api.Get("/api/2.0/files/fileops?id=" + id, key);
+            if (a.status == 200 && !a.response().empty() && a.response()[0]["finished"] == true) return a.response()[0];
+            std::this_thread::sleep_for(milliseconds(20));
+        }
+        return nullptr;
+    }
+};
+
+TEST_F(FileOpsTest, CopyRunsAsynchronouslyAndIsDequeuedWhenFirstSeenFinished) {
+    Receiver receiver;
+    Subscribe(api, kOwnerKey, "copies", receiver.url(), 8192);  // file.copied
+    const auto start = Copy(Json{{"fileIds", {IdOf(state, "Contract.docx")}},
+                                 {"destFolderId", IdOf(state, "Incoming")},
+                                 {"returnSingleOperation", true}});
+    ASSERT_EQ(start.status, 200) << start.body;
+    ASSERT_EQ(start.response().size(), 1U);
+    const auto& op = start.response()[0];
+    EXPECT_EQ(op["Operation"], 1);           // capital O: FileOperationType.Copy
+    EXPECT_FALSE(op.contains("operation"));
+    EXPECT_EQ(op["processed"], "0");          // a string
+    EXPECT_EQ(op["finished"], false);
+    EXPECT_NE(start.body.find(R"("Operation":1)"), std::string::npos);
+
+    const auto done = PollFinished(op["id"]);
+    ASSERT_FALSE(done.is_null());
+    EXPECT_EQ(done["progress"], 100);
+    EXPECT_EQ(done["processed"], "1");
+    EXPECT_EQ(done["status"], 2);
+    EXPECT_EQ(done["error"], "");
+    ASSERT_EQ(done["files"].size(), 1U);
+    const auto& copy = done["files"][0];
+    EXPECT_EQ(copy["title"], "Contract.docx");
+    EXPECT_EQ(copy["folderId"], IdOf(state, "Incoming"));
+    EXPECT_NE(copy["id"], IdOf(state, "Contract.docx"));
+    // Dequeued: the next poll no longer lists it.
+    EXPECT_TRUE(api.Get("/api/2.0/files/fileops?id=" + op["id"].get<std::string>(), kRoomAdminKey).response().empty());
+    // file.copied fires with the new copy, by the acting user, when the operation completes.
+    const auto posts = receiver.WaitPosts(1);
+    ASSERT_EQ(posts.size(), 1U);
+    const auto body = posts[0].Parsed();
+    EXPECT_EQ(body["event"]["trigger"], "file.copied");
+    EXPECT_EQ(body["payload"]["id"], copy["id"]);
+    EXPECT_EQ(body["event"]["createBy"], emu.emulator.UserIdOf("rachel.admin"));
+    EXPECT_EQ(emu.emulator.Counter("copy_operations"), 1);
+    EXPECT_EQ(emu.emulator.Counter("files_copied"), 1);
+}
+
+TEST_F(FileOpsTest, WithoutSingleOperationTheArrayHoldsAllOfTheUsersOperationsOfThatType) {
+    const Json body = {{"fileIds", {IdOf(state, "Contract.docx")}}, {"destFolderId", IdOf(state, "Archive 2025")},
+                       {"conflictResolveType", "Duplicate"}};
+    ASSERT_EQ(Copy(body).response().size(), 1U);
+    const auto second = Copy(body);
+    ASSERT_EQ(second.response().size(), 2U);
+    EXPECT_EQ(second.json["count"], 1);  // an IAsyncEnumerable endpoint (wire.md §2.2)
+    // Other users see none of them; a move is not listed under copy.
+    EXPECT_TRUE(api.Get("/api/2.0/files/fileops", kJaneKey).response().empty());
+    const auto move = Move(Json{{"fileIds", {IdOf(state, "Contract.docx")}}, {"destFolderId", IdOf(state, "Incoming")},
+                                {"returnSingleOperation", true}});
+    EXPECT_EQ(move.response()[0]["Operation"], 0);
+    ASSERT_TRUE(emu.emulator.WaitIdle(milliseconds(5000)));
+    const auto copies = api.Get("/api/2.0/files/fileops/copy", kRoomAdminKey).response();
+    EXPECT_EQ(copies.size(), 2U);
+    for (const auto& c : copies) EXPECT_EQ(c["Operation"], 1);
+    const auto moves = api.Get("/api/2.0/files/fileops/Move", kRoomAdminKey).response();
+    ASSERT_EQ(moves.size(), 1U);
+    // Both copies were dequeued by the first look at them.
+    EXPECT_TRUE(api.Get("/api/2.0/files/fileops/1", kRoomAdminKey).response().empty());
+    EXPECT_EQ(FindNode(emu.emulator.State(), "Contract (1).docx")["title"], "Contract (1).docx");
+}
+
+TEST_F(FileOpsTest, EmptyIdListsCreateNoOperation) {
+    const auto a = Copy(Json{{"fileIds", Json::array()}, {"folderIds", Json::array()}, {"destFolderId", 1},
+                             {"returnSingleOperation", true}});
+    EXPECT_EQ(a.status, 200);
+    EXPECT_TRUE(a.response().empty());
+    EXPECT_EQ(emu.emulator.Counter("copy_operations"), 0);
+    EXPECT_EQ(emu.emulator.Counter("copy_calls"), 1);
+}
+
+TEST_F(FileOpsTest, ConflictsSkipOverwriteDuplicate) {
+    const auto room = IdOf(state, "Client ACME");
+    const auto contract = IdOf(state, "Contract.docx");
+    auto run = [&](Json resolve) {
+        const auto a = Copy(Json{{"fileIds", {contract}}, {"destFolderId", room}, {"conflictResolveType", resolve},
+                                 {"returnSingleOperation", true}});
+        return PollFinished(a.response()[0]["id"]);
+    };
+    const auto skipped = run("Skip");
+    EXPECT_TRUE(skipped["files"].empty());
+    const auto duplicated = run(2);
+    ASSERT_EQ(duplicated["files"].size(), 1U);
+    EXPECT_EQ(duplicated["files"][0]["title"], "Contract (1).docx");
+    const auto overwritten = run("overwrite");
+    ASSERT_EQ(overwritten["files"].size(), 1U);
+    EXPECT_EQ(overwritten["files"][0]["id"], contract);  // the existing file got a new version
+    EXPECT_EQ(overwritten["files"][0]["version"], 2);
+    const auto bad = Copy(Json{{"fileIds", {contract}}, {"destFolderId", room}, {"conflictResolveType", "Merge"}});
+    EXPECT_EQ(bad.json["statusCode"], 400);
+}
+
+TEST_F(FileOpsTest, MovesFireMovedOrRestored) {
+    Receiver receiver;
+    Subscribe(api, kOwnerKey, "moves", receiver.url(), 16384 | 4096 | 2097152);  // file.moved, file.restored, folder.moved
+    const auto incoming = IdOf(state, "Incoming");
+    const auto a = Move(Json{{"fileIds", {IdOf(state, "Contract.docx")}}, {"folderIds", {IdOf(state, "Archive 2025")}},
+                             {"destFolderId", incoming}, {"returnSingleOperation", true}});
+    const auto done = PollFinished(a.response()[0]["id"]);
+    ASSERT_FALSE(done.is_null());
+    EXPECT_EQ(done["processed"], "2");
+    EXPECT_EQ(done["files"][0]["folderId"], incoming);
+    EXPECT_EQ(done["folders"][0]["parentId"], incoming);
+    // Out of Trash (an admin's move): file.restored.
+    const auto restore = Move(Json{{"fileIds", {IdOf(state, "Old draft.docx")}}, {"destFolderId", incoming},
+                                   {"returnSingleOperation", true}},
+                              kOwnerKey);
+    ASSERT_FALSE(PollFinished(restore.response()[0]["id"], kOwnerKey).is_null());
+    ASSERT_TRUE(emu.emulator.WaitIdle(milliseconds(5000)));
+    std::multiset<std::string> triggers;
+    for (const auto& p : receiver.Posts()) triggers.insert(p.Parsed()["event"]["trigger"]);
+    EXPECT_EQ(triggers, (std::multiset<std::string>{"file.moved", "folder.moved", "file.restored"}));
+    const auto now = emu.emulator.State();
+    EXPECT_EQ(FindNode(now, "Incoming")["files"].size(), 2U);
+}
+
+TEST_F(FileOpsTest, FolderCopyCopiesTheSubtreeAndFiresOnce) {
+    Receiver receiver;
+    Subscribe(api, kOwnerKey, "folders", receiver.url(), 1048576 | 8192);  // folder.copied, file.copied
+    ASSERT_TRUE(emu.emulator.UploadFile({"owner", EntityId::Parse(S(IdOf(state, "Incoming"))), "inner.docx", 5, true}));
+    const auto a = Copy(Json{{"folderIds", {IdOf(state, "Incoming")}}, {"destFolderId", IdOf(state, "Archive 2025")},
+                             {"returnSingleOperation", true}});
+    const auto done = PollFinished(a.response()[0]["id"]);
+    ASSERT_EQ(done["folders"].size(), 1U);
+    EXPECT_EQ(done["folders"][0]["filesCount"], 1);
+    ASSERT_TRUE(emu.emulator.WaitIdle(milliseconds(5000)));
+    const auto posts = receiver.Posts();
+    ASSERT_EQ(posts.size(), 1U);
+    EXPECT_EQ(posts[0].Parsed()["event"]["trigger"], "folder.copied");
+    EXPECT_EQ(posts[0].Parsed()["payload"]["id"], done["folders"][0]["id"]);
+}
+
+TEST_F(FileOpsTest, DeleteAfterMeansTheResultIsNotHeld) {
+    const auto a = Copy(Json{{"fileIds", {IdOf(state, "Contract.docx")}}, {"destFolderId", IdOf(state, "Incoming")},
+                             {"deleteAfter", true}, {"returnSingleOperation", true}});
+    ASSERT_TRUE(emu.emulator.WaitIdle(milliseconds(5000)));
+    EXPECT_TRUE(api.Get("/api/2.0/files/fileops?id=" + a.response()[0]["id"].get<std::string>(), kRoomAdminKey)
+                    .response()
+                    .empty());
+    // The source is still there: deleteAfter never deletes (wire.md §2.5).
+    EXPECT_EQ(FindNode(emu.emulator.State(), "Client ACME")["files"].size(), 1U);
+    EXPECT_EQ(emu.emulator.Counter("files_copied"), 1);
+}
+
+TEST_F(FileOpsTest, FailuresAreReportedInTheOperation) {
+    // Jane (editor) may not copy into Incoming; the operation finishes with an error.
+    const auto a = Copy(Json{{"fileIds", {IdOf(state, "Contract.docx")}}, {"destFolderId", IdOf(state, "Incoming")},
+                             {"returnSingleOperation", true}},
+                        kJaneKey);
+    const auto done = PollFinished(a.response()[0]["id"], kJaneKey);
+    ASSERT_FALSE(done.is_null());
+    EXPECT_NE(done["error"], "");
+    EXPECT_EQ(done["status"], 4);
+    const auto missing = Copy(Json{{"fileIds", {IdOf(state, "Contract.docx")}}, {"destFolderId", 99999},
+                                   {"returnSingleOperation", true}});
+    EXPECT_EQ(PollFinished(missing.response()[0]["id"])["error"], "The required folder was not found");
+}
+
+}  // namespace
+}  // namespace spacehook::emulator::testing
