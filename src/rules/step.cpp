@@ -538,7 +538,10 @@ private:
 
     /// The items of a list input: a YAML list, or a text split on commas; arrays produced by templates
     /// are flattened; empty entries (an unset optional variable) are dropped.
-    Result<std::vector<Json>> Items(std::string_view key, const Json& input, bool split_text) const {
+    /// `split_entries`: literal entries of a YAML list are split too (ids from env lists); titles and
+    /// tags keep theirs, so a title with a comma can still be written as a list entry.
+    Result<std::vector<Json>> Items(std::string_view key, const Json& input, bool split_text,
+                                    bool split_entries = false) const {
         std::vector<Json> out;
         auto add = [&](Json value, bool top_level_text) {
             if (value.is_null()) return;
@@ -571,7 +574,10 @@ private:
             for (const auto& item : input) {
                 auto value = Value(key, item);
                 if (!value) return tl::unexpected(value.error());
-                add(std::move(*value), false);
+                // A literal entry is split too (`users: [${MANAGER_ID}, ${EXTRA_IDS:-}]`); what a
+                // template produced inside a list is taken as it is.
+                const bool literal = item.is_string() && !Template::HasExpressions(item.get_ref<const std::string&>());
+                add(std::move(*value), split_entries && literal);
             }
         } else {
             auto value = Value(key, input);
@@ -582,7 +588,7 @@ private:
     }
 
     Result<Json> IdList(std::string_view key, const Json& input) const {
-        auto items = Items(key, input, true);
+        auto items = Items(key, input, true, true);
         if (!items) return tl::unexpected(items.error());
         Json out = Json::array();
         for (const auto& item : *items) {
@@ -647,7 +653,7 @@ private:
         for (const auto& entry : entries) {
             const std::string kind = entry["kind"].get<std::string>();
             const std::string key = kind == "email" ? "emails" : kind + "s";
-            auto items = Items(key, entry["value"], true);
+            auto items = Items(key, entry["value"], true, true);
             if (!items) return tl::unexpected(items.error());
             for (const auto& item : *items) {
                 if (kind == "email") {
