@@ -1,0 +1,69 @@
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "admin/blocking_call_queue.hpp"
+#include "core/clock.hpp"
+#include "core/metrics.hpp"
+#include "http/server.hpp"
+#include "store/store.hpp"
+
+namespace spacehook::admin {
+
+struct AdminOptions {
+    /// Bearer token for /admin and /admin/api/*; empty = those routes answer local requests only.
+    std::string token;
+};
+
+/// The operator's surface over HTTP:
+///  - GET /healthz   the process is up (always 200);
+///  - GET /readyz    Store::Ping succeeds (200) or not (503): a load balancer stops sending deliveries;
+///  - GET /metrics   Prometheus text: everything in the registry, plus store gauges refreshed per scrape;
+///  - /admin/api/... JSON over the journal, runs and dead letters, with retry/drop/replay actions;
+///  - GET /admin     a self-contained HTML status page over that API.
+/// /healthz, /readyz and /metrics are open (metrics carry no secrets and no ids); the rest needs
+/// CheckAdminAccess. Store calls run on a BlockingCallQueue, never on the I/O threads.
+///
+/// API:
+///   GET  /admin/api/events[?state=&trigger=&limit=&before=]   {"events":[...], "next_before": seq|null}
+///   GET  /admin/api/events/{seq}                               the event with its body
+///   POST /admin/api/events/{seq}/replay                        dispatch again (fresh run keys)
+///   GET  /admin/api/runs[?state=&rule=&limit=&before=]         {"runs":[...], "next_before": id|null}
+///   GET  /admin/api/runs/{id}                                  the run with context and "steps"
+///   GET  /admin/api/dlq[?limit=]                               {"dead_letters":[...]}
+///   POST /admin/api/dlq/{run|event}/{id}/retry                 back in the queue
+///   POST /admin/api/dlq/{run|event}/{id}/drop                  off the list for good
+/// Errors: {"error": <external message>} plus "detail" for the caller's own mistakes (4xx).
+class AdminApi {
+public:
+    AdminApi(AdminOptions options, store::Store& store, MetricsRegistry& metrics, const Clock& clock);
+    AdminApi(const AdminApi&) = delete;
+    AdminApi& operator=(const AdminApi&) = delete;
+
+    /// Adds every route above. The AdminApi must outlive the router's handlers and the server's
+    /// in-flight requests.
+    void Register(http::Router& router);
+
+private:
+    void Readyz(http::Responder respond);
+    void Metrics(http::Responder respond);
+    void Events(const http::Request& request, http::Responder respond);
+    void EventItem(const http::Request& request, http::Responder respond);
+    void Runs(const http::Request& request, http::Responder respond);
+    void RunItem(const http::Request& request, http::Responder respond);
+    void DeadLetters(const http::Request& request, http::Responder respond);
+    void DeadLetterAction(const http::Request& request, http::Responder respond);
+    void RefreshStoreGauges();
+
+    /// Checks access, then runs `call` on the blocking queue (503 when it is full).
+    http::Handler Protected(void (AdminApi::*call)(const http::Request&, http::Responder));
+
+    AdminOptions options_;
+    store::Store& store_;
+    MetricsRegistry& metrics_;
+    const Clock& clock_;
+    BlockingCallQueue calls_;
+};
+
+}  // namespace spacehook::admin

@@ -1,0 +1,297 @@
+#include "admin/admin_api.hpp"
+
+#include <gtest/gtest.h>
+
+#include <condition_variable>
+#include <filesystem>
+#include <future>
+#include <mutex>
+
+using namespace spacehook;
+using namespace spacehook::admin;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string kUserCreated =
+    R"({"event":{"id":4840,"createOn":"2026-06-30T10:25:01Z","trigger":"user.created","triggerId":1},)"
+    R"("payload":{"id":"5e0b5d7c-2f6e-4b8e-9a51-1c2d3e4f5a6b","email":"jane.doe@example.com"},)"
+    R"("webhook":{"id":7}})";
+
+/// A real SQLite store in a temporary directory, filled with one event of each fate: dispatched to a run
+/// that died (a dead letter), failed at dispatch (a dead letter), and still pending.
+class AdminApiTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        dir_ = std::filesystem::temp_directory_path() /
+               ("spacehook-admin-test-" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) + "-" +
+                ::testing::UnitTest::GetInstance()->current_test_info()->name());
+        std::filesystem::remove_all(dir_);
+        std::filesystem::create_directories(dir_);
+        store::StoreOptions options;
+        options.durable = false;
+        auto opened = store::OpenStore("sqlite:" + (dir_ / "admin.db").string(), options, clock_);
+        ASSERT_TRUE(opened) << opened.error().message;
+        store_ = std::move(*opened);
+
+        Append("7", "4840", "user.created", kUserCreated);
+        Append("7", "4841", "file.created", R"({"event":{"id":4841,"trigger":"file.created"}})");
+        Append("7", "4842", "room.created", R"({"event":{"id":4842,"trigger":"room.created"}})");
+
+        auto claimed = store_->ClaimEvents("dispatcher", 2, clock_.Now());
+        ASSERT_TRUE(claimed) << claimed.error().message;
+        ASSERT_EQ(claimed->size(), 2u);
+        seq_dispatched_ = (*claimed)[0].seq;
+        seq_failed_ = (*claimed)[1].seq;
+        store::NewRun run{"home-room:user:5e0b", "home-room", "", 2, Json{{"email", "jane.doe@example.com"}}};
+        auto created = store_->CompleteDispatch(seq_dispatched_, "dispatcher", {run}, store::EventState::kDispatched, "");
+        ASSERT_TRUE(created) << created.error().message;
+        ASSERT_TRUE(store_->FailDispatch(seq_failed_, "dispatcher", "rule context: folder 567 not found"));
+
+        auto claimed_run = store_->ClaimRun("worker", clock_.Now());
+        ASSERT_TRUE(claimed_run && *claimed_run);
+        run_id_ = (*claimed_run)->id;
+        ASSERT_TRUE(store_->BeginStep(run_id_, "worker", 0, "create_room", clock_.Now()));
+        ASSERT_TRUE(store_->FinishStep(run_id_, "worker", 0, Json{{"room_id", 890}}, clock_.Now()));
+        ASSERT_TRUE(store_->BeginStep(run_id_, "worker", 1, "share", clock_.Now()));
+        ASSERT_TRUE(store_->DeadLetterRun(run_id_, "worker", "403 from DocSpace: not a room admin", clock_.Now()));
+
+        Build("");
+    }
+
+    void TearDown() override {
+        api_.reset();
+        if (store_) store_->Close();
+        store_.reset();
+        std::filesystem::remove_all(dir_);
+    }
+
+    void Build(std::string token) {
+        api_.reset();
+        api_.emplace(AdminOptions{std::move(token)}, *store_, metrics_, clock_);
+        http::Router router;
+        api_->Register(router);
+        route_ = router.AsHandler();
+    }
+
+    void Append(std::string webhook, std::string event, std::string trigger, std::string body) {
+        store::NewDelivery d{std::move(webhook), std::move(event), std::move(trigger), "", "", "", std::move(body),
+                             clock_.Now()};
+        std::promise<Result<store::AppendOutcome>> done;
+        auto future = done.get_future();
+        store_->Append(std::move(d), [&done](Result<store::AppendOutcome> r) { done.set_value(std::move(r)); });
+        ASSERT_EQ(future.wait_for(10s), std::future_status::ready);
+        auto r = future.get();
+        ASSERT_TRUE(r) << r.error().message;
+    }
+
+    http::Response Call(std::string method, std::string target, std::vector<http::Header> headers = {},
+                        std::string remote = "127.0.0.1") {
+        http::Request request;
+        request.method = std::move(method);
+        request.target = target;
+        const auto q = target.find('?');
+        request.path = target.substr(0, q);
+        request.query = q == std::string::npos ? "" : target.substr(q + 1);
+        request.headers = std::move(headers);
+        request.remote_address = std::move(remote);
+        auto done = std::make_shared<std::promise<http::Response>>();
+        auto future = done->get_future();
+        route_(std::move(request), [done](http::Response r) { done->set_value(std::move(r)); });
+        if (future.wait_for(10s) != std::future_status::ready) {
+            ADD_FAILURE() << "no answer within 10 s";
+            return http::Response{-1, "", {}, ""};
+        }
+        return future.get();
+    }
+
+    Json CallJson(std::string method, std::string target, int expected_status = 200) {
+        auto response = Call(std::move(method), target);
+        EXPECT_EQ(response.status, expected_status) << target << ": " << response.body;
+        return Json::parse(response.body, nullptr, false);
+    }
+
+    std::filesystem::path dir_;
+    ManualClock clock_{FromUnixMillis(1'782'815'101'000)};
+    MetricsRegistry metrics_;
+    std::unique_ptr<store::Store> store_;
+    std::optional<AdminApi> api_;
+    http::Handler route_;
+    std::int64_t seq_dispatched_ = 0, seq_failed_ = 0, run_id_ = 0;
+};
+
+}  // namespace
+
+TEST_F(AdminApiTest, Healthz) {
+    const auto r = Call("GET", "/healthz", {}, "198.51.100.7");
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(Json::parse(r.body)["status"], "ok");
+}
+
+TEST_F(AdminApiTest, ReadyzFollowsTheStore) {
+    EXPECT_EQ(Call("GET", "/readyz", {}, "198.51.100.7").status, 200);
+    store_->Close();
+    const auto r = Call("GET", "/readyz", {}, "198.51.100.7");
+    EXPECT_EQ(r.status, 503);
+    EXPECT_EQ(Json::parse(r.body)["error"], ExternalMessage(ErrorCode::kUnavailable));
+}
+
+TEST_F(AdminApiTest, MetricsCarryStoreGauges) {
+    metrics_.GetCounter("spacehook_deliveries_total", "Deliveries", {{"outcome", "stored"}}).Inc(3);
+    const auto r = Call("GET", "/metrics", {}, "198.51.100.7");
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.content_type.rfind("text/plain; version=0.0.4", 0), 0u);
+    EXPECT_NE(r.body.find("spacehook_deliveries_total{outcome=\"stored\"} 3"), std::string::npos) << r.body;
+    EXPECT_NE(r.body.find("spacehook_journal_events 3"), std::string::npos) << r.body;
+    EXPECT_NE(r.body.find("spacehook_journal_events_pending 1"), std::string::npos) << r.body;
+    EXPECT_NE(r.body.find("spacehook_dead_letters 2"), std::string::npos) << r.body;
+    EXPECT_NE(r.body.find("spacehook_runs{state=\"pending\"} 0"), std::string::npos) << r.body;
+    EXPECT_NE(r.body.find("spacehook_store_bytes "), std::string::npos) << r.body;
+    // No ids, no bodies.
+    EXPECT_EQ(r.body.find("jane.doe"), std::string::npos);
+    EXPECT_EQ(r.body.find("4840"), std::string::npos);
+}
+
+TEST_F(AdminApiTest, ListEventsNewestFirstWithoutBodies) {
+    const Json list = CallJson("GET", "/admin/api/events");
+    ASSERT_EQ(list["events"].size(), 3u);
+    EXPECT_EQ(list["events"][0]["event_id"], "4842");
+    EXPECT_EQ(list["events"][2]["event_id"], "4840");
+    EXPECT_FALSE(list["events"][2].contains("body"));
+    EXPECT_EQ(list.dump().find("jane.doe"), std::string::npos);
+    EXPECT_TRUE(list["next_before"].is_null());
+}
+
+TEST_F(AdminApiTest, ListEventsFiltersAndPages) {
+    const Json failed = CallJson("GET", "/admin/api/events?state=failed");
+    ASSERT_EQ(failed["events"].size(), 1u);
+    EXPECT_EQ(failed["events"][0]["seq"], seq_failed_);
+    EXPECT_EQ(failed["events"][0]["last_error"], "rule context: folder 567 not found");
+
+    const Json by_trigger = CallJson("GET", "/admin/api/events?trigger=user.created");
+    ASSERT_EQ(by_trigger["events"].size(), 1u);
+    EXPECT_EQ(by_trigger["events"][0]["trigger"], "user.created");
+
+    const Json page1 = CallJson("GET", "/admin/api/events?limit=2");
+    ASSERT_EQ(page1["events"].size(), 2u);
+    ASSERT_TRUE(page1["next_before"].is_number());
+    const Json page2 =
+        CallJson("GET", "/admin/api/events?limit=2&before=" + std::to_string(page1["next_before"].get<int>()));
+    ASSERT_EQ(page2["events"].size(), 1u);
+    EXPECT_EQ(page2["events"][0]["event_id"], "4840");
+}
+
+TEST_F(AdminApiTest, BadQueryIs400WithDetail) {
+    const Json bad_state = CallJson("GET", "/admin/api/events?state=lost", 400);
+    EXPECT_EQ(bad_state["error"], ExternalMessage(ErrorCode::kInvalidArgument));
+    EXPECT_NE(bad_state["detail"].get<std::string>().find("pending"), std::string::npos);
+    CallJson("GET", "/admin/api/events?limit=0", 400);
+    CallJson("GET", "/admin/api/events?limit=abc", 400);
+    CallJson("GET", "/admin/api/runs?state=finished", 400);
+    CallJson("GET", "/admin/api/dlq?limit=100000", 400);
+}
+
+TEST_F(AdminApiTest, ShowEventWithBody) {
+    const Json event = CallJson("GET", "/admin/api/events/" + std::to_string(seq_dispatched_));
+    EXPECT_EQ(event["seq"], seq_dispatched_);
+    EXPECT_EQ(event["state"], "dispatched");
+    EXPECT_EQ(event["runs_created"], 1);
+    EXPECT_EQ(event["body"]["payload"]["email"], "jane.doe@example.com");
+    CallJson("GET", "/admin/api/events/99999", 404);
+    CallJson("GET", "/admin/api/events/abc", 404);
+}
+
+TEST_F(AdminApiTest, ReplayEvent) {
+    const Json replayed = CallJson("POST", "/admin/api/events/" + std::to_string(seq_dispatched_) + "/replay");
+    EXPECT_EQ(replayed["status"], "replayed");
+    auto event = store_->GetEvent(seq_dispatched_);
+    ASSERT_TRUE(event && *event);
+    EXPECT_EQ((*event)->state, store::EventState::kPending);
+    EXPECT_EQ((*event)->replay_generation, 1);
+    CallJson("POST", "/admin/api/events/99999/replay", 404);
+    CallJson("POST", "/admin/api/events/1/rerun", 404);
+}
+
+TEST_F(AdminApiTest, RunsAndSteps) {
+    const Json runs = CallJson("GET", "/admin/api/runs");
+    ASSERT_EQ(runs["runs"].size(), 1u);
+    EXPECT_EQ(runs["runs"][0]["state"], "dead");
+    EXPECT_FALSE(runs["runs"][0].contains("context"));
+    EXPECT_EQ(CallJson("GET", "/admin/api/runs?state=dead")["runs"].size(), 1u);
+    EXPECT_EQ(CallJson("GET", "/admin/api/runs?rule=other")["runs"].size(), 0u);
+
+    const Json run = CallJson("GET", "/admin/api/runs/" + std::to_string(run_id_));
+    EXPECT_EQ(run["rule"], "home-room");
+    EXPECT_EQ(run["event_seq"], seq_dispatched_);
+    EXPECT_EQ(run["next_step"], 1);
+    EXPECT_EQ(run["last_error"], "403 from DocSpace: not a room admin");
+    EXPECT_EQ(run["context"]["email"], "jane.doe@example.com");
+    ASSERT_EQ(run["steps"].size(), 2u);
+    EXPECT_EQ(run["steps"][0]["name"], "create_room");
+    EXPECT_EQ(run["steps"][0]["status"], "done");
+    EXPECT_EQ(run["steps"][0]["output"]["room_id"], 890);
+    EXPECT_EQ(run["steps"][1]["status"], "started");
+    CallJson("GET", "/admin/api/runs/424242", 404);
+}
+
+TEST_F(AdminApiTest, DeadLettersRetryAndDrop) {
+    const Json dlq = CallJson("GET", "/admin/api/dlq");
+    ASSERT_EQ(dlq["dead_letters"].size(), 2u);
+    bool saw_run = false, saw_event = false;
+    for (const auto& d : dlq["dead_letters"]) {
+        if (d["kind"] == "run") {
+            saw_run = true;
+            EXPECT_EQ(d["id"], run_id_);
+            EXPECT_EQ(d["rule"], "home-room");
+        } else {
+            saw_event = true;
+            EXPECT_EQ(d["id"], seq_failed_);
+        }
+    }
+    EXPECT_TRUE(saw_run && saw_event);
+
+    const Json retried = CallJson("POST", "/admin/api/dlq/run/" + std::to_string(run_id_) + "/retry");
+    EXPECT_EQ(retried["status"], "queued");
+    auto run = store_->GetRun(run_id_);
+    ASSERT_TRUE(run && *run);
+    EXPECT_EQ((*run)->state, store::RunState::kPending);
+    EXPECT_EQ((*run)->next_step, 1);
+
+    const Json dropped = CallJson("POST", "/admin/api/dlq/event/" + std::to_string(seq_failed_) + "/drop");
+    EXPECT_EQ(dropped["status"], "dropped");
+    EXPECT_EQ(CallJson("GET", "/admin/api/dlq")["dead_letters"].size(), 0u);
+
+    // No longer dead letters, unknown kinds and actions.
+    CallJson("POST", "/admin/api/dlq/run/" + std::to_string(run_id_) + "/retry", 404);
+    CallJson("POST", "/admin/api/dlq/job/1/retry", 404);
+    CallJson("POST", "/admin/api/dlq/run/1/delete", 404);
+}
+
+TEST_F(AdminApiTest, RemoteClientsNeedAToken) {
+    EXPECT_EQ(Call("GET", "/admin/api/events", {}, "198.51.100.7").status, 403);
+    EXPECT_EQ(Call("GET", "/admin", {}, "198.51.100.7").status, 403);
+    EXPECT_EQ(Call("POST", "/admin/api/dlq/run/1/retry", {}, "198.51.100.7").status, 403);
+
+    Build("adm-0123456789abcdef");
+    const auto missing = Call("GET", "/admin/api/events", {}, "198.51.100.7");
+    EXPECT_EQ(missing.status, 401);
+    EXPECT_EQ(Call("GET", "/admin/api/events", {}, "127.0.0.1").status, 401);
+    EXPECT_EQ(Call("GET", "/admin/api/events", {{"authorization", "Bearer nope"}}, "198.51.100.7").status, 401);
+    EXPECT_EQ(
+        Call("GET", "/admin/api/events", {{"authorization", "Bearer adm-0123456789abcdef"}}, "198.51.100.7").status,
+        200);
+    // The page holds no data: with a token configured it loads anywhere and asks for the token.
+    EXPECT_EQ(Call("GET", "/admin", {}, "198.51.100.7").status, 200);
+    // Health, readiness and metrics stay open.
+    EXPECT_EQ(Call("GET", "/metrics", {}, "198.51.100.7").status, 200);
+}
+
+TEST_F(AdminApiTest, StatusPageIsSelfContained) {
+    const auto page = Call("GET", "/admin");
+    EXPECT_EQ(page.status, 200);
+    EXPECT_EQ(page.content_type.rfind("text/html", 0), 0u);
+    EXPECT_NE(page.body.find("/admin/api/dlq"), std::string::npos);
+    EXPECT_EQ(page.body.find("src=\"http"), std::string::npos);
+    EXPECT_EQ(page.body.find("href=\"http"), std::string::npos);
+    EXPECT_EQ(page.body.find("innerHTML"), std::string::npos);
+}

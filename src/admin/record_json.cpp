@@ -1,0 +1,106 @@
+#include "admin/record_json.hpp"
+
+namespace spacehook::admin {
+
+namespace {
+
+Json Time(TimePoint t) {
+    if (t == TimePoint{}) return nullptr;
+    return FormatIso8601(t, /*with_millis=*/true);
+}
+
+std::string_view ToString(store::StepStatus status) {
+    switch (status) {
+        case store::StepStatus::kNone: return "none";
+        case store::StepStatus::kStarted: return "started";
+        case store::StepStatus::kDone: return "done";
+    }
+    return "none";
+}
+
+}  // namespace
+
+std::string_view ToString(store::DeadLetter::Kind kind) {
+    return kind == store::DeadLetter::Kind::kRun ? "run" : "event";
+}
+
+std::optional<store::DeadLetter::Kind> ParseDeadLetterKind(std::string_view text) {
+    if (text == "run") return store::DeadLetter::Kind::kRun;
+    if (text == "event") return store::DeadLetter::Kind::kEvent;
+    return std::nullopt;
+}
+
+Json EventJson(const store::EventRecord& event, bool with_body) {
+    Json out = {
+        {"seq", event.seq},
+        {"webhook_id", event.webhook_id},
+        {"event_id", event.event_id},
+        {"trigger", event.trigger},
+        {"actor", event.actor},
+        {"entity_id", event.entity_id},
+        {"created_on", event.created_on},
+        {"received_at", Time(event.received_at)},
+        {"state", std::string(store::ToString(event.state))},
+        {"attempts", event.attempts},
+        {"next_attempt_at", Time(event.next_attempt_at)},
+        {"last_error", event.last_error},
+        {"replay_generation", event.replay_generation},
+        {"runs_created", event.runs_created},
+    };
+    if (with_body) {
+        Json body = Json::parse(event.body, nullptr, /*allow_exceptions=*/false);
+        if (body.is_discarded()) {
+            out["body_text"] = event.body;
+        } else {
+            out["body"] = std::move(body);
+        }
+    }
+    return out;
+}
+
+Json RunJson(const store::RunRecord& run, bool with_context) {
+    Json out = {
+        {"id", run.id},
+        {"run_key", run.run_key},
+        {"rule", run.rule},
+        {"event_seq", run.event_seq},
+        {"lock_key", run.lock_key},
+        {"state", std::string(store::ToString(run.state))},
+        {"step_count", run.step_count},
+        {"next_step", run.next_step},
+        {"attempts", run.attempts},
+        {"created_at", Time(run.created_at)},
+        {"updated_at", Time(run.updated_at)},
+        {"next_attempt_at", Time(run.next_attempt_at)},
+        {"lease_owner", run.lease_owner},
+        {"lease_until", Time(run.lease_until)},
+        {"last_error", run.last_error},
+    };
+    if (with_context) out["context"] = run.context;
+    return out;
+}
+
+Json StepJson(const store::StepRecord& step) {
+    return {
+        {"index", step.index},
+        {"name", step.name},
+        {"status", std::string(ToString(step.status))},
+        {"output", step.output},
+        {"started_at", Time(step.started_at)},
+        {"finished_at", Time(step.finished_at)},
+    };
+}
+
+Json DeadLetterJson(const store::DeadLetter& dead_letter) {
+    return {
+        {"kind", std::string(ToString(dead_letter.kind))},
+        {"id", dead_letter.id},
+        {"rule", dead_letter.rule},
+        {"trigger", dead_letter.trigger},
+        {"reason", dead_letter.reason},
+        {"attempts", dead_letter.attempts},
+        {"failed_at", Time(dead_letter.failed_at)},
+    };
+}
+
+}  // namespace spacehook::admin
