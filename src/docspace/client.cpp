@@ -142,25 +142,30 @@ Result<WebhookConfig> DocSpaceClient::WebhookFrom(const Envelope& envelope, std:
 
 // --- people -----------------------------------------------------------------------------------------
 
-Result<User> DocSpaceClient::GetSelf() { return GetUser("@self"); }
-
-Result<User> DocSpaceClient::GetUser(const std::string& id_or_user_name) {
-    // {userid} accepts a GUID or a user name (wire.md §2.5).
-    const std::string path = "/api/2.0/people/" + httpc::UrlEncode(id_or_user_name);
-    auto envelope = Call("GET", path);
+namespace {
+Result<User> UserFrom(const Result<Envelope>& envelope, const std::string& path) {
     if (!envelope) return Fail(envelope.error());
     auto user = ParseUser(envelope->response);
     if (!user) return Fail(Unexpected("GET " + path, envelope->response));
     return std::move(*user);
 }
+}  // namespace
+
+Result<User> DocSpaceClient::GetSelf() {
+    // "@self" as written: '@' is a legal path character and the route is spelled that way.
+    const std::string path = "/api/2.0/people/@self";
+    return UserFrom(Call("GET", path), path);
+}
+
+Result<User> DocSpaceClient::GetUser(const std::string& id_or_user_name) {
+    // {userid} accepts a GUID or a user name (wire.md §2.5).
+    const std::string path = "/api/2.0/people/" + httpc::UrlEncode(id_or_user_name);
+    return UserFrom(Call("GET", path), path);
+}
 
 Result<User> DocSpaceClient::GetUserByEmail(const std::string& email) {
     if (email.empty()) return Fail(ErrorCode::kInvalidArgument, "GetUserByEmail: empty e-mail");
-    auto envelope = Call("GET", "/api/2.0/people/email", "email=" + httpc::UrlEncode(email));
-    if (!envelope) return Fail(envelope.error());
-    auto user = ParseUser(envelope->response);
-    if (!user) return Fail(Unexpected("GET /api/2.0/people/email", envelope->response));
-    return std::move(*user);
+    return UserFrom(Call("GET", "/api/2.0/people/email", "email=" + httpc::UrlEncode(email)), "/api/2.0/people/email");
 }
 
 // --- rooms ------------------------------------------------------------------------------------------
