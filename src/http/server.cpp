@@ -773,6 +773,11 @@ asio::awaitable<void> Server::Impl::Serve(Connection<Stream>& c, TimePoint accep
         std::optional<Response> response =
             co_await Dispatch(c, ToRequest(parser.release(), c, started, kTls));
         if (!response) co_return;  // hard close during Stop()
+        if (response->abort_connection) {
+            BoostError ec;
+            c.socket->close(ec);  // no answer at all: the peer sees the connection drop
+            co_return;
+        }
         keep_alive = keep_alive && !c.draining && !WantsClose(*response);
         if (!co_await Write(c, *response, head, keep_alive)) co_return;
         if (!keep_alive) {

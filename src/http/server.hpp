@@ -44,6 +44,9 @@ struct Response {
     std::string content_type = "application/json";
     std::vector<Header> headers;
     std::string body;
+    /// Close the connection without writing any answer (fault injection in the DocSpace emulator: a
+    /// client must survive a peer that drops it mid-request).
+    bool abort_connection = false;
 
     static Response Json(int status, std::string body) { return Response{status, "application/json", {}, std::move(body)}; }
     static Response Text(int status, std::string body) {
