@@ -32,15 +32,6 @@ ErrorCode CodeFor(int status) {
     }
 }
 
-// A dropped connection needs the server to close without answering (http::Response::abort_connection).
-template <class R>
-constexpr bool kServerCanDrop = requires(R r) { r.abort_connection = true; };
-
-template <class R>
-void MarkAbort(R& response) {
-    if constexpr (kServerCanDrop<R>) response.abort_connection = true;
-}
-
 http::Response ToResponse(Reply reply) {
     http::Response r;
     r.status = reply.status;
@@ -48,8 +39,7 @@ http::Response ToResponse(Reply reply) {
     r.body = std::move(reply.body);
     for (auto& [name, value] : reply.headers) r.headers.push_back({std::move(name), std::move(value)});
     if (reply.drop) {
-        r.headers.push_back({"Connection", "close"});
-        MarkAbort(r);
+        r.abort_connection = true;  // closed without an answer
     }
     return r;
 }
