@@ -34,6 +34,18 @@ int RunCheck(const CheckArgs& args) {
         return 1;
     }
     std::cout << rules::DescribeRules(*compiled);
+    // Settings `serve` will need for what the rules do; not errors here, since a rules file may be
+    // checked without the deployment's environment.
+    bool sends_mail = false;
+    for (const auto& rule : compiled->rules()) {
+        for (const auto& step : rule.steps) sends_mail = sends_mail || step.kind == rules::StepKind::kMail;
+    }
+    if (compiled->HasEnabledRules() && config->docspace.api_host.empty()) {
+        std::cout << "note: the portal is not set (docspace.api_host / DOCSPACE_API_HOST)\n";
+    }
+    if (sends_mail && config->mail.smtp_url.empty()) {
+        std::cout << "note: rules send mail but no SMTP server is set (mail.smtp_url / SMTP_URL)\n";
+    }
     return 0;
 }
 
