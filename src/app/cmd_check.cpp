@@ -1,7 +1,6 @@
 // `spacehook check --config FILE...`: loads and compiles the configuration without starting anything,
 // and prints what the rules will do (docs/rules.md, docs/configuration.md).
 #include <CLI/CLI.hpp>
-
 #include <iostream>
 #include <memory>
 #include <set>
@@ -51,8 +50,11 @@ int RunCheck(const CheckArgs& args) {
 
 void AddCheckCommand(CLI::App& app) {
     auto args = std::make_shared<CheckArgs>();
-    auto* cmd = app.add_subcommand("check", "Load and compile the configuration and rules; print what the rules do");
-    cmd->add_option("--config", args->config_files, "Config file(s), merged in order")->required()->expected(1, -1);
+    auto* cmd =
+        app.add_subcommand("check", "Load and compile the configuration and rules; print what the rules do");
+    cmd->add_option("--config", args->config_files, "Config file(s), merged in order")
+        ->required()
+        ->expected(1, -1);
     cmd->callback([args] { SetExitCode(RunCheck(*args)); });
 }
 

@@ -2,7 +2,6 @@
 // for one stored or hand-written event. Nothing is fetched: facts the rules need come from --facts, and
 // what is unknown is shown as unknown (docs/rules.md "Trying rules").
 #include <CLI/CLI.hpp>
-
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -79,11 +78,15 @@ int RunTestRule(const TestRuleArgs& args) {
 
 void AddTestRuleCommand(CLI::App& app) {
     auto args = std::make_shared<TestRuleArgs>();
-    auto* cmd = app.add_subcommand("test-rule", "Show which rules an event matches and the steps they would run (no API calls)");
-    cmd->add_option("--config", args->config_files, "Config file(s), merged in order")->required()->expected(1, -1);
+    auto* cmd = app.add_subcommand(
+        "test-rule", "Show which rules an event matches and the steps they would run (no API calls)");
+    cmd->add_option("--config", args->config_files, "Config file(s), merged in order")
+        ->required()
+        ->expected(1, -1);
     cmd->add_option("--event", args->event_file, "The webhook body (event/payload/webhook JSON)")->required();
-    cmd->add_option("--facts", args->facts_file,
-                    "What the API would say: {\"path\": [...], \"room\": {...}, \"file\": {...}, \"user\": {...}, ...}");
+    cmd->add_option(
+        "--facts", args->facts_file,
+        "What the API would say: {\"path\": [...], \"room\": {...}, \"file\": {...}, \"user\": {...}, ...}");
     cmd->callback([args] { SetExitCode(RunTestRule(*args)); });
 }
 

@@ -1,14 +1,16 @@
 #include "config/diagnostics.hpp"
 
-#include <algorithm>
-#include <cctype>
-
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
+#include <cctype>
+
 namespace spacehook::config {
 
-void Diagnostics::Add(Error error) { messages_.push_back(std::move(error.message)); }
+void Diagnostics::Add(Error error) {
+    messages_.push_back(std::move(error.message));
+}
 
 void Diagnostics::AddAt(const Document& doc, std::string_view pointer, std::string_view message) {
     Add(doc.ErrorAt(pointer, message));
@@ -100,15 +102,23 @@ bool CheckKeys(const Document& doc, std::string_view pointer, const Json& object
 
 std::string_view KindName(const Json& value) {
     switch (value.type()) {
-        case Json::value_t::null: return "empty";
-        case Json::value_t::object: return "a map";
-        case Json::value_t::array: return "a list";
-        case Json::value_t::string: return "text";
-        case Json::value_t::boolean: return "a boolean";
+        case Json::value_t::null:
+            return "empty";
+        case Json::value_t::object:
+            return "a map";
+        case Json::value_t::array:
+            return "a list";
+        case Json::value_t::string:
+            return "text";
+        case Json::value_t::boolean:
+            return "a boolean";
         case Json::value_t::number_integer:
-        case Json::value_t::number_unsigned: return "an integer";
-        case Json::value_t::number_float: return "a number";
-        default: return "a value";
+        case Json::value_t::number_unsigned:
+            return "an integer";
+        case Json::value_t::number_float:
+            return "a number";
+        default:
+            return "a value";
     }
 }
 

@@ -1,8 +1,8 @@
 #include "config/document.hpp"
 
-#include <cstdlib>
-
 #include <fmt/format.h>
+
+#include <cstdlib>
 
 namespace spacehook::config {
 
@@ -29,8 +29,12 @@ Env MapEnv(std::map<std::string, std::string> values) {
 
 namespace {
 
-bool IsNameStart(char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_'; }
-bool IsNameChar(char c) { return IsNameStart(c) || (c >= '0' && c <= '9'); }
+bool IsNameStart(char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
+}
+bool IsNameChar(char c) {
+    return IsNameStart(c) || (c >= '0' && c <= '9');
+}
 
 // Index of the '}' closing a `${` whose body starts at `from`, honouring nested `${...}` in defaults.
 std::optional<std::size_t> FindClosingBrace(std::string_view text, std::size_t from) {
@@ -67,22 +71,26 @@ Result<std::string> ExpandVars(std::string_view text, const Env& env) {
         }
         std::size_t j = i + 2;
         if (j >= text.size() || !IsNameStart(text[j])) {
-            return Fail(ErrorCode::kConfig, "'${' must be followed by a variable name (write '$$' for a literal '$')");
+            return Fail(ErrorCode::kConfig,
+                        "'${' must be followed by a variable name (write '$$' for a literal '$')");
         }
         while (j < text.size() && IsNameChar(text[j])) ++j;
         const std::string name(text.substr(i + 2, j - i - 2));
         if (j < text.size() && text[j] == '}') {
             auto value = env ? env(name) : std::nullopt;
             if (!value) {
-                return Fail(ErrorCode::kConfig,
-                            fmt::format("environment variable {0} is not set (write ${{{0}:-}} if it is optional)", name));
+                return Fail(
+                    ErrorCode::kConfig,
+                    fmt::format("environment variable {0} is not set (write ${{{0}:-}} if it is optional)",
+                                name));
             }
             out += *value;
             i = j + 1;
             continue;
         }
         if (text.substr(j, 2) != ":-") {
-            return Fail(ErrorCode::kConfig, fmt::format("'${{{}' must be closed by '}}' or continue with ':-default}}'", name));
+            return Fail(ErrorCode::kConfig,
+                        fmt::format("'${{{}' must be closed by '}}' or continue with ':-default}}'", name));
         }
         auto close = FindClosingBrace(text, j + 2);
         if (!close) return Fail(ErrorCode::kConfig, fmt::format("'${{{}:-' is never closed by '}}'", name));
@@ -113,7 +121,8 @@ SourceLocation Document::Locate(std::string_view pointer) const {
 }
 
 Error Document::ErrorAt(std::string_view pointer, std::string_view message) const {
-    return Error{ErrorCode::kConfig, fmt::format("{}: {}", Locate(pointer).ToString(), message), 0, std::nullopt};
+    return Error{ErrorCode::kConfig, fmt::format("{}: {}", Locate(pointer).ToString(), message), 0,
+                 std::nullopt};
 }
 
 const Json* Document::Find(std::string_view pointer) const {

@@ -1,12 +1,12 @@
 #include "config/document.hpp"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <unistd.h>
 
 using namespace spacehook;
 using namespace spacehook::config;
@@ -217,7 +217,8 @@ TEST(YamlLoad, AliasBombIsRefused) {
 }
 
 TEST(YamlLoad, FilesAreReadWithTheirNameInMessages) {
-    const auto path = std::filesystem::temp_directory_path() / ("spacehook_doc_test_" + std::to_string(::getpid()) + ".yaml");
+    const auto path = std::filesystem::temp_directory_path() /
+                      ("spacehook_doc_test_" + std::to_string(::getpid()) + ".yaml");
     {
         std::ofstream out(path);
         out << "a: 1\nb: [\n";
@@ -233,13 +234,16 @@ TEST(YamlLoad, FilesAreReadWithTheirNameInMessages) {
 
 TEST(YamlLoad, VariablesInsideFlowCollections) {
     // `{` and `}` are flow indicators; `${VAR}` must still work inside `{ ... }` and `[ ... ]`.
-    auto doc = Load("move: { to: ${FOLDER}, title: \"${T:-a}\" }\nids: [${A}, ${B:-${A}}]\nnested: {x: ${NOPE:-two words}}\n",
-                    {{"FOLDER", "748239"}, {"A", "1"}});
+    auto doc = Load(
+        "move: { to: ${FOLDER}, title: \"${T:-a}\" }\nids: [${A}, ${B:-${A}}]\nnested: {x: ${NOPE:-two "
+        "words}}\n",
+        {{"FOLDER", "748239"}, {"A", "1"}});
     EXPECT_EQ(doc.root["move"]["to"], Json(748239));
     EXPECT_EQ(doc.root["move"]["title"], Json("a"));
     EXPECT_EQ(doc.root["ids"], Json({1, 1}));
     EXPECT_EQ(doc.root["nested"]["x"], Json("two words"));
     // Marks are unchanged by the protection: the error is at the real column.
     auto error = LoadError("a: { to: ${UNSET} }\n");
-    EXPECT_EQ(error, "t.yaml:1:10: environment variable UNSET is not set (write ${UNSET:-} if it is optional)");
+    EXPECT_EQ(error,
+              "t.yaml:1:10: environment variable UNSET is not set (write ${UNSET:-} if it is optional)");
 }

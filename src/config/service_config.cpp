@@ -1,11 +1,11 @@
 #include "config/service_config.hpp"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include <algorithm>
 #include <cctype>
 #include <set>
-
-#include <fmt/format.h>
-#include <fmt/ranges.h>
 
 #include "config/diagnostics.hpp"
 
@@ -35,10 +35,13 @@ std::string Dotted(std::string_view pointer) {
     return out;
 }
 
-bool StartsWith(std::string_view text, std::string_view prefix) { return text.substr(0, prefix.size()) == prefix; }
+bool StartsWith(std::string_view text, std::string_view prefix) {
+    return text.substr(0, prefix.size()) == prefix;
+}
 
 bool HasWhitespace(std::string_view text) {
-    return std::any_of(text.begin(), text.end(), [](char c) { return std::isspace(static_cast<unsigned char>(c)); });
+    return std::any_of(text.begin(), text.end(),
+                       [](char c) { return std::isspace(static_cast<unsigned char>(c)); });
 }
 
 /// http(s)://host[:port][/path]: the scheme and a non-empty host are what curl needs.
@@ -88,8 +91,8 @@ public:
             Error(pointer, fmt::format("{} must be a map, got {}", Dotted(pointer), KindName(*value)));
             return nullptr;
         }
-        CheckKeys(doc_, pointer, *value, Dotted(pointer).empty() ? "the configuration" : Dotted(pointer), allowed,
-                  diagnostics_);
+        CheckKeys(doc_, pointer, *value, Dotted(pointer).empty() ? "the configuration" : Dotted(pointer),
+                  allowed, diagnostics_);
         return value;
     }
 
@@ -116,11 +119,13 @@ public:
         return text;
     }
 
-    std::optional<std::string> OneOf(const std::string& pointer, const std::vector<std::string_view>& options) {
+    std::optional<std::string> OneOf(const std::string& pointer,
+                                     const std::vector<std::string_view>& options) {
         auto text = Text(pointer);
         if (!text) return std::nullopt;
         if (std::find(options.begin(), options.end(), *text) == options.end()) {
-            Error(pointer, fmt::format("{} must be one of {}, got '{}'", Dotted(pointer), fmt::join(options, ", "), *text));
+            Error(pointer, fmt::format("{} must be one of {}, got '{}'", Dotted(pointer),
+                                       fmt::join(options, ", "), *text));
             return std::nullopt;
         }
         return text;
@@ -130,7 +135,8 @@ public:
         const Json* value = Present(pointer);
         if (value == nullptr) return std::nullopt;
         if (!value->is_boolean()) {
-            Error(pointer, fmt::format("{} must be true or false, got {}", Dotted(pointer), KindName(*value)));
+            Error(pointer,
+                  fmt::format("{} must be true or false, got {}", Dotted(pointer), KindName(*value)));
             return std::nullopt;
         }
         Mark(pointer);
@@ -140,9 +146,11 @@ public:
     std::optional<std::int64_t> Integer(const std::string& pointer, std::int64_t min, std::int64_t max) {
         const Json* value = Present(pointer);
         if (value == nullptr) return std::nullopt;
-        if (!value->is_number_integer() || value->get<std::int64_t>() < min || value->get<std::int64_t>() > max) {
-            Error(pointer, fmt::format("{} must be an integer from {} to {}, got {}", Dotted(pointer), min, max,
-                                       value->is_primitive() ? value->dump() : std::string(KindName(*value))));
+        if (!value->is_number_integer() || value->get<std::int64_t>() < min ||
+            value->get<std::int64_t>() > max) {
+            Error(pointer,
+                  fmt::format("{} must be an integer from {} to {}, got {}", Dotted(pointer), min, max,
+                              value->is_primitive() ? value->dump() : std::string(KindName(*value))));
             return std::nullopt;
         }
         Mark(pointer);
@@ -153,8 +161,9 @@ public:
         const Json* value = Present(pointer);
         if (value == nullptr) return std::nullopt;
         if (!value->is_number() || value->get<double>() < min || value->get<double>() > max) {
-            Error(pointer, fmt::format("{} must be a number from {} to {}, got {}", Dotted(pointer), min, max,
-                                       value->is_primitive() ? value->dump() : std::string(KindName(*value))));
+            Error(pointer,
+                  fmt::format("{} must be a number from {} to {}, got {}", Dotted(pointer), min, max,
+                              value->is_primitive() ? value->dump() : std::string(KindName(*value))));
             return std::nullopt;
         }
         Mark(pointer);
@@ -172,9 +181,10 @@ public:
             parsed = ParseDuration(value->get<std::string>());
         }
         if (!parsed || (!allow_zero && parsed->count() == 0)) {
-            Error(pointer, fmt::format("{} must be a {}duration like 250ms, 10s, 5m, 1h or 2d, got {}", Dotted(pointer),
-                                       allow_zero ? "" : "positive ",
-                                       value->is_primitive() ? value->dump() : std::string(KindName(*value))));
+            Error(pointer,
+                  fmt::format("{} must be a {}duration like 250ms, 10s, 5m, 1h or 2d, got {}",
+                              Dotted(pointer), allow_zero ? "" : "positive ",
+                              value->is_primitive() ? value->dump() : std::string(KindName(*value))));
             return std::nullopt;
         }
         Mark(pointer);
@@ -191,8 +201,10 @@ public:
             parsed = ParseSize(value->get<std::string>());
         }
         if (!parsed || *parsed == 0) {
-            Error(pointer, fmt::format("{} must be a positive size like 1048576, 512KiB or 1MiB, got {}", Dotted(pointer),
-                                       value->is_primitive() ? value->dump() : std::string(KindName(*value))));
+            Error(pointer,
+                  fmt::format("{} must be a positive size like 1048576, 512KiB or 1MiB, got {}",
+                              Dotted(pointer),
+                              value->is_primitive() ? value->dump() : std::string(KindName(*value))));
             return std::nullopt;
         }
         Mark(pointer);
@@ -225,11 +237,14 @@ public:
             Mark(pointer);
             return SplitCommaList(value->get<std::string>());
         }
-        Error(pointer, fmt::format("{} must be a list{}", Dotted(pointer), split_text ? " or comma-separated text" : ""));
+        Error(pointer, fmt::format("{} must be a list{}", Dotted(pointer),
+                                   split_text ? " or comma-separated text" : ""));
         return std::nullopt;
     }
 
-    void Error(const std::string& pointer, std::string_view message) { diagnostics_.AddAt(doc_, pointer, message); }
+    void Error(const std::string& pointer, std::string_view message) {
+        diagnostics_.AddAt(doc_, pointer, message);
+    }
 
 private:
     const Json* Present(const std::string& pointer) const {
@@ -250,13 +265,13 @@ struct MergeState {
     std::string tls_location;
 };
 
-const std::vector<std::string_view> kTopLevelKeys = {"server", "webhook", "docspace", "store", "runner", "mail",
-                                                      "log",    "admin",   "chat",     "rules"};
+const std::vector<std::string_view> kTopLevelKeys = {"server", "webhook", "docspace", "store", "runner",
+                                                     "mail",   "log",     "admin",    "chat",  "rules"};
 
 void ApplyServer(SettingsReader& r, ServiceConfig::Server& server, MergeState& state) {
-    if (!r.Section("/server", {"listen", "webhook_path", "body_limit", "header_timeout", "body_timeout",
-                               "idle_timeout", "max_connections", "threads", "tls", "require_https",
-                               "trusted_proxies"})) {
+    if (!r.Section("/server",
+                   {"listen", "webhook_path", "body_limit", "header_timeout", "body_timeout", "idle_timeout",
+                    "max_connections", "threads", "tls", "require_https", "trusted_proxies"})) {
         return;
     }
     if (auto listen = r.Text("/server/listen")) {
@@ -279,7 +294,8 @@ void ApplyServer(SettingsReader& r, ServiceConfig::Server& server, MergeState& s
     if (auto v = r.Duration("/server/header_timeout")) server.header_timeout = *v;
     if (auto v = r.Duration("/server/body_timeout")) server.body_timeout = *v;
     if (auto v = r.Duration("/server/idle_timeout")) server.idle_timeout = *v;
-    if (auto v = r.Integer("/server/max_connections", 1, 1'000'000)) server.max_connections = static_cast<std::size_t>(*v);
+    if (auto v = r.Integer("/server/max_connections", 1, 1'000'000))
+        server.max_connections = static_cast<std::size_t>(*v);
     if (auto v = r.Integer("/server/threads", 1, 256)) server.threads = static_cast<int>(*v);
     if (auto v = r.Bool("/server/require_https")) server.require_https = *v;
     if (auto v = r.TextList("/server/trusted_proxies", true)) server.trusted_proxies = *v;
@@ -298,7 +314,9 @@ void CheckSecret(SettingsReader& r, const std::string& pointer, const std::strin
     if (secret.empty()) {
         r.Error(pointer, "webhook secret must not be empty");
     } else if (HasWhitespace(secret)) {
-        r.Error(pointer, "webhook secret contains whitespace; DocSpace secrets are 8 to 30 printable characters without spaces");
+        r.Error(pointer,
+                "webhook secret contains whitespace; DocSpace secrets are 8 to 30 printable characters "
+                "without spaces");
     }
 }
 
@@ -317,7 +335,8 @@ void ApplyWebhook(SettingsReader& r, ServiceConfig::Webhook& webhook) {
     } else if (has_secrets) {
         // A list only: a DocSpace secret may itself contain a comma.
         if (auto secrets = r.TextList("/webhook/secrets", false)) {
-            for (std::size_t i = 0; i < secrets->size(); ++i) CheckSecret(r, PointerJoin("/webhook/secrets", i), (*secrets)[i]);
+            for (std::size_t i = 0; i < secrets->size(); ++i)
+                CheckSecret(r, PointerJoin("/webhook/secrets", i), (*secrets)[i]);
             webhook.secrets = *secrets;
         }
     }
@@ -326,21 +345,26 @@ void ApplyWebhook(SettingsReader& r, ServiceConfig::Webhook& webhook) {
 }
 
 void ApplyDocSpace(SettingsReader& r, ServiceConfig::DocSpace& docspace) {
-    if (!r.Section("/docspace", {"api_host", "api_key", "rate_limit", "timeouts", "operation_poll", "verify_tls",
-                                 "ca_file"})) {
+    if (!r.Section("/docspace", {"api_host", "api_key", "rate_limit", "timeouts", "operation_poll",
+                                 "verify_tls", "ca_file"})) {
         return;
     }
     if (auto host = r.Text("/docspace/api_host")) {
         if (!host->empty() && !IsHttpUrl(*host)) {
-            r.Error("/docspace/api_host", fmt::format("docspace.api_host must be an http(s) URL like https://portal.example.com, got '{}'", *host));
+            r.Error("/docspace/api_host",
+                    fmt::format(
+                        "docspace.api_host must be an http(s) URL like https://portal.example.com, got '{}'",
+                        *host));
         } else {
             docspace.api_host = *host;
         }
     }
     if (auto v = r.Text("/docspace/api_key")) docspace.api_key = *v;
     if (r.Section("/docspace/rate_limit", {"per_second", "burst"})) {
-        if (auto v = r.Number("/docspace/rate_limit/per_second", 0.001, 100000)) docspace.rate_per_second = *v;
-        if (auto v = r.Integer("/docspace/rate_limit/burst", 1, 100000)) docspace.burst = static_cast<int>(*v);
+        if (auto v = r.Number("/docspace/rate_limit/per_second", 0.001, 100000))
+            docspace.rate_per_second = *v;
+        if (auto v = r.Integer("/docspace/rate_limit/burst", 1, 100000))
+            docspace.burst = static_cast<int>(*v);
     }
     if (r.Section("/docspace/timeouts", {"connect", "total"})) {
         if (auto v = r.Duration("/docspace/timeouts/connect")) docspace.connect_timeout = *v;
@@ -375,7 +399,8 @@ void ApplyRunner(SettingsReader& r, ServiceConfig::Runner& runner) {
         if (auto v = r.Duration("/runner/retry/max")) runner.retry_max = *v;
         if (auto v = r.Number("/runner/retry/multiplier", 1.0, 100.0)) runner.retry_multiplier = *v;
         if (auto v = r.Number("/runner/retry/jitter", 0.0, 1.0)) runner.retry_jitter = *v;
-        if (auto v = r.Integer("/runner/retry/max_attempts", 1, 1000)) runner.max_attempts = static_cast<int>(*v);
+        if (auto v = r.Integer("/runner/retry/max_attempts", 1, 1000))
+            runner.max_attempts = static_cast<int>(*v);
         if (auto v = r.Duration("/runner/retry/budget")) runner.retry_budget = *v;
     }
 }
@@ -392,7 +417,8 @@ void ApplyMail(SettingsReader& r, ServiceConfig::Mail& mail) {
     if (auto v = r.Text("/mail/username")) mail.username = *v;
     if (auto v = r.Text("/mail/password")) mail.password = *v;
     if (auto v = r.Text("/mail/from")) mail.from = *v;
-    if (auto v = r.OneOf("/mail/starttls", {"required", "opportunistic"})) mail.require_starttls = *v == "required";
+    if (auto v = r.OneOf("/mail/starttls", {"required", "opportunistic"}))
+        mail.require_starttls = *v == "required";
     if (auto v = r.Bool("/mail/verify_tls")) mail.verify_tls = *v;
 }
 
@@ -420,14 +446,17 @@ void ApplyChat(SettingsReader& r, std::map<std::string, ServiceConfig::ChatChann
     for (const auto& [name, value] : raw->items()) {
         const std::string pointer = PointerJoin("/chat/channels", name);
         if (!IsChannelName(name)) {
-            r.Error(pointer, fmt::format("chat channel name '{}' may hold only letters, digits, '_', '-' and '.'", name));
+            r.Error(
+                pointer,
+                fmt::format("chat channel name '{}' may hold only letters, digits, '_', '-' and '.'", name));
             continue;
         }
         if (!r.Section(pointer, {"kind", "url"})) {
             if (value.is_null()) r.Error(pointer, fmt::format("chat channel '{}' needs kind and url", name));
             continue;
         }
-        ServiceConfig::ChatChannel channel = channels.count(name) ? channels[name] : ServiceConfig::ChatChannel{};
+        ServiceConfig::ChatChannel channel =
+            channels.count(name) ? channels[name] : ServiceConfig::ChatChannel{};
         bool valid = true;
         if (value.contains("kind")) {
             auto kind = r.OneOf(PointerJoin(pointer, "kind"), {"slack", "teams", "generic"});
@@ -437,7 +466,8 @@ void ApplyChat(SettingsReader& r, std::map<std::string, ServiceConfig::ChatChann
         if (value.contains("url")) {
             auto url = r.Text(PointerJoin(pointer, "url"));
             if (url && !IsHttpUrl(*url)) {
-                r.Error(PointerJoin(pointer, "url"), fmt::format("chat.channels.{}.url must be an http(s) URL", name));
+                r.Error(PointerJoin(pointer, "url"),
+                        fmt::format("chat.channels.{}.url must be an http(s) URL", name));
                 url.reset();
             }
             valid = valid && url.has_value();
@@ -466,7 +496,8 @@ Result<ServiceConfig> LoadServiceConfig(const std::vector<std::string>& files, c
             continue;
         }
         if (!doc->root.is_null() && !doc->root.is_object()) {
-            diagnostics.AddAt(*doc, "", fmt::format("a configuration file must be a map, got {}", KindName(doc->root)));
+            diagnostics.AddAt(*doc, "",
+                              fmt::format("a configuration file must be a map, got {}", KindName(doc->root)));
             continue;
         }
         if (doc->root.is_object()) {
@@ -485,13 +516,16 @@ Result<ServiceConfig> LoadServiceConfig(const std::vector<std::string>& files, c
         config.documents.push_back(std::move(*doc));
     }
 
-    if (config.server.tls && (config.server.tls->certificate_file.empty() || config.server.tls->private_key_file.empty())) {
-        diagnostics.Add(Error{ErrorCode::kConfig,
-                              fmt::format("{}: server.tls needs both certificate and private_key", state.tls_location), 0,
-                              std::nullopt});
+    if (config.server.tls &&
+        (config.server.tls->certificate_file.empty() || config.server.tls->private_key_file.empty())) {
+        diagnostics.Add(
+            Error{ErrorCode::kConfig,
+                  fmt::format("{}: server.tls needs both certificate and private_key", state.tls_location), 0,
+                  std::nullopt});
     }
     if (config.runner.retry_max < config.runner.retry_base) {
-        diagnostics.Add(Error{ErrorCode::kConfig, "runner.retry.max must not be shorter than runner.retry.base", 0,
+        diagnostics.Add(Error{ErrorCode::kConfig,
+                              "runner.retry.max must not be shorter than runner.retry.base", 0,
                               std::nullopt});
     }
 
@@ -507,13 +541,15 @@ Result<ServiceConfig> LoadServiceConfig(const std::vector<std::string>& files, c
             if (IsHttpUrl(*host)) {
                 config.docspace.api_host = *host;
             } else {
-                diagnostics.Add(Error{ErrorCode::kConfig,
-                                      "DOCSPACE_API_HOST must be an http(s) URL like https://portal.example.com", 0,
-                                      std::nullopt});
+                diagnostics.Add(
+                    Error{ErrorCode::kConfig,
+                          "DOCSPACE_API_HOST must be an http(s) URL like https://portal.example.com", 0,
+                          std::nullopt});
             }
         }
     }
-    while (!config.docspace.api_host.empty() && config.docspace.api_host.back() == '/') config.docspace.api_host.pop_back();
+    while (!config.docspace.api_host.empty() && config.docspace.api_host.back() == '/')
+        config.docspace.api_host.pop_back();
     if (config.docspace.api_key.empty()) {
         if (auto v = from_env("DOCSPACE_API_KEY")) config.docspace.api_key = *v;
     }
@@ -524,9 +560,10 @@ Result<ServiceConfig> LoadServiceConfig(const std::vector<std::string>& files, c
             auto secrets = SplitCommaList(*v);
             for (std::size_t i = 0; i < secrets.size(); ++i) {
                 if (HasWhitespace(secrets[i])) {
-                    diagnostics.Add(Error{ErrorCode::kConfig,
-                                          fmt::format("DOCSPACE_WEBHOOK_SECRET: secret {} contains whitespace", i + 1),
-                                          0, std::nullopt});
+                    diagnostics.Add(
+                        Error{ErrorCode::kConfig,
+                              fmt::format("DOCSPACE_WEBHOOK_SECRET: secret {} contains whitespace", i + 1), 0,
+                              std::nullopt});
                 }
             }
             config.webhook.secrets = std::move(secrets);
@@ -537,8 +574,9 @@ Result<ServiceConfig> LoadServiceConfig(const std::vector<std::string>& files, c
             if (StartsWith(*v, "smtp://") || StartsWith(*v, "smtps://")) {
                 config.mail.smtp_url = *v;
             } else {
-                diagnostics.Add(Error{ErrorCode::kConfig, "SMTP_URL must be smtp://HOST[:PORT] or smtps://HOST[:PORT]",
-                                      0, std::nullopt});
+                diagnostics.Add(Error{ErrorCode::kConfig,
+                                      "SMTP_URL must be smtp://HOST[:PORT] or smtps://HOST[:PORT]", 0,
+                                      std::nullopt});
             }
         }
     }
@@ -560,7 +598,8 @@ Result<ServiceConfig> LoadServiceConfig(const std::vector<std::string>& files, c
             if (parsed && port->find(':') == std::string::npos) {
                 config.server.port = parsed->second;
             } else {
-                diagnostics.Add(Error{ErrorCode::kConfig, fmt::format("PORT must be a port number, got '{}'", *port), 0,
+                diagnostics.Add(Error{ErrorCode::kConfig,
+                                      fmt::format("PORT must be a port number, got '{}'", *port), 0,
                                       std::nullopt});
             }
         }

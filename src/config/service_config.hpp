@@ -49,8 +49,8 @@ struct ServiceConfig {
     } webhook;
 
     struct DocSpace {
-        std::string api_host;  ///< DOCSPACE_API_HOST, e.g. https://portal.example.com
-        std::string api_key;   ///< DOCSPACE_API_KEY; never logged
+        std::string api_host;         ///< DOCSPACE_API_HOST, e.g. https://portal.example.com
+        std::string api_key;          ///< DOCSPACE_API_KEY; never logged
         double rate_per_second = 20;  ///< token bucket shared by every caller for this portal
         int burst = 40;
         std::chrono::milliseconds connect_timeout{5000};
@@ -70,8 +70,9 @@ struct ServiceConfig {
         std::chrono::milliseconds retry_max{300000};
         double retry_multiplier = 2.0;
         double retry_jitter = 0.2;
-        int max_attempts = 12;                    ///< transient failures before the dead-letter list
-        std::chrono::milliseconds retry_budget{std::chrono::hours(24)};  ///< or this long since the first failure
+        int max_attempts = 12;  ///< transient failures before the dead-letter list
+        std::chrono::milliseconds retry_budget{
+            std::chrono::hours(24)};  ///< or this long since the first failure
         std::chrono::milliseconds shutdown_grace{10000};
     } runner;
 

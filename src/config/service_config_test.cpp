@@ -34,7 +34,8 @@ private:
     std::filesystem::path dir_;
 };
 
-Result<ServiceConfig> Load(const std::vector<std::string>& texts, std::map<std::string, std::string> env = {}) {
+Result<ServiceConfig> Load(const std::vector<std::string>& texts,
+                           std::map<std::string, std::string> env = {}) {
     ConfigFiles files;  // the files are read before this returns
     std::vector<std::string> paths;
     for (std::size_t i = 0; i < texts.size(); ++i) {
@@ -56,7 +57,8 @@ std::string Message(const Result<ServiceConfig>& result) {
         if (end == std::string::npos) end = text.size();
         std::string line = text.substr(start, end - start);
         const auto slash = line.rfind('/', line.find(".yaml"));
-        if (line.find(".yaml") != std::string::npos && slash != std::string::npos) line = line.substr(slash + 1);
+        if (line.find(".yaml") != std::string::npos && slash != std::string::npos)
+            line = line.substr(slash + 1);
         if (!out.empty()) out += '\n';
         out += line;
         start = end + 1;
@@ -204,16 +206,23 @@ store: mysql://db
 )"});
     const std::string message = Message(result);
     EXPECT_NE(message.find(":2:3: listen 'nowhere:99999': expected HOST:PORT"), std::string::npos) << message;
-    EXPECT_NE(message.find(":3:3: server.body_limit must be a positive size like 1048576, 512KiB or 1MiB, got \"lots\""),
+    EXPECT_NE(
+        message.find(
+            ":3:3: server.body_limit must be a positive size like 1048576, 512KiB or 1MiB, got \"lots\""),
+        std::string::npos)
+        << message;
+    EXPECT_NE(message.find(":4:3: server.threads must be an integer from 1 to 256, got 0"), std::string::npos)
+        << message;
+    EXPECT_NE(message.find(":5:3: server.header_timeout must be a positive duration"), std::string::npos)
+        << message;
+    EXPECT_NE(message.find(":7:3: log.level must be one of debug, info, warn, error, got 'loud'"),
               std::string::npos)
         << message;
-    EXPECT_NE(message.find(":4:3: server.threads must be an integer from 1 to 256, got 0"), std::string::npos) << message;
-    EXPECT_NE(message.find(":5:3: server.header_timeout must be a positive duration"), std::string::npos) << message;
-    EXPECT_NE(message.find(":7:3: log.level must be one of debug, info, warn, error, got 'loud'"), std::string::npos)
+    EXPECT_NE(message.find(":9:11: runner.retry.jitter must be a number from 0 to 1, got 2"),
+              std::string::npos)
         << message;
-    EXPECT_NE(message.find(":9:11: runner.retry.jitter must be a number from 0 to 1, got 2"), std::string::npos)
-        << message;
-    EXPECT_NE(message.find(":10:1: store must be sqlite:PATH or postgres://..., got 'mysql://db'"), std::string::npos)
+    EXPECT_NE(message.find(":10:1: store must be sqlite:PATH or postgres://..., got 'mysql://db'"),
+              std::string::npos)
         << message;
 }
 
@@ -235,11 +244,15 @@ TEST(ServiceConfig, LaterFilesOverrideKeyByKeyAndRulesAccumulate) {
 }
 
 TEST(ServiceConfig, EnvironmentFillsWhatFilesLeaveUnset) {
-    std::map<std::string, std::string> env = {
-        {"DOCSPACE_API_HOST", "https://env.example.com"}, {"DOCSPACE_API_KEY", "env-key"},
-        {"DOCSPACE_WEBHOOK_SECRET", "old-secret, new-secret"}, {"SMTP_URL", "smtps://smtp.example.com"},
-        {"SMTP_USERNAME", "u"}, {"SMTP_PASSWORD", "p"}, {"MAIL_FROM", "bot@example.com"}, {"PORT", "8080"},
-        {"SPACEHOOK_ADMIN_TOKEN", "t0k"}};
+    std::map<std::string, std::string> env = {{"DOCSPACE_API_HOST", "https://env.example.com"},
+                                              {"DOCSPACE_API_KEY", "env-key"},
+                                              {"DOCSPACE_WEBHOOK_SECRET", "old-secret, new-secret"},
+                                              {"SMTP_URL", "smtps://smtp.example.com"},
+                                              {"SMTP_USERNAME", "u"},
+                                              {"SMTP_PASSWORD", "p"},
+                                              {"MAIL_FROM", "bot@example.com"},
+                                              {"PORT", "8080"},
+                                              {"SPACEHOOK_ADMIN_TOKEN", "t0k"}};
     auto from_env = LoadServiceConfig({}, MapEnv(env));
     ASSERT_TRUE(from_env) << from_env.error().message;
     EXPECT_EQ(from_env->docspace.api_host, "https://env.example.com");
@@ -253,9 +266,10 @@ TEST(ServiceConfig, EnvironmentFillsWhatFilesLeaveUnset) {
     EXPECT_EQ(from_env->admin.token, "t0k");
 
     // Values in a file win over the environment.
-    auto config = Load({"server: {listen: ':9000'}\ndocspace: {api_host: 'http://file.example.com', api_key: k}\n"
-                        "webhook: {secret: file-secret}\n"},
-                       env);
+    auto config =
+        Load({"server: {listen: ':9000'}\ndocspace: {api_host: 'http://file.example.com', api_key: k}\n"
+              "webhook: {secret: file-secret}\n"},
+             env);
     ASSERT_TRUE(config) << config.error().message;
     EXPECT_EQ(config->server.port, 9000);
     EXPECT_EQ(config->docspace.api_host, "http://file.example.com");
@@ -275,9 +289,10 @@ TEST(ServiceConfig, BadEnvironmentValuesAreErrorsWithoutEchoingSecrets) {
 }
 
 TEST(ServiceConfig, SecretsAreChecked) {
-    EXPECT_EQ(Message(Load({"webhook: {secret: 'has space'}\n"})),
-              "c1.yaml:1:11: webhook secret contains whitespace; DocSpace secrets are 8 to 30 printable characters "
-              "without spaces");
+    EXPECT_EQ(
+        Message(Load({"webhook: {secret: 'has space'}\n"})),
+        "c1.yaml:1:11: webhook secret contains whitespace; DocSpace secrets are 8 to 30 printable characters "
+        "without spaces");
     EXPECT_EQ(Message(Load({"webhook: {secret: abcdefgh, secrets: [x1234567]}\n"})),
               "c1.yaml:1:29: write either webhook.secret or webhook.secrets, not both");
     // A secret that YAML would type as a number is kept exactly as written.
@@ -292,12 +307,14 @@ TEST(ServiceConfig, SecretsAreChecked) {
 
 TEST(ServiceConfig, ApiHostMustBeAnHttpUrl) {
     EXPECT_EQ(Message(Load({"docspace: {api_host: 'ftp://x'}\n"})),
-              "c1.yaml:1:12: docspace.api_host must be an http(s) URL like https://portal.example.com, got 'ftp://x'");
+              "c1.yaml:1:12: docspace.api_host must be an http(s) URL like https://portal.example.com, got "
+              "'ftp://x'");
 }
 
 TEST(ServiceConfig, TlsNeedsBothFilesAfterMerging) {
     auto half = Load({"server: {tls: {certificate: c.pem}}\n"});
-    EXPECT_NE(Message(half).find("c1.yaml:1:10: server.tls needs both certificate and private_key"), std::string::npos);
+    EXPECT_NE(Message(half).find("c1.yaml:1:10: server.tls needs both certificate and private_key"),
+              std::string::npos);
     auto merged = Load({"server: {tls: {certificate: c.pem}}\n", "server: {tls: {private_key: k.pem}}\n"});
     ASSERT_TRUE(merged) << merged.error().message;
     EXPECT_EQ(merged->server.tls->certificate_file, "c.pem");
@@ -305,8 +322,8 @@ TEST(ServiceConfig, TlsNeedsBothFilesAfterMerging) {
 }
 
 TEST(ServiceConfig, ChatChannelsAreValidated) {
-    const std::string message =
-        Message(Load({"chat:\n  channels:\n    ops: {kind: irc, url: 'https://x'}\n    dev: {kind: teams}\n"}));
+    const std::string message = Message(
+        Load({"chat:\n  channels:\n    ops: {kind: irc, url: 'https://x'}\n    dev: {kind: teams}\n"}));
     EXPECT_NE(message.find(":3:11: chat.channels.ops.kind must be one of slack, teams, generic, got 'irc'"),
               std::string::npos)
         << message;
@@ -318,7 +335,8 @@ TEST(ServiceConfig, MailStarttlsModes) {
     auto opportunistic = Load({"mail: {starttls: opportunistic}\n"});
     ASSERT_TRUE(opportunistic);
     EXPECT_FALSE(opportunistic->mail.require_starttls);
-    EXPECT_NE(Message(Load({"mail: {starttls: maybe}\n"})).find("mail.starttls must be one of required, opportunistic"),
+    EXPECT_NE(Message(Load({"mail: {starttls: maybe}\n"}))
+                  .find("mail.starttls must be one of required, opportunistic"),
               std::string::npos);
     EXPECT_NE(Message(Load({"mail: {smtp_url: 'http://x'}\n"})).find("mail.smtp_url must be smtp://"),
               std::string::npos);

@@ -1,10 +1,10 @@
 // ParseDuration, ParseSize, ParseListen (declared in service_config.hpp).
+#include <fmt/format.h>
+
 #include <cctype>
 #include <charconv>
 #include <cmath>
 #include <limits>
-
-#include <fmt/format.h>
 
 #include "config/service_config.hpp"
 
@@ -18,12 +18,15 @@ std::string_view Trim(std::string_view text) {
     return text;
 }
 
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+bool IsDigit(char c) {
+    return c >= '0' && c <= '9';
+}
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
     if (a.size() != b.size()) return false;
     for (std::size_t i = 0; i < a.size(); ++i) {
-        if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) {
+        if (std::tolower(static_cast<unsigned char>(a[i])) !=
+            std::tolower(static_cast<unsigned char>(b[i]))) {
             return false;
         }
     }
@@ -44,7 +47,8 @@ std::optional<std::chrono::milliseconds> ParseDuration(std::string_view text) {
     text = Trim(text);
     if (text.empty()) return std::nullopt;
     if (auto plain = ParseDigits(text)) {
-        if (*plain > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) return std::nullopt;
+        if (*plain > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
+            return std::nullopt;
         return std::chrono::milliseconds(static_cast<std::int64_t>(*plain));
     }
     // One or more "<number><unit>" parts: "1h30m", "1.5s", "250ms".
@@ -92,9 +96,14 @@ std::optional<std::size_t> ParseSize(std::string_view text) {
         std::uint64_t factor;
     };
     static constexpr Unit kUnits[] = {
-        {"", 1},           {"b", 1},
-        {"kb", 1000},      {"mb", 1000 * 1000},      {"gb", 1000ull * 1000 * 1000},
-        {"kib", 1 << 10},  {"mib", 1 << 20},         {"gib", 1ull << 30},
+        {"", 1},
+        {"b", 1},
+        {"kb", 1000},
+        {"mb", 1000 * 1000},
+        {"gb", 1000ull * 1000 * 1000},
+        {"kib", 1 << 10},
+        {"mib", 1 << 20},
+        {"gib", 1ull << 30},
     };
     for (const auto& candidate : kUnits) {
         if (!EqualsIgnoreCase(unit, candidate.name)) continue;
@@ -111,11 +120,13 @@ Result<std::pair<std::string, std::uint16_t>> ParseListen(std::string_view text)
     if (!text.empty() && text.front() == '[') {
         const auto close = text.find(']');
         if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') {
-            return Fail(ErrorCode::kConfig, fmt::format("listen '{}': write an IPv6 address as [addr]:port", text));
+            return Fail(ErrorCode::kConfig,
+                        fmt::format("listen '{}': write an IPv6 address as [addr]:port", text));
         }
         host = std::string(text.substr(1, close - 1));
         port_text = text.substr(close + 2);
-        if (host.empty()) return Fail(ErrorCode::kConfig, fmt::format("listen '{}': empty IPv6 address", text));
+        if (host.empty())
+            return Fail(ErrorCode::kConfig, fmt::format("listen '{}': empty IPv6 address", text));
     } else {
         const auto colon = text.rfind(':');
         if (colon == std::string_view::npos) {
@@ -124,13 +135,15 @@ Result<std::pair<std::string, std::uint16_t>> ParseListen(std::string_view text)
             host = std::string(text.substr(0, colon));
             port_text = text.substr(colon + 1);
             if (host.find(':') != std::string::npos) {
-                return Fail(ErrorCode::kConfig, fmt::format("listen '{}': write an IPv6 address as [addr]:port", text));
+                return Fail(ErrorCode::kConfig,
+                            fmt::format("listen '{}': write an IPv6 address as [addr]:port", text));
             }
         }
     }
     auto port = ParseDigits(port_text);
     if (!port || *port > 65535) {
-        return Fail(ErrorCode::kConfig, fmt::format("listen '{}': expected HOST:PORT with a port from 0 to 65535", text));
+        return Fail(ErrorCode::kConfig,
+                    fmt::format("listen '{}': expected HOST:PORT with a port from 0 to 65535", text));
     }
     if (host.empty()) host = "0.0.0.0";
     return std::make_pair(std::move(host), static_cast<std::uint16_t>(*port));

@@ -2,6 +2,7 @@
 // events carry a Mark for every key and value, tell plain scalars from quoted ones (the tag is "?"
 // for plain, "!" for quoted and block scalars), and let us reject duplicate keys, which
 // YAML::Node silently keeps.
+#include <fmt/format.h>
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/exceptions.h>
 #include <yaml-cpp/mark.h>
@@ -14,8 +15,6 @@
 #include <set>
 #include <sstream>
 #include <string_view>
-
-#include <fmt/format.h>
 
 #include "config/diagnostics.hpp"
 #include "config/document.hpp"
@@ -41,16 +40,23 @@ bool AllOf(std::string_view text, bool (*pred)(char)) {
     }
     return true;
 }
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-bool IsOctal(char c) { return c >= '0' && c <= '7'; }
-bool IsHex(char c) { return IsDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+bool IsDigit(char c) {
+    return c >= '0' && c <= '9';
+}
+bool IsOctal(char c) {
+    return c >= '0' && c <= '7';
+}
+bool IsHex(char c) {
+    return IsDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
 
 std::optional<Json> ParseInteger(std::string_view digits, int base, bool negative) {
     std::uint64_t magnitude = 0;
     auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), magnitude, base);
     if (ec != std::errc() || end != digits.data() + digits.size()) return std::nullopt;
     if (negative) {
-        if (magnitude > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()) + 1) return std::nullopt;
+        if (magnitude > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()) + 1)
+            return std::nullopt;
         return Json(static_cast<std::int64_t>(0 - magnitude));
     }
     if (magnitude <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
@@ -200,7 +206,8 @@ public:
     void OnAlias(const YAML::Mark& mark, YAML::anchor_t anchor) override {
         if (ExpectingKey()) throw LoadFailure{mark, "aliases cannot be map keys"};
         auto it = anchors_.find(anchor);
-        if (it == anchors_.end()) throw LoadFailure{mark, "alias refers to an anchor that is not complete here"};
+        if (it == anchors_.end())
+            throw LoadFailure{mark, "alias refers to an anchor that is not complete here"};
         count_ += CountValues(it->second.value);
         if (count_ > kMaxValues) throw LoadFailure{mark, "document too large after expanding aliases"};
         const std::string pointer = ChildPointer(mark);
@@ -215,8 +222,9 @@ public:
             Frame& frame = stack_.back();
             if (anchor != 0) throw LoadFailure{mark, "anchors on map keys are not supported"};
             if (frame.explicit_keys.count(value) != 0) {
-                throw LoadFailure{mark, fmt::format("duplicate key '{}' (first written at {})", value,
-                                                    doc_.locations[PointerJoin(frame.pointer, value)].ToString())};
+                throw LoadFailure{mark,
+                                  fmt::format("duplicate key '{}' (first written at {})", value,
+                                              doc_.locations[PointerJoin(frame.pointer, value)].ToString())};
             }
             frame.key = value;
             frame.key_mark = mark;
@@ -295,8 +303,9 @@ private:
         } else if (stack_.back().value.is_object()) {
             Frame& frame = stack_.back();
             // Merge values are parked at "<<" plus an index, so several `<<` keys do not collide.
-            pointer = frame.merge_key ? PointerJoin(PointerJoin(frame.pointer, "<<"), frame.merge_pointers.size())
-                                      : PointerJoin(frame.pointer, *frame.key);
+            pointer = frame.merge_key
+                          ? PointerJoin(PointerJoin(frame.pointer, "<<"), frame.merge_pointers.size())
+                          : PointerJoin(frame.pointer, *frame.key);
             where = frame.key_mark;
         } else {
             pointer = PointerJoin(stack_.back().pointer, stack_.back().value.size());
@@ -356,7 +365,8 @@ private:
                 maps.emplace_back(std::move(source), parked_pointer);
             } else if (source.is_array()) {
                 for (std::size_t i = 0; i < source.size(); ++i) {
-                    if (!source[i].is_object()) throw LoadFailure{MarkOf(parked_pointer), "'<<' merges maps only"};
+                    if (!source[i].is_object())
+                        throw LoadFailure{MarkOf(parked_pointer), "'<<' merges maps only"};
                     maps.emplace_back(std::move(source[i]), PointerJoin(parked_pointer, i));
                 }
             } else {
@@ -444,11 +454,12 @@ Result<Document> LoadYamlText(std::string_view text, const std::string& file, co
         }
         builder.Finish();
     } catch (const LoadFailure& failure) {
-        return Fail(ErrorCode::kConfig,
-                    fmt::format("{}:{}:{}: {}", file, failure.mark.line + 1, failure.mark.column + 1, failure.message));
+        return Fail(ErrorCode::kConfig, fmt::format("{}:{}:{}: {}", file, failure.mark.line + 1,
+                                                    failure.mark.column + 1, failure.message));
     } catch (const YAML::Exception& e) {
         if (e.mark.is_null()) return Fail(ErrorCode::kConfig, fmt::format("{}: {}", file, e.msg));
-        return Fail(ErrorCode::kConfig, fmt::format("{}:{}:{}: {}", file, e.mark.line + 1, e.mark.column + 1, e.msg));
+        return Fail(ErrorCode::kConfig,
+                    fmt::format("{}:{}:{}: {}", file, e.mark.line + 1, e.mark.column + 1, e.msg));
     }
     return doc;
 }

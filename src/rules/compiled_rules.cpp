@@ -1,11 +1,11 @@
 #include "rules/compiled_rules.hpp"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include <algorithm>
 #include <cctype>
 #include <map>
-
-#include <fmt/format.h>
-#include <fmt/ranges.h>
 
 #include "config/diagnostics.hpp"
 #include "rules/docspace_names.hpp"
@@ -51,7 +51,8 @@ enum class KeyStyle {
 };
 
 KeyStyle StyleOf(std::string_view trigger) {
-    if (trigger == "file.uploaded" || trigger == "user.invited" || trigger == "form.submit") return KeyStyle::kOnce;
+    if (trigger == "file.uploaded" || trigger == "user.invited" || trigger == "form.submit")
+        return KeyStyle::kOnce;
     if (EndsWith(trigger, ".created") || EndsWith(trigger, ".copied") || EndsWith(trigger, ".deleted")) {
         return KeyStyle::kOnce;
     }
@@ -81,7 +82,8 @@ public:
         auto name = doc_.TextAt(PointerJoin(pointer, "name"));
         if (!name) {
             if (keys_ok_ || value->contains("name")) {
-                Error(value->contains("name") ? PointerJoin(pointer, "name") : pointer, "a rule needs a name");
+                Error(value->contains("name") ? PointerJoin(pointer, "name") : pointer,
+                      "a rule needs a name");
             }
         } else if (!IsRuleName(*name)) {
             Error(PointerJoin(pointer, "name"),
@@ -121,13 +123,16 @@ public:
     }
 
 private:
-    void Error(const std::string& pointer, std::string_view message) { diagnostics_.AddAt(doc_, pointer, message); }
+    void Error(const std::string& pointer, std::string_view message) {
+        diagnostics_.AddAt(doc_, pointer, message);
+    }
 
     bool Triggers(const std::string& pointer, const Json& rule_json, Rule& rule) {
         const std::string on_pointer = PointerJoin(pointer, "on");
         if (!rule_json.contains("on") || rule_json["on"].is_null()) {
             if (keys_ok_ || rule_json.contains("on")) {
-                Error(rule_json.contains("on") ? on_pointer : pointer, "a rule needs on: the triggers it reacts to");
+                Error(rule_json.contains("on") ? on_pointer : pointer,
+                      "a rule needs on: the triggers it reacts to");
             }
             return false;
         }
@@ -135,7 +140,8 @@ private:
         std::vector<std::pair<std::string, std::string>> names;  // name, pointer
         if (on.is_array()) {
             for (std::size_t i = 0; i < on.size(); ++i) {
-                auto text = on[i].is_string() ? std::optional<std::string>(on[i].get<std::string>()) : std::nullopt;
+                auto text =
+                    on[i].is_string() ? std::optional<std::string>(on[i].get<std::string>()) : std::nullopt;
                 if (!text) {
                     Error(PointerJoin(on_pointer, i), "a trigger is a name like file.created");
                     return false;
@@ -147,8 +153,10 @@ private:
             while (true) {
                 const auto comma = rest.find(',');
                 std::string_view piece = rest.substr(0, comma);
-                while (!piece.empty() && std::isspace(static_cast<unsigned char>(piece.front()))) piece.remove_prefix(1);
-                while (!piece.empty() && std::isspace(static_cast<unsigned char>(piece.back()))) piece.remove_suffix(1);
+                while (!piece.empty() && std::isspace(static_cast<unsigned char>(piece.front())))
+                    piece.remove_prefix(1);
+                while (!piece.empty() && std::isspace(static_cast<unsigned char>(piece.back())))
+                    piece.remove_suffix(1);
                 if (!piece.empty()) names.emplace_back(std::string(piece), on_pointer);
                 if (comma == std::string_view::npos) break;
                 rest.remove_prefix(comma + 1);
@@ -169,7 +177,8 @@ private:
             } else if (EndsWith(name, ".*")) {
                 const auto family = std::string_view(name).substr(0, name.size() - 2);
                 if (std::find(kFamilies.begin(), kFamilies.end(), family) == kFamilies.end()) {
-                    Error(name_pointer, fmt::format("unknown trigger family '{}'; families are {}", family, fmt::join(kFamilies, ", ")));
+                    Error(name_pointer, fmt::format("unknown trigger family '{}'; families are {}", family,
+                                                    fmt::join(kFamilies, ", ")));
                     ok = false;
                     continue;
                 }
@@ -196,14 +205,16 @@ private:
         std::vector<std::string_view> known;
         for (const auto& t : KnownTriggers()) known.push_back(t.name);
         const auto suggestion = config::ClosestName(name, known);
-        if (!suggestion.empty()) return fmt::format("unknown trigger '{}'; did you mean '{}'?", name, suggestion);
+        if (!suggestion.empty())
+            return fmt::format("unknown trigger '{}'; did you mean '{}'?", name, suggestion);
         const auto family = TriggerFamily(name);
         std::vector<std::string_view> same_family;
         for (auto candidate : known) {
             if (TriggerFamily(candidate) == family) same_family.push_back(candidate);
         }
         if (!same_family.empty()) {
-            return fmt::format("unknown trigger '{}'; {}.* triggers are {}", name, family, fmt::join(same_family, ", "));
+            return fmt::format("unknown trigger '{}'; {}.* triggers are {}", name, family,
+                               fmt::join(same_family, ", "));
         }
         return fmt::format("unknown trigger '{}'; triggers are {}, {}.* or *", name, fmt::join(known, ", "),
                            fmt::join(kFamilies, ".*, "));
@@ -234,7 +245,8 @@ private:
         const std::string do_pointer = PointerJoin(pointer, "do");
         if (!rule_json.contains("do") || !rule_json["do"].is_array() || rule_json["do"].empty()) {
             if (keys_ok_ || rule_json.contains("do")) {
-                Error(rule_json.contains("do") ? do_pointer : pointer, "a rule needs do: a non-empty list of steps");
+                Error(rule_json.contains("do") ? do_pointer : pointer,
+                      "a rule needs do: a non-empty list of steps");
             }
             return;
         }
@@ -242,16 +254,18 @@ private:
         std::map<std::string, std::string> first_use;
         for (std::size_t i = 0; i < rule_json["do"].size(); ++i) {
             const std::string step_pointer = PointerJoin(do_pointer, i);
-            auto step = CompileStep(doc_, step_pointer, rule.scope, ids, options_, rule.template_needs, diagnostics_);
+            auto step =
+                CompileStep(doc_, step_pointer, rule.scope, ids, options_, rule.template_needs, diagnostics_);
             if (!step) {
                 // Later steps may still name this one; knowing its id spares them a second, false error.
                 if (auto id = IdOfBrokenStep(rule_json["do"][i], step_pointer)) ids.push_back(*id);
                 continue;
             }
             if (auto it = first_use.find(step->id); it != first_use.end()) {
-                Error(step_pointer, fmt::format("step id '{}' is already used by the step at {}; give one of them an "
-                                                "id: to tell them apart",
-                                                step->id, it->second));
+                Error(step_pointer,
+                      fmt::format("step id '{}' is already used by the step at {}; give one of them an "
+                                  "id: to tell them apart",
+                                  step->id, it->second));
                 continue;
             }
             first_use[step->id] = step->location.ToString();
@@ -296,7 +310,8 @@ NeededFacts ApplicableTo(NeededFacts needs, const Event& event) {
 }  // namespace
 
 bool Rule::ListensTo(std::string_view trigger) const {
-    return std::any_of(on.begin(), on.end(), [&](const std::string& p) { return TriggerPatternMatches(p, trigger); });
+    return std::any_of(on.begin(), on.end(),
+                       [&](const std::string& p) { return TriggerPatternMatches(p, trigger); });
 }
 
 std::string_view TriggerClass(std::string_view trigger) {
@@ -318,7 +333,8 @@ Result<CompiledRules> Compile(const std::vector<Document>& documents, const Comp
         if (!doc.root.contains("rules") || doc.root["rules"].is_null()) continue;
         const Json& rules = doc.root["rules"];
         if (!rules.is_array()) {
-            diagnostics.AddAt(doc, "/rules", fmt::format("rules must be a list, got {}", config::KindName(rules)));
+            diagnostics.AddAt(doc, "/rules",
+                              fmt::format("rules must be a list, got {}", config::KindName(rules)));
             continue;
         }
         RuleCompiler compiler(doc, options, diagnostics);
@@ -351,7 +367,8 @@ const Rule* CompiledRules::Find(std::string_view name) const {
 }
 
 bool CompiledRules::ListensToAll() const {
-    return std::any_of(rules_.begin(), rules_.end(), [](const Rule& r) { return r.enabled && r.all_triggers; });
+    return std::any_of(rules_.begin(), rules_.end(),
+                       [](const Rule& r) { return r.enabled && r.all_triggers; });
 }
 
 bool CompiledRules::HasEnabledRules() const {
@@ -383,7 +400,8 @@ NeededFacts CompiledRules::Needs(const Event& event) const {
     for (const auto& rule : rules_) {
         if (!rule.enabled || !rule.ListensTo(event.trigger)) continue;
         NeededFacts missing;
-        const Truth truth = rule.condition ? rules::Evaluate(*rule.condition, event, none, &missing, nullptr) : Truth::kYes;
+        const Truth truth =
+            rule.condition ? rules::Evaluate(*rule.condition, event, none, &missing, nullptr) : Truth::kYes;
         if (truth == Truth::kNo) continue;  // decided on the payload alone: nothing to fetch for it
         if (truth == Truth::kUnknown) needs |= missing;
         needs |= rule.template_needs;
@@ -398,8 +416,8 @@ std::vector<RuleEvaluation> CompiledRules::Evaluate(const Event& event, const Fa
         RuleEvaluation evaluation;
         evaluation.rule = &rule;
         evaluation.listens = rule.ListensTo(event.trigger);
-        evaluation.truth = rule.condition ? rules::Evaluate(*rule.condition, event, facts, &evaluation.missing,
-                                                            &evaluation.trace)
+        evaluation.truth = rule.condition ? rules::Evaluate(*rule.condition, event, facts,
+                                                            &evaluation.missing, &evaluation.trace)
                                           : Truth::kYes;
         if (!evaluation.listens) evaluation.truth = Truth::kNo;
         if (evaluation.truth != Truth::kUnknown) evaluation.missing = NeededFacts{};
@@ -414,8 +432,8 @@ Result<std::vector<PlannedRun>> CompiledRules::Plan(const Event& event, const Fa
         if (!evaluation.listens || evaluation.truth == Truth::kNo) continue;
         if (evaluation.truth == Truth::kUnknown) {
             return Fail(ErrorCode::kInvalidArgument,
-                        fmt::format("rule {}: cannot decide without {} (not in the resolved facts)", evaluation.rule->name,
-                                    fmt::join(evaluation.missing.Names(), ", ")));
+                        fmt::format("rule {}: cannot decide without {} (not in the resolved facts)",
+                                    evaluation.rule->name, fmt::join(evaluation.missing.Names(), ", ")));
         }
         auto run = PlanRule(*evaluation.rule, event, facts);
         if (!run) return tl::unexpected(run.error());
@@ -435,18 +453,24 @@ Result<PlannedRun> CompiledRules::PlanRule(const Rule& rule, const Event& event,
     const std::string kind(ToString(event.kind));
     if (!rule.key_template.empty()) {
         auto parsed = Template::Parse(rule.key_template);
-        if (!parsed) return Fail(ErrorCode::kInvalidArgument, fmt::format("rule {}: key: {}", rule.name, parsed.error().message));
+        if (!parsed)
+            return Fail(ErrorCode::kInvalidArgument,
+                        fmt::format("rule {}: key: {}", rule.name, parsed.error().message));
         auto rendered = parsed->Render(run.context.values(), mode);
-        if (!rendered) return Fail(ErrorCode::kInvalidArgument, fmt::format("rule {}: key: {}", rule.name, rendered.error().message));
+        if (!rendered)
+            return Fail(ErrorCode::kInvalidArgument,
+                        fmt::format("rule {}: key: {}", rule.name, rendered.error().message));
         run.run_key = fmt::format("{}/key:{}", rule.name, TemplateText(*rendered));
     } else if (!event.entity_id) {
         // No entity to key on (a malformed payload): one run per event.
         run.run_key = fmt::format("{}/{}/event:{}", rule.name, TriggerClass(event.trigger),
                                   event.id ? event.id->str() : event.create_on);
     } else {
-        run.run_key = fmt::format("{}/{}/{}:{}", rule.name, TriggerClass(event.trigger), kind, event.entity_id->str());
+        run.run_key =
+            fmt::format("{}/{}/{}:{}", rule.name, TriggerClass(event.trigger), kind, event.entity_id->str());
         switch (StyleOf(event.trigger)) {
-            case KeyStyle::kOnce: break;
+            case KeyStyle::kOnce:
+                break;
             case KeyStyle::kPerChange:
                 // Each real change is its own run; a redelivery (same modifiedOn) is not. Two
                 // subscriptions delivering the same change also agree, though their event ids differ.

@@ -22,15 +22,15 @@ struct Rule {
     std::string description;
     bool enabled = true;
     config::SourceLocation location;
-    std::vector<std::string> on;       ///< as written: trigger names, "family.*", "*"
-    std::int64_t trigger_bits = 0;     ///< the DocSpace bits of `on` (see all_triggers)
-    bool all_triggers = false;         ///< `on` has "*"
+    std::vector<std::string> on;    ///< as written: trigger names, "family.*", "*"
+    std::int64_t trigger_bits = 0;  ///< the DocSpace bits of `on` (see all_triggers)
+    bool all_triggers = false;      ///< `on` has "*"
     RuleScope scope;
     std::optional<Condition> condition;  ///< nullopt: every event of its triggers
     std::vector<Step> steps;
-    std::string key_template;          ///< `key:`; empty = the semantic key
-    NeededFacts condition_needs;       ///< facts its conditions may need
-    NeededFacts template_needs;        ///< facts its step templates and key read
+    std::string key_template;     ///< `key:`; empty = the semantic key
+    NeededFacts condition_needs;  ///< facts its conditions may need
+    NeededFacts template_needs;   ///< facts its step templates and key read
     /// Hash of the rule as loaded (after ${VAR} expansion): runs remember which version planned them.
     std::string fingerprint;
 
@@ -97,13 +97,15 @@ public:
                                               RenderMode mode = RenderMode::kStrict) const;
 
 private:
-    friend Result<CompiledRules> Compile(const std::vector<config::Document>& documents, const CompileOptions& options);
+    friend Result<CompiledRules> Compile(const std::vector<config::Document>& documents,
+                                         const CompileOptions& options);
     std::vector<Rule> rules_;
 };
 
 /// Compiles the `rules:` lists of every document, in order. Every problem is reported with its
 /// location, all at once, as one kConfig error (one line each). Rule names are unique across files.
-Result<CompiledRules> Compile(const std::vector<config::Document>& documents, const CompileOptions& options = {});
+Result<CompiledRules> Compile(const std::vector<config::Document>& documents,
+                              const CompileOptions& options = {});
 
 /// The trigger class of the run key: file.uploaded -> file.created, user.invited -> user.created,
 /// anything else itself.

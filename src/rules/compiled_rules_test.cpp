@@ -35,13 +35,17 @@ std::string CompileError(std::string_view text, const CompileOptions& options = 
 Event FileEvent(std::string trigger, Json payload, Json id = 4821) {
     Json event = {{"trigger", trigger}, {"createOn", "2026-06-30T10:15:42Z"}, {"createBy", kGuid}};
     if (!id.is_null()) event["id"] = id;
-    auto parsed = ParseEvent(Json{{"event", event}, {"payload", std::move(payload)}, {"webhook", {{"id", 7}}}});
+    auto parsed =
+        ParseEvent(Json{{"event", event}, {"payload", std::move(payload)}, {"webhook", {{"id", 7}}}});
     EXPECT_TRUE(parsed);
     return parsed ? *parsed : Event{};
 }
 
 Json File(Json id, Json parent, std::string title) {
-    return {{"id", std::move(id)}, {"parentId", std::move(parent)}, {"title", std::move(title)}, {"fileEntryType", 2},
+    return {{"id", std::move(id)},
+            {"parentId", std::move(parent)},
+            {"title", std::move(title)},
+            {"fileEntryType", 2},
             {"modifiedOn", "2026-06-30T10:15:41Z"}};
 }
 
@@ -49,7 +53,9 @@ Json File(Json id, Json parent, std::string title) {
 
 TEST(Compile, RuleNamesAreUniqueAcrossFiles) {
     auto a = Doc("rules:\n  - name: intake\n    on: file.created\n    do: [ {move: {to: 1}} ]\n", "a.yaml");
-    auto b = Doc("# second file\nrules:\n  - name: intake\n    on: file.uploaded\n    do: [ {move: {to: 2}} ]\n", "b.yaml");
+    auto b =
+        Doc("# second file\nrules:\n  - name: intake\n    on: file.uploaded\n    do: [ {move: {to: 2}} ]\n",
+            "b.yaml");
     auto compiled = Compile({a, b});
     ASSERT_FALSE(compiled);
     EXPECT_EQ(compiled.error().message, "b.yaml:3:5: rule name 'intake' is already used at a.yaml:2:5");
@@ -71,11 +77,13 @@ TEST(Compile, RulesFromSeveralFilesKeepTheirOrder) {
 
 TEST(Compile, RulesMustBeAList) {
     EXPECT_EQ(CompileError("rules: {name: x}\n"), "rules.yaml:1:1: rules must be a list, got a map");
-    EXPECT_EQ(CompileError("rules:\n  - just text\n"), "rules.yaml:2:5: a rule must be a map with name, on and do, got text");
+    EXPECT_EQ(CompileError("rules:\n  - just text\n"),
+              "rules.yaml:2:5: a rule must be a map with name, on and do, got text");
 }
 
 TEST(Compile, ChatChannelsAreCheckedWhenKnown) {
-    const char* text = "rules:\n  - name: c\n    on: file.created\n    do: [ {chat: {channel: ops, text: hi}} ]\n";
+    const char* text =
+        "rules:\n  - name: c\n    on: file.created\n    do: [ {chat: {channel: ops, text: hi}} ]\n";
     CompileOptions options;
     options.chat_channels = std::set<std::string>{"sales"};
     EXPECT_EQ(CompileError(text, options), "rules.yaml:4:19: no chat channel 'ops' in chat.channels");
@@ -99,15 +107,17 @@ rules:
   - {name: c, on: room.*, enabled: false, do: [ {http: {url: "https://x"}} ]}
 )");
     EXPECT_EQ(rules.TriggerMask(), 1 + 128 + 256);
-    EXPECT_EQ(rules.TriggerNames(), (std::vector<std::string>{"user.created", "file.created", "file.uploaded"}));
+    EXPECT_EQ(rules.TriggerNames(),
+              (std::vector<std::string>{"user.created", "file.created", "file.uploaded"}));
     EXPECT_FALSE(rules.ListensToAll());
     EXPECT_TRUE(rules.HasEnabledRules());
 
     auto family = CompileText("rules:\n  - {name: a, on: form.*, do: [ {move: {to: 1}} ]}\n");
     EXPECT_EQ(family.TriggerMask(), (1LL << 28) | (1LL << 29) | (1LL << 30));
 
-    auto all = CompileText("rules:\n  - {name: a, on: '*', do: [ {http: {url: 'https://x'}} ]}\n"
-                           "  - {name: b, on: file.created, do: [ {move: {to: 1}} ]}\n");
+    auto all = CompileText(
+        "rules:\n  - {name: a, on: '*', do: [ {http: {url: 'https://x'}} ]}\n"
+        "  - {name: b, on: file.created, do: [ {move: {to: 1}} ]}\n");
     EXPECT_EQ(all.TriggerMask(), 0);  // DocSpace's "All"
     EXPECT_TRUE(all.ListensToAll());
     EXPECT_EQ(all.TriggerNames(), (std::vector<std::string>{"*"}));
@@ -151,9 +161,11 @@ rules:
     do: [ {mail: {to: a@example.com, subject: "{{ file.title }} {{ folder.title }} {{ room.roomType }}", body: "{{ user.email }} {{ actor.email }}"}} ]
 )");
     auto file = rules.Needs(FileEvent("file.created", File(1, 2, "x")));
-    EXPECT_EQ(file.Names(), (std::vector<std::string_view>{"room path", "room info", "file info", "folder info", "actor info"}));
+    EXPECT_EQ(file.Names(), (std::vector<std::string_view>{"room path", "room info", "file info",
+                                                           "folder info", "actor info"}));
     auto room = rules.Needs(FileEvent("room.updated", {{"id", 890}, {"title", "R"}}));
-    EXPECT_EQ(room.Names(), (std::vector<std::string_view>{"room info", "actor info"}));  // a room is its own room
+    EXPECT_EQ(room.Names(),
+              (std::vector<std::string_view>{"room info", "actor info"}));  // a room is its own room
     auto user = rules.Needs(FileEvent("user.updated", {{"id", "5e0b"}}));
     EXPECT_EQ(user.Names(), (std::vector<std::string_view>{"user info", "actor info"}));
     // No createBy: there is no actor to look up.
@@ -195,7 +207,8 @@ rules:
     const Json& context = run.context.values();
     EXPECT_EQ(context["rule"]["name"], Json("intake"));
     EXPECT_EQ(context["run"]["key"], Json("intake/file.created/file:1234"));
-    EXPECT_EQ(context["entity"], (Json{{"id", 1234}, {"kind", "file"}, {"title", "Invoice.docx"}, {"parentId", 890}}));
+    EXPECT_EQ(context["entity"],
+              (Json{{"id", 1234}, {"kind", "file"}, {"title", "Invoice.docx"}, {"parentId", 890}}));
     EXPECT_EQ(context["file"]["title"], Json("Invoice.docx"));
     EXPECT_EQ(context["room"]["title"], Json("Client ACME"));
     EXPECT_EQ(context["event"]["id"], Json(4821));
@@ -210,7 +223,8 @@ rules:
 }
 
 TEST(Plan, RefusesToGuessWithoutNeededFacts) {
-    auto rules = CompileText("rules:\n  - {name: r, on: file.created, if: {in_room: 890}, do: [ {move: {to: 1}} ]}\n");
+    auto rules =
+        CompileText("rules:\n  - {name: r, on: file.created, if: {in_room: 890}, do: [ {move: {to: 1}} ]}\n");
     auto plan = rules.Plan(FileEvent("file.created", File(1, 567, "x")), Facts{});
     ASSERT_FALSE(plan);
     EXPECT_EQ(plan.error().code, ErrorCode::kInvalidArgument);
@@ -237,9 +251,11 @@ rules:
     EXPECT_EQ(key(FileEvent("user.invited", {{"id", "u1"}})), "any/user.created/user:u1");
     EXPECT_EQ(key(FileEvent("folder.copied", File(9, 1, "c"))), "any/folder.copied/folder:9");
     EXPECT_EQ(key(FileEvent("room.deleted", {{"id", 890}})), "any/room.deleted/room:890");
-    EXPECT_EQ(key(FileEvent("room.updated", {{"id", 890}, {"modifiedOn", "T1"}})), "any/room.updated/room:890@T1");
+    EXPECT_EQ(key(FileEvent("room.updated", {{"id", 890}, {"modifiedOn", "T1"}})),
+              "any/room.updated/room:890@T1");
     EXPECT_EQ(key(FileEvent("file.trashed", File(9, 1, "c"), 77)), "any/file.trashed/file:9#77");
-    EXPECT_EQ(key(FileEvent("file.downloaded", File(9, 1, "c"), nullptr)), "any/file.downloaded/file:9~2026-06-30T10:15:42Z");
+    EXPECT_EQ(key(FileEvent("file.downloaded", File(9, 1, "c"), nullptr)),
+              "any/file.downloaded/file:9~2026-06-30T10:15:42Z");
     EXPECT_EQ(key(FileEvent("group.created", Json::object(), 12)), "any/group.created/event:12");
 
     Facts facts;
@@ -304,7 +320,8 @@ rules:
 
     auto folders = RenderStepInput(rule.steps[1], context);
     ASSERT_TRUE(folders);
-    EXPECT_EQ((*folders)["titles"], Json({"Documents", "Shared, with me"}));  // list entries keep their commas
+    EXPECT_EQ((*folders)["titles"],
+              Json({"Documents", "Shared, with me"}));  // list entries keep their commas
 
     auto copy = RenderStepInput(rule.steps[2], context);
     ASSERT_FALSE(copy);
@@ -320,10 +337,9 @@ rules:
     auto access = RenderStepInput(rule.steps[3], context);
     ASSERT_TRUE(access) << access.error().message;
     EXPECT_EQ((*access)["room"], Json(900));  // an object with an id is that id
-    EXPECT_EQ((*access)["invitations"],
-              (Json{{{"id", "u1"}, {"access", 10}, {"kind", "user"}},
-                    {{"id", "g1"}, {"access", 2}, {"kind", "group"}},
-                    {{"email", "j@example.com"}, {"access", 0}}}));
+    EXPECT_EQ((*access)["invitations"], (Json{{{"id", "u1"}, {"access", 10}, {"kind", "user"}},
+                                              {{"id", "g1"}, {"access", 2}, {"kind", "group"}},
+                                              {{"email", "j@example.com"}, {"access", 0}}}));
     EXPECT_EQ((*access)["notify"], Json(false));
     EXPECT_EQ((*access)["message"], Json(""));
 }
@@ -356,8 +372,9 @@ rules:
     auto user = render(FileEvent("user.created", {{"id", "u"}}), 0);
     ASSERT_FALSE(user);
     EXPECT_EQ(user.error().message, "step copy (copy): items: a user cannot be copied or moved");
-    auto from_output = render(FileEvent("file.created", File(1, 2, "x")), 1,
-                              {{"copy", {{"files", {{{"id", 40}, {"fileEntryType", 2}}, {{"id", "41"}, {"fileEntryType", 1}}}}}}});
+    auto from_output = render(
+        FileEvent("file.created", File(1, 2, "x")), 1,
+        {{"copy", {{"files", {{{"id", 40}, {"fileEntryType", 2}}, {{"id", "41"}, {"fileEntryType", 1}}}}}}});
     ASSERT_TRUE(from_output) << from_output.error().message;
     EXPECT_EQ((*from_output)["files"], Json({40}));
     EXPECT_EQ((*from_output)["folders"], Json({7, 8, 41}));
@@ -377,7 +394,8 @@ rules:
       - http: { url: "{{ payload.hook }}", body: { n: "{{ payload.id }}", s: "#{{ payload.id }}", list: ["{{ payload.id }}"] } }
 )");
     const Rule& rule = rules.rules()[0];
-    auto run = rules.PlanRule(rule, FileEvent("file.created", {{"id", 5}, {"title", "T"}, {"hook", "ftp://x"}}), Facts{});
+    auto run = rules.PlanRule(
+        rule, FileEvent("file.created", {{"id", 5}, {"title", "T"}, {"hook", "ftp://x"}}), Facts{});
     ASSERT_TRUE(run);
     auto mail = RenderStepInput(rule.steps[0], run->context);
     ASSERT_TRUE(mail) << mail.error().message;

@@ -1,12 +1,11 @@
 #include "rules/condition.hpp"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <re2/re2.h>
 
 #include <algorithm>
 #include <cctype>
-
-#include <fmt/format.h>
-#include <fmt/ranges.h>
 
 #include "rules/docspace_names.hpp"
 #include "rules/template.hpp"
@@ -31,8 +30,12 @@ public:
     std::optional<std::string> Prepare() {
         std::string regex;
         switch (op_) {
-            case Op::kRegex: regex = pattern_; break;
-            case Op::kGlob: regex = GlobToRegex(pattern_); break;
+            case Op::kRegex:
+                regex = pattern_;
+                break;
+            case Op::kGlob:
+                regex = GlobToRegex(pattern_);
+                break;
             case Op::kEquals:
                 if (!ignore_case_) return std::nullopt;
                 regex = RE2::QuoteMeta(pattern_);
@@ -65,12 +68,17 @@ public:
             return full ? RE2::FullMatch(title, *re_) : RE2::PartialMatch(title, *re_);
         }
         switch (op_) {
-            case Op::kEquals: return title == pattern_;
-            case Op::kStartsWith: return title.substr(0, pattern_.size()) == pattern_;
+            case Op::kEquals:
+                return title == pattern_;
+            case Op::kStartsWith:
+                return title.substr(0, pattern_.size()) == pattern_;
             case Op::kEndsWith:
-                return title.size() >= pattern_.size() && title.substr(title.size() - pattern_.size()) == pattern_;
-            case Op::kContains: return title.find(pattern_) != std::string_view::npos;
-            default: return false;
+                return title.size() >= pattern_.size() &&
+                       title.substr(title.size() - pattern_.size()) == pattern_;
+            case Op::kContains:
+                return title.find(pattern_) != std::string_view::npos;
+            default:
+                return false;
         }
     }
 
@@ -120,7 +128,9 @@ private:
 
 namespace {
 
-std::string Quote(std::string_view text) { return Json(std::string(text)).dump(); }
+std::string Quote(std::string_view text) {
+    return Json(std::string(text)).dump();
+}
 
 std::string IdsText(const std::vector<EntityId>& ids) {
     std::vector<std::string> texts;
@@ -140,9 +150,10 @@ std::string_view TrimView(std::string_view text) {
     return text;
 }
 
-const std::vector<std::string_view> kConditionKeys = {"trigger", "kind",      "in_room", "in_folder", "title",
-                                                      "extension", "actor",   "all",     "any",       "not"};
-const std::vector<std::string_view> kTitleOps = {"equals", "starts_with", "ends_with", "contains", "glob", "regex"};
+const std::vector<std::string_view> kConditionKeys = {"trigger",   "kind",  "in_room", "in_folder", "title",
+                                                      "extension", "actor", "all",     "any",       "not"};
+const std::vector<std::string_view> kTitleOps = {"equals",   "starts_with", "ends_with",
+                                                 "contains", "glob",        "regex"};
 
 class ConditionCompiler {
 public:
@@ -153,8 +164,9 @@ public:
     std::optional<Condition> Map(const std::string& pointer) {
         const Json* value = doc_.Find(pointer);
         if (value == nullptr || !value->is_object()) {
-            Error(pointer, fmt::format("a condition must be a map like {{title: {{starts_with: invoice}}}}, got {}",
-                                       value ? config::KindName(*value) : "nothing"));
+            Error(pointer,
+                  fmt::format("a condition must be a map like {{title: {{starts_with: invoice}}}}, got {}",
+                              value ? config::KindName(*value) : "nothing"));
             return std::nullopt;
         }
         if (value->empty()) {
@@ -198,9 +210,12 @@ private:
         return keys;
     }
 
-    void Error(const std::string& pointer, std::string_view message) { diagnostics_.AddAt(doc_, pointer, message); }
+    void Error(const std::string& pointer, std::string_view message) {
+        diagnostics_.AddAt(doc_, pointer, message);
+    }
 
-    bool CheckScope(const std::string& pointer, std::string_view key, std::initializer_list<EntityKind> kinds) {
+    bool CheckScope(const std::string& pointer, std::string_view key,
+                    std::initializer_list<EntityKind> kinds) {
         for (auto kind : kinds) {
             if (scope_.Allows(kind)) return true;
         }
@@ -213,10 +228,12 @@ private:
 
     /// Texts of a scalar, a list of scalars, or a comma-separated string; empty entries are skipped
     /// (an unset `${VAR:-}` adds nothing). Templates are refused: conditions are fixed at load.
-    std::optional<std::vector<std::string>> Texts(const std::string& pointer, const Json& value, std::string_view key) {
+    std::optional<std::vector<std::string>> Texts(const std::string& pointer, const Json& value,
+                                                  std::string_view key) {
         std::vector<std::pair<std::string, const Json*>> items;
         if (value.is_array()) {
-            for (std::size_t i = 0; i < value.size(); ++i) items.emplace_back(PointerJoin(pointer, i), &value[i]);
+            for (std::size_t i = 0; i < value.size(); ++i)
+                items.emplace_back(PointerJoin(pointer, i), &value[i]);
         } else {
             items.emplace_back(pointer, &value);
         }
@@ -224,13 +241,17 @@ private:
         for (const auto& [item_pointer, item] : items) {
             if (item->is_null()) continue;
             if (item->is_structured() || item->is_number_float()) {
-                Error(item_pointer, fmt::format("{} takes text or a list of text, got {}", key, config::KindName(*item)));
+                Error(item_pointer,
+                      fmt::format("{} takes text or a list of text, got {}", key, config::KindName(*item)));
                 return std::nullopt;
             }
             auto text = doc_.TextAt(item_pointer);
             if (!text) continue;
             if (Template::HasExpressions(*text)) {
-                Error(item_pointer, fmt::format("{} is fixed when the rules load; templates ({{{{ }}}}) are not allowed here", key));
+                Error(
+                    item_pointer,
+                    fmt::format("{} is fixed when the rules load; templates ({{{{ }}}}) are not allowed here",
+                                key));
                 return std::nullopt;
             }
             std::string_view rest = *text;
@@ -243,14 +264,16 @@ private:
             }
         }
         if (out.empty()) {
-            Error(pointer, fmt::format("{} is empty; it needs at least one {} (an unset ${{VAR:-}} gives none)", key,
-                                       key == "in_room" || key == "in_folder" ? "id" : "value"));
+            Error(pointer,
+                  fmt::format("{} is empty; it needs at least one {} (an unset ${{VAR:-}} gives none)", key,
+                              key == "in_room" || key == "in_folder" ? "id" : "value"));
             return std::nullopt;
         }
         return out;
     }
 
-    std::optional<std::vector<EntityId>> Ids(const std::string& pointer, const Json& value, std::string_view key) {
+    std::optional<std::vector<EntityId>> Ids(const std::string& pointer, const Json& value,
+                                             std::string_view key) {
         auto texts = Texts(pointer, value, key);
         if (!texts) return std::nullopt;
         std::vector<EntityId> ids;
@@ -291,7 +314,8 @@ private:
         if (key == "trigger") return TriggerLeaf(pointer, value, std::move(node));
         if (key == "kind") return KindLeaf(pointer, value, std::move(node));
         if (key == "in_room") {
-            if (!CheckScope(pointer, key, {EntityKind::kFile, EntityKind::kFolder, EntityKind::kRoom})) return std::nullopt;
+            if (!CheckScope(pointer, key, {EntityKind::kFile, EntityKind::kFolder, EntityKind::kRoom}))
+                return std::nullopt;
             auto ids = Ids(pointer, value, key);
             if (!ids) return std::nullopt;
             node.kind = ConditionKind::kInRoom;
@@ -330,7 +354,8 @@ private:
         if (!texts) return std::nullopt;
         node.kind = ConditionKind::kTrigger;
         for (const auto& name : *texts) {
-            if (name != "*" && !(name.size() > 2 && name.substr(name.size() - 2) == ".*") && !TriggerBit(name)) {
+            if (name != "*" && !(name.size() > 2 && name.substr(name.size() - 2) == ".*") &&
+                !TriggerBit(name)) {
                 std::vector<std::string_view> known;
                 for (const auto& t : KnownTriggers()) known.push_back(t.name);
                 auto suggestion = config::ClosestName(name, known);
@@ -338,11 +363,13 @@ private:
                                            suggestion.empty() ? "" : "; did you mean '" + suggestion + "'?"));
                 return std::nullopt;
             }
-            const bool reachable = std::any_of(scope_.patterns.begin(), scope_.patterns.end(), [&](const std::string& on) {
-                return TriggerPatternMatches(on, name) || TriggerPatternMatches(name, on);
-            });
+            const bool reachable =
+                std::any_of(scope_.patterns.begin(), scope_.patterns.end(), [&](const std::string& on) {
+                    return TriggerPatternMatches(on, name) || TriggerPatternMatches(name, on);
+                });
             if (!reachable) {
-                Error(pointer, fmt::format("trigger {} can never match: this rule listens to {}", name, scope_.triggers));
+                Error(pointer, fmt::format("trigger {} can never match: this rule listens to {}", name,
+                                           scope_.triggers));
                 return std::nullopt;
             }
             node.values.push_back(name);
@@ -358,11 +385,13 @@ private:
         for (const auto& name : *texts) {
             auto kind = ParseEntityKind(name);
             if (!kind) {
-                Error(pointer, fmt::format("unknown kind '{}'; kinds are file, folder, room, user, group", name));
+                Error(pointer,
+                      fmt::format("unknown kind '{}'; kinds are file, folder, room, user, group", name));
                 return std::nullopt;
             }
             if (!scope_.Allows(*kind)) {
-                Error(pointer, fmt::format("kind {} can never match: this rule listens to {}", name, scope_.triggers));
+                Error(pointer,
+                      fmt::format("kind {} can never match: this rule listens to {}", name, scope_.triggers));
                 return std::nullopt;
             }
             node.values.push_back(name);
@@ -376,7 +405,8 @@ private:
         node.kind = ConditionKind::kInFolder;
         std::optional<std::vector<EntityId>> ids;
         if (value.is_object()) {
-            if (!config::CheckKeys(doc_, pointer, value, "in_folder", {"id", "subtree"}, diagnostics_)) return std::nullopt;
+            if (!config::CheckKeys(doc_, pointer, value, "in_folder", {"id", "subtree"}, diagnostics_))
+                return std::nullopt;
             if (!value.contains("id")) {
                 Error(pointer, "in_folder needs an id: {id: 567, subtree: true}");
                 return std::nullopt;
@@ -399,7 +429,8 @@ private:
     }
 
     std::optional<Condition> TitleLeaf(const std::string& pointer, const Json& value, Condition node) {
-        if (!CheckScope(pointer, "title", {EntityKind::kFile, EntityKind::kFolder, EntityKind::kRoom})) return std::nullopt;
+        if (!CheckScope(pointer, "title", {EntityKind::kFile, EntityKind::kFolder, EntityKind::kRoom}))
+            return std::nullopt;
         std::vector<std::pair<std::string, std::string>> ops;  // op name, pointer of its value
         bool ignore_case = false;
         if (value.is_object()) {
@@ -427,7 +458,8 @@ private:
         for (const auto& [op, op_pointer] : ops) {
             const Json* op_value = doc_.Find(op_pointer);
             if (op_value != nullptr && op_value->is_array() && op_pointer == pointer) {
-                Error(op_pointer, "title takes text or a map of tests like {starts_with: invoice, ignore_case: true}");
+                Error(op_pointer,
+                      "title takes text or a map of tests like {starts_with: invoice, ignore_case: true}");
                 return std::nullopt;
             }
             auto text = doc_.TextAt(op_pointer);
@@ -436,11 +468,13 @@ private:
                 return std::nullopt;
             }
             if (Template::HasExpressions(*text)) {
-                Error(op_pointer, "title is fixed when the rules load; templates ({{ }}) are not allowed here");
+                Error(op_pointer,
+                      "title is fixed when the rules load; templates ({{ }}) are not allowed here");
                 return std::nullopt;
             }
             const auto index = std::find(kTitleOps.begin(), kTitleOps.end(), op) - kTitleOps.begin();
-            auto matcher = std::make_shared<TitleMatcher>(static_cast<TitleMatcher::Op>(index), *text, ignore_case);
+            auto matcher =
+                std::make_shared<TitleMatcher>(static_cast<TitleMatcher::Op>(index), *text, ignore_case);
             if (auto error = matcher->Prepare()) {
                 Error(op_pointer, fmt::format("title {} {}: {}", op, Quote(*text), *error));
                 return std::nullopt;
@@ -449,7 +483,8 @@ private:
             leaf.kind = ConditionKind::kTitle;
             leaf.location = doc_.Locate(op_pointer);
             leaf.title = std::move(matcher);
-            leaf.description = fmt::format("title {} {}{}", op, Quote(*text), ignore_case ? " (ignore case)" : "");
+            leaf.description =
+                fmt::format("title {} {}{}", op, Quote(*text), ignore_case ? " (ignore case)" : "");
             leaves.push_back(std::move(leaf));
         }
         if (leaves.size() == 1) return std::move(leaves[0]);
@@ -480,7 +515,9 @@ RoomLookup RoomOf(const Event& event, const Facts& facts) {
     return {};
 }
 
-Truth FromBool(bool value) { return value ? Truth::kYes : Truth::kNo; }
+Truth FromBool(bool value) {
+    return value ? Truth::kYes : Truth::kNo;
+}
 
 struct LeafResult {
     Truth truth;
@@ -490,13 +527,15 @@ struct LeafResult {
 LeafResult EvaluateLeaf(const Condition& c, const Event& event, const Facts& facts, NeededFacts* missing) {
     switch (c.kind) {
         case ConditionKind::kTrigger: {
-            const bool hit = std::any_of(c.values.begin(), c.values.end(),
-                                         [&](const std::string& p) { return TriggerPatternMatches(p, event.trigger); });
+            const bool hit = std::any_of(c.values.begin(), c.values.end(), [&](const std::string& p) {
+                return TriggerPatternMatches(p, event.trigger);
+            });
             return {FromBool(hit), "the trigger is " + event.trigger};
         }
         case ConditionKind::kKind: {
             const std::string kind(ToString(event.kind));
-            return {FromBool(std::find(c.values.begin(), c.values.end(), kind) != c.values.end()), "the entity is a " + kind};
+            return {FromBool(std::find(c.values.begin(), c.values.end(), kind) != c.values.end()),
+                    "the entity is a " + kind};
         }
         case ConditionKind::kInRoom: {
             const auto room = RoomOf(event, facts);
@@ -511,7 +550,8 @@ LeafResult EvaluateLeaf(const Condition& c, const Event& event, const Facts& fac
         case ConditionKind::kInFolder: {
             if (!event.parent_id) return {Truth::kNo, "the event has no parentId"};
             const bool parent_hit = std::find(c.ids.begin(), c.ids.end(), *event.parent_id) != c.ids.end();
-            if (parent_hit || !c.subtree) return {FromBool(parent_hit), "the parent folder is " + event.parent_id->str()};
+            if (parent_hit || !c.subtree)
+                return {FromBool(parent_hit), "the parent folder is " + event.parent_id->str()};
             if (!facts.path) {
                 if (missing) missing->path = true;
                 return {Truth::kUnknown, "the ancestors are not resolved (needs room path)"};
@@ -521,7 +561,8 @@ LeafResult EvaluateLeaf(const Condition& c, const Event& event, const Facts& fac
                     return {Truth::kYes, ancestor.str() + " is an ancestor"};
                 }
             }
-            return {Truth::kNo, "the ancestors are " + (facts.path->empty() ? std::string("none") : IdsText(*facts.path))};
+            return {Truth::kNo, "the ancestors are " +
+                                    (facts.path->empty() ? std::string("none") : IdsText(*facts.path))};
         }
         case ConditionKind::kTitle: {
             if (!event.title) return {Truth::kNo, "the event has no title"};
@@ -534,7 +575,8 @@ LeafResult EvaluateLeaf(const Condition& c, const Event& event, const Facts& fac
                 return {Truth::kNo, Quote(*event.title) + " has no extension"};
             }
             const std::string ext = Lower(event.title->substr(dot + 1));
-            return {FromBool(std::find(c.values.begin(), c.values.end(), ext) != c.values.end()), "the extension is " + ext};
+            return {FromBool(std::find(c.values.begin(), c.values.end(), ext) != c.values.end()),
+                    "the extension is " + ext};
         }
         case ConditionKind::kActor: {
             if (event.create_by.empty()) return {Truth::kNo, "the event has no createBy"};
@@ -557,15 +599,16 @@ LeafResult EvaluateLeaf(const Condition& c, const Event& event, const Facts& fac
             return {FromBool(std::find(c.values.begin(), c.values.end(), address) != c.values.end()),
                     "the actor's e-mail is " + address};
         }
-        default: break;
+        default:
+            break;
     }
     return {Truth::kUnknown, ""};
 }
 
 }  // namespace
 
-std::optional<Condition> CompileCondition(const Document& doc, const std::string& pointer, const RuleScope& scope,
-                                          Diagnostics& diagnostics) {
+std::optional<Condition> CompileCondition(const Document& doc, const std::string& pointer,
+                                          const RuleScope& scope, Diagnostics& diagnostics) {
     const std::size_t before = diagnostics.size();
     ConditionCompiler compiler(doc, scope, diagnostics);
     auto condition = compiler.Map(pointer);
@@ -625,7 +668,8 @@ void Describe(const Condition& condition, int depth, std::vector<std::string>& l
 
 NeededFacts FactsOf(const Condition& condition) {
     NeededFacts needs;
-    if (condition.kind == ConditionKind::kInRoom || (condition.kind == ConditionKind::kInFolder && condition.subtree)) {
+    if (condition.kind == ConditionKind::kInRoom ||
+        (condition.kind == ConditionKind::kInFolder && condition.subtree)) {
         needs.path = true;
     }
     if (condition.kind == ConditionKind::kActor) {

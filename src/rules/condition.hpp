@@ -14,7 +14,18 @@
 
 namespace spacehook::rules {
 
-enum class ConditionKind { kAll, kAny, kNot, kTrigger, kKind, kInRoom, kInFolder, kTitle, kExtension, kActor };
+enum class ConditionKind {
+    kAll,
+    kAny,
+    kNot,
+    kTrigger,
+    kKind,
+    kInRoom,
+    kInFolder,
+    kTitle,
+    kExtension,
+    kActor
+};
 
 /// A compiled title test (RE2 inside, kept out of this header).
 class TitleMatcher;
@@ -27,10 +38,10 @@ struct Condition {
     std::string description;
     /// The `if:` map itself, or a map inside all/any: an all() that is not shown as its own line.
     bool implicit = false;
-    std::vector<Condition> children;           ///< all / any / not
-    std::vector<std::string> values;           ///< trigger patterns, kinds, extensions, actor ids/e-mails
-    std::vector<EntityId> ids;                 ///< in_room / in_folder
-    bool subtree = false;                      ///< in_folder: anywhere below instead of direct parent
+    std::vector<Condition> children;  ///< all / any / not
+    std::vector<std::string> values;  ///< trigger patterns, kinds, extensions, actor ids/e-mails
+    std::vector<EntityId> ids;        ///< in_room / in_folder
+    bool subtree = false;             ///< in_folder: anywhere below instead of direct parent
     std::shared_ptr<const TitleMatcher> title;
 };
 

@@ -8,18 +8,25 @@ namespace spacehook::rules {
 
 std::string_view ToString(EntityKind kind) {
     switch (kind) {
-        case EntityKind::kFile: return "file";
-        case EntityKind::kFolder: return "folder";
-        case EntityKind::kRoom: return "room";
-        case EntityKind::kUser: return "user";
-        case EntityKind::kGroup: return "group";
-        case EntityKind::kUnknown: break;
+        case EntityKind::kFile:
+            return "file";
+        case EntityKind::kFolder:
+            return "folder";
+        case EntityKind::kRoom:
+            return "room";
+        case EntityKind::kUser:
+            return "user";
+        case EntityKind::kGroup:
+            return "group";
+        case EntityKind::kUnknown:
+            break;
     }
     return "entity";
 }
 
 std::optional<EntityKind> ParseEntityKind(std::string_view name) {
-    for (auto kind : {EntityKind::kFile, EntityKind::kFolder, EntityKind::kRoom, EntityKind::kUser, EntityKind::kGroup}) {
+    for (auto kind :
+         {EntityKind::kFile, EntityKind::kFolder, EntityKind::kRoom, EntityKind::kUser, EntityKind::kGroup}) {
         if (ToString(kind) == name) return kind;
     }
     return std::nullopt;
@@ -38,7 +45,8 @@ EntityKind KindOfTrigger(std::string_view trigger) {
 bool Event::IsBy(std::string_view user_id) const {
     if (create_by.empty() || create_by.size() != user_id.size()) return false;
     for (std::size_t i = 0; i < user_id.size(); ++i) {
-        if (std::tolower(static_cast<unsigned char>(create_by[i])) != std::tolower(static_cast<unsigned char>(user_id[i]))) {
+        if (std::tolower(static_cast<unsigned char>(create_by[i])) !=
+            std::tolower(static_cast<unsigned char>(user_id[i]))) {
             return false;
         }
     }
@@ -46,7 +54,8 @@ bool Event::IsBy(std::string_view user_id) const {
 }
 
 const Json& Event::Entry() const {
-    if (trigger == "form.submit" && payload.contains("submittedForm") && payload["submittedForm"].is_object()) {
+    if (trigger == "form.submit" && payload.contains("submittedForm") &&
+        payload["submittedForm"].is_object()) {
         return payload["submittedForm"];
     }
     return payload;
@@ -92,11 +101,13 @@ Result<Event> ParseEvent(const Json& envelope) {
     }
     out.entity_id = IdField(entry, "id");
     out.parent_id = IdField(entry, "parentId");
-    if (auto title = entry.find("title"); title != entry.end() && title->is_string()) out.title = title->get<std::string>();
+    if (auto title = entry.find("title"); title != entry.end() && title->is_string())
+        out.title = title->get<std::string>();
     if (auto modified = entry.find("modifiedOn"); modified != entry.end() && modified->is_string()) {
         out.modified_on = modified->get<std::string>();
     }
-    if (out.trigger == "form.submit" && out.payload.contains("originalForm") && out.payload["originalForm"].is_object()) {
+    if (out.trigger == "form.submit" && out.payload.contains("originalForm") &&
+        out.payload["originalForm"].is_object()) {
         out.original_form_id = IdField(out.payload["originalForm"], "id");
     }
     return out;

@@ -24,22 +24,22 @@ EntityKind KindOfTrigger(std::string_view trigger);
 /// entity the event is about, so they parse the body themselves. DocSpace omits null, 0, false and
 /// Guid.Empty, so every field but `trigger` may be absent.
 struct Event {
-    std::string trigger;                   ///< event.trigger, never empty
-    std::optional<EntityId> id;            ///< event.id (the webhook-log id)
-    std::string create_on;                 ///< event.createOn as sent; "" when absent
-    std::string create_by;                 ///< event.createBy (the acting user's GUID); "" when omitted
+    std::string trigger;         ///< event.trigger, never empty
+    std::optional<EntityId> id;  ///< event.id (the webhook-log id)
+    std::string create_on;       ///< event.createOn as sent; "" when absent
+    std::string create_by;       ///< event.createBy (the acting user's GUID); "" when omitted
     EntityKind kind = EntityKind::kUnknown;
     /// The entity: payload.id; for form.submit (>= 3.7.1) the *submitted* form, which is the new file
     /// each submission creates (payload.submittedForm.id). ingress journals the original form id
     /// instead, which is what a subscription target matches (wire.md §1.8).
     std::optional<EntityId> entity_id;
-    std::optional<EntityId> parent_id;     ///< parentId of the same entry (the direct parent folder)
-    std::optional<std::string> title;      ///< title of the same entry (files, folders, rooms)
-    std::optional<std::string> modified_on;  ///< modifiedOn of the same entry
+    std::optional<EntityId> parent_id;         ///< parentId of the same entry (the direct parent folder)
+    std::optional<std::string> title;          ///< title of the same entry (files, folders, rooms)
+    std::optional<std::string> modified_on;    ///< modifiedOn of the same entry
     std::optional<EntityId> original_form_id;  ///< form.submit: payload.originalForm.id
-    Json event = Json::object();    ///< the raw `event` block
-    Json payload = Json::object();  ///< the raw `payload` block
-    Json webhook = Json::object();  ///< the raw `webhook` block
+    Json event = Json::object();               ///< the raw `event` block
+    Json payload = Json::object();             ///< the raw `payload` block
+    Json webhook = Json::object();             ///< the raw `webhook` block
 
     /// True when event.createBy is `user_id` (GUIDs compare case-insensitively). The dispatcher's loop
     /// guard drops events the service's own account caused (wire.md §1.12).

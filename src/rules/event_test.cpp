@@ -9,7 +9,8 @@ using namespace spacehook;
 using namespace spacehook::rules;
 
 TEST(Event, FileEvent) {
-    auto event = ParseEventBody(R"({"event":{"id":4821,"createOn":"2026-06-30T10:15:42Z","createBy":"66FAA6E4-f133-11ea-b126-00ffeec8b4ef",
+    auto event = ParseEventBody(
+        R"({"event":{"id":4821,"createOn":"2026-06-30T10:15:42Z","createBy":"66FAA6E4-f133-11ea-b126-00ffeec8b4ef",
         "trigger":"file.created","triggerId":128},
         "payload":{"id":1234,"parentId":567,"title":"Invoice.docx","modifiedOn":"2026-06-30T10:15:41Z","fileEntryType":2},
         "webhook":{"id":7,"name":"automation"}})");
@@ -30,7 +31,8 @@ TEST(Event, FileEvent) {
 }
 
 TEST(Event, OmittedFieldsAreAbsent) {
-    auto event = ParseEvent(Json{{"event", {{"trigger", "user.created"}}}, {"payload", {{"id", "5e0b5d7c"}}}});
+    auto event =
+        ParseEvent(Json{{"event", {{"trigger", "user.created"}}}, {"payload", {{"id", "5e0b5d7c"}}}});
     ASSERT_TRUE(event);
     EXPECT_FALSE(event->id);
     EXPECT_TRUE(event->create_by.empty());
@@ -56,8 +58,8 @@ TEST(Event, FieldsOfTheWrongTypeCountAsAbsent) {
 }
 
 TEST(Event, StringIdsFromThirdPartyStorage) {
-    auto event = ParseEvent(
-        Json{{"event", {{"trigger", "folder.created"}}}, {"payload", {{"id", "sbox-1|/a"}, {"parentId", "sbox-1|/"}}}});
+    auto event = ParseEvent(Json{{"event", {{"trigger", "folder.created"}}},
+                                 {"payload", {{"id", "sbox-1|/a"}, {"parentId", "sbox-1|/"}}}});
     ASSERT_TRUE(event);
     EXPECT_EQ(event->kind, EntityKind::kFolder);
     EXPECT_EQ(event->entity_id->str(), "sbox-1|/a");
@@ -65,10 +67,11 @@ TEST(Event, StringIdsFromThirdPartyStorage) {
 }
 
 TEST(Event, FormSubmitIsAboutTheSubmittedCopy) {
-    auto event = ParseEvent(Json{{"event", {{"trigger", "form.submit"}}},
-                                 {"payload",
-                                  {{"originalForm", {{"id", 300}, {"parentId", 890}, {"title", "Application.pdf"}}},
-                                   {"submittedForm", {{"id", 412}, {"parentId", 415}, {"title", "Application - Jane.pdf"}}}}}});
+    auto event = ParseEvent(
+        Json{{"event", {{"trigger", "form.submit"}}},
+             {"payload",
+              {{"originalForm", {{"id", 300}, {"parentId", 890}, {"title", "Application.pdf"}}},
+               {"submittedForm", {{"id", 412}, {"parentId", 415}, {"title", "Application - Jane.pdf"}}}}}});
     ASSERT_TRUE(event);
     EXPECT_EQ(event->kind, EntityKind::kFile);
     EXPECT_EQ(event->entity_id->str(), "412");
@@ -76,7 +79,8 @@ TEST(Event, FormSubmitIsAboutTheSubmittedCopy) {
     EXPECT_EQ(*event->title, "Application - Jane.pdf");
     EXPECT_EQ(event->original_form_id->str(), "300");
     // Before 3.7.1 the payload was the form itself.
-    auto old = ParseEvent(Json{{"event", {{"trigger", "form.submit"}}}, {"payload", {{"id", 300}, {"title", "A.pdf"}}}});
+    auto old = ParseEvent(
+        Json{{"event", {{"trigger", "form.submit"}}}, {"payload", {{"id", 300}, {"title", "A.pdf"}}}});
     ASSERT_TRUE(old);
     EXPECT_EQ(old->entity_id->str(), "300");
     EXPECT_FALSE(old->original_form_id);
@@ -89,10 +93,12 @@ TEST(Event, KindsByTriggerFamily) {
     EXPECT_EQ(KindOfTrigger("group.updated"), EntityKind::kGroup);
     EXPECT_EQ(KindOfTrigger("*"), EntityKind::kUnknown);
     // A trigger newer than our table: the payload's fileEntryType decides.
-    auto event = ParseEvent(Json{{"event", {{"trigger", "file.locked"}}}, {"payload", {{"id", 1}, {"fileEntryType", 2}}}});
+    auto event = ParseEvent(
+        Json{{"event", {{"trigger", "file.locked"}}}, {"payload", {{"id", 1}, {"fileEntryType", 2}}}});
     ASSERT_TRUE(event);
     EXPECT_EQ(event->kind, EntityKind::kFile);
-    auto unknown = ParseEvent(Json{{"event", {{"trigger", "portal.renamed"}}}, {"payload", {{"fileEntryType", 1}}}});
+    auto unknown =
+        ParseEvent(Json{{"event", {{"trigger", "portal.renamed"}}}, {"payload", {{"fileEntryType", 1}}}});
     ASSERT_TRUE(unknown);
     EXPECT_EQ(unknown->kind, EntityKind::kFolder);
     EXPECT_EQ(ParseEntityKind("room"), EntityKind::kRoom);
@@ -102,7 +108,8 @@ TEST(Event, KindsByTriggerFamily) {
 TEST(Event, Rejects) {
     EXPECT_EQ(ParseEventBody("{").error().code, ErrorCode::kInvalidArgument);
     EXPECT_EQ(ParseEventBody("[]").error().message, "the event is not a JSON object");
-    EXPECT_EQ(ParseEventBody(R"({"event":{"trigger":""}})").error().message, "the event has no event.trigger");
+    EXPECT_EQ(ParseEventBody(R"({"event":{"trigger":""}})").error().message,
+              "the event has no event.trigger");
     EXPECT_FALSE(ParseEventBody(R"({"payload":{}})"));
 }
 
@@ -110,7 +117,8 @@ TEST(DocSpaceNames, TriggersFollowWireMd) {
     // wire.md §1.5: bit i for the i-th trigger, 1 (user.created) .. 1<<35 (folder.downloaded).
     const auto& triggers = KnownTriggers();
     ASSERT_EQ(triggers.size(), 36u);
-    for (std::size_t i = 0; i < triggers.size(); ++i) EXPECT_EQ(triggers[i].bit, std::int64_t{1} << i) << triggers[i].name;
+    for (std::size_t i = 0; i < triggers.size(); ++i)
+        EXPECT_EQ(triggers[i].bit, std::int64_t{1} << i) << triggers[i].name;
     EXPECT_EQ(TriggerBit("file.created"), 128);
     EXPECT_EQ(TriggerBit("form.submit"), 268435456);
     EXPECT_EQ(TriggerBit("folder.downloaded"), 34359738368);
@@ -147,15 +155,18 @@ TEST(DocSpaceNames, AccessLevelsAndRoomTypesFollowWireMd) {
 }
 
 TEST(Facts, RoundTripAndErrors) {
-    auto facts = Facts::FromJson(Json{{"path", {3, "890", 567}}, {"room", {{"id", 890}, {"title", "A"}}},
-                                      {"file", {{"id", 1}}}, {"actor", nullptr}});
+    auto facts = Facts::FromJson(Json{{"path", {3, "890", 567}},
+                                      {"room", {{"id", 890}, {"title", "A"}}},
+                                      {"file", {{"id", 1}}},
+                                      {"actor", nullptr}});
     ASSERT_TRUE(facts) << facts.error().message;
     ASSERT_TRUE(facts->path);
     EXPECT_EQ(facts->path->size(), 3u);
     EXPECT_EQ((*facts->path)[1].str(), "890");
     EXPECT_TRUE(facts->actor.is_null());
-    EXPECT_EQ(facts->ToJson(), (Json{{"path", {3, "890", 567}}, {"room", {{"id", 890}, {"title", "A"}}},
-                                     {"file", {{"id", 1}}}}));
+    EXPECT_EQ(
+        facts->ToJson(),
+        (Json{{"path", {3, "890", 567}}, {"room", {{"id", 890}, {"title", "A"}}}, {"file", {{"id", 1}}}}));
     EXPECT_EQ(Facts::FromJson(Json{{"rooms", 1}}).error().message,
               "unknown key 'rooms' in facts; expected path, room, file, folder, user, actor");
     EXPECT_EQ(Facts::FromJson(Json{{"path", {1.5}}}).error().message, "facts.path must be a list of ids");

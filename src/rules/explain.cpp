@@ -14,9 +14,12 @@ std::string NeedsText(const NeededFacts& needs) {
 
 std::string_view Mark(Truth truth) {
     switch (truth) {
-        case Truth::kYes: return "yes";
-        case Truth::kNo: return "no ";
-        case Truth::kUnknown: break;
+        case Truth::kYes:
+            return "yes";
+        case Truth::kNo:
+            return "no ";
+        case Truth::kUnknown:
+            break;
     }
     return "?  ";
 }
@@ -32,7 +35,8 @@ std::string MaskText(const CompiledRules& rules) {
 std::string DescribeRules(const CompiledRules& rules) {
     std::string out;
     for (const auto& rule : rules.rules()) {
-        out += fmt::format("rule {} ({}){}\n", rule.name, rule.location.ToString(), rule.enabled ? "" : " [disabled]");
+        out += fmt::format("rule {} ({}){}\n", rule.name, rule.location.ToString(),
+                           rule.enabled ? "" : " [disabled]");
         if (!rule.description.empty()) out += fmt::format("  description: {}\n", rule.description);
         out += fmt::format("  on: {}\n", fmt::join(rule.on, ", "));
         if (rule.condition) {
@@ -44,16 +48,18 @@ std::string DescribeRules(const CompiledRules& rules) {
         out += "  do:\n";
         for (std::size_t i = 0; i < rule.steps.size(); ++i) {
             const auto& step = rule.steps[i];
-            out += fmt::format("    {}. {}{}: {}\n", i + 1, ToString(step.kind),
-                               step.id == ToString(step.kind) ? "" : " [id " + step.id + "]", step.input.dump());
+            out +=
+                fmt::format("    {}. {}{}: {}\n", i + 1, ToString(step.kind),
+                            step.id == ToString(step.kind) ? "" : " [id " + step.id + "]", step.input.dump());
         }
-        out += fmt::format("  key: {}\n", rule.key_template.empty() ? "per entity and trigger class" : rule.key_template);
+        out += fmt::format("  key: {}\n",
+                           rule.key_template.empty() ? "per entity and trigger class" : rule.key_template);
         NeededFacts needs = rule.condition_needs;
         needs |= rule.template_needs;
         out += fmt::format("  needs: {}\n", NeedsText(needs));
     }
-    out += fmt::format("{} rule{}; triggers: {}\n", rules.rules().size(), rules.rules().size() == 1 ? "" : "s",
-                       MaskText(rules));
+    out += fmt::format("{} rule{}; triggers: {}\n", rules.rules().size(),
+                       rules.rules().size() == 1 ? "" : "s", MaskText(rules));
     return out;
 }
 
@@ -70,14 +76,16 @@ std::string ExplainEvent(const CompiledRules& rules, const Event& event, const F
     for (const auto& evaluation : evaluations) {
         const Rule& rule = *evaluation.rule;
         std::string verdict = evaluation.truth == Truth::kYes ? "matches"
-                              : evaluation.truth == Truth::kNo ? "does not match"
-                                                               : "undecided (needs " + NeedsText(evaluation.missing) + ")";
+                              : evaluation.truth == Truth::kNo
+                                  ? "does not match"
+                                  : "undecided (needs " + NeedsText(evaluation.missing) + ")";
         out += fmt::format("rule {}: {}\n", rule.name, verdict);
-        out += fmt::format("  {} on {}: the trigger is {}\n", Mark(evaluation.listens ? Truth::kYes : Truth::kNo),
-                           fmt::join(rule.on, ", "), event.trigger);
+        out += fmt::format("  {} on {}: the trigger is {}\n",
+                           Mark(evaluation.listens ? Truth::kYes : Truth::kNo), fmt::join(rule.on, ", "),
+                           event.trigger);
         for (const auto& line : evaluation.trace) {
-            out += fmt::format("  {} {}{}\n", Mark(line.truth), std::string(static_cast<std::size_t>(line.depth) * 2, ' '),
-                               line.text);
+            out += fmt::format("  {} {}{}\n", Mark(line.truth),
+                               std::string(static_cast<std::size_t>(line.depth) * 2, ' '), line.text);
         }
         if (evaluation.truth == Truth::kNo) continue;
         auto run = rules.PlanRule(rule, event, facts, RenderMode::kKeepUnresolved);

@@ -31,7 +31,8 @@ Result<Facts> Facts::FromJson(const Json& json) {
     for (const auto& [key, value] : json.items()) {
         if (key == "path") {
             if (value.is_null()) continue;
-            if (!value.is_array()) return Fail(ErrorCode::kInvalidArgument, "facts.path must be a list of ids");
+            if (!value.is_array())
+                return Fail(ErrorCode::kInvalidArgument, "facts.path must be a list of ids");
             std::vector<EntityId> ids;
             for (const auto& item : value) {
                 auto id = EntityId::FromJson(item);
@@ -43,12 +44,17 @@ Result<Facts> Facts::FromJson(const Json& json) {
             if (!value.is_null() && !value.is_object()) {
                 return Fail(ErrorCode::kInvalidArgument, fmt::format("facts.{} must be an object", key));
             }
-            Json& slot = key == "room" ? facts.room : key == "file" ? facts.file : key == "folder" ? facts.folder
-                       : key == "user" ? facts.user : facts.actor;
+            Json& slot = key == "room"     ? facts.room
+                         : key == "file"   ? facts.file
+                         : key == "folder" ? facts.folder
+                         : key == "user"   ? facts.user
+                                           : facts.actor;
             slot = value;
         } else {
-            return Fail(ErrorCode::kInvalidArgument,
-                        fmt::format("unknown key '{}' in facts; expected path, room, file, folder, user, actor", key));
+            return Fail(
+                ErrorCode::kInvalidArgument,
+                fmt::format("unknown key '{}' in facts; expected path, room, file, folder, user, actor",
+                            key));
         }
     }
     if (facts.room.is_object() && !EntityId::FromJson(facts.room.value("id", Json()))) {

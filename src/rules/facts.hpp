@@ -19,12 +19,12 @@ struct NeededFacts {
     bool path = false;
     /// The whole room FolderDto (GET files/rooms/{id}): `{{ room.<other fields> }}`.
     bool room = false;
-    bool file = false;    ///< FileDto of the entity (GET files/file/{id}): `{{ file.* }}`
+    bool file = false;  ///< FileDto of the entity (GET files/file/{id}): `{{ file.* }}`
     /// FolderDto of the entity for folder events, of the entity's parent folder for file events
     /// (GET files/{id}): `{{ folder.* }}`.
     bool folder = false;
-    bool user = false;    ///< people info of payload.id for user.* events (GET people/{id}): `{{ user.* }}`
-    bool actor = false;   ///< people info of event.createBy: `actor:` by e-mail, `{{ actor.* }}`
+    bool user = false;   ///< people info of payload.id for user.* events (GET people/{id}): `{{ user.* }}`
+    bool actor = false;  ///< people info of event.createBy: `actor:` by e-mail, `{{ actor.* }}`
 
     NeededFacts& operator|=(const NeededFacts& other);
     [[nodiscard]] bool any() const { return path || room || file || folder || user || actor; }

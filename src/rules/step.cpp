@@ -1,10 +1,10 @@
 #include "rules/step.hpp"
 
-#include <algorithm>
-#include <cctype>
-
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+
+#include <algorithm>
+#include <cctype>
 
 #include "core/entity_id.hpp"
 #include "rules/docspace_names.hpp"
@@ -17,9 +17,9 @@ using config::PointerJoin;
 
 namespace {
 
-const std::vector<std::string_view> kStepKindNames = {"create_room", "create_folder", "create_folders", "copy_as",
-                                                      "set_access",  "copy",          "move",           "mail",
-                                                      "chat",        "http"};
+const std::vector<std::string_view> kStepKindNames = {
+    "create_room", "create_folder", "create_folders", "copy_as", "set_access",
+    "copy",        "move",          "mail",           "chat",    "http"};
 
 /// How an input is written and rendered.
 enum class Input {
@@ -49,8 +49,10 @@ struct InputSpec {
 const std::vector<InputSpec>& SpecsOf(StepKind kind) {
     static const std::vector<InputSpec> kCreateRoom = {
         {"title", Input::kText, true}, {"type", Input::kRoomType, true}, {"tags", Input::kTextList, false}};
-    static const std::vector<InputSpec> kCreateFolder = {{"in", Input::kId, true}, {"title", Input::kText, true}};
-    static const std::vector<InputSpec> kCreateFolders = {{"in", Input::kId, true}, {"titles", Input::kTextList, true}};
+    static const std::vector<InputSpec> kCreateFolder = {{"in", Input::kId, true},
+                                                         {"title", Input::kText, true}};
+    static const std::vector<InputSpec> kCreateFolders = {{"in", Input::kId, true},
+                                                          {"titles", Input::kTextList, true}};
     static const std::vector<InputSpec> kCopyAs = {
         {"files", Input::kIdList, true}, {"to", Input::kId, true}, {"title", Input::kText, false}};
     static const std::vector<InputSpec> kSetAccess = {{"room", Input::kId, true},
@@ -63,8 +65,8 @@ const std::vector<InputSpec>& SpecsOf(StepKind kind) {
                                                      {"items", Input::kItems, false},
                                                      {"conflict", Input::kConflict, false}};
     static const std::vector<InputSpec> kMail = {
-        {"to", Input::kAddressList, true},  {"cc", Input::kAddressList, false}, {"from", Input::kText, false},
-        {"reply_to", Input::kText, false},  {"subject", Input::kText, true},    {"body", Input::kText, false},
+        {"to", Input::kAddressList, true}, {"cc", Input::kAddressList, false}, {"from", Input::kText, false},
+        {"reply_to", Input::kText, false}, {"subject", Input::kText, true},    {"body", Input::kText, false},
         {"html", Input::kText, false}};
     static const std::vector<InputSpec> kChat = {
         {"channel", Input::kChannel, false}, {"kind", Input::kChatKind, false}, {"url", Input::kText, false},
@@ -75,24 +77,34 @@ const std::vector<InputSpec>& SpecsOf(StepKind kind) {
                                                  {"headers", Input::kTextMap, false},
                                                  {"body", Input::kAny, false}};
     switch (kind) {
-        case StepKind::kCreateRoom: return kCreateRoom;
-        case StepKind::kCreateFolder: return kCreateFolder;
-        case StepKind::kCreateFolders: return kCreateFolders;
-        case StepKind::kCopyAs: return kCopyAs;
-        case StepKind::kSetAccess: return kSetAccess;
+        case StepKind::kCreateRoom:
+            return kCreateRoom;
+        case StepKind::kCreateFolder:
+            return kCreateFolder;
+        case StepKind::kCreateFolders:
+            return kCreateFolders;
+        case StepKind::kCopyAs:
+            return kCopyAs;
+        case StepKind::kSetAccess:
+            return kSetAccess;
         case StepKind::kCopy:
-        case StepKind::kMove: return kCopyMove;
-        case StepKind::kMail: return kMail;
-        case StepKind::kChat: return kChat;
-        case StepKind::kHttp: return kHttp;
+        case StepKind::kMove:
+            return kCopyMove;
+        case StepKind::kMail:
+            return kMail;
+        case StepKind::kChat:
+            return kChat;
+        case StepKind::kHttp:
+            return kHttp;
     }
     return kMail;
 }
 
 bool IsStepId(std::string_view id) {
     if (id.empty() || !(std::isalpha(static_cast<unsigned char>(id[0])) || id[0] == '_')) return false;
-    return std::all_of(id.begin(), id.end(),
-                       [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-'; });
+    return std::all_of(id.begin(), id.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+    });
 }
 
 std::string Upper(std::string_view text) {
@@ -135,7 +147,8 @@ public:
             if (ParseStepKind(key)) {
                 if (kind_key) {
                     Error(PointerJoin(pointer, key),
-                          fmt::format("a step does one thing: both {} and {} here; write two steps", *kind_key, key));
+                          fmt::format("a step does one thing: both {} and {} here; write two steps",
+                                      *kind_key, key));
                     return std::nullopt;
                 }
                 kind_key = key;
@@ -157,7 +170,8 @@ public:
             auto id = doc_.TextAt(PointerJoin(pointer, "id"));
             if (!id || !IsStepId(*id)) {
                 Error(PointerJoin(pointer, "id"),
-                      "a step id is a name of letters, digits, '_' and '-' starting with a letter (steps.<id>.* reads it)");
+                      "a step id is a name of letters, digits, '_' and '-' starting with a letter "
+                      "(steps.<id>.* reads it)");
                 return std::nullopt;
             }
             step.id = *id;
@@ -165,7 +179,8 @@ public:
         const std::string input_pointer = PointerJoin(pointer, *kind_key);
         const Json& input = (*value)[*kind_key];
         if (!input.is_object()) {
-            Error(input_pointer, fmt::format("{} takes a map of inputs, got {}", *kind_key, config::KindName(input)));
+            Error(input_pointer,
+                  fmt::format("{} takes a map of inputs, got {}", *kind_key, config::KindName(input)));
             return std::nullopt;
         }
         step_name_ = *kind_key;
@@ -186,8 +201,9 @@ public:
                 if (raw == nullptr) {
                     Error(input_pointer, fmt::format("{} needs {}", *kind_key, spec.key));
                 } else {
-                    Error(key_pointer, fmt::format("{} needs {}, and it is empty here (an unset ${{VAR:-}} gives nothing)",
-                                                   *kind_key, spec.key));
+                    Error(key_pointer,
+                          fmt::format("{} needs {}, and it is empty here (an unset ${{VAR:-}} gives nothing)",
+                                      *kind_key, spec.key));
                 }
             } else if (compiled) {
                 step.input[std::string(spec.key)] = std::move(*compiled);
@@ -199,7 +215,9 @@ public:
     }
 
 private:
-    void Error(const std::string& pointer, std::string_view message) { diagnostics_.AddAt(doc_, pointer, message); }
+    void Error(const std::string& pointer, std::string_view message) {
+        diagnostics_.AddAt(doc_, pointer, message);
+    }
 
     /// Parses a template string and checks what it reads. The string back, or nullopt.
     std::optional<Json> TemplateText(const std::string& pointer, std::string text) {
@@ -216,9 +234,11 @@ private:
         return Json(std::move(text));
     }
 
-    std::optional<Json> Scalar(const std::string& pointer, const Json& value, std::string_view key, bool as_id) {
+    std::optional<Json> Scalar(const std::string& pointer, const Json& value, std::string_view key,
+                               bool as_id) {
         if (value.is_structured()) {
-            Error(pointer, fmt::format("{} takes {}, got {}", key, as_id ? "an id" : "text", config::KindName(value)));
+            Error(pointer,
+                  fmt::format("{} takes {}, got {}", key, as_id ? "an id" : "text", config::KindName(value)));
             return std::nullopt;
         }
         if (as_id && value.is_number_integer()) return value;
@@ -233,7 +253,8 @@ private:
     }
 
     /// A YAML list (null entries dropped) or one text, kept as written; splitting happens at render.
-    std::optional<Json> List(const std::string& pointer, const Json& value, std::string_view key, bool as_id) {
+    std::optional<Json> List(const std::string& pointer, const Json& value, std::string_view key,
+                             bool as_id) {
         if (!value.is_array()) return Scalar(pointer, value, key, as_id);
         Json out = Json::array();
         bool ok = true;
@@ -264,12 +285,16 @@ private:
 
     std::optional<Json> CompileInput(const InputSpec& spec, const std::string& pointer, const Json& value) {
         switch (spec.type) {
-            case Input::kText: return Scalar(pointer, value, spec.key, false);
-            case Input::kId: return Scalar(pointer, value, spec.key, true);
-            case Input::kIdList: return List(pointer, value, spec.key, true);
+            case Input::kText:
+                return Scalar(pointer, value, spec.key, false);
+            case Input::kId:
+                return Scalar(pointer, value, spec.key, true);
+            case Input::kIdList:
+                return List(pointer, value, spec.key, true);
             case Input::kTextList:
             case Input::kAddressList:
-            case Input::kItems: return List(pointer, value, spec.key, false);
+            case Input::kItems:
+                return List(pointer, value, spec.key, false);
             case Input::kBool:
                 if (!value.is_boolean()) {
                     Error(pointer, fmt::format("{} must be true or false", spec.key));
@@ -280,7 +305,8 @@ private:
                 if (value.is_number_integer()) {
                     const auto number = value.get<std::int64_t>();
                     const auto& types = RoomTypes();
-                    if (std::any_of(types.begin(), types.end(), [&](const RoomTypeName& t) { return t.value == number; })) {
+                    if (std::any_of(types.begin(), types.end(),
+                                    [&](const RoomTypeName& t) { return t.value == number; })) {
                         return value;
                     }
                 }
@@ -289,13 +315,17 @@ private:
                 }
                 std::vector<std::string_view> names;
                 for (const auto& t : RoomTypes()) names.push_back(t.name);
-                Error(pointer, fmt::format("unknown room type {}; types are {} (or their numbers 1, 2, 5, 6, 8, 9)",
-                                           value.dump(), fmt::join(names, ", ")));
+                Error(pointer,
+                      fmt::format("unknown room type {}; types are {} (or their numbers 1, 2, 5, 6, 8, 9)",
+                                  value.dump(), fmt::join(names, ", ")));
                 return std::nullopt;
             }
-            case Input::kConflict: return Literal(pointer, value, spec.key, {"skip", "overwrite", "duplicate"});
-            case Input::kMethod: return Literal(pointer, value, spec.key, {"GET", "POST", "PUT", "PATCH", "DELETE"}, true);
-            case Input::kChatKind: return Literal(pointer, value, spec.key, {"slack", "teams", "generic"});
+            case Input::kConflict:
+                return Literal(pointer, value, spec.key, {"skip", "overwrite", "duplicate"});
+            case Input::kMethod:
+                return Literal(pointer, value, spec.key, {"GET", "POST", "PUT", "PATCH", "DELETE"}, true);
+            case Input::kChatKind:
+                return Literal(pointer, value, spec.key, {"slack", "teams", "generic"});
             case Input::kChannel: {
                 if (!value.is_string() || value.get<std::string>().empty()) {
                     Error(pointer, "channel must be the name of one of chat.channels");
@@ -303,10 +333,12 @@ private:
                 }
                 const auto name = value.get<std::string>();
                 if (options_.chat_channels && !options_.chat_channels->count(name)) {
-                    std::vector<std::string_view> known(options_.chat_channels->begin(), options_.chat_channels->end());
+                    std::vector<std::string_view> known(options_.chat_channels->begin(),
+                                                        options_.chat_channels->end());
                     const auto suggestion = config::ClosestName(name, known);
-                    Error(pointer, fmt::format("no chat channel '{}' in chat.channels{}", name,
-                                               suggestion.empty() ? "" : "; did you mean '" + suggestion + "'?"));
+                    Error(pointer,
+                          fmt::format("no chat channel '{}' in chat.channels{}", name,
+                                      suggestion.empty() ? "" : "; did you mean '" + suggestion + "'?"));
                     return std::nullopt;
                 }
                 return value;
@@ -327,8 +359,10 @@ private:
                 }
                 return out;
             }
-            case Input::kAny: return AnyValue(pointer, value);
-            case Input::kEntries: return Entries(pointer, value);
+            case Input::kAny:
+                return AnyValue(pointer, value);
+            case Input::kEntries:
+                return Entries(pointer, value);
         }
         return std::nullopt;
     }
@@ -382,7 +416,8 @@ private:
                 if (entry.contains(subject)) subjects.emplace_back(subject);
             }
             if (subjects.size() != 1) {
-                Error(entry_pointer, fmt::format("an entry names exactly one of {}", fmt::join(kEntrySubjects, ", ")));
+                Error(entry_pointer,
+                      fmt::format("an entry names exactly one of {}", fmt::join(kEntrySubjects, ", ")));
                 ok = false;
                 continue;
             }
@@ -399,12 +434,14 @@ private:
                 std::vector<std::string_view> names;
                 for (const auto& l : AccessLevels()) names.push_back(l.name);
                 const std::string written = access.is_string() ? access.get<std::string>() : access.dump();
-                const auto suggestion = access.is_string() ? config::ClosestName(written, names) : std::string();
+                const auto suggestion =
+                    access.is_string() ? config::ClosestName(written, names) : std::string();
                 // Numbers are refused on purpose: DocSpace reads any unknown value as 0 = remove, and the
                 // numbers are easy to confuse (4 is "Varies", not full access; wire.md §0).
-                Error(access_pointer, fmt::format("unknown access level '{}'{}; levels are {}", written,
-                                                  suggestion.empty() ? "" : " (did you mean '" + suggestion + "'?)",
-                                                  fmt::join(names, ", ")));
+                Error(access_pointer,
+                      fmt::format("unknown access level '{}'{}; levels are {}", written,
+                                  suggestion.empty() ? "" : " (did you mean '" + suggestion + "'?)",
+                                  fmt::join(names, ", ")));
                 ok = false;
                 continue;
             }
@@ -413,7 +450,8 @@ private:
             const Json& subject_value = entry[subject];
             std::optional<Json> values;
             if (!subject_value.is_null()) values = List(subject_pointer, subject_value, subject, false);
-            const std::string kind = subject.substr(0, subject.back() == 's' ? subject.size() - 1 : subject.size());
+            const std::string kind =
+                subject.substr(0, subject.back() == 's' ? subject.size() - 1 : subject.size());
             out.push_back({{"kind", kind},
                            {"value", values ? *values : Json::array()},
                            {"access", *level},
@@ -427,17 +465,20 @@ private:
         Json& input = step.input;
         switch (step.kind) {
             case StepKind::kMail:
-                if (!input.contains("body") && !input.contains("html")) Error(input_pointer, "mail needs body or html");
+                if (!input.contains("body") && !input.contains("html"))
+                    Error(input_pointer, "mail needs body or html");
                 break;
             case StepKind::kChat:
                 if (input.contains("channel") && input.contains("url")) {
-                    Error(input_pointer, "chat takes either channel (a name from chat.channels) or kind and url, not both");
+                    Error(input_pointer,
+                          "chat takes either channel (a name from chat.channels) or kind and url, not both");
                 } else if (!input.contains("channel") && !input.contains("url")) {
                     Error(input_pointer, "chat needs channel (a name from chat.channels) or kind and url");
                 } else if (input.contains("url") && !input.contains("kind")) {
                     Error(input_pointer, "chat with url needs kind: slack, teams or generic");
                 } else if (input.contains("channel") && input.contains("kind")) {
-                    Error(PointerJoin(input_pointer, "kind"), "a named channel has its kind in chat.channels");
+                    Error(PointerJoin(input_pointer, "kind"),
+                          "a named channel has its kind in chat.channels");
                 }
                 break;
             case StepKind::kCopy:
@@ -446,9 +487,10 @@ private:
                     // Default: the event's own entity.
                     const RuleScope& scope = *references_.rule;
                     if (!scope.Allows(EntityKind::kFile) && !scope.Allows(EntityKind::kFolder)) {
-                        Error(input_pointer, fmt::format("{} needs files, folders or items: this rule's events ({}) are "
-                                                         "not about a file or folder",
-                                                         step_name_, scope.triggers));
+                        Error(input_pointer,
+                              fmt::format("{} needs files, folders or items: this rule's events ({}) are "
+                                          "not about a file or folder",
+                                          step_name_, scope.triggers));
                     } else {
                         input["items"] = "{{ entity }}";
                     }
@@ -501,7 +543,8 @@ public:
 
 private:
     tl::unexpected<spacehook::Error> Problem(std::string_view key, std::string_view message) const {
-        return Fail(ErrorCode::kInvalidArgument, fmt::format("step {} ({}): {}: {}", step_.id, ToString(step_.kind), key, message));
+        return Fail(ErrorCode::kInvalidArgument,
+                    fmt::format("step {} ({}): {}: {}", step_.id, ToString(step_.kind), key, message));
     }
 
     bool Unresolved(const Json& value) const {
@@ -518,7 +561,8 @@ private:
     Result<Json> Text(std::string_view key, const Json& input) const {
         auto value = Value(key, input);
         if (!value) return value;
-        if (value->is_structured()) return Problem(key, fmt::format("expected text, got {}", config::KindName(*value)));
+        if (value->is_structured())
+            return Problem(key, fmt::format("expected text, got {}", config::KindName(*value)));
         return Json(TemplateText(*value));
     }
 
@@ -533,7 +577,8 @@ private:
             return EntityId::Parse(std::move(text)).ToJson();
         }
         if (value.is_object() && value.contains("id")) return IdOf(key, value["id"]);
-        return Problem(key, fmt::format("expected an id, got {}", value.is_null() ? "nothing" : config::KindName(value)));
+        return Problem(key, fmt::format("expected an id, got {}",
+                                        value.is_null() ? "nothing" : config::KindName(value)));
     }
 
     /// The items of a list input: a YAML list, or a text split on commas; arrays produced by templates
@@ -547,7 +592,8 @@ private:
             if (value.is_null()) return;
             if (value.is_array()) {
                 for (auto& item : value) {
-                    if (!item.is_null() && !(item.is_string() && TrimView(item.get_ref<const std::string&>()).empty())) {
+                    if (!item.is_null() &&
+                        !(item.is_string() && TrimView(item.get_ref<const std::string&>()).empty())) {
                         out.push_back(std::move(item));
                     }
                 }
@@ -576,7 +622,8 @@ private:
                 if (!value) return tl::unexpected(value.error());
                 // A literal entry is split too (`users: [${MANAGER_ID}, ${EXTRA_IDS:-}]`); what a
                 // template produced inside a list is taken as it is.
-                const bool literal = item.is_string() && !Template::HasExpressions(item.get_ref<const std::string&>());
+                const bool literal =
+                    item.is_string() && !Template::HasExpressions(item.get_ref<const std::string&>());
                 add(std::move(*value), split_entries && literal);
             }
         } else {
@@ -604,7 +651,8 @@ private:
         if (!items) return tl::unexpected(items.error());
         Json out = Json::array();
         for (const auto& item : *items) {
-            if (item.is_structured()) return Problem(key, fmt::format("expected text, got {}", config::KindName(item)));
+            if (item.is_structured())
+                return Problem(key, fmt::format("expected text, got {}", config::KindName(item)));
             out.push_back(TemplateText(item));
         }
         return out;
@@ -612,15 +660,19 @@ private:
 
     Result<Json> RenderInput(const InputSpec& spec, const Json& input) const {
         switch (spec.type) {
-            case Input::kText: return Text(spec.key, input);
+            case Input::kText:
+                return Text(spec.key, input);
             case Input::kId: {
                 auto value = Value(spec.key, input);
                 if (!value) return value;
                 return IdOf(spec.key, *value);
             }
-            case Input::kIdList: return IdList(spec.key, input);
-            case Input::kTextList: return TextList(spec.key, input, true);
-            case Input::kAddressList: return TextList(spec.key, input, false);
+            case Input::kIdList:
+                return IdList(spec.key, input);
+            case Input::kTextList:
+                return TextList(spec.key, input, true);
+            case Input::kAddressList:
+                return TextList(spec.key, input, false);
             case Input::kItems: {
                 auto items = Items(spec.key, input, false);
                 if (!items) return tl::unexpected(items.error());
@@ -635,14 +687,17 @@ private:
                 }
                 return out;
             }
-            case Input::kAny: return Value(spec.key, input);
-            case Input::kEntries: return Invitations(input);
+            case Input::kAny:
+                return Value(spec.key, input);
+            case Input::kEntries:
+                return Invitations(input);
             case Input::kBool:
             case Input::kRoomType:
             case Input::kConflict:
             case Input::kMethod:
             case Input::kChatKind:
-            case Input::kChannel: return input;
+            case Input::kChannel:
+                return input;
         }
         return input;
     }
@@ -684,7 +739,8 @@ private:
                     }
                     out.erase("items");
                 }
-                if (strict && files.empty() && folders.empty()) return Problem("files", "nothing to " + std::string(ToString(step_.kind)));
+                if (strict && files.empty() && folders.empty())
+                    return Problem("files", "nothing to " + std::string(ToString(step_.kind)));
                 out["files"] = std::move(files);
                 out["folders"] = std::move(folders);
                 break;
@@ -713,7 +769,8 @@ private:
                 if (strict && out.contains("url") && !IsHttpUrl(out["url"].get<std::string>())) {
                     return Problem("url", "expected an http(s) URL");
                 }
-                if (!out.contains("headers") && step_.kind == StepKind::kHttp) out["headers"] = Json::object();
+                if (!out.contains("headers") && step_.kind == StepKind::kHttp)
+                    out["headers"] = Json::object();
                 break;
             case StepKind::kCreateFolder:
                 break;
@@ -722,7 +779,8 @@ private:
     }
 
     static bool IsHttpUrl(std::string_view url) {
-        return (url.substr(0, 8) == "https://" && url.size() > 8) || (url.substr(0, 7) == "http://" && url.size() > 7);
+        return (url.substr(0, 8) == "https://" && url.size() > 8) ||
+               (url.substr(0, 7) == "http://" && url.size() > 7);
     }
 
     /// An item is a file or folder object: `{{ entity }}` ({id, kind}) or a DTO from an earlier step
@@ -733,8 +791,10 @@ private:
             return Ok();
         }
         if (!item.is_object() || !item.contains("id")) {
-            return Problem("items", "expected files or folders as objects (like {{ entity }} or {{ steps.copy.files }}); "
-                                    "write plain ids under files: or folders:");
+            return Problem(
+                "items",
+                "expected files or folders as objects (like {{ entity }} or {{ steps.copy.files }}); "
+                "write plain ids under files: or folders:");
         }
         std::string kind;
         if (item.contains("kind") && item["kind"].is_string()) kind = item["kind"].get<std::string>();
@@ -748,7 +808,8 @@ private:
         } else if (kind == "folder") {
             folders.push_back(std::move(*id));
         } else {
-            return Problem("items", fmt::format("a {} cannot be copied or moved", kind.empty() ? "thing of unknown kind" : kind));
+            return Problem("items", fmt::format("a {} cannot be copied or moved",
+                                                kind.empty() ? "thing of unknown kind" : kind));
         }
         return Ok();
     }
@@ -760,7 +821,9 @@ private:
 
 }  // namespace
 
-std::string_view ToString(StepKind kind) { return kStepKindNames[static_cast<std::size_t>(kind)]; }
+std::string_view ToString(StepKind kind) {
+    return kStepKindNames[static_cast<std::size_t>(kind)];
+}
 
 std::optional<StepKind> ParseStepKind(std::string_view name) {
     auto it = std::find(kStepKindNames.begin(), kStepKindNames.end(), name);
@@ -768,7 +831,9 @@ std::optional<StepKind> ParseStepKind(std::string_view name) {
     return static_cast<StepKind>(it - kStepKindNames.begin());
 }
 
-const std::vector<std::string_view>& StepKindNames() { return kStepKindNames; }
+const std::vector<std::string_view>& StepKindNames() {
+    return kStepKindNames;
+}
 
 Json Step::ToJson() const {
     return {{"kind", std::string(rules::ToString(kind))}, {"id", id}, {"input", input}};

@@ -56,15 +56,17 @@ struct CompileOptions {
 };
 
 /// Compiles the step at `pointer` (an element of `do:`). Adds the facts its templates read to `needs`.
-std::optional<Step> CompileStep(const config::Document& doc, const std::string& pointer, const RuleScope& scope,
-                                const std::vector<std::string>& earlier_steps, const CompileOptions& options,
-                                NeededFacts& needs, config::Diagnostics& diagnostics);
+std::optional<Step> CompileStep(const config::Document& doc, const std::string& pointer,
+                                const RuleScope& scope, const std::vector<std::string>& earlier_steps,
+                                const CompileOptions& options, NeededFacts& needs,
+                                config::Diagnostics& diagnostics);
 
 /// Renders a step's input against the context: templates filled, lists split and flattened, ids
 /// typed (a numeric id is a JSON number), empty optional entries dropped, named levels already
 /// numbers. kInvalidArgument naming the step and input when a value is missing or unusable (a
 /// permanent failure: the data is not there). kKeepUnresolved leaves missing values as their
 /// `{{ ... }}` text and skips the checks that need them (test-rule).
-Result<Json> RenderStepInput(const Step& step, const TemplateContext& context, RenderMode mode = RenderMode::kStrict);
+Result<Json> RenderStepInput(const Step& step, const TemplateContext& context,
+                             RenderMode mode = RenderMode::kStrict);
 
 }  // namespace spacehook::rules

@@ -1,17 +1,23 @@
 #include "rules/template.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cctype>
-
-#include <fmt/format.h>
 
 namespace spacehook::rules {
 
 namespace {
 
-bool IsIdentStart(char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_'; }
-bool IsIdentChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-'; }
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+bool IsIdentStart(char c) {
+    return std::isalpha(static_cast<unsigned char>(c)) || c == '_';
+}
+bool IsIdentChar(char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+}
+bool IsDigit(char c) {
+    return c >= '0' && c <= '9';
+}
 
 /// Recursive-descent parser of one `{{ ... }}` body, starting just after the opening braces.
 class ExpressionParser {
@@ -39,11 +45,14 @@ public:
         SkipSpace();
         if (!Peek("}}")) {
             if (pos_ >= text_.size()) return Error("'{{' is never closed by '}}'");
-            return Error(fmt::format("unexpected '{}' in '{{{{ {} }}}}'", text_.substr(pos_, 1), Source(start)));
+            return Error(
+                fmt::format("unexpected '{}' in '{{{{ {} }}}}'", text_.substr(pos_, 1), Source(start)));
         }
         std::string_view source = text_.substr(start, pos_ - start);
-        while (!source.empty() && std::isspace(static_cast<unsigned char>(source.front()))) source.remove_prefix(1);
-        while (!source.empty() && std::isspace(static_cast<unsigned char>(source.back()))) source.remove_suffix(1);
+        while (!source.empty() && std::isspace(static_cast<unsigned char>(source.front())))
+            source.remove_prefix(1);
+        while (!source.empty() && std::isspace(static_cast<unsigned char>(source.back())))
+            source.remove_suffix(1);
         expression.source = std::string(source);
         pos_ += 2;
         return expression;
@@ -55,11 +64,14 @@ private:
     void SkipSpace() {
         while (pos_ < text_.size() && std::isspace(static_cast<unsigned char>(text_[pos_]))) ++pos_;
     }
-    [[nodiscard]] bool Peek(std::string_view token) const { return text_.substr(pos_, token.size()) == token; }
+    [[nodiscard]] bool Peek(std::string_view token) const {
+        return text_.substr(pos_, token.size()) == token;
+    }
 
     std::string Source(std::size_t start) const {
         auto end = text_.find("}}", start);
-        std::string_view body = text_.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
+        std::string_view body =
+            text_.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
         while (!body.empty() && std::isspace(static_cast<unsigned char>(body.front()))) body.remove_prefix(1);
         while (!body.empty() && std::isspace(static_cast<unsigned char>(body.back()))) body.remove_suffix(1);
         return std::string(body);
@@ -99,7 +111,9 @@ private:
         SkipSpace();
         if (pos_ >= text_.size()) return Error("'{{' is never closed by '}}'");
         if (after_fallback && (Peek("}}") || Peek("|") || Peek("??"))) {
-            return Error("expected a name or a \"literal\" after the '?" "?'");
+            return Error(
+                "expected a name or a \"literal\" after the '?"
+                "?'");
         }
         const char c = text_[pos_];
         if (c == '"' || c == '\'' || IsDigit(c) || c == '-') {
@@ -153,12 +167,14 @@ private:
 
     Result<TemplateFilter> ParseFilter() {
         SkipSpace();
-        if (pos_ >= text_.size() || !IsIdentStart(text_[pos_])) return Error("expected a filter name after '|'");
+        if (pos_ >= text_.size() || !IsIdentStart(text_[pos_]))
+            return Error("expected a filter name after '|'");
         TemplateFilter filter;
         filter.name = Identifier();
         const auto& names = TemplateFilterNames();
         if (std::find(names.begin(), names.end(), filter.name) == names.end()) {
-            return Error(fmt::format("unknown filter '{}'; filters are: {}", filter.name, fmt::join(names, ", ")));
+            return Error(
+                fmt::format("unknown filter '{}'; filters are: {}", filter.name, fmt::join(names, ", ")));
         }
         SkipSpace();
         if (Peek("(")) {
@@ -172,8 +188,10 @@ private:
             if (!Peek(")")) return Error("'(' is never closed by ')'");
             ++pos_;
         }
-        if (filter.name == "default" && !filter.argument) return Error("default needs a value: default(\"text\")");
-        if (filter.name != "default" && filter.argument) return Error(fmt::format("{} takes no argument", filter.name));
+        if (filter.name == "default" && !filter.argument)
+            return Error("default needs a value: default(\"text\")");
+        if (filter.name != "default" && filter.argument)
+            return Error(fmt::format("{} takes no argument", filter.name));
         return filter;
     }
 
@@ -188,7 +206,8 @@ const Json* Lookup(const Json& context, const TemplatePath& path) {
             auto it = current->find(segment);
             if (it == current->end()) return nullptr;
             current = &*it;
-        } else if (current->is_array() && !segment.empty() && std::all_of(segment.begin(), segment.end(), IsDigit)) {
+        } else if (current->is_array() && !segment.empty() &&
+                   std::all_of(segment.begin(), segment.end(), IsDigit)) {
             const std::size_t index = std::stoul(segment);
             if (index >= current->size()) return nullptr;
             current = &(*current)[index];
@@ -216,15 +235,16 @@ std::string UrlEncode(std::string_view text) {
 
 Result<std::string> FilterInput(const TemplateFilter& filter, const Json& value) {
     if (value.is_structured()) {
-        return Fail(ErrorCode::kInvalidArgument,
-                    fmt::format("filter {} needs text, got {}", filter.name, value.is_array() ? "a list" : "a map"));
+        return Fail(ErrorCode::kInvalidArgument, fmt::format("filter {} needs text, got {}", filter.name,
+                                                             value.is_array() ? "a list" : "a map"));
     }
     return TemplateText(value);
 }
 
 Result<std::optional<Json>> ApplyFilter(const TemplateFilter& filter, std::optional<Json> value) {
     if (filter.name == "default") {
-        if (!value || value->is_null() || (value->is_string() && value->get_ref<const std::string&>().empty())) {
+        if (!value || value->is_null() ||
+            (value->is_string() && value->get_ref<const std::string&>().empty())) {
             return std::optional<Json>(*filter.argument);
         }
         return value;
@@ -278,7 +298,8 @@ Result<std::optional<Json>> Evaluate(const TemplateExpression& expression, const
     for (const auto& filter : expression.filters) {
         auto next = ApplyFilter(filter, std::move(value));
         if (!next) {
-            return Fail(ErrorCode::kInvalidArgument, fmt::format("{{{{ {} }}}}: {}", expression.source, next.error().message));
+            return Fail(ErrorCode::kInvalidArgument,
+                        fmt::format("{{{{ {} }}}}: {}", expression.source, next.error().message));
         }
         value = std::move(*next);
     }
@@ -297,7 +318,8 @@ std::string TemplatePath::ToString() const {
 }
 
 const std::vector<std::string_view>& TemplateFilterNames() {
-    static const std::vector<std::string_view> kNames = {"lower", "upper", "trim", "urlencode", "json", "default"};
+    static const std::vector<std::string_view> kNames = {"lower",     "upper", "trim",
+                                                         "urlencode", "json",  "default"};
     return kNames;
 }
 
@@ -308,7 +330,9 @@ std::string TemplateText(const Json& value) {
     return value.dump();
 }
 
-bool Template::HasExpressions(std::string_view text) { return text.find("{{") != std::string_view::npos; }
+bool Template::HasExpressions(std::string_view text) {
+    return text.find("{{") != std::string_view::npos;
+}
 
 Result<Template> Template::Parse(std::string_view text) {
     Template out;
@@ -329,7 +353,9 @@ Result<Template> Template::Parse(std::string_view text) {
     return out;
 }
 
-bool Template::IsSingleExpression() const { return parts_.size() == 1 && parts_[0].expression.has_value(); }
+bool Template::IsSingleExpression() const {
+    return parts_.size() == 1 && parts_[0].expression.has_value();
+}
 
 std::vector<const TemplateExpression*> Template::Expressions() const {
     std::vector<const TemplateExpression*> out;

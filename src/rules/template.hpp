@@ -23,8 +23,8 @@ struct TemplateOperand {
 };
 
 struct TemplateFilter {
-    std::string name;                ///< lower, upper, trim, urlencode, json, default
-    std::optional<Json> argument;    ///< default("x")
+    std::string name;              ///< lower, upper, trim, urlencode, json, default
+    std::optional<Json> argument;  ///< default("x")
 };
 
 /// `{{ a ?? b ?? "x" | trim | lower }}`: the first alternative that has a value (not missing, not

@@ -1,9 +1,9 @@
 #include "rules/template_context.hpp"
 
-#include <algorithm>
-
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+
+#include <algorithm>
 
 #include "config/diagnostics.hpp"
 
@@ -50,9 +50,15 @@ namespace {
 const std::vector<std::string_view> kRoots = {"event", "payload", "webhook", "entity", "file", "folder",
                                               "room",  "user",    "actor",   "steps",  "rule", "run"};
 const std::vector<std::string_view> kEventFields = {"id", "trigger", "triggerId", "createOn", "createBy"};
-const std::vector<std::string_view> kWebhookFields = {"id",        "name",          "url",
-                                                      "triggers",  "target",        "lastFailureOn",
-                                                      "lastFailureContent", "lastSuccessOn", "retryCount",
+const std::vector<std::string_view> kWebhookFields = {"id",
+                                                      "name",
+                                                      "url",
+                                                      "triggers",
+                                                      "target",
+                                                      "lastFailureOn",
+                                                      "lastFailureContent",
+                                                      "lastSuccessOn",
+                                                      "retryCount",
                                                       "retryOn"};
 const std::vector<std::string_view> kEntityFields = {"id", "kind", "title", "parentId"};
 
@@ -62,20 +68,23 @@ std::optional<std::string> CheckField(const TemplatePath& path, const std::vecto
     if (std::find(fields.begin(), fields.end(), field) != fields.end()) return std::nullopt;
     const auto suggestion = config::ClosestName(field, fields);
     return fmt::format("{} has no field '{}'{}", path.segments[0], field,
-                       suggestion.empty() ? fmt::format("; fields are: {}", fmt::join(fields, ", "))
-                                          : fmt::format("; did you mean '{}.{}'?", path.segments[0], suggestion));
+                       suggestion.empty()
+                           ? fmt::format("; fields are: {}", fmt::join(fields, ", "))
+                           : fmt::format("; did you mean '{}.{}'?", path.segments[0], suggestion));
 }
 
 std::optional<std::string> CheckAvailable(const TemplatePath& path, const RuleScope& scope,
-                                          std::initializer_list<EntityKind> kinds, std::string_view families) {
+                                          std::initializer_list<EntityKind> kinds,
+                                          std::string_view families) {
     for (auto kind : kinds) {
         if (scope.Allows(kind)) return std::nullopt;
     }
-    return fmt::format("{} does not exist for this rule's triggers ({}); {}.* exists for {} triggers", path.ToString(),
-                       scope.triggers, path.segments[0], families);
+    return fmt::format("{} does not exist for this rule's triggers ({}); {}.* exists for {} triggers",
+                       path.ToString(), scope.triggers, path.segments[0], families);
 }
 
-std::optional<std::string> CheckPath(const TemplatePath& path, const ReferenceScope& scope, NeededFacts& needs) {
+std::optional<std::string> CheckPath(const TemplatePath& path, const ReferenceScope& scope,
+                                     NeededFacts& needs) {
     const std::string& root = path.segments[0];
     if (std::find(kRoots.begin(), kRoots.end(), root) == kRoots.end()) {
         const auto suggestion = config::ClosestName(root, kRoots);
@@ -99,7 +108,8 @@ std::optional<std::string> CheckPath(const TemplatePath& path, const ReferenceSc
         const auto& id = path.segments[1];
         if (std::find(earlier.begin(), earlier.end(), id) != earlier.end()) return std::nullopt;
         if (earlier.empty()) return fmt::format("steps.{}: there is no earlier step in this rule", id);
-        return fmt::format("steps.{}: no earlier step has id '{}'; earlier steps are: {}", id, id, fmt::join(earlier, ", "));
+        return fmt::format("steps.{}: no earlier step has id '{}'; earlier steps are: {}", id, id,
+                           fmt::join(earlier, ", "));
     }
     if (root == "file") {
         needs.file = true;
@@ -107,11 +117,13 @@ std::optional<std::string> CheckPath(const TemplatePath& path, const ReferenceSc
     }
     if (root == "folder") {
         needs.folder = true;
-        return CheckAvailable(path, rule, {EntityKind::kFile, EntityKind::kFolder}, "file.*, folder.* and form.*");
+        return CheckAvailable(path, rule, {EntityKind::kFile, EntityKind::kFolder},
+                              "file.*, folder.* and form.*");
     }
     if (root == "room") {
         // The room's id and title come with its path; anything else needs the room itself.
-        const bool from_path = path.segments.size() >= 2 && (path.segments[1] == "id" || path.segments[1] == "title");
+        const bool from_path =
+            path.segments.size() >= 2 && (path.segments[1] == "id" || path.segments[1] == "title");
         needs.path = true;
         if (!from_path) needs.room = true;
         return CheckAvailable(path, rule, {EntityKind::kFile, EntityKind::kFolder, EntityKind::kRoom},
@@ -127,7 +139,8 @@ std::optional<std::string> CheckPath(const TemplatePath& path, const ReferenceSc
 
 }  // namespace
 
-std::optional<std::string> CheckReferences(const Template& tmpl, const ReferenceScope& scope, NeededFacts& needs) {
+std::optional<std::string> CheckReferences(const Template& tmpl, const ReferenceScope& scope,
+                                           NeededFacts& needs) {
     for (const auto* expression : tmpl.Expressions()) {
         for (const auto& operand : expression->operands) {
             if (operand.literal) continue;

@@ -51,6 +51,7 @@ struct ReferenceScope {
 /// Checks every path a template reads against what can exist there (unknown root, a step that is not
 /// an earlier one, `file.*` in a rule that only sees user.* events, an `event.*` field DocSpace never
 /// sends) and adds the facts it needs to `needs`. The problem as text, or nullopt.
-std::optional<std::string> CheckReferences(const Template& tmpl, const ReferenceScope& scope, NeededFacts& needs);
+std::optional<std::string> CheckReferences(const Template& tmpl, const ReferenceScope& scope,
+                                           NeededFacts& needs);
 
 }  // namespace spacehook::rules

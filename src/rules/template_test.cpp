@@ -9,8 +9,14 @@ namespace {
 
 const Json kContext = {
     {"file", {{"title", "Invoice 7.docx"}, {"id", 1234}, {"version", 2}, {"size", 1.5}, {"locked", false}}},
-    {"payload", {{"email", "Jane+Docs@Example.com"}, {"name", "  Jane  "}, {"empty", ""}, {"none", nullptr},
-                 {"tags", {"a", "b"}}, {"meta", {{"k", "v"}}}, {"odd key", "x"}}},
+    {"payload",
+     {{"email", "Jane+Docs@Example.com"},
+      {"name", "  Jane  "},
+      {"empty", ""},
+      {"none", nullptr},
+      {"tags", {"a", "b"}},
+      {"meta", {{"k", "v"}}},
+      {"odd key", "x"}}},
     {"steps", {{"room", {{"id", 890}, {"title", "Home"}}}}},
 };
 
@@ -48,9 +54,11 @@ TEST(Template, PlainTextIsUnchanged) {
 }
 
 TEST(Template, EmbeddedValuesBecomeText) {
-    EXPECT_EQ(Render("Invoice: {{ file.title }} (v{{ file.version }})"), Json("Invoice: Invoice 7.docx (v2)"));
+    EXPECT_EQ(Render("Invoice: {{ file.title }} (v{{ file.version }})"),
+              Json("Invoice: Invoice 7.docx (v2)"));
     EXPECT_EQ(Render("{{file.size}}/{{ file.locked }}"), Json("1.5/false"));
-    EXPECT_EQ(Render("tags={{ payload.tags }} meta={{ payload.meta }}"), Json("tags=[\"a\",\"b\"] meta={\"k\":\"v\"}"));
+    EXPECT_EQ(Render("tags={{ payload.tags }} meta={{ payload.meta }}"),
+              Json("tags=[\"a\",\"b\"] meta={\"k\":\"v\"}"));
 }
 
 TEST(Template, ASingleExpressionKeepsItsJsonType) {
@@ -70,7 +78,8 @@ TEST(Template, PathsIndexesAndQuotedKeys) {
 }
 
 TEST(Template, FallbacksSkipMissingAndNull) {
-    EXPECT_EQ(Render("{{ user.displayName ?? payload.none ?? payload.email }}"), Json("Jane+Docs@Example.com"));
+    EXPECT_EQ(Render("{{ user.displayName ?? payload.none ?? payload.email }}"),
+              Json("Jane+Docs@Example.com"));
     EXPECT_EQ(Render("{{ user.displayName ?? 'someone' }}"), Json("someone"));
     EXPECT_EQ(Render("{{ user.displayName ?? \"two words\" }}"), Json("two words"));
     EXPECT_EQ(Render("{{ missing ?? 42 }}"), Json(42));
@@ -104,14 +113,17 @@ TEST(Template, EveryFilter) {
 }
 
 TEST(Template, MissingValuesAreRenderErrors) {
-    EXPECT_EQ(RenderError("Hi {{ user.displayName }}"), "{{ user.displayName }}: no value for user.displayName");
+    EXPECT_EQ(RenderError("Hi {{ user.displayName }}"),
+              "{{ user.displayName }}: no value for user.displayName");
     EXPECT_EQ(RenderError("{{ user.displayName ?? payload.userName ?? payload.none }}"),
               "{{ user.displayName ?? payload.userName ?? payload.none }}: no value for user.displayName, "
               "payload.userName or payload.none");
     EXPECT_EQ(RenderError("{{ payload.tags[5] }}"), "{{ payload.tags[5] }}: no value for payload.tags.5");
     EXPECT_EQ(RenderError("{{ missing | upper }}"), "{{ missing | upper }}: no value for missing");
-    EXPECT_EQ(RenderError("{{ payload.meta | lower }}"), "{{ payload.meta | lower }}: filter lower needs text, got a map");
-    EXPECT_EQ(RenderError("{{ payload.tags | trim }}"), "{{ payload.tags | trim }}: filter trim needs text, got a list");
+    EXPECT_EQ(RenderError("{{ payload.meta | lower }}"),
+              "{{ payload.meta | lower }}: filter lower needs text, got a map");
+    EXPECT_EQ(RenderError("{{ payload.tags | trim }}"),
+              "{{ payload.tags | trim }}: filter trim needs text, got a list");
     auto parsed = Template::Parse("{{ missing }}");
     ASSERT_TRUE(parsed);
     EXPECT_EQ(parsed->Render(kContext).error().code, ErrorCode::kInvalidArgument);
@@ -130,7 +142,9 @@ TEST(Template, SyntaxErrors) {
               "unknown filter 'capitalize'; filters are: lower, upper, trim, urlencode, json, default");
     EXPECT_EQ(ParseError("{{ a | default }}"), "default needs a value: default(\"text\")");
     EXPECT_EQ(ParseError("{{ a | lower('x') }}"), "lower takes no argument");
-    EXPECT_EQ(ParseError("{{ a ?? }}"), "expected a name or a \"literal\" after the '?" "?'");
+    EXPECT_EQ(ParseError("{{ a ?? }}"),
+              "expected a name or a \"literal\" after the '?"
+              "?'");
     EXPECT_EQ(ParseError("{{ a. }}"), "expected a name after 'a.'");
     EXPECT_EQ(ParseError("{{ a[x] }}"), "expected an index or a quoted key inside '[ ]'");
     EXPECT_EQ(ParseError("{{ 'open }}"), "a string literal is never closed");

@@ -28,7 +28,8 @@ std::string ReadFile(const fs::path& path) {
 std::vector<std::string> Cases() {
     std::vector<std::string> names;
     for (const auto& entry : fs::directory_iterator(SPACEHOOK_RULES_CASES)) {
-        if (entry.is_directory() && fs::exists(entry.path() / "rules.yaml")) names.push_back(entry.path().filename().string());
+        if (entry.is_directory() && fs::exists(entry.path() / "rules.yaml"))
+            names.push_back(entry.path().filename().string());
     }
     std::sort(names.begin(), names.end());
     return names;
@@ -72,7 +73,8 @@ std::string RunCase(const fs::path& dir) {
     std::vector<fs::path> events;
     for (const auto& entry : fs::directory_iterator(dir)) {
         const auto name = entry.path().filename().string();
-        if (name.rfind("event", 0) == 0 && entry.path().extension() == ".json") events.push_back(entry.path());
+        if (name.rfind("event", 0) == 0 && entry.path().extension() == ".json")
+            events.push_back(entry.path());
     }
     std::sort(events.begin(), events.end());
     if (events.empty()) return "the case has no event*.json\n";
@@ -113,10 +115,13 @@ TEST_P(Golden, MatchesExpected) {
     EXPECT_EQ(ReadFile(dir / "expected"), actual) << "case " << GetParam();
 }
 
-INSTANTIATE_TEST_SUITE_P(Rules, Golden, testing::ValuesIn(Cases()), [](const testing::TestParamInfo<std::string>& param_info) {
-    std::string name = param_info.param;
-    std::replace_if(name.begin(), name.end(), [](char c) { return !std::isalnum(static_cast<unsigned char>(c)); }, '_');
-    return name;
-});
+INSTANTIATE_TEST_SUITE_P(Rules, Golden, testing::ValuesIn(Cases()),
+                         [](const testing::TestParamInfo<std::string>& param_info) {
+                             std::string name = param_info.param;
+                             std::replace_if(
+                                 name.begin(), name.end(),
+                                 [](char c) { return !std::isalnum(static_cast<unsigned char>(c)); }, '_');
+                             return name;
+                         });
 
 }  // namespace
