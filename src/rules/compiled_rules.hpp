@@ -63,7 +63,8 @@ struct RuleEvaluation {
 };
 
 /// The rules of every configuration file, compiled. Matching and planning are pure functions of the
-/// event and the facts, so they are golden-tested (tests/rules).
+/// event and the facts, so they are golden-tested (tests/rules). Immutable after Compile, so one
+/// instance may be shared by every dispatcher thread.
 class CompiledRules {
 public:
     [[nodiscard]] const std::vector<Rule>& rules() const { return rules_; }
