@@ -83,23 +83,26 @@ bool IsLoopbackAddress(std::string_view address) {
     if (address.starts_with("::ffff:")) address.remove_prefix(7);
     if (address == "::1") return true;
     if (!address.starts_with("127.")) return false;
-    return std::all_of(address.begin(), address.end(), [](unsigned char c) { return c == '.' || std::isdigit(c); });
+    return std::all_of(address.begin(), address.end(),
+                       [](unsigned char c) { return c == '.' || std::isdigit(c); });
 }
 
 AdminAccess CheckAdminAccess(const http::Request& request, std::string_view token) {
     if (request.method == "POST" && IsCrossSite(request)) return AdminAccess::kForbidden;
-    if (!token.empty()) return CarriesBearer(request, token) ? AdminAccess::kAllowed : AdminAccess::kUnauthorized;
+    if (!token.empty())
+        return CarriesBearer(request, token) ? AdminAccess::kAllowed : AdminAccess::kUnauthorized;
     return IsLocal(request) ? AdminAccess::kAllowed : AdminAccess::kForbidden;
 }
 
 http::Response RefusalResponse(AdminAccess access) {
     if (access == AdminAccess::kUnauthorized) {
-        http::Response response =
-            http::Response::JsonError(HttpStatus(ErrorCode::kUnauthorized), ExternalMessage(ErrorCode::kUnauthorized));
+        http::Response response = http::Response::JsonError(HttpStatus(ErrorCode::kUnauthorized),
+                                                            ExternalMessage(ErrorCode::kUnauthorized));
         response.headers.push_back({"WWW-Authenticate", "Bearer realm=\"spacehook-admin\""});
         return response;
     }
-    return http::Response::JsonError(HttpStatus(ErrorCode::kForbidden), ExternalMessage(ErrorCode::kForbidden));
+    return http::Response::JsonError(HttpStatus(ErrorCode::kForbidden),
+                                     ExternalMessage(ErrorCode::kForbidden));
 }
 
 }  // namespace spacehook::admin

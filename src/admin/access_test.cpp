@@ -18,7 +18,8 @@ http::Request Make(std::string method, std::string remote, std::vector<http::Hea
 
 TEST(AdminAccess, LoopbackOnlyWithoutToken) {
     EXPECT_EQ(CheckAdminAccess(Make("GET", "127.0.0.1"), ""), AdminAccess::kAllowed);
-    EXPECT_EQ(CheckAdminAccess(Make("GET", "127.8.9.10", {{"host", "localhost:3000"}}), ""), AdminAccess::kAllowed);
+    EXPECT_EQ(CheckAdminAccess(Make("GET", "127.8.9.10", {{"host", "localhost:3000"}}), ""),
+              AdminAccess::kAllowed);
     EXPECT_EQ(CheckAdminAccess(Make("GET", "::1", {{"host", "[::1]:3000"}}), ""), AdminAccess::kAllowed);
     EXPECT_EQ(CheckAdminAccess(Make("GET", "::ffff:127.0.0.1", {{"host", "127.0.0.1:3000"}}), ""),
               AdminAccess::kAllowed);
@@ -30,7 +31,8 @@ TEST(AdminAccess, LoopbackOnlyWithoutToken) {
 TEST(AdminAccess, ProxiedLoopbackIsNotLocal) {
     // A reverse proxy on the same host relays internet clients from 127.0.0.1.
     for (const char* header : {"x-forwarded-for", "forwarded", "x-real-ip"}) {
-        EXPECT_EQ(CheckAdminAccess(Make("GET", "127.0.0.1", {{header, "198.51.100.7"}}), ""), AdminAccess::kForbidden)
+        EXPECT_EQ(CheckAdminAccess(Make("GET", "127.0.0.1", {{header, "198.51.100.7"}}), ""),
+                  AdminAccess::kForbidden)
             << header;
     }
 }
@@ -69,7 +71,8 @@ TEST(AdminAccess, CrossSiteActionsRefused) {
     const std::vector<http::Header> same = {{"host", "127.0.0.1:3000"}, {"origin", "http://127.0.0.1:3000"}};
     EXPECT_EQ(CheckAdminAccess(Make("POST", "127.0.0.1", same), ""), AdminAccess::kAllowed);
     // curl and the CLI send no Origin at all.
-    EXPECT_EQ(CheckAdminAccess(Make("POST", "127.0.0.1", {{"host", "127.0.0.1:3000"}}), ""), AdminAccess::kAllowed);
+    EXPECT_EQ(CheckAdminAccess(Make("POST", "127.0.0.1", {{"host", "127.0.0.1:3000"}}), ""),
+              AdminAccess::kAllowed);
 }
 
 TEST(AdminAccess, LoopbackAddresses) {

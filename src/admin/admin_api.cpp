@@ -19,7 +19,9 @@ constexpr std::string_view kComponent = "admin";
 constexpr std::size_t kDefaultLimit = 50;
 constexpr std::size_t kMaxLimit = 1000;
 
-http::Response JsonOk(const Json& body) { return http::Response::Json(200, body.dump()); }
+http::Response JsonOk(const Json& body) {
+    return http::Response::Json(200, body.dump());
+}
 
 // A failure of the caller's own making (bad parameter, unknown id) says what was wrong; anything else
 // says only its class, and the detail goes to the log.
@@ -79,7 +81,9 @@ Result<Paging> ParsePaging(const http::Request& request) {
     return paging;
 }
 
-Error NotFound(std::string message) { return Error{ErrorCode::kNotFound, std::move(message), 0, std::nullopt}; }
+Error NotFound(std::string message) {
+    return Error{ErrorCode::kNotFound, std::move(message), 0, std::nullopt};
+}
 
 }  // namespace
 
@@ -100,8 +104,9 @@ http::Handler AdminApi::Protected(void (AdminApi::*call)(const http::Request&, h
 }
 
 void AdminApi::Register(http::Router& router) {
-    router.Add("GET", "/healthz",
-               [](http::Request&&, http::Responder respond) { respond(JsonOk({{"status", "ok"}})); });
+    router.Add("GET", "/healthz", [](http::Request&&, http::Responder respond) {
+        respond(JsonOk({{"status", "ok"}}));
+    });
     router.Add("GET", "/readyz", [this](http::Request&&, http::Responder respond) {
         if (!calls_.Post([this, respond] { Readyz(respond); })) {
             respond(http::Response::JsonError(503, ExternalMessage(ErrorCode::kUnavailable)));
@@ -124,9 +129,10 @@ void AdminApi::Register(http::Router& router) {
         }
         http::Response response{200, "text/html; charset=utf-8", {}, std::string(StatusPageHtml())};
         // Nothing of ours is meant to be framed or to load from elsewhere.
-        response.headers.push_back({"Content-Security-Policy",
-                                    "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
-                                    "connect-src 'self'; frame-ancestors 'none'"});
+        response.headers.push_back(
+            {"Content-Security-Policy",
+             "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+             "connect-src 'self'; frame-ancestors 'none'"});
         response.headers.push_back({"Cache-Control", "no-store"});
         respond(std::move(response));
     };
@@ -158,13 +164,17 @@ void AdminApi::RefreshStoreGauges() {
         return stats ? static_cast<double>((*stats).*field) : nan;
     };
     if (!stats) log::Warn(kComponent, "store statistics unavailable", {{"error", stats.error().message}});
-    metrics_.GetGauge("spacehook_journal_events", "Deliveries in the journal").Set(value(&store::StoreStats::events_total));
+    metrics_.GetGauge("spacehook_journal_events", "Deliveries in the journal")
+        .Set(value(&store::StoreStats::events_total));
     metrics_.GetGauge("spacehook_journal_events_pending", "Journaled deliveries not dispatched yet")
         .Set(value(&store::StoreStats::events_pending));
     const char* kRunsHelp = "Runs by state";
-    metrics_.GetGauge("spacehook_runs", kRunsHelp, {{"state", "pending"}}).Set(value(&store::StoreStats::runs_pending));
-    metrics_.GetGauge("spacehook_runs", kRunsHelp, {{"state", "running"}}).Set(value(&store::StoreStats::runs_running));
-    metrics_.GetGauge("spacehook_runs", kRunsHelp, {{"state", "done"}}).Set(value(&store::StoreStats::runs_done));
+    metrics_.GetGauge("spacehook_runs", kRunsHelp, {{"state", "pending"}})
+        .Set(value(&store::StoreStats::runs_pending));
+    metrics_.GetGauge("spacehook_runs", kRunsHelp, {{"state", "running"}})
+        .Set(value(&store::StoreStats::runs_running));
+    metrics_.GetGauge("spacehook_runs", kRunsHelp, {{"state", "done"}})
+        .Set(value(&store::StoreStats::runs_done));
     metrics_.GetGauge("spacehook_dead_letters", "Dead runs and failed events waiting for an operator")
         .Set(value(&store::StoreStats::dead_letters));
     metrics_.GetGauge("spacehook_store_bytes", "Size of the store on disk (journal, runs, checkpoints)")
@@ -189,8 +199,8 @@ void AdminApi::Events(const http::Request& request, http::Responder respond) {
     if (auto state = request.QueryParam("state"); state && !state->empty()) {
         filter.state = store::ParseEventState(*state);
         if (!filter.state) {
-            return respond(ErrorResponse(
-                Error{ErrorCode::kInvalidArgument, "state must be pending, dispatched, ignored or failed", 0, {}}));
+            return respond(ErrorResponse(Error{
+                ErrorCode::kInvalidArgument, "state must be pending, dispatched, ignored or failed", 0, {}}));
         }
     }
     filter.trigger = request.QueryParam("trigger").value_or("");
@@ -199,7 +209,8 @@ void AdminApi::Events(const http::Request& request, http::Responder respond) {
     Json list = Json::array();
     for (const auto& event : *events) list.push_back(EventJson(event, /*with_body=*/false));
     const bool more = events->size() == filter.limit;
-    respond(JsonOk({{"events", std::move(list)}, {"next_before", more ? Json(events->back().seq) : Json(nullptr)}}));
+    respond(JsonOk(
+        {{"events", std::move(list)}, {"next_before", more ? Json(events->back().seq) : Json(nullptr)}}));
 }
 
 void AdminApi::EventItem(const http::Request& request, http::Responder respond) {
@@ -209,7 +220,8 @@ void AdminApi::EventItem(const http::Request& request, http::Responder respond) 
     const bool replay = request.method == "POST" && parts.size() == 2 && parts[1] == "replay";
     if (!seq || (!show && !replay)) return respond(ErrorResponse(NotFound("no such admin route")));
     if (replay) {
-        if (auto done = store_.ReplayEvent(*seq, clock_.Now()); !done) return respond(ErrorResponse(done.error()));
+        if (auto done = store_.ReplayEvent(*seq, clock_.Now()); !done)
+            return respond(ErrorResponse(done.error()));
         log::Info(kComponent, "event replayed by an operator", {{"seq", *seq}});
         return respond(JsonOk({{"status", "replayed"}, {"seq", *seq}}));
     }
@@ -228,8 +240,10 @@ void AdminApi::Runs(const http::Request& request, http::Responder respond) {
     if (auto state = request.QueryParam("state"); state && !state->empty()) {
         filter.state = store::ParseRunState(*state);
         if (!filter.state) {
-            return respond(ErrorResponse(
-                Error{ErrorCode::kInvalidArgument, "state must be pending, running, done, dead or dropped", 0, {}}));
+            return respond(ErrorResponse(Error{ErrorCode::kInvalidArgument,
+                                               "state must be pending, running, done, dead or dropped",
+                                               0,
+                                               {}}));
         }
     }
     filter.rule = request.QueryParam("rule").value_or("");
@@ -238,7 +252,8 @@ void AdminApi::Runs(const http::Request& request, http::Responder respond) {
     Json list = Json::array();
     for (const auto& run : *runs) list.push_back(RunJson(run, /*with_context=*/false));
     const bool more = runs->size() == filter.limit;
-    respond(JsonOk({{"runs", std::move(list)}, {"next_before", more ? Json(runs->back().id) : Json(nullptr)}}));
+    respond(
+        JsonOk({{"runs", std::move(list)}, {"next_before", more ? Json(runs->back().id) : Json(nullptr)}}));
 }
 
 void AdminApi::RunItem(const http::Request& request, http::Responder respond) {
@@ -277,11 +292,11 @@ void AdminApi::DeadLetterAction(const http::Request& request, http::Responder re
     const Status done = action == "retry" ? store_.RetryDeadLetter(*kind, *id, clock_.Now())
                                           : store_.DropDeadLetter(*kind, *id);
     if (!done) return respond(ErrorResponse(done.error()));
-    log::Info(kComponent, action == "retry" ? "dead letter retried by an operator" : "dead letter dropped by an operator",
+    log::Info(kComponent,
+              action == "retry" ? "dead letter retried by an operator" : "dead letter dropped by an operator",
               {{"kind", ToString(*kind)}, {"id", *id}});
-    respond(JsonOk({{"status", action == "retry" ? "queued" : "dropped"},
-                    {"kind", ToString(*kind)},
-                    {"id", *id}}));
+    respond(JsonOk(
+        {{"status", action == "retry" ? "queued" : "dropped"}, {"kind", ToString(*kind)}, {"id", *id}}));
 }
 
 }  // namespace spacehook::admin

@@ -24,8 +24,8 @@ class AdminApiTest : public ::testing::Test {
 protected:
     void SetUp() override {
         dir_ = std::filesystem::temp_directory_path() /
-               ("spacehook-admin-test-" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) + "-" +
-                ::testing::UnitTest::GetInstance()->current_test_info()->name());
+               ("spacehook-admin-test-" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
+                "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
         std::filesystem::remove_all(dir_);
         std::filesystem::create_directories(dir_);
         store::StoreOptions options;
@@ -44,7 +44,8 @@ protected:
         seq_dispatched_ = (*claimed)[0].seq;
         seq_failed_ = (*claimed)[1].seq;
         store::NewRun run{"home-room:user:5e0b", "home-room", "", 2, Json{{"email", "jane.doe@example.com"}}};
-        auto created = store_->CompleteDispatch(seq_dispatched_, "dispatcher", {run}, store::EventState::kDispatched, "");
+        auto created = store_->CompleteDispatch(seq_dispatched_, "dispatcher", {run},
+                                                store::EventState::kDispatched, "");
         ASSERT_TRUE(created) << created.error().message;
         ASSERT_TRUE(store_->FailDispatch(seq_failed_, "dispatcher", "rule context: folder 567 not found"));
 
@@ -54,7 +55,8 @@ protected:
         ASSERT_TRUE(store_->BeginStep(run_id_, "worker", 0, "create_room", clock_.Now()));
         ASSERT_TRUE(store_->FinishStep(run_id_, "worker", 0, Json{{"room_id", 890}}, clock_.Now()));
         ASSERT_TRUE(store_->BeginStep(run_id_, "worker", 1, "share", clock_.Now()));
-        ASSERT_TRUE(store_->DeadLetterRun(run_id_, "worker", "403 from DocSpace: not a room admin", clock_.Now()));
+        ASSERT_TRUE(
+            store_->DeadLetterRun(run_id_, "worker", "403 from DocSpace: not a room admin", clock_.Now()));
 
         Build("");
     }
@@ -75,11 +77,12 @@ protected:
     }
 
     void Append(std::string webhook, std::string event, std::string trigger, std::string body) {
-        store::NewDelivery d{std::move(webhook), std::move(event), std::move(trigger), "", "", "", std::move(body),
-                             clock_.Now()};
+        store::NewDelivery d{std::move(webhook), std::move(event), std::move(trigger), "", "", "",
+                             std::move(body),    clock_.Now()};
         std::promise<Result<store::AppendOutcome>> done;
         auto future = done.get_future();
-        store_->Append(std::move(d), [&done](Result<store::AppendOutcome> r) { done.set_value(std::move(r)); });
+        store_->Append(std::move(d),
+                       [&done](Result<store::AppendOutcome> r) { done.set_value(std::move(r)); });
         ASSERT_EQ(future.wait_for(10s), std::future_status::ready);
         auto r = future.get();
         ASSERT_TRUE(r) << r.error().message;
@@ -175,8 +178,8 @@ TEST_F(AdminApiTest, ListEventsFiltersAndPages) {
     const Json page1 = CallJson("GET", "/admin/api/events?limit=2");
     ASSERT_EQ(page1["events"].size(), 2u);
     ASSERT_TRUE(page1["next_before"].is_number());
-    const Json page2 =
-        CallJson("GET", "/admin/api/events?limit=2&before=" + std::to_string(page1["next_before"].get<int>()));
+    const Json page2 = CallJson(
+        "GET", "/admin/api/events?limit=2&before=" + std::to_string(page1["next_before"].get<int>()));
     ASSERT_EQ(page2["events"].size(), 1u);
     EXPECT_EQ(page2["events"][0]["event_id"], "4840");
 }
@@ -202,7 +205,8 @@ TEST_F(AdminApiTest, ShowEventWithBody) {
 }
 
 TEST_F(AdminApiTest, ReplayEvent) {
-    const Json replayed = CallJson("POST", "/admin/api/events/" + std::to_string(seq_dispatched_) + "/replay");
+    const Json replayed =
+        CallJson("POST", "/admin/api/events/" + std::to_string(seq_dispatched_) + "/replay");
     EXPECT_EQ(replayed["status"], "replayed");
     auto event = store_->GetEvent(seq_dispatched_);
     ASSERT_TRUE(event && *event);
@@ -276,9 +280,11 @@ TEST_F(AdminApiTest, RemoteClientsNeedAToken) {
     const auto missing = Call("GET", "/admin/api/events", {}, "198.51.100.7");
     EXPECT_EQ(missing.status, 401);
     EXPECT_EQ(Call("GET", "/admin/api/events", {}, "127.0.0.1").status, 401);
-    EXPECT_EQ(Call("GET", "/admin/api/events", {{"authorization", "Bearer nope"}}, "198.51.100.7").status, 401);
+    EXPECT_EQ(Call("GET", "/admin/api/events", {{"authorization", "Bearer nope"}}, "198.51.100.7").status,
+              401);
     EXPECT_EQ(
-        Call("GET", "/admin/api/events", {{"authorization", "Bearer adm-0123456789abcdef"}}, "198.51.100.7").status,
+        Call("GET", "/admin/api/events", {{"authorization", "Bearer adm-0123456789abcdef"}}, "198.51.100.7")
+            .status,
         200);
     // The page holds no data: with a token configured it loads anywhere and asks for the token.
     EXPECT_EQ(Call("GET", "/admin", {}, "198.51.100.7").status, 200);

@@ -11,9 +11,12 @@ Json Time(TimePoint t) {
 
 std::string_view ToString(store::StepStatus status) {
     switch (status) {
-        case store::StepStatus::kNone: return "none";
-        case store::StepStatus::kStarted: return "started";
-        case store::StepStatus::kDone: return "done";
+        case store::StepStatus::kNone:
+            return "none";
+        case store::StepStatus::kStarted:
+            return "started";
+        case store::StepStatus::kDone:
+            return "done";
     }
     return "none";
 }

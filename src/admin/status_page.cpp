@@ -172,6 +172,8 @@ setInterval(refresh, 10000);
 
 }  // namespace
 
-std::string_view StatusPageHtml() { return kHtml; }
+std::string_view StatusPageHtml() {
+    return kHtml;
+}
 
 }  // namespace spacehook::admin

@@ -1,8 +1,8 @@
 // `spacehook events list|show`: read the journal from the command line (works while `serve` runs: the
 // SQLite journal is in WAL mode and readers do not block the writer).
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <iostream>
 
@@ -45,8 +45,8 @@ std::string Shorten(const std::string& text, std::size_t width) {
 }
 
 void PrintTable(const std::vector<store::EventRecord>& events) {
-    const std::vector<std::string> header = {"SEQ", "RECEIVED", "TRIGGER", "EVENT ID", "WEBHOOK", "ENTITY",
-                                             "STATE", "RUNS", "ATTEMPTS"};
+    const std::vector<std::string> header = {"SEQ",    "RECEIVED", "TRIGGER", "EVENT ID", "WEBHOOK",
+                                             "ENTITY", "STATE",    "RUNS",    "ATTEMPTS"};
     std::vector<std::vector<std::string>> rows;
     for (const auto& e : events) {
         rows.push_back({std::to_string(e.seq), FormatIso8601(e.received_at), e.trigger,
@@ -96,7 +96,9 @@ int RunList(const ListArgs& args) {
         Json list = Json::array();
         for (const auto& e : *events) list.push_back(admin::EventJson(e, /*with_body=*/false));
         const bool more = events->size() == filter.limit;
-        std::cout << Json{{"events", std::move(list)}, {"next_before", more ? Json(events->back().seq) : Json()}}.dump()
+        std::cout << Json{{"events", std::move(list)},
+                          {"next_before", more ? Json(events->back().seq) : Json()}}
+                         .dump()
                   << "\n";
     } else if (events->empty()) {
         std::cout << "no events\n";
@@ -138,9 +140,11 @@ int RunShow(const ShowArgs& args) {
     }
     for (const auto& [key, value] : event.items()) {
         if (key == "body" || key == "body_text") continue;
-        std::cout << fmt::format("{:<18} {}\n", key + ":", value.is_string() ? value.get<std::string>() : value.dump());
+        std::cout << fmt::format("{:<18} {}\n", key + ":",
+                                 value.is_string() ? value.get<std::string>() : value.dump());
     }
-    std::cout << "body:\n" << (event.contains("body") ? event["body"].dump(2) : event.value("body_text", "")) << "\n";
+    std::cout << "body:\n"
+              << (event.contains("body") ? event["body"].dump(2) : event.value("body_text", "")) << "\n";
     return 0;
 }
 
@@ -150,18 +154,22 @@ void AddEventsCommand(CLI::App& app) {
 
     auto list = std::make_shared<ListArgs>();
     auto* list_cmd = events->add_subcommand("list", "List journaled deliveries, newest first");
-    list_cmd->add_option("--store", list->store, "sqlite:PATH or postgres://... (default sqlite:spacehook.db)");
+    list_cmd->add_option("--store", list->store,
+                         "sqlite:PATH or postgres://... (default sqlite:spacehook.db)");
     list_cmd->add_option("--state", list->state, "pending, dispatched, ignored or failed");
     list_cmd->add_option("--trigger", list->trigger, "Only this trigger, e.g. file.created");
-    list_cmd->add_option("--limit", list->limit, "At most this many (default 50)")->check(CLI::Range(1, 10000));
+    list_cmd->add_option("--limit", list->limit, "At most this many (default 50)")
+        ->check(CLI::Range(1, 10000));
     list_cmd->add_flag("--json", list->json, "JSON instead of a table");
     list_cmd->callback([list] { SetExitCode(RunList(*list)); });
 
     auto show = std::make_shared<ShowArgs>();
     auto* show_cmd = events->add_subcommand("show", "Show one delivery with its body");
     show_cmd->add_option("key", show->key, "SEQ (journal order) or DocSpace event id")->required();
-    show_cmd->add_option("--store", show->store, "sqlite:PATH or postgres://... (default sqlite:spacehook.db)");
-    show_cmd->add_flag("--by-event-id", show->by_event_id, "Treat KEY as DocSpace's event id even if it is a number");
+    show_cmd->add_option("--store", show->store,
+                         "sqlite:PATH or postgres://... (default sqlite:spacehook.db)");
+    show_cmd->add_flag("--by-event-id", show->by_event_id,
+                       "Treat KEY as DocSpace's event id even if it is a number");
     show_cmd->add_flag("--json", show->json, "JSON instead of text");
     show_cmd->callback([show] { SetExitCode(RunShow(*show)); });
 }

@@ -1,7 +1,6 @@
 // `spacehook send`: sign and post one delivery shaped exactly like DocSpace's, to test a receiver (ours or
 // anyone's) the way `stripe trigger` does.
 #include <CLI/CLI.hpp>
-
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -51,8 +50,10 @@ Result<std::string> ReadPayload(const std::string& path) {
 Result<std::string> BuildDeliveryBody(const SendArgs& args, std::string_view payload_text, TimePoint now) {
     const auto bit = docspace::TriggerBit(args.trigger);
     if (!bit || *bit == 0) return Fail(ErrorCode::kInvalidArgument, "unknown trigger '" + args.trigger + "'");
-    nlohmann::ordered_json payload = nlohmann::ordered_json::parse(payload_text, nullptr, /*allow_exceptions=*/false);
-    if (payload.is_discarded()) return Fail(ErrorCode::kInvalidArgument, "the payload file is not valid JSON");
+    nlohmann::ordered_json payload =
+        nlohmann::ordered_json::parse(payload_text, nullptr, /*allow_exceptions=*/false);
+    if (payload.is_discarded())
+        return Fail(ErrorCode::kInvalidArgument, "the payload file is not valid JSON");
 
     nlohmann::ordered_json event = nlohmann::ordered_json::object();
     if (args.event_id != 0) event["id"] = args.event_id;
@@ -68,7 +69,8 @@ Result<std::string> BuildDeliveryBody(const SendArgs& args, std::string_view pay
     webhook["triggers"] = nlohmann::ordered_json::array({args.trigger});
     if (args.retry_count > 0) {
         webhook["lastFailureOn"] = FormatIso8601(now - std::chrono::seconds(1));
-        webhook["lastFailureContent"] = "Response status code does not indicate success: 503 (Service Unavailable).";
+        webhook["lastFailureContent"] =
+            "Response status code does not indicate success: 503 (Service Unavailable).";
         webhook["retryCount"] = args.retry_count;
         webhook["retryOn"] = FormatIso8601(now);
     }
@@ -119,7 +121,9 @@ int RunSend(SendArgs args) {
                         ingress::SignatureHeaderValue(args.secret, *body, !args.lower_case_signature)}};
     request.body = *body;
     auto response = client.Send(request);
-    std::cerr << "sent " << args.trigger << " event " << (args.event_id != 0 ? std::to_string(args.event_id) : "(no id)") << " (webhook " << args.webhook_id;
+    std::cerr << "sent " << args.trigger << " event "
+              << (args.event_id != 0 ? std::to_string(args.event_id) : "(no id)") << " (webhook "
+              << args.webhook_id;
     if (args.retry_count > 0) std::cerr << ", retry " << args.retry_count;
     std::cerr << ") to " << args.url << "\n";
     if (!response) {
@@ -133,8 +137,10 @@ int RunSend(SendArgs args) {
 
 void AddSendCommand(CLI::App& app) {
     auto args = std::make_shared<SendArgs>();
-    auto* cmd = app.add_subcommand("send", "Sign and POST a DocSpace-shaped webhook delivery (for testing a receiver)");
-    cmd->add_option("--url", args->url, "Receiver URL, e.g. http://127.0.0.1:3000/docspace/webhook")->required();
+    auto* cmd = app.add_subcommand(
+        "send", "Sign and POST a DocSpace-shaped webhook delivery (for testing a receiver)");
+    cmd->add_option("--url", args->url, "Receiver URL, e.g. http://127.0.0.1:3000/docspace/webhook")
+        ->required();
     cmd->add_option("--trigger", args->trigger, "Trigger name, e.g. file.created")->required();
     cmd->add_option("--payload", args->payload_file, "JSON file with the payload object ('-' reads stdin)")
         ->required();

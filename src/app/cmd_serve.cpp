@@ -1,8 +1,8 @@
 // `spacehook serve`: the webhook receiver, the admin API and (later) the automation runner, in one process.
-#include <CLI/CLI.hpp>
 #include <pthread.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -83,20 +83,23 @@ int RunServe(const ServeArgs& args) {
     log::Configure(level, config.log.format == "json" ? log::Format::kJson : log::Format::kText);
 
     if (config.webhook.secrets.empty() && !config.webhook.allow_unsigned) {
-        log::Error(kComponent,
-                   "no webhook secret configured: set DOCSPACE_WEBHOOK_SECRET or webhook.secret(s) in the config; "
-                   "to accept unsigned deliveries anyway pass --insecure-no-signature");
+        log::Error(
+            kComponent,
+            "no webhook secret configured: set DOCSPACE_WEBHOOK_SECRET or webhook.secret(s) in the config; "
+            "to accept unsigned deliveries anyway pass --insecure-no-signature");
         return 2;
     }
     if (config.webhook.allow_unsigned) {
         // Every start, so it cannot scroll out of sight for good.
-        log::Warn(kComponent,
-                  config.webhook.secrets.empty()
-                      ? "INSECURE: no webhook secret; every delivery is accepted without a signature check"
-                      : "INSECURE: deliveries without a signature header are accepted (webhook.allow_unsigned)");
+        log::Warn(
+            kComponent,
+            config.webhook.secrets.empty()
+                ? "INSECURE: no webhook secret; every delivery is accepted without a signature check"
+                : "INSECURE: deliveries without a signature header are accepted (webhook.allow_unsigned)");
     }
     if (config.admin.token.empty()) {
-        log::Info(kComponent, "admin API open to local requests only (set SPACEHOOK_ADMIN_TOKEN for remote use)");
+        log::Info(kComponent,
+                  "admin API open to local requests only (set SPACEHOOK_ADMIN_TOKEN for remote use)");
     }
 
     Service service(std::move(config));
@@ -114,17 +117,20 @@ int RunServe(const ServeArgs& args) {
 
     int signal_number = 0;
     sigwait(&stop_signals, &signal_number);
-    log::Info(kComponent, "stop signal received", {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}});
+    log::Info(kComponent, "stop signal received",
+              {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}});
     service.Stop();
     return 0;
 }
 
 void AddServeCommand(CLI::App& app) {
     auto args = std::make_shared<ServeArgs>();
-    auto* cmd = app.add_subcommand("serve", "Receive DocSpace webhooks, journal them durably, serve admin routes");
+    auto* cmd =
+        app.add_subcommand("serve", "Receive DocSpace webhooks, journal them durably, serve admin routes");
     cmd->add_option("--config", args->configs, "YAML config file; repeat to merge several (later files win)")
         ->check(CLI::ExistingFile);
-    cmd->add_option("--listen", args->listen, "HOST:PORT to listen on (default 0.0.0.0:3000; PORT env sets the port)");
+    cmd->add_option("--listen", args->listen,
+                    "HOST:PORT to listen on (default 0.0.0.0:3000; PORT env sets the port)");
     cmd->add_option("--store", args->store, "sqlite:PATH or postgres://... (default sqlite:spacehook.db)");
     cmd->add_flag("--insecure-no-signature", args->insecure_no_signature,
                   "Accept deliveries without a signature (logs a warning at every start)");

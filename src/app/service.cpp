@@ -19,7 +19,8 @@ http::ServerOptions ServerOptionsFrom(const config::ServiceConfig& config) {
     options.idle_timeout = server.idle_timeout;
     options.max_connections = server.max_connections;
     options.threads = server.threads;
-    if (server.tls) options.tls = http::TlsOptions{server.tls->certificate_file, server.tls->private_key_file};
+    if (server.tls)
+        options.tls = http::TlsOptions{server.tls->certificate_file, server.tls->private_key_file};
     return options;
 }
 
@@ -33,9 +34,12 @@ ingress::WebhookOptions WebhookOptionsFrom(const config::ServiceConfig& config) 
     return options;
 }
 
-Service::Service(config::ServiceConfig config, const Clock& clock) : config_(std::move(config)), clock_(clock) {}
+Service::Service(config::ServiceConfig config, const Clock& clock)
+    : config_(std::move(config)), clock_(clock) {}
 
-Service::~Service() { Stop(); }
+Service::~Service() {
+    Stop();
+}
 
 Status Service::Start() {
     store::StoreOptions store_options;
@@ -44,8 +48,10 @@ Status Service::Start() {
     if (!opened) return Fail(opened.error());
     store_ = std::move(*opened);
 
-    webhook_ = std::make_unique<ingress::WebhookHandler>(WebhookOptionsFrom(config_), *store_, metrics_, clock_);
-    admin_ = std::make_unique<admin::AdminApi>(admin::AdminOptions{config_.admin.token}, *store_, metrics_, clock_);
+    webhook_ =
+        std::make_unique<ingress::WebhookHandler>(WebhookOptionsFrom(config_), *store_, metrics_, clock_);
+    admin_ = std::make_unique<admin::AdminApi>(admin::AdminOptions{config_.admin.token}, *store_, metrics_,
+                                               clock_);
     http::Router router;
     webhook_->Register(router, config_.server.webhook_path);
     admin_->Register(router);
@@ -67,7 +73,9 @@ Status Service::Start() {
     return Ok();
 }
 
-std::uint16_t Service::port() const { return server_ ? server_->port() : 0; }
+std::uint16_t Service::port() const {
+    return server_ ? server_->port() : 0;
+}
 
 void Service::Stop(std::chrono::milliseconds drain) {
     if (!running_) return;
@@ -84,14 +92,17 @@ void Service::RegisterServerGauges() {
     // the server before routing, so they show here (limit_rejections), not in spacehook_deliveries_total.
     http::Server* server = server_.get();
     auto add = [&](const char* name, const char* help, auto field) {
-        metrics_.AddGaugeCallback(name, help, [server, field] { return static_cast<double>(server->Stats().*field); });
+        metrics_.AddGaugeCallback(name, help,
+                                  [server, field] { return static_cast<double>(server->Stats().*field); });
     };
-    add("spacehook_http_connections_active", "Open client connections", &http::ServerStats::active_connections);
+    add("spacehook_http_connections_active", "Open client connections",
+        &http::ServerStats::active_connections);
     add("spacehook_http_connections_accepted", "Connections accepted since start",
         &http::ServerStats::connections_accepted);
     add("spacehook_http_connections_rejected", "Connections refused over server.max_connections since start",
         &http::ServerStats::connections_rejected);
-    add("spacehook_http_requests", "Complete requests handed to a handler since start", &http::ServerStats::requests);
+    add("spacehook_http_requests", "Complete requests handed to a handler since start",
+        &http::ServerStats::requests);
     add("spacehook_http_timeouts", "Connections closed by a header/body/write deadline since start",
         &http::ServerStats::timeouts);
     add("spacehook_http_limit_rejections", "Requests refused for size since start (413 body, 431 headers)",

@@ -130,9 +130,11 @@ Status CheckTransportHeaders(const Envelope& envelope, const std::string* event_
                              const std::string* timestamp_header) {
     if (event_id_header != nullptr) {
         const std::string_view claimed = Trim(*event_id_header);
-        const std::string_view signed_id = envelope.event_id ? std::string_view(envelope.event_id->str()) : "0";
+        const std::string_view signed_id =
+            envelope.event_id ? std::string_view(envelope.event_id->str()) : "0";
         if (!claimed.empty() && claimed != signed_id) {
-            return Fail(ErrorCode::kInvalidArgument, "x-docspace-event-id header contradicts the signed event.id");
+            return Fail(ErrorCode::kInvalidArgument,
+                        "x-docspace-event-id header contradicts the signed event.id");
         }
     }
     if (timestamp_header != nullptr && envelope.created_at) {
@@ -152,7 +154,8 @@ Status CheckTransportHeaders(const Envelope& envelope, const std::string* event_
 Status CheckFreshness(const Envelope& envelope, std::chrono::milliseconds max_age, TimePoint now) {
     if (max_age.count() <= 0) return Ok();
     if (!envelope.created_at) {
-        return Fail(ErrorCode::kInvalidArgument, "freshness limit set but event.createOn is missing or unreadable");
+        return Fail(ErrorCode::kInvalidArgument,
+                    "freshness limit set but event.createOn is missing or unreadable");
     }
     if (now - *envelope.created_at > max_age) {
         return Fail(ErrorCode::kInvalidArgument, "event.createOn is older than webhook.max_age");

@@ -17,15 +17,15 @@ namespace spacehook::ingress {
 /// the stored body for the dispatcher. DocSpace omits defaults (null, 0, false, Guid.Empty), so every
 /// field but `trigger` may be absent.
 struct Envelope {
-    std::optional<EntityId> event_id;    ///< event.id; absent when omitted or 0 (DocSpace omits 0)
-    std::string created_on;              ///< event.createOn as sent, "" when absent
-    std::optional<TimePoint> created_at; ///< event.createOn parsed, nullopt when absent or unreadable
-    std::string actor;                   ///< event.createBy, "" when absent (Guid.Empty)
-    std::string trigger;                 ///< event.trigger, never empty
-    std::int64_t trigger_id = 0;         ///< event.triggerId, 0 when absent
-    std::optional<EntityId> entity_id;   ///< payload.id (payload.originalForm.id for form.submit >= 3.7.1)
-    std::optional<EntityId> webhook_id;  ///< webhook.id
-    int retry_count = 0;                 ///< webhook.retryCount, 0 on the first attempt
+    std::optional<EntityId> event_id;     ///< event.id; absent when omitted or 0 (DocSpace omits 0)
+    std::string created_on;               ///< event.createOn as sent, "" when absent
+    std::optional<TimePoint> created_at;  ///< event.createOn parsed, nullopt when absent or unreadable
+    std::string actor;                    ///< event.createBy, "" when absent (Guid.Empty)
+    std::string trigger;                  ///< event.trigger, never empty
+    std::int64_t trigger_id = 0;          ///< event.triggerId, 0 when absent
+    std::optional<EntityId> entity_id;    ///< payload.id (payload.originalForm.id for form.submit >= 3.7.1)
+    std::optional<EntityId> webhook_id;   ///< webhook.id
+    int retry_count = 0;                  ///< webhook.retryCount, 0 on the first attempt
     /// What the journal deduplicates on together with webhook_id: event.id as text, or when DocSpace
     /// sent none, a content key (see DedupeKey in envelope.cpp and ParseEnvelope below).
     std::string dedupe_id;

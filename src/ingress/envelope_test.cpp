@@ -193,8 +193,8 @@ TEST(Envelope, MalformedJsonIsInvalidArgument) {
 }
 
 TEST(Envelope, NonObjectRootIsInvalidArgument) {
-    for (const std::string body : {"[]", R"([{"event":{"trigger":"file.created"}}])", R"("file.created")", "42",
-                                   "null", "true"}) {
+    for (const std::string body :
+         {"[]", R"([{"event":{"trigger":"file.created"}}])", R"("file.created")", "42", "null", "true"}) {
         auto parsed = ParseEnvelope(body);
         ASSERT_FALSE(parsed) << body;
         EXPECT_EQ(parsed.error().code, ErrorCode::kInvalidArgument) << body;

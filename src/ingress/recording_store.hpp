@@ -54,7 +54,9 @@ public:
     }
     Status Ping() override { return Ok(); }
 
-    Result<std::vector<store::EventRecord>> ListEvents(const store::EventFilter&) override { return Unused(); }
+    Result<std::vector<store::EventRecord>> ListEvents(const store::EventFilter&) override {
+        return Unused();
+    }
     Result<std::optional<store::EventRecord>> GetEvent(std::int64_t) override { return Unused(); }
     Result<std::optional<store::EventRecord>> FindEvent(std::string_view) override { return Unused(); }
     Result<std::vector<store::EventRecord>> ClaimEvents(const std::string&, std::size_t, TimePoint) override {
@@ -64,18 +66,29 @@ public:
                                  store::EventState, const std::string&) override {
         return Unused();
     }
-    Status RetryDispatch(std::int64_t, const std::string&, TimePoint, const std::string&) override { return Unused(); }
-    Status FailDispatch(std::int64_t, const std::string&, const std::string&) override { return Unused(); }
-    Result<std::optional<store::RunRecord>> ClaimRun(const std::string&, TimePoint) override { return Unused(); }
-    Status RenewLease(std::int64_t, const std::string&, TimePoint) override { return Unused(); }
-    Result<std::vector<store::StepRecord>> GetSteps(std::int64_t) override { return Unused(); }
-    Result<store::StepStatus> BeginStep(std::int64_t, const std::string&, int, const std::string&, TimePoint) override {
+    Status RetryDispatch(std::int64_t, const std::string&, TimePoint, const std::string&) override {
         return Unused();
     }
-    Status FinishStep(std::int64_t, const std::string&, int, const Json&, TimePoint) override { return Unused(); }
+    Status FailDispatch(std::int64_t, const std::string&, const std::string&) override { return Unused(); }
+    Result<std::optional<store::RunRecord>> ClaimRun(const std::string&, TimePoint) override {
+        return Unused();
+    }
+    Status RenewLease(std::int64_t, const std::string&, TimePoint) override { return Unused(); }
+    Result<std::vector<store::StepRecord>> GetSteps(std::int64_t) override { return Unused(); }
+    Result<store::StepStatus> BeginStep(std::int64_t, const std::string&, int, const std::string&,
+                                        TimePoint) override {
+        return Unused();
+    }
+    Status FinishStep(std::int64_t, const std::string&, int, const Json&, TimePoint) override {
+        return Unused();
+    }
     Status CompleteRun(std::int64_t, const std::string&, TimePoint) override { return Unused(); }
-    Status RetryRun(std::int64_t, const std::string&, TimePoint, const std::string&) override { return Unused(); }
-    Status DeadLetterRun(std::int64_t, const std::string&, const std::string&, TimePoint) override { return Unused(); }
+    Status RetryRun(std::int64_t, const std::string&, TimePoint, const std::string&) override {
+        return Unused();
+    }
+    Status DeadLetterRun(std::int64_t, const std::string&, const std::string&, TimePoint) override {
+        return Unused();
+    }
     Status ReleaseRun(std::int64_t, const std::string&) override { return Unused(); }
     Result<std::optional<TimePoint>> NextDueTime() override { return Unused(); }
     Result<std::vector<store::RunRecord>> ListRuns(const store::RunFilter&) override { return Unused(); }

@@ -8,7 +8,9 @@ namespace {
 constexpr std::string_view kPrefix = "sha256=";
 constexpr std::size_t kHexDigits = 64;  // SHA-256 = 32 bytes
 
-bool IsOws(char c) { return c == ' ' || c == '\t'; }
+bool IsOws(char c) {
+    return c == ' ' || c == '\t';
+}
 
 std::string_view TrimOws(std::string_view text) {
     while (!text.empty() && IsOws(text.front())) text.remove_prefix(1);
@@ -16,15 +18,21 @@ std::string_view TrimOws(std::string_view text) {
     return text;
 }
 
-bool IsHex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+bool IsHex(char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
 }  // namespace
 
 std::string_view ToString(SignatureVerdict verdict) {
     switch (verdict) {
-        case SignatureVerdict::kValid: return "valid";
-        case SignatureVerdict::kMissing: return "missing";
-        case SignatureVerdict::kMalformed: return "malformed";
-        case SignatureVerdict::kMismatch: return "mismatch";
+        case SignatureVerdict::kValid:
+            return "valid";
+        case SignatureVerdict::kMissing:
+            return "missing";
+        case SignatureVerdict::kMalformed:
+            return "malformed";
+        case SignatureVerdict::kMismatch:
+            return "mismatch";
     }
     return "malformed";
 }

@@ -15,7 +15,9 @@ const std::string kBody =
     R"("webhook":{"id":7,"name":"automation","url":"https://hooks.example.com/docspace","triggers":["*"]}})";
 const std::vector<std::string> kSecrets = {"s3cret-Key-1"};
 
-std::string Header(std::string_view secret, bool upper = true) { return SignatureHeaderValue(secret, kBody, upper); }
+std::string Header(std::string_view secret, bool upper = true) {
+    return SignatureHeaderValue(secret, kBody, upper);
+}
 }  // namespace
 
 TEST(Signature, KnownVectorMatchesHmacSha256) {

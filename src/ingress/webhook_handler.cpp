@@ -14,10 +14,14 @@ namespace {
 
 constexpr std::string_view kComponent = "ingress";
 constexpr WebhookHandler::Outcome kAllOutcomes[] = {
-    WebhookHandler::Outcome::kStored,           WebhookHandler::Outcome::kDuplicate,
-    WebhookHandler::Outcome::kBadSignature,     WebhookHandler::Outcome::kBadRequest,
-    WebhookHandler::Outcome::kStale,            WebhookHandler::Outcome::kInsecureTransport,
-    WebhookHandler::Outcome::kStoreUnavailable, WebhookHandler::Outcome::kShuttingDown,
+    WebhookHandler::Outcome::kStored,
+    WebhookHandler::Outcome::kDuplicate,
+    WebhookHandler::Outcome::kBadSignature,
+    WebhookHandler::Outcome::kBadRequest,
+    WebhookHandler::Outcome::kStale,
+    WebhookHandler::Outcome::kInsecureTransport,
+    WebhookHandler::Outcome::kStoreUnavailable,
+    WebhookHandler::Outcome::kShuttingDown,
     WebhookHandler::Outcome::kInternalError,
 };
 
@@ -33,9 +37,8 @@ public:
     }
 
 private:
-    static constexpr auto kInterval = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                                          std::chrono::seconds(10))
-                                          .count();
+    static constexpr auto kInterval =
+        std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::seconds(10)).count();
     std::atomic<std::chrono::steady_clock::rep> last_{0};
 };
 
@@ -50,15 +53,24 @@ http::Response JsonStatus(int status, std::string_view text) {
 
 std::string_view WebhookHandler::ToString(Outcome outcome) {
     switch (outcome) {
-        case Outcome::kStored: return "stored";
-        case Outcome::kDuplicate: return "duplicate";
-        case Outcome::kBadSignature: return "bad_signature";
-        case Outcome::kBadRequest: return "bad_request";
-        case Outcome::kStale: return "stale";
-        case Outcome::kInsecureTransport: return "insecure_transport";
-        case Outcome::kStoreUnavailable: return "store_unavailable";
-        case Outcome::kShuttingDown: return "shutting_down";
-        case Outcome::kInternalError: return "internal_error";
+        case Outcome::kStored:
+            return "stored";
+        case Outcome::kDuplicate:
+            return "duplicate";
+        case Outcome::kBadSignature:
+            return "bad_signature";
+        case Outcome::kBadRequest:
+            return "bad_request";
+        case Outcome::kStale:
+            return "stale";
+        case Outcome::kInsecureTransport:
+            return "insecure_transport";
+        case Outcome::kStoreUnavailable:
+            return "store_unavailable";
+        case Outcome::kShuttingDown:
+            return "shutting_down";
+        case Outcome::kInternalError:
+            return "internal_error";
     }
     return "internal_error";
 }
@@ -71,18 +83,22 @@ WebhookHandler::WebhookHandler(WebhookOptions options, store::Store& store, Metr
                                                 "Webhook deliveries received, by what became of them",
                                                 {{"outcome", std::string(ToString(outcome))}}));
     }
-    ack_latency_ = &metrics.GetHistogram("spacehook_ack_latency_seconds",
-                                         "From the first byte of a delivery to its 2xx answer (after the commit)",
-                                         LatencyBucketsSeconds());
+    ack_latency_ = &metrics.GetHistogram(
+        "spacehook_ack_latency_seconds",
+        "From the first byte of a delivery to its 2xx answer (after the commit)", LatencyBucketsSeconds());
 }
 
 void WebhookHandler::Register(http::Router& router, const std::string& path) {
-    router.Add("POST", path, [this](http::Request&& r, http::Responder done) { HandleDelivery(std::move(r), done); });
+    router.Add("POST", path,
+               [this](http::Request&& r, http::Responder done) { HandleDelivery(std::move(r), done); });
     // HEAD falls back to GET with the body dropped (http::Router): DocSpace's HEAD probe lands here.
-    router.Add("GET", path, [this](http::Request&& r, http::Responder done) { HandleProbe(std::move(r), done); });
+    router.Add("GET", path,
+               [this](http::Request&& r, http::Responder done) { HandleProbe(std::move(r), done); });
 }
 
-void WebhookHandler::StopAccepting() { accepting_.store(false, std::memory_order_relaxed); }
+void WebhookHandler::StopAccepting() {
+    accepting_.store(false, std::memory_order_relaxed);
+}
 
 void WebhookHandler::Answer(const http::Responder& respond, Outcome outcome, ErrorCode code) {
     outcomes_[static_cast<std::size_t>(outcome)]->Inc();
@@ -91,7 +107,8 @@ void WebhookHandler::Answer(const http::Responder& respond, Outcome outcome, Err
 
 void WebhookHandler::HandleProbe(http::Request&& request, http::Responder respond) {
     if (options_.require_https && !ArrivedOverHttps(request, options_.trusted_proxies)) {
-        respond(http::Response::JsonError(HttpStatus(ErrorCode::kForbidden), ExternalMessage(ErrorCode::kForbidden)));
+        respond(http::Response::JsonError(HttpStatus(ErrorCode::kForbidden),
+                                          ExternalMessage(ErrorCode::kForbidden)));
         return;
     }
     respond(JsonStatus(200, "ok"));
@@ -114,7 +131,8 @@ void WebhookHandler::HandleDelivery(http::Request&& request, http::Responder res
         }
 
         const std::string* signature = request.FindHeader(kSignatureHeader);
-        const bool skip_verification = options_.allow_unsigned && (signature == nullptr || options_.secrets.empty());
+        const bool skip_verification =
+            options_.allow_unsigned && (signature == nullptr || options_.secrets.empty());
         if (!skip_verification) {
             const SignatureVerdict verdict = VerifySignature(signature, request.body, options_.secrets);
             if (verdict != SignatureVerdict::kValid) {
@@ -140,7 +158,8 @@ void WebhookHandler::HandleDelivery(http::Request&& request, http::Responder res
         if (auto headers = CheckTransportHeaders(*envelope, request.FindHeader(kEventIdHeader),
                                                  request.FindHeader(kEventTimestampHeader));
             !headers) {
-            if (g_rejection_log.Allow()) log::Warn(kComponent, "delivery refused", {{"reason", headers.error().message}});
+            if (g_rejection_log.Allow())
+                log::Warn(kComponent, "delivery refused", {{"reason", headers.error().message}});
             Answer(respond, Outcome::kBadRequest, ErrorCode::kInvalidArgument);
             return;
         }
@@ -155,7 +174,8 @@ void WebhookHandler::HandleDelivery(http::Request&& request, http::Responder res
 
         if (log::CurrentLevel() <= log::Level::kDebug) {
             log::Debug(kComponent, "delivery verified",
-                       {{"trigger", envelope->trigger}, {"event_id", envelope->dedupe_id},
+                       {{"trigger", envelope->trigger},
+                        {"event_id", envelope->dedupe_id},
                         {"retry", envelope->retry_count}});
         }
         // Only metric series (owned by the registry) and the Responder go into the callback, never `this`:
@@ -166,25 +186,26 @@ void WebhookHandler::HandleDelivery(http::Request&& request, http::Responder res
         Histogram* latency = ack_latency_;
         const auto started = request.started;
         handed_to_store = true;
-        store_.Append(ToNewDelivery(*envelope, std::move(request.body), clock_.Now()),
-                      [respond, started, stored, duplicate, unavailable, latency](Result<store::AppendOutcome> r) {
-                          if (!r) {
-                              unavailable->Inc();
-                              if (g_store_log.Allow()) {
-                                  log::Warn(kComponent, "journal append failed; answering 503 so DocSpace retries",
-                                            {{"error", r.error().message}});
-                              }
-                              // Whatever the store's code, the caller learns only "try again later".
-                              respond(http::Response::JsonError(HttpStatus(ErrorCode::kUnavailable),
-                                                                ExternalMessage(ErrorCode::kUnavailable)));
-                              return;
-                          }
-                          const bool is_new = *r == store::AppendOutcome::kStored;
-                          (is_new ? stored : duplicate)->Inc();
-                          latency->Observe(
-                              std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-                          respond(is_new ? JsonStatus(202, "stored") : JsonStatus(200, "duplicate"));
-                      });
+        store_.Append(
+            ToNewDelivery(*envelope, std::move(request.body), clock_.Now()),
+            [respond, started, stored, duplicate, unavailable, latency](Result<store::AppendOutcome> r) {
+                if (!r) {
+                    unavailable->Inc();
+                    if (g_store_log.Allow()) {
+                        log::Warn(kComponent, "journal append failed; answering 503 so DocSpace retries",
+                                  {{"error", r.error().message}});
+                    }
+                    // Whatever the store's code, the caller learns only "try again later".
+                    respond(http::Response::JsonError(HttpStatus(ErrorCode::kUnavailable),
+                                                      ExternalMessage(ErrorCode::kUnavailable)));
+                    return;
+                }
+                const bool is_new = *r == store::AppendOutcome::kStored;
+                (is_new ? stored : duplicate)->Inc();
+                latency->Observe(
+                    std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+                respond(is_new ? JsonStatus(202, "stored") : JsonStatus(200, "duplicate"));
+            });
     } catch (const std::exception& e) {
         log::Error(kComponent, "delivery handler failed", {{"error", e.what()}});
         if (!handed_to_store) Answer(respond, Outcome::kInternalError, ErrorCode::kInternal);
@@ -203,8 +224,9 @@ std::string NormalizeAddress(std::string_view address) {
 bool ArrivedOverHttps(const http::Request& request, const std::vector<std::string>& trusted_proxies) {
     if (request.secure) return true;
     const std::string peer = NormalizeAddress(request.remote_address);
-    const bool trusted = std::any_of(trusted_proxies.begin(), trusted_proxies.end(),
-                                     [&](const std::string& proxy) { return NormalizeAddress(proxy) == peer; });
+    const bool trusted =
+        std::any_of(trusted_proxies.begin(), trusted_proxies.end(),
+                    [&](const std::string& proxy) { return NormalizeAddress(proxy) == peer; });
     if (!trusted) return false;
     const std::string* proto = request.FindHeader("x-forwarded-proto");
     if (proto == nullptr) return false;
@@ -214,7 +236,8 @@ bool ArrivedOverHttps(const http::Request& request, const std::vector<std::strin
     while (!last.empty() && (last.back() == ' ' || last.back() == '\t')) last.remove_suffix(1);
     if (last.size() != 5) return false;
     std::string lower(last);
-    std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](unsigned char c) { return std::tolower(c); });
     return lower == "https";
 }
 

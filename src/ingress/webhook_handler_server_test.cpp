@@ -20,8 +20,8 @@ class WebhookOverHttpTest : public ::testing::Test {
 protected:
     void SetUp() override {
         httpc::GlobalInit();
-        handler_.emplace(WebhookOptions{{kSecret}, false, std::chrono::milliseconds(0), false, {}}, store_, metrics_,
-                         SystemClock::Instance());
+        handler_.emplace(WebhookOptions{{kSecret}, false, std::chrono::milliseconds(0), false, {}}, store_,
+                         metrics_, SystemClock::Instance());
         http::Router router;
         handler_->Register(router, "/docspace/webhook");
         http::ServerOptions options;
@@ -39,7 +39,8 @@ protected:
         request.method = "POST";
         request.url = url_;
         request.headers = {{"Content-Type", "application/json; charset=utf-8"}, {"Accept", "*/*"}};
-        if (sign) request.headers.emplace_back(std::string(kSignatureHeader), SignatureHeaderValue(kSecret, body));
+        if (sign)
+            request.headers.emplace_back(std::string(kSignatureHeader), SignatureHeaderValue(kSecret, body));
         request.body = body;
         request.total_timeout = std::chrono::seconds(10);
         auto response = client_.Send(request);

@@ -73,7 +73,8 @@ protected:
 
     RecordingStore store_;
     MetricsRegistry metrics_;
-    ManualClock clock_{FromUnixMillis(1'782'814'600'000)};  // 2026-06-30T10:16:40Z, a minute after kBody's createOn
+    ManualClock clock_{
+        FromUnixMillis(1'782'814'600'000)};  // 2026-06-30T10:16:40Z, a minute after kBody's createOn
     std::optional<WebhookHandler> handler_;
     http::Handler route_;
 };
@@ -94,10 +95,13 @@ TEST_F(WebhookHandlerTest, StoredAnswers202AfterTheAppend) {
     EXPECT_EQ(d.entity_id, "1234");
     EXPECT_EQ(d.received_at, clock_.Now());
     EXPECT_EQ(Outcome("stored"), 1u);
-    EXPECT_EQ(metrics_.GetHistogram("spacehook_ack_latency_seconds", "", LatencyBucketsSeconds()).Count(), 1u);
+    EXPECT_EQ(metrics_.GetHistogram("spacehook_ack_latency_seconds", "", LatencyBucketsSeconds()).Count(),
+              1u);
 }
 
-TEST_F(WebhookHandlerTest, LowerCaseSignatureAccepted) { EXPECT_EQ(Status(Signed(kBody, kSecret, false)), 202); }
+TEST_F(WebhookHandlerTest, LowerCaseSignatureAccepted) {
+    EXPECT_EQ(Status(Signed(kBody, kSecret, false)), 202);
+}
 
 TEST_F(WebhookHandlerTest, NoAnswerBeforeTheCommit) {
     store_.mode = RecordingStore::Mode::kHold;
@@ -180,9 +184,10 @@ TEST_F(WebhookHandlerTest, BadRequests) {
 
 TEST_F(WebhookHandlerTest, OmittedFieldsAndStringIdsAreStored) {
     EXPECT_EQ(Status(Signed(R"({"event":{"trigger":"room.created"}})")), 202);
-    EXPECT_EQ(Status(Signed(R"({"event":{"id":"91","trigger":"file.created"},"payload":{"id":"sbox|/a.docx"},)"
-                            R"("webhook":{"id":"7"}})")),
-              202);
+    EXPECT_EQ(
+        Status(Signed(R"({"event":{"id":"91","trigger":"file.created"},"payload":{"id":"sbox|/a.docx"},)"
+                      R"("webhook":{"id":"7"}})")),
+        202);
     ASSERT_EQ(store_.journal.size(), 2u);
     EXPECT_EQ(store_.journal[0].webhook_id, "");
     EXPECT_EQ(store_.journal[0].event_id.rfind("sha256:", 0), 0u);
