@@ -10,8 +10,8 @@ const std::vector<std::pair<std::string_view, int>>& AccessLevels() {
     // FileShare (wire.md §2.4): 9 RoomManager, 10 Editing, 2 Read, 11 ContentCreator, 5 Review,
     // 6 Comment, 7 FillForms. 4 is "Varies", not full access (the seeds get this wrong).
     static const std::vector<std::pair<std::string_view, int>> kLevels = {
-        {"room_manager", 9}, {"content_creator", 11}, {"editor", 10}, {"reviewer", 5},
-        {"commenter", 6},    {"form_filler", 7},      {"viewer", 2},
+        {"room_manager", 9}, {"editor", 10},   {"viewer", 2},      {"content_creator", 11},
+        {"reviewer", 5},     {"commenter", 6}, {"form_filler", 7},
     };
     return kLevels;
 }
@@ -35,24 +35,21 @@ std::string AccessLevelName(int access) {
     return fmt::format("access_{}", access);
 }
 
-namespace {
-struct RoomTypeName {
-    std::string_view name;
-    int value;
-};
-// RoomType (wire.md §2.4). "collaboration" is the UI label of EditingRoom.
-constexpr RoomTypeName kRoomTypes[] = {
-    {"form_filling", 1}, {"collaboration", 2}, {"editing", 2}, {"custom", 5},
-    {"public", 6},       {"virtual_data", 8},  {"ai", 9},
-};
-}  // namespace
+const std::vector<std::pair<std::string_view, int>>& RoomTypes() {
+    // RoomType (wire.md §2.4). "collaboration" is the UI label of EditingRoom.
+    static const std::vector<std::pair<std::string_view, int>> kRoomTypes = {
+        {"form_filling", 1}, {"collaboration", 2}, {"editing", 2}, {"custom", 5},
+        {"public", 6},       {"virtual_data", 8},  {"ai", 9},
+    };
+    return kRoomTypes;
+}
 
 Result<int> ParseRoomType(std::string_view name_or_number) {
-    for (const auto& rt : kRoomTypes) {
-        if (rt.name == name_or_number) return rt.value;
+    for (const auto& [name, value] : RoomTypes()) {
+        if (name == name_or_number) return value;
     }
-    for (const auto& rt : kRoomTypes) {
-        if (std::to_string(rt.value) == name_or_number) return rt.value;
+    for (const auto& [name, value] : RoomTypes()) {
+        if (std::to_string(value) == name_or_number) return value;
     }
     return Fail(ErrorCode::kInvalidArgument,
                 fmt::format("unknown room type '{}' (valid: form_filling 1, collaboration 2, custom 5, public 6, "
@@ -61,8 +58,8 @@ Result<int> ParseRoomType(std::string_view name_or_number) {
 }
 
 std::string_view RoomTypeName(int room_type) {
-    for (const auto& rt : kRoomTypes) {
-        if (rt.value == room_type) return rt.name;
+    for (const auto& [name, value] : RoomTypes()) {
+        if (value == room_type) return name;
     }
     return "unknown";
 }
@@ -100,6 +97,8 @@ std::string_view TriggerName(std::int64_t bit) {
     }
     return {};
 }
+
+std::string_view TriggerFamily(std::string_view trigger) { return trigger.substr(0, trigger.find('.')); }
 
 std::vector<std::string_view> TriggerNames(std::int64_t mask) {
     if (mask == 0) return {"*"};

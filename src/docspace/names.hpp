@@ -26,6 +26,8 @@ const std::vector<std::pair<std::string_view, int>>& AccessLevels();
 /// text ("2"). kInvalidArgument otherwise.
 Result<int> ParseRoomType(std::string_view name_or_number);
 std::string_view RoomTypeName(int room_type);
+/// Every room type name with its number (two names for 2: collaboration, the UI label, and editing).
+const std::vector<std::pair<std::string_view, int>>& RoomTypes();
 
 /// Trigger name -> bit ("file.created" -> 128); "*" -> 0 (All). nullopt when unknown.
 std::optional<std::int64_t> TriggerBit(std::string_view name);
@@ -33,6 +35,8 @@ std::optional<std::int64_t> TriggerBit(std::string_view name);
 std::string_view TriggerName(std::int64_t bit);
 /// Every known trigger (wire.md §1.5), in bit order.
 const std::vector<std::pair<std::string_view, std::int64_t>>& AllTriggers();
+/// "file.created" -> "file", "form.filled.out" -> "form": the part before the first dot.
+std::string_view TriggerFamily(std::string_view trigger);
 /// Names of the bits set in `mask` (["*"] for 0).
 std::vector<std::string_view> TriggerNames(std::int64_t mask);
 

@@ -8,7 +8,7 @@
 #include <map>
 
 #include "config/diagnostics.hpp"
-#include "rules/docspace_names.hpp"
+#include "docspace/names.hpp"
 
 namespace spacehook::rules {
 
@@ -182,11 +182,11 @@ private:
                     ok = false;
                     continue;
                 }
-                for (const auto& t : KnownTriggers()) {
-                    if (TriggerFamily(t.name) == family) rule.trigger_bits |= t.bit;
+                for (const auto& [trigger, bit] : docspace::AllTriggers()) {
+                    if (docspace::TriggerFamily(trigger) == family) rule.trigger_bits |= bit;
                 }
                 rule.scope.kinds.insert(KindOfTrigger(name));
-            } else if (auto bit = TriggerBit(name)) {
+            } else if (auto bit = docspace::TriggerBit(name)) {
                 rule.trigger_bits |= *bit;
                 rule.scope.kinds.insert(KindOfTrigger(name));
             } else {
@@ -203,14 +203,14 @@ private:
 
     static std::string UnknownTriggerMessage(const std::string& name) {
         std::vector<std::string_view> known;
-        for (const auto& t : KnownTriggers()) known.push_back(t.name);
+        for (const auto& [trigger, bit] : docspace::AllTriggers()) known.push_back(trigger);
         const auto suggestion = config::ClosestName(name, known);
         if (!suggestion.empty())
             return fmt::format("unknown trigger '{}'; did you mean '{}'?", name, suggestion);
-        const auto family = TriggerFamily(name);
+        const auto family = docspace::TriggerFamily(name);
         std::vector<std::string_view> same_family;
         for (auto candidate : known) {
-            if (TriggerFamily(candidate) == family) same_family.push_back(candidate);
+            if (docspace::TriggerFamily(candidate) == family) same_family.push_back(candidate);
         }
         if (!same_family.empty()) {
             return fmt::format("unknown trigger '{}'; {}.* triggers are {}", name, family,
@@ -388,8 +388,8 @@ std::vector<std::string> CompiledRules::TriggerNames() const {
     if (ListensToAll()) return {"*"};
     const auto mask = TriggerMask();
     std::vector<std::string> out;
-    for (const auto& t : KnownTriggers()) {
-        if ((mask & t.bit) != 0) out.emplace_back(t.name);
+    for (const auto& [trigger, bit] : docspace::AllTriggers()) {
+        if ((mask & bit) != 0) out.emplace_back(trigger);
     }
     return out;
 }

@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <cctype>
 
-#include "rules/docspace_names.hpp"
+#include "docspace/names.hpp"
 #include "rules/template.hpp"
 
 namespace spacehook::rules {
@@ -355,9 +355,9 @@ private:
         node.kind = ConditionKind::kTrigger;
         for (const auto& name : *texts) {
             if (name != "*" && !(name.size() > 2 && name.substr(name.size() - 2) == ".*") &&
-                !TriggerBit(name)) {
+                !docspace::TriggerBit(name)) {
                 std::vector<std::string_view> known;
-                for (const auto& t : KnownTriggers()) known.push_back(t.name);
+                for (const auto& [trigger, bit] : docspace::AllTriggers()) known.push_back(trigger);
                 auto suggestion = config::ClosestName(name, known);
                 Error(pointer, fmt::format("unknown trigger '{}'{}", name,
                                            suggestion.empty() ? "" : "; did you mean '" + suggestion + "'?"));
@@ -619,7 +619,7 @@ std::optional<Condition> CompileCondition(const Document& doc, const std::string
 bool TriggerPatternMatches(std::string_view pattern, std::string_view trigger) {
     if (pattern == "*") return true;
     if (pattern.size() > 2 && pattern.substr(pattern.size() - 2) == ".*") {
-        return TriggerFamily(trigger) == pattern.substr(0, pattern.size() - 2);
+        return docspace::TriggerFamily(trigger) == pattern.substr(0, pattern.size() - 2);
     }
     return pattern == trigger;
 }

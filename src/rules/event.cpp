@@ -2,7 +2,7 @@
 
 #include <cctype>
 
-#include "rules/docspace_names.hpp"
+#include "docspace/names.hpp"
 
 namespace spacehook::rules {
 
@@ -33,7 +33,7 @@ std::optional<EntityKind> ParseEntityKind(std::string_view name) {
 }
 
 EntityKind KindOfTrigger(std::string_view trigger) {
-    const auto family = TriggerFamily(trigger);
+    const auto family = docspace::TriggerFamily(trigger);
     if (family == "file" || family == "form") return EntityKind::kFile;
     if (family == "folder") return EntityKind::kFolder;
     if (family == "room" || family == "agent") return EntityKind::kRoom;

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "rules/docspace_names.hpp"
+#include "docspace/names.hpp"
 #include "rules/facts.hpp"
 
 using namespace spacehook;
@@ -111,47 +111,6 @@ TEST(Event, Rejects) {
     EXPECT_EQ(ParseEventBody(R"({"event":{"trigger":""}})").error().message,
               "the event has no event.trigger");
     EXPECT_FALSE(ParseEventBody(R"({"payload":{}})"));
-}
-
-TEST(DocSpaceNames, TriggersFollowWireMd) {
-    // wire.md §1.5: bit i for the i-th trigger, 1 (user.created) .. 1<<35 (folder.downloaded).
-    const auto& triggers = KnownTriggers();
-    ASSERT_EQ(triggers.size(), 36u);
-    for (std::size_t i = 0; i < triggers.size(); ++i)
-        EXPECT_EQ(triggers[i].bit, std::int64_t{1} << i) << triggers[i].name;
-    EXPECT_EQ(TriggerBit("file.created"), 128);
-    EXPECT_EQ(TriggerBit("form.submit"), 268435456);
-    EXPECT_EQ(TriggerBit("folder.downloaded"), 34359738368);
-    EXPECT_FALSE(TriggerBit("*"));
-    EXPECT_FALSE(TriggerBit("user.added"));
-    EXPECT_EQ(TriggerFamily("form.filled.out"), "form");
-}
-
-TEST(DocSpaceNames, AccessLevelsAndRoomTypesFollowWireMd) {
-    // wire.md §0 / §2.4 FileShare; 4 is "Varies" and 1 "ReadWrite": neither is a room role.
-    EXPECT_EQ(AccessLevelValue("room_manager"), 9);
-    EXPECT_EQ(AccessLevelValue("editor"), 10);
-    EXPECT_EQ(AccessLevelValue("viewer"), 2);
-    EXPECT_EQ(AccessLevelValue("content_creator"), 11);
-    EXPECT_EQ(AccessLevelValue("reviewer"), 5);
-    EXPECT_EQ(AccessLevelValue("commenter"), 6);
-    EXPECT_EQ(AccessLevelValue("form_filler"), 7);
-    EXPECT_EQ(AccessLevelValue("remove"), 0);
-    EXPECT_FALSE(AccessLevelValue("full"));
-    EXPECT_FALSE(AccessLevelValue("4"));
-    for (const auto& level : AccessLevels()) {
-        if (level.value == 0) {
-            EXPECT_EQ(level.name, "remove");  // nothing else may mean 0
-        }
-    }
-    EXPECT_EQ(RoomTypeValue("form_filling"), 1);
-    EXPECT_EQ(RoomTypeValue("collaboration"), 2);
-    EXPECT_EQ(RoomTypeValue("editing"), 2);
-    EXPECT_EQ(RoomTypeValue("custom"), 5);
-    EXPECT_EQ(RoomTypeValue("public"), 6);
-    EXPECT_EQ(RoomTypeValue("virtual_data"), 8);
-    EXPECT_EQ(RoomTypeValue("ai"), 9);
-    EXPECT_FALSE(RoomTypeValue("home"));
 }
 
 TEST(Facts, RoundTripAndErrors) {

@@ -7,7 +7,7 @@
 #include <cctype>
 
 #include "core/entity_id.hpp"
-#include "rules/docspace_names.hpp"
+#include "docspace/names.hpp"
 
 namespace spacehook::rules {
 
@@ -304,17 +304,16 @@ private:
             case Input::kRoomType: {
                 if (value.is_number_integer()) {
                     const auto number = value.get<std::int64_t>();
-                    const auto& types = RoomTypes();
-                    if (std::any_of(types.begin(), types.end(),
-                                    [&](const RoomTypeName& t) { return t.value == number; })) {
+                    const auto& types = docspace::RoomTypes();
+                    if (std::any_of(types.begin(), types.end(), [&](const auto& t) { return t.second == number; })) {
                         return value;
                     }
                 }
                 if (value.is_string()) {
-                    if (auto number = RoomTypeValue(value.get<std::string>())) return Json(*number);
+                    if (auto number = docspace::ParseRoomType(value.get<std::string>())) return Json(*number);
                 }
                 std::vector<std::string_view> names;
-                for (const auto& t : RoomTypes()) names.push_back(t.name);
+                for (const auto& [name, number] : docspace::RoomTypes()) names.push_back(name);
                 Error(pointer,
                       fmt::format("unknown room type {}; types are {} (or their numbers 1, 2, 5, 6, 8, 9)",
                                   value.dump(), fmt::join(names, ", ")));
@@ -429,10 +428,13 @@ private:
             const std::string access_pointer = PointerJoin(entry_pointer, "access");
             const Json& access = entry["access"];
             std::optional<int> level;
-            if (access.is_string()) level = AccessLevelValue(access.get<std::string>());
+            if (access.is_string()) {
+                if (auto parsed = docspace::ParseAccessLevel(access.get<std::string>())) level = *parsed;
+            }
             if (!level) {
                 std::vector<std::string_view> names;
-                for (const auto& l : AccessLevels()) names.push_back(l.name);
+                for (const auto& [name, number] : docspace::AccessLevels()) names.push_back(name);
+                names.push_back("remove");
                 const std::string written = access.is_string() ? access.get<std::string>() : access.dump();
                 const auto suggestion =
                     access.is_string() ? config::ClosestName(written, names) : std::string();
