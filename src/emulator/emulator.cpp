@@ -146,8 +146,12 @@ public:
         std::lock_guard lock(state_.mu);
         return AllCounters(state_, sender_);
     }
-    Status ResetToSeed() override { return ApplyCurrentSeed(); }
+    Status ResetToSeed() override {
+        std::lock_guard lock(seed_mu_);
+        return ApplyCurrentSeed();
+    }
     Status ReplaceSeed(const Json& seed) override {
+        std::lock_guard lock(seed_mu_);
         const Json previous = seed_;
         seed_ = seed;
         if (auto ok = ApplyCurrentSeed(); !ok) {
@@ -258,6 +262,7 @@ private:
     FaultSet faults_;
     TaskRunner runner_;
     ApiDispatcher dispatcher_;
+    std::mutex seed_mu_;  // one reset at a time; guards seed_
     Json seed_;
     std::unique_ptr<http::Server> server_;
     std::string listen_url_;

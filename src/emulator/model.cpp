@@ -322,7 +322,8 @@ bool Portal::CanRead(const User& user, const Entry& entry) const {
 }
 
 bool Portal::CanCreateIn(const User& user, const Entry& folder) const {
-    if (RoomOf(folder) == nullptr) return user.IsAdmin() && folder.folder_type != kFolderTrash;
+    // Nothing is created directly in a section (Rooms, Archive, Trash): rooms have their own call.
+    if (RoomOf(folder) == nullptr) return false;
     const int access = AccessOf(user, folder);
     return access == kAccessRoomManager || access == kAccessContentCreator || access == kAccessReadWrite;
 }

@@ -94,7 +94,7 @@ Reply ListFolder(ApiServices& s, ApiCall& call) {
     }
     for (const auto& id : folder->files) {
         const Entry* f = portal.File(id);
-        if (f == nullptr) continue;
+        if (f == nullptr || !portal.CanRead(call.user, *f)) continue;
         if (!text.empty() && Lower(f->title).find(text) == std::string::npos) continue;
         if (!ext.empty() && f->Extension() != (ext.front() == '.' ? ext : "." + ext)) continue;
         files.push_back(f);
