@@ -103,6 +103,8 @@ public:
         server_options.body_limit = 8 * 1024 * 1024;
         // Slow faults hold an answer past any client timeout; the server must not answer 503 first.
         server_options.handler_timeout = std::chrono::minutes(15);
+        // One handler rather than http::Router: DocSpace routes carry parameters ("files/rooms/{id}/share"),
+        // which ApiDispatcher matches segment by segment, and /__emulator/* must bypass the fault rules.
         server_ = std::make_unique<http::Server>(
             server_options, [this](http::Request&& request, http::Responder respond) {
                 Route(FromHttp(std::move(request)), std::move(respond));
