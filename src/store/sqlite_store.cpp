@@ -22,7 +22,7 @@ constexpr std::string_view kEventColumns =
 
 constexpr std::string_view kRunColumns =
     "id, run_key, rule, event_seq, lock_key, state, step_count, next_step, attempts, created_at, updated_at, "
-    "next_attempt_at, lease_owner, lease_until, last_error, context";
+    "next_attempt_at, lease_owner, lease_until, last_error, context, failed_at";
 
 /// When a live run `r` can be claimed: a pending run when it is due, a running one when its lease
 /// expires (takeover). Shared by ClaimRun and NextDueTime so both mean the same thing.
@@ -91,6 +91,7 @@ Result<RunRecord> ReadRun(const Statement& row) {
     auto context = ParseJson(row.Text(15), fmt::format("context of run {}", run.id));
     if (!context) return Fail(context.error());
     run.context = std::move(*context);
+    run.failed_at = row.Time(16);
     return run;
 }
 
@@ -501,6 +502,7 @@ Result<std::optional<RunRecord>> SqliteStore::ClaimRun(const std::string& owner,
         if (!lease) return Fail(lease.error());
         if (auto st = lease->BindAll(owner, lease_until, now, (*run)->id).Run(); !st) return Fail(st.error());
         RunRecord& claimed = **run;
+        claimed.taken_over = claimed.state == RunState::kRunning;  // selected as running = its lease expired
         claimed.state = RunState::kRunning;
         claimed.lease_owner = owner;
         claimed.lease_until = FromUnixMillis(ToUnixMillis(lease_until));
@@ -614,8 +616,9 @@ Status SqliteStore::RetryRun(std::int64_t run_id, const std::string& owner, Time
         auto run = FenceRun(ctx.db, run_id, owner);
         if (!run) return Fail(run.error());
         auto update = ctx.db.Prepare(
-            "UPDATE runs SET state = 'pending', attempts = attempts + 1, next_attempt_at = ?, last_error = ?, "
-            "lease_owner = '', lease_until = 0, updated_at = ? WHERE id = ?");
+            "UPDATE runs SET state = 'pending', attempts = attempts + 1, next_attempt_at = ?1, last_error = ?2, "
+            "failed_at = CASE WHEN failed_at = 0 THEN ?3 ELSE failed_at END, "
+            "lease_owner = '', lease_until = 0, updated_at = ?3 WHERE id = ?4");
         if (!update) return Fail(update.error());
         if (auto st = update->BindAll(next_attempt_at, error, now, run_id).Run(); !st) return st;
         if (next_attempt_at <= now) ctx.RequestWakeup();

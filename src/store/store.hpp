@@ -102,6 +102,14 @@ struct RunRecord {
     TimePoint lease_until;    ///< epoch when not leased
     std::string last_error;   ///< kept when a dead run is retried, so the admin still sees why it died
     Json context;
+    /// While the run is live: its first failed attempt (RetryRun) since it was created or retried from the
+    /// dead-letter list, the start of the runner's retry budget; epoch when it has not failed. For a dead
+    /// run: when it died (DeadLetterRun).
+    TimePoint failed_at;
+    /// Set by ClaimRun only: this claim took the run over from an owner whose lease expired (that worker
+    /// died or hung), as opposed to claiming a pending run. The runner counts takeovers so a run that
+    /// kills its worker every time cannot loop forever.
+    bool taken_over = false;
 };
 
 enum class StepStatus { kNone, kStarted, kDone };
@@ -246,7 +254,8 @@ public:
                               TimePoint now) = 0;
     /// The run is kDone; lease released.
     virtual Status CompleteRun(std::int64_t run_id, const std::string& owner, TimePoint now) = 0;
-    /// Transient failure: back to pending at `next_attempt_at`, attempts + 1, lease released.
+    /// Transient failure: back to pending at `next_attempt_at`, attempts + 1, lease released; failed_at is
+    /// set to now on the first failure (kept on later ones).
     virtual Status RetryRun(std::int64_t run_id, const std::string& owner, TimePoint next_attempt_at,
                             const std::string& error) = 0;
     /// Permanent failure or budget exhausted: to the dead-letter list with the reason (kDead,

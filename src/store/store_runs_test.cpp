@@ -252,6 +252,34 @@ TEST_F(StoreTest, DeadRunIsRetriedFromItsFirstUnfinishedStepWithAFreshBudget) {
     EXPECT_EQ(store_->RetryDeadLetter(DeadLetter::Kind::kRun, id, clock_.Now()).error().code, ErrorCode::kNotFound);
 }
 
+TEST_F(StoreTest, FirstFailureTimeStartsTheRetryBudgetAndClaimsTellTakeoversApart) {
+    DispatchRuns("a", {MakeRun("r1")});
+    auto first = MustClaimRun("w1");
+    EXPECT_FALSE(first.taken_over);
+    EXPECT_EQ(first.failed_at, TimePoint{});
+    const auto first_failure = clock_.Now();
+    ASSERT_TRUE(store_->RetryRun(first.id, "w1", clock_.Now(), "503"));
+    clock_.Advance(seconds(5));
+    auto second = MustClaimRun("w1");
+    EXPECT_FALSE(second.taken_over);  // a pending run, not a takeover
+    EXPECT_EQ(second.failed_at, first_failure);
+    ASSERT_TRUE(store_->RetryRun(second.id, "w1", clock_.Now(), "503 again"));
+    EXPECT_EQ((*store_->GetRun(first.id))->failed_at, first_failure);  // kept on later failures
+
+    // The worker dies holding the lease: the next claim is a takeover.
+    MustClaimRun("w1");
+    clock_.Advance(options_.lease);
+    auto taken = MustClaimRun("w2");
+    EXPECT_TRUE(taken.taken_over);
+    EXPECT_EQ(taken.attempts, 2);
+
+    // A dead run retried from the list starts a fresh budget.
+    ASSERT_TRUE(store_->DeadLetterRun(taken.id, "w2", "gave up", clock_.Now()));
+    EXPECT_EQ((*store_->GetRun(taken.id))->failed_at, clock_.Now());
+    ASSERT_TRUE(store_->RetryDeadLetter(DeadLetter::Kind::kRun, taken.id, clock_.Now()));
+    EXPECT_EQ(MustClaimRun("w3").failed_at, TimePoint{});
+}
+
 TEST_F(StoreTest, DroppedRunLeavesTheDeadLetterList) {
     DispatchRuns("a", {MakeRun("r1")});
     const auto id = MustClaimRun("w").id;
