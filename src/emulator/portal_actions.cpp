@@ -16,6 +16,29 @@ Outcome<const Entry*> UploadFile(PortalState& state, const User& user, const Ent
     return &file;
 }
 
+std::string UniqueUserName(Portal& portal, const std::string& email) {
+    const std::string base = email.substr(0, email.find('@'));
+    std::string candidate = base;
+    for (int n = 1; portal.FindUser(candidate) != nullptr; ++n) candidate = base + std::to_string(n);
+    return candidate;
+}
+
+const User& InviteUser(PortalState& state, const std::string& email, UserType type, const std::string& actor) {
+    User u;
+    u.id = NewGuid();
+    u.email = email;
+    u.user_name = UniqueUserName(state.portal, email);
+    u.type = type;
+    u.status = 1;
+    u.activation_status = 2;  // pending until the invitation is accepted
+    u.created_by = actor;
+    u.created = u.last_modified = state.Now();
+    const User& added = state.portal.AddUser(std::move(u));
+    state.Count("users_invited");
+    state.FireUser("user.invited", added, actor);
+    return added;
+}
+
 Outcome<const Entry*> SaveFileVersion(PortalState& state, const User& user, const EntityId& file_id) {
     auto& portal = state.portal;
     Entry* file = portal.File(file_id);

@@ -20,6 +20,13 @@ using Outcome = tl::expected<T, ApiFailure>;
 Outcome<const Entry*> UploadFile(PortalState& state, const User& user, const EntityId& folder_id,
                                  const std::string& title, std::int64_t size, bool chunked);
 
+/// A free userName from an e-mail's local part ("jane.doe", "jane.doe1", ...).
+std::string UniqueUserName(Portal& portal, const std::string& email);
+
+/// Someone invited by e-mail (people/invite, or an unknown address in rooms/{id}/share): a pending user
+/// (activationStatus 2) of `type`, firing user.invited by `actor` (wire.md §1.5).
+const User& InviteUser(PortalState& state, const std::string& email, UserType type, const std::string& actor);
+
 /// An editor save: version + 1, fires file.updated (DocumentServiceTracker, wire.md §1.5).
 Outcome<const Entry*> SaveFileVersion(PortalState& state, const User& user, const EntityId& file_id);
 

@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "emulator/api_call.hpp"
+#include "emulator/portal_actions.hpp"
 #include "emulator/portal_state.hpp"
 
 namespace spacehook::emulator {
@@ -39,14 +40,6 @@ bool LooksLikeEmail(const std::string& email) {
     const auto at = email.find('@');
     return at != std::string::npos && at > 0 && email.find('.', at) != std::string::npos && email.size() <= 255 &&
            email.find(' ') == std::string::npos;
-}
-
-/// A free userName from the e-mail's local part ("jane.doe", "jane.doe1", ...).
-std::string UniqueUserName(Portal& portal, const std::string& email) {
-    const std::string base = email.substr(0, email.find('@'));
-    std::string candidate = base;
-    for (int n = 1; portal.FindUser(candidate) != nullptr; ++n) candidate = fmt::format("{}{}", base, n);
-    return candidate;
 }
 
 /// Who may add a member of this type: admins anyone, room admins users and guests.
@@ -142,18 +135,7 @@ Reply Invite(ApiServices& s, ApiCall& call) {
             result.push_back(EmployeeFullDto(s.state.Dto(&call.user), *existing));
             continue;
         }
-        User u;
-        u.id = NewGuid();
-        u.email = email;
-        u.user_name = UniqueUserName(portal, email);
-        u.type = type;
-        u.status = 1;
-        u.activation_status = 2;  // Pending until the invitation is accepted
-        u.created_by = call.user.id;
-        u.created = u.last_modified = s.state.Now();
-        const User& added = portal.AddUser(std::move(u));
-        s.state.Count("users_invited");
-        s.state.FireUser("user.invited", added, call.user.id);
+        const User& added = InviteUser(s.state, email, type, call.user.id);
         result.push_back(EmployeeFullDto(s.state.Dto(&call.user), added));
     }
     return call.Ok(std::move(result));

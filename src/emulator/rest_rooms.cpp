@@ -7,6 +7,7 @@
 #include <set>
 
 #include "emulator/api_call.hpp"
+#include "emulator/portal_actions.hpp"
 #include "emulator/portal_state.hpp"
 
 namespace spacehook::emulator {
@@ -337,19 +338,7 @@ Reply SetShare(ApiServices& s, ApiCall& call) {
     for (auto& change : changes) {
         if (change.subject.empty()) {
             if (change.access == kAccessNone) continue;
-            User u;
-            u.id = NewGuid();
-            u.email = change.email;
-            u.user_name = change.email.substr(0, change.email.find('@'));
-            while (portal.FindUser(u.user_name) != nullptr) u.user_name += "1";
-            u.type = UserType::kUser;
-            u.activation_status = 2;
-            u.created_by = call.user.id;
-            u.created = u.last_modified = s.state.Now();
-            const User& added = portal.AddUser(std::move(u));
-            change.subject = added.id;
-            s.state.Count("users_invited");
-            s.state.FireUser("user.invited", added, call.user.id);
+            change.subject = InviteUser(s.state, change.email, UserType::kUser, call.user.id).id;
         }
         if (change.subject == room->create_by) continue;  // the owner's access does not change
         auto it = std::find_if(room->members.begin(), room->members.end(),

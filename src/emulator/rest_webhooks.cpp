@@ -234,6 +234,16 @@ Reply Create(ApiServices& s, ApiCall& call) {
     return call.Ok(ConfigDto(s.state.Dto(&call.user), stored));
 }
 
+/// Saves an edited config (stamped with who and when) and answers its DTO.
+Reply StoreChanged(ApiServices& s, const ApiCall& call, WebhookConfig& config, const char* counter) {
+    config.modified_by = call.user.id;
+    std::lock_guard lock(s.state.mu);
+    config.modified_on = s.state.Now();
+    if (!s.book.Replace(config)) return call.Fail(NotFound("Webhook not found"));
+    s.state.Count(counter);
+    return call.Ok(ConfigDto(s.state.Dto(&call.user), config));
+}
+
 Reply Update(ApiServices& s, ApiCall& call) {
     if (auto denied = DenyGuests(call)) return *denied;
     OJson body;
@@ -255,12 +265,7 @@ Reply Update(ApiServices& s, ApiCall& call) {
     current->ssl = req.ssl;
     current->triggers = req.triggers;
     current->target_id = req.target_id;
-    current->modified_by = call.user.id;
-    std::lock_guard lock(s.state.mu);
-    current->modified_on = s.state.Now();
-    if (!s.book.Replace(*current)) return call.Fail(NotFound("Webhook not found"));
-    s.state.Count("webhooks_updated");
-    return call.Ok(ConfigDto(s.state.Dto(&call.user), *current));
+    return StoreChanged(s, call, *current, "webhooks_updated");
 }
 
 Reply Enable(ApiServices& s, ApiCall& call) {
@@ -280,12 +285,7 @@ Reply Enable(ApiServices& s, ApiCall& call) {
         if (auto failed = CheckWebhook(s, call, probe_req, false, true)) return *failed;
     }
     current->enabled = req.enabled;
-    current->modified_by = call.user.id;
-    std::lock_guard lock(s.state.mu);
-    current->modified_on = s.state.Now();
-    if (!s.book.Replace(*current)) return call.Fail(NotFound("Webhook not found"));
-    s.state.Count("webhooks_enabled_changes");
-    return call.Ok(ConfigDto(s.state.Dto(&call.user), *current));
+    return StoreChanged(s, call, *current, "webhooks_enabled_changes");
 }
 
 Reply Remove(ApiServices& s, ApiCall& call) {
