@@ -214,12 +214,18 @@ def main() -> int:
 
     rev = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
                          text=True).stdout.strip()
+    # Other work may sit uncommitted in the checkout the binary was built from: say so.
+    dirty = bool(subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
+                                capture_output=True, text=True).stdout.strip())
+    built = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(os.stat(args.bin).st_mtime))
     out_dir = Path(args.results)
     out_dir.mkdir(parents=True, exist_ok=True)
     out = out_dir / f"ingress-{time.strftime('%Y%m%d-%H%M%S')}.json"
     out.write_text(json.dumps({
         "benchmark": "ingress",
         "git": rev,
+        "git_dirty": dirty,
+        "binary": {"path": args.bin, "built": built},
         "host": {"cpus": os.cpu_count(), "kernel": platform.release(), "load_at_end": loadavg()},
         "settings": {"duration_s": args.duration, "server_threads": args.server_threads,
                      "wrk_threads": args.wrk_threads, "fsync": True, "body_bytes": body_bytes},
