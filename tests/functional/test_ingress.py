@@ -407,6 +407,28 @@ def test_insecure_flag_warns_at_every_start(procs, tmp_path):
         assert s.proc.terminate() == 0
 
 
+def test_port_env_sets_the_port_and_the_ready_file_names_it(procs, tmp_path):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    ready = tmp_path / "ready.json"
+    p = procs.start([spacehook_bin(), "serve", "--store", f"sqlite:{tmp_path / 'j.db'}", "--ready-file", str(ready)],
+                    ready, env=clean_env(DOCSPACE_WEBHOOK_SECRET=SECRET, PORT=str(port)),
+                    log_path=tmp_path / "serve.log")
+    assert p.info == {"port": port, "pid": p.popen.pid}
+    assert requests.get(f"http://127.0.0.1:{port}/healthz", timeout=10).status_code == 200
+
+
+def test_json_log_lines(procs, tmp_path):
+    s = Service(procs, tmp_path, "--log-format", "json")
+    post(s.url, envelope(), sig=signature(envelope(), secret="wrong-secret-1"))
+    assert s.proc.terminate() == 0
+    lines = [json.loads(line) for line in s.proc.output().splitlines() if line.strip()]
+    assert any(l["msg"] == "listening" and l.get("port") == s.proc.port for l in lines)
+    assert any(l["level"] == "warn" and l["component"] == "ingress" for l in lines)
+    assert all({"ts", "level", "component", "msg"} <= l.keys() for l in lines)
+
+
 def test_sigterm_drains_and_exits_0(svc):
     assert post(svc.url, envelope()).status_code == 202
     assert svc.proc.terminate() == 0
