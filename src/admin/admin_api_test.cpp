@@ -7,6 +7,8 @@
 #include <future>
 #include <mutex>
 
+#include "admin/record_json.hpp"
+
 using namespace spacehook;
 using namespace spacehook::admin;
 using namespace std::chrono_literals;
@@ -202,6 +204,19 @@ TEST_F(AdminApiTest, ShowEventWithBody) {
     EXPECT_EQ(event["body"]["payload"]["email"], "jane.doe@example.com");
     CallJson("GET", "/admin/api/events/99999", 404);
     CallJson("GET", "/admin/api/events/abc", 404);
+}
+
+// A journal row nested past kMaxJsonDepth (stored before ingress bounded the depth) is shown as text:
+// as a Json value, dumping the answer would recurse once per level and overflow the stack.
+TEST(RecordJson, DeeplyNestedBodyIsShownAsText) {
+    store::EventRecord record;
+    record.body = R"({"event":{"trigger":"file.created"},"payload":)" + std::string(200000, '[') +
+                  std::string(200000, ']') + "}";
+    const Json shown = EventJson(record, /*with_body=*/true);
+    EXPECT_FALSE(shown.contains("body"));
+    ASSERT_TRUE(shown.contains("body_text"));
+    EXPECT_EQ(shown["body_text"], record.body);
+    EXPECT_GT(shown.dump().size(), record.body.size());
 }
 
 TEST_F(AdminApiTest, ReplayEvent) {

@@ -1,5 +1,7 @@
 #include "admin/record_json.hpp"
 
+#include "core/json_depth.hpp"
+
 namespace spacehook::admin {
 
 namespace {
@@ -51,11 +53,12 @@ Json EventJson(const store::EventRecord& event, bool with_body) {
         {"runs_created", event.runs_created},
     };
     if (with_body) {
-        Json body = Json::parse(event.body, nullptr, /*allow_exceptions=*/false);
-        if (body.is_discarded()) {
+        // Bounded: this object is dump()ed into the response, and dump() recurses once per level.
+        auto body = ParseBoundedJson(event.body);
+        if (!body) {
             out["body_text"] = event.body;
         } else {
-            out["body"] = std::move(body);
+            out["body"] = std::move(*body);
         }
     }
     return out;

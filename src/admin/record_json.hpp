@@ -9,9 +9,9 @@ namespace spacehook::admin {
 // script written against one works against the other. Times are ISO-8601 UTC with milliseconds; an
 // unset time (the epoch) is null.
 
-/// An event. `with_body` adds "body": the stored delivery parsed as JSON (or, should it not parse, as the
-/// raw text under "body_text"). Bodies hold personal data (user.* payloads carry e-mail addresses and
-/// phone numbers, wire.md §1.6): lists leave them out.
+/// An event. `with_body` adds "body": the stored delivery parsed as JSON (or, should it not parse or nest
+/// deeper than kMaxJsonDepth, as the raw text under "body_text"). Bodies hold personal data (user.* payloads
+/// carry e-mail addresses and phone numbers, wire.md §1.6): lists leave them out.
 Json EventJson(const store::EventRecord& event, bool with_body);
 /// A run. `with_context` adds the context the dispatcher stored for its steps.
 Json RunJson(const store::RunRecord& run, bool with_context);

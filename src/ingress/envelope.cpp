@@ -4,6 +4,7 @@
 
 #include "core/hmac_sha256.hpp"
 #include "core/json.hpp"
+#include "core/json_depth.hpp"
 
 namespace spacehook::ingress {
 
@@ -78,8 +79,11 @@ std::optional<TimePoint> ParseTimestampHeader(std::string_view text) {
 }  // namespace
 
 Result<Envelope> ParseEnvelope(std::string_view body) {
-    Json root = Json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
-    if (root.is_discarded()) return Fail(ErrorCode::kInvalidArgument, "body is not valid JSON");
+    // Depth-bounded: the content key below dump()s the payload and the dispatcher copies it, both
+    // recursively; a deep body must be a 400 here, not a crash now or on every restart later.
+    auto parsed = ParseBoundedJson(body);
+    if (!parsed) return Fail(ErrorCode::kInvalidArgument, "body: " + parsed.error().message);
+    const Json root = std::move(*parsed);
     if (!root.is_object()) return Fail(ErrorCode::kInvalidArgument, "envelope root is not a JSON object");
     const Json* event = Member(root, "event");
     if (event == nullptr || !event->is_object()) {

@@ -192,6 +192,25 @@ TEST(Envelope, MalformedJsonIsInvalidArgument) {
     }
 }
 
+// Half a million levels fit in a 1 MiB body. nlohmann parses them without recursion, but the content key
+// dump()s the payload (no event.id here) and the dispatcher copies it, both once per level: this must be a
+// 400 (kInvalidArgument) before anything recursive sees it, never a stack overflow.
+TEST(Envelope, DeepNestingIsInvalidArgument) {
+    const std::string deep = std::string(512 * 1024, '[') + std::string(512 * 1024, ']');
+    for (const std::string& body :
+         {R"({"event":{"trigger":"file.created"},"payload":)" + deep + "}",
+          R"({"event":{"id":1,"trigger":"file.created"},"payload":{"a":)" + deep + "}}", deep}) {
+        auto parsed = ParseEnvelope(body);
+        ASSERT_FALSE(parsed);
+        EXPECT_EQ(parsed.error().code, ErrorCode::kInvalidArgument);
+        EXPECT_EQ(parsed.error().message, "body: JSON nests deeper than 64 levels");
+    }
+    // Within the limit the payload's depth does not matter.
+    const std::string ok = R"({"event":{"trigger":"file.created"},"payload":)" + std::string(60, '[') +
+                           std::string(60, ']') + "}";
+    EXPECT_TRUE(ParseEnvelope(ok));
+}
+
 TEST(Envelope, NonObjectRootIsInvalidArgument) {
     for (const std::string body :
          {"[]", R"([{"event":{"trigger":"file.created"}}])", R"("file.created")", "42", "null", "true"}) {

@@ -2,6 +2,7 @@
 
 #include <cctype>
 
+#include "core/json_depth.hpp"
 #include "docspace/names.hpp"
 
 namespace spacehook::rules {
@@ -114,9 +115,11 @@ Result<Event> ParseEvent(const Json& envelope) {
 }
 
 Result<Event> ParseEventBody(std::string_view body) {
-    Json envelope = Json::parse(body, nullptr, false);
-    if (envelope.is_discarded()) return Fail(ErrorCode::kInvalidArgument, "the event is not valid JSON");
-    return ParseEvent(envelope);
+    // ParseEvent copies the blocks, and copies recurse: a journal row stored before ingress bounded the
+    // depth must fail here rather than overflow the dispatcher's stack.
+    auto envelope = ParseBoundedJson(body);
+    if (!envelope) return Fail(ErrorCode::kInvalidArgument, "the event: " + envelope.error().message);
+    return ParseEvent(*envelope);
 }
 
 }  // namespace spacehook::rules

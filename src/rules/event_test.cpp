@@ -113,6 +113,16 @@ TEST(Event, Rejects) {
     EXPECT_FALSE(ParseEventBody(R"({"payload":{}})"));
 }
 
+// ParseEvent copies the payload, and a copy recurses once per level: a deep body is refused first.
+TEST(Event, RejectsDeepNestingBeforeCopying) {
+    const std::string body = R"({"event":{"trigger":"file.created"},"payload":{"x":)" +
+                             std::string(300000, '[') + std::string(300000, ']') + "}}";
+    auto parsed = ParseEventBody(body);
+    ASSERT_FALSE(parsed);
+    EXPECT_EQ(parsed.error().code, ErrorCode::kInvalidArgument);
+    EXPECT_EQ(parsed.error().message, "the event: JSON nests deeper than 64 levels");
+}
+
 TEST(Facts, RoundTripAndErrors) {
     auto facts = Facts::FromJson(Json{{"path", {3, "890", 567}},
                                       {"room", {{"id", 890}, {"title", "A"}}},
