@@ -482,15 +482,14 @@ void ApplyChat(SettingsReader& r, std::map<std::string, ServiceConfig::ChatChann
     }
 }
 
-}  // namespace
-
-Result<ServiceConfig> LoadServiceConfig(const std::vector<std::string>& files, const Env& env) {
+// Merges documents in the order given; a document that failed to load is reported where it stood, so the
+// messages keep the order of the files.
+Result<ServiceConfig> MergeDocuments(std::vector<Result<Document>> documents, const Env& env) {
     ServiceConfig config;
     Diagnostics diagnostics;
     MergeState state;
 
-    for (const auto& file : files) {
-        auto doc = LoadYamlFile(file, env);
+    for (auto& doc : documents) {
         if (!doc) {
             diagnostics.Add(doc.error());
             continue;
@@ -607,6 +606,22 @@ Result<ServiceConfig> LoadServiceConfig(const std::vector<std::string>& files, c
 
     if (!diagnostics.empty()) return Fail(diagnostics.ToError());
     return config;
+}
+
+}  // namespace
+
+Result<ServiceConfig> LoadServiceConfig(const std::vector<std::string>& files, const Env& env) {
+    std::vector<Result<Document>> documents;
+    documents.reserve(files.size());
+    for (const auto& file : files) documents.push_back(LoadYamlFile(file, env));
+    return MergeDocuments(std::move(documents), env);
+}
+
+Result<ServiceConfig> MergeServiceConfig(std::vector<Document> documents, const Env& env) {
+    std::vector<Result<Document>> loaded;
+    loaded.reserve(documents.size());
+    for (auto& doc : documents) loaded.emplace_back(std::move(doc));
+    return MergeDocuments(std::move(loaded), env);
 }
 
 }  // namespace spacehook::config

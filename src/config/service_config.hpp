@@ -118,6 +118,8 @@ struct ServiceConfig {
 /// SMTP_*, MAIL_FROM, PORT). Unknown keys and bad values are kConfig errors with file:line:column.
 /// An empty file list is allowed: everything comes from the environment.
 Result<ServiceConfig> LoadServiceConfig(const std::vector<std::string>& files, const Env& env);
+/// Same, over documents already loaded (tests, fuzzing: no files involved).
+Result<ServiceConfig> MergeServiceConfig(std::vector<Document> documents, const Env& env);
 
 /// Parses "250ms", "10s", "5m", "1h", "2d" or a plain number of milliseconds.
 std::optional<std::chrono::milliseconds> ParseDuration(std::string_view text);

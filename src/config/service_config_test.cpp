@@ -347,3 +347,35 @@ TEST(ServiceConfig, MissingFileIsAnError) {
     ASSERT_FALSE(result);
     EXPECT_EQ(result.error().message, "/nonexistent/spacehook.yaml: cannot read the file");
 }
+
+// Documents already in memory merge exactly like the same texts read from files.
+TEST(ServiceConfigTest, MergesDocumentsLoadedFromText) {
+    const std::string base = "server:\n  listen: 127.0.0.1:8080\nwebhook:\n  secret: first-secret\n";
+    const std::string overlay = "server:\n  body_limit: 64KiB\nrules: []\n";
+    std::vector<Document> documents;
+    for (const auto& [text, name] : {std::pair{base, "a.yaml"}, std::pair{overlay, "b.yaml"}}) {
+        auto doc = LoadYamlText(text, name, MapEnv({}));
+        ASSERT_TRUE(doc) << doc.error().message;
+        documents.push_back(std::move(*doc));
+    }
+    auto merged = MergeServiceConfig(std::move(documents), MapEnv({}));
+    ASSERT_TRUE(merged) << merged.error().message;
+    auto from_files = Load({base, overlay});
+    ASSERT_TRUE(from_files) << from_files.error().message;
+    EXPECT_EQ(merged->server.port, 8080);
+    EXPECT_EQ(merged->server.body_limit, 64u * 1024u);
+    EXPECT_EQ(merged->server.body_limit, from_files->server.body_limit);
+    EXPECT_EQ(merged->webhook.secrets, from_files->webhook.secrets);
+    EXPECT_EQ(merged->documents.size(), 2u);
+}
+
+TEST(ServiceConfigTest, MergeReportsBadValuesWithTheDocumentName) {
+    auto doc = LoadYamlText("server:\n  body_limit: lots\n", "mem.yaml", MapEnv({}));
+    ASSERT_TRUE(doc) << doc.error().message;
+    std::vector<Document> documents;
+    documents.push_back(std::move(*doc));
+    auto merged = MergeServiceConfig(std::move(documents), MapEnv({}));
+    ASSERT_FALSE(merged);
+    EXPECT_EQ(merged.error().code, ErrorCode::kConfig);
+    EXPECT_NE(merged.error().message.find("mem.yaml:2:"), std::string::npos) << merged.error().message;
+}
