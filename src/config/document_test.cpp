@@ -195,6 +195,22 @@ TEST(YamlLoad, SyntaxErrorsAndUnsetVariablesAreLocated) {
     EXPECT_NE(LoadError("? [a]\n: 1\n").find("map keys must be plain text"), std::string::npos);
 }
 
+// Every loaded string ends up in JSON, whose dump() throws on bytes that are not UTF-8: a file saved as
+// Latin-1 is a located load error, not an exception in whatever dumps the rule later (found by
+// fuzz_config_rules; the input is kept in fuzz/regressions/config_rules).
+TEST(YamlLoad, TextThatIsNotUtf8IsLocated) {
+    const std::string kNotUtf8 = "text is not valid UTF-8 (save the file as UTF-8)";
+    EXPECT_EQ(LoadError("a: 1\nsubject: Gr\xfc\xdf\n"), "t.yaml:2:10: " + kNotUtf8);  // Latin-1
+    EXPECT_EQ(LoadError("Gr\xfc\xdf: 1\n"), "t.yaml:1:1: " + kNotUtf8);
+    EXPECT_EQ(LoadError("a: [\"\xc3\x28\"]\n"), "t.yaml:1:5: " + kNotUtf8);
+    EXPECT_EQ(LoadError("a: \xed\xa0\x80\n"), "t.yaml:1:4: " + kNotUtf8);      // a UTF-16 surrogate
+    EXPECT_EQ(LoadError("a: \xc0\xaf\n"), "t.yaml:1:4: " + kNotUtf8);          // overlong '/'
+    EXPECT_EQ(LoadError("a: \xf4\x90\x80\x80\n"), "t.yaml:1:4: " + kNotUtf8);  // past U+10FFFF
+    EXPECT_EQ(LoadError("a: ${X}\n", {{"X", "\xff"}}), "t.yaml:1:4: a ${VAR} value is not valid UTF-8");
+    auto doc = Load("a: \"Gr\xc3\xbc\xc3\x9f \xe6\x97\xa5 \xf0\x9f\x98\x80\"\n");
+    EXPECT_EQ(doc.root["a"], Json("Gr\xc3\xbc\xc3\x9f \xe6\x97\xa5 \xf0\x9f\x98\x80"));
+}
+
 TEST(YamlLoad, EmptyFileIsNull) {
     auto doc = Load("# only a comment\n");
     EXPECT_TRUE(doc.root.is_null());

@@ -65,6 +65,45 @@ std::optional<Json> ParseInteger(std::string_view digits, int base, bool negativ
     return Json(magnitude);
 }
 
+// Well-formed UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing past U+10FFFF). yaml-cpp passes
+// other bytes through, and every loaded string ends up in JSON (rule fingerprints, stored runs, HTTP
+// bodies), where nlohmann's dump() throws on them: a rule file saved as Latin-1 must be a located error.
+bool IsUtf8(std::string_view text) {
+    std::size_t i = 0;
+    while (i < text.size()) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        std::size_t extra = 0;
+        unsigned char min_second = 0x80, max_second = 0xBF;
+        if (c < 0x80) {
+            ++i;
+            continue;
+        } else if (c >= 0xC2 && c <= 0xDF) {
+            extra = 1;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            extra = 2;
+            if (c == 0xE0) min_second = 0xA0;  // overlong
+            if (c == 0xED) max_second = 0x9F;  // surrogates
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            extra = 3;
+            if (c == 0xF0) min_second = 0x90;  // overlong
+            if (c == 0xF4) max_second = 0x8F;  // past U+10FFFF
+        } else {
+            return false;
+        }
+        if (text.size() - i <= extra) return false;
+        for (std::size_t k = 1; k <= extra; ++k) {
+            const auto next = static_cast<unsigned char>(text[i + k]);
+            const unsigned char lo = k == 1 ? min_second : 0x80;
+            const unsigned char hi = k == 1 ? max_second : 0xBF;
+            if (next < lo || next > hi) return false;
+        }
+        i += extra + 1;
+    }
+    return true;
+}
+
+constexpr std::string_view kNotUtf8 = "text is not valid UTF-8 (save the file as UTF-8)";
+
 // [-+]? ( \. [0-9]+ | [0-9]+ ( \. [0-9]* )? ) ( [eE] [-+]? [0-9]+ )?
 bool IsCoreFloat(std::string_view text) {
     std::size_t i = 0;
@@ -218,6 +257,7 @@ public:
     void OnScalar(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
                   const std::string& protected_value) override {
         const std::string value = RestoreVariableBraces(protected_value);
+        if (!IsUtf8(value)) throw LoadFailure{mark, std::string(kNotUtf8)};
         if (ExpectingKey()) {
             Frame& frame = stack_.back();
             if (anchor != 0) throw LoadFailure{mark, "anchors on map keys are not supported"};
@@ -235,6 +275,7 @@ public:
         const std::string pointer = ChildPointer(mark);
         auto expanded = ExpandVars(value, env_);
         if (!expanded) throw LoadFailure{mark, expanded.error().message};
+        if (!IsUtf8(*expanded)) throw LoadFailure{mark, "a ${VAR} value is not valid UTF-8"};
         Json typed;
         if (tag == "?") {
             typed = TypePlainScalar(*expanded);
