@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 
 namespace spacehook::rules {
 
@@ -208,7 +209,11 @@ const Json* Lookup(const Json& context, const TemplatePath& path) {
             current = &*it;
         } else if (current->is_array() && !segment.empty() &&
                    std::all_of(segment.begin(), segment.end(), IsDigit)) {
-            const std::size_t index = std::stoul(segment);
+            // from_chars, not stoul: an index past 64 bits is simply not there (stoul threw
+            // out_of_range; found by fuzz_template).
+            std::size_t index = 0;
+            const auto [end, ec] = std::from_chars(segment.data(), segment.data() + segment.size(), index);
+            if (ec != std::errc() || end != segment.data() + segment.size()) return nullptr;
             if (index >= current->size()) return nullptr;
             current = &(*current)[index];
         } else {
@@ -216,6 +221,13 @@ const Json* Lookup(const Json& context, const TemplatePath& path) {
         }
     }
     return current->is_null() ? nullptr : current;
+}
+
+// Compact JSON that never throws: rule files are checked to be UTF-8 when loaded and event values come
+// from parsed JSON, but a template built any other way could still hold other bytes, and dump() throws
+// on them (found by fuzz_template). They become U+FFFD.
+std::string DumpText(const Json& value) {
+    return value.dump(-1, ' ', /*ensure_ascii=*/false, Json::error_handler_t::replace);
 }
 
 std::string UrlEncode(std::string_view text) {
@@ -250,7 +262,7 @@ Result<std::optional<Json>> ApplyFilter(const TemplateFilter& filter, std::optio
         return value;
     }
     if (!value) return value;  // a missing value stays missing; the end of the chain reports it
-    if (filter.name == "json") return std::optional<Json>(Json(value->dump()));
+    if (filter.name == "json") return std::optional<Json>(Json(DumpText(*value)));
     auto text = FilterInput(filter, *value);
     if (!text) return tl::unexpected(text.error());
     std::string out = std::move(*text);
@@ -327,7 +339,7 @@ std::string TemplateText(const Json& value) {
     if (value.is_string()) return value.get<std::string>();
     if (value.is_boolean()) return value.get<bool>() ? "true" : "false";
     if (value.is_null()) return "";
-    return value.dump();
+    return DumpText(value);
 }
 
 bool Template::HasExpressions(std::string_view text) {

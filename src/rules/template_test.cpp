@@ -112,6 +112,23 @@ TEST(Template, EveryFilter) {
     EXPECT_EQ(*parsed->Render(Json{{"t", "ÄBC"}}), Json("Äbc"));
 }
 
+// Bytes that are not UTF-8 (a literal in a template built outside a checked rule file) made `json` and
+// the text of lists throw from nlohmann's dump(); they render as U+FFFD instead (found by fuzz_template,
+// input kept in fuzz/regressions/template).
+TEST(Template, TextThatIsNotUtf8NeverThrows) {
+    EXPECT_EQ(Render("{{ \"\xff\" | json }}"), Json("\"\xef\xbf\xbd\""));
+    EXPECT_EQ(TemplateText(Json::array({"a\xc3\x28"})), "[\"a\xef\xbf\xbd(\"]");
+}
+
+// An index past 64 bits names nothing; std::stoul threw out_of_range on it (found by fuzz_template,
+// input kept in fuzz/regressions/template).
+TEST(Template, HugeIndexIsMissing) {
+    EXPECT_EQ(RenderError("{{ payload.tags[18446744073709551616] }}"),
+              "{{ payload.tags[18446744073709551616] }}: no value for payload.tags.18446744073709551616");
+    EXPECT_EQ(Render("{{ payload.tags[99999999999999999999999] ?? 'none' }}"), Json("none"));
+    EXPECT_EQ(Render("{{ payload.tags[1] }}"), Json("b"));
+}
+
 TEST(Template, MissingValuesAreRenderErrors) {
     EXPECT_EQ(RenderError("Hi {{ user.displayName }}"),
               "{{ user.displayName }}: no value for user.displayName");
