@@ -1,0 +1,216 @@
+// The engine's threads against the fake portal and a real SQLite store, in real time (SystemClock):
+// wake-ups, the capped sleep that picks up another process's writes, the service-account retry at
+// start, and graceful shutdown. Every wait is bounded.
+#include "runner/engine.hpp"
+
+#include <gtest/gtest.h>
+
+#include <future>
+#include <thread>
+
+#include "config/document.hpp"
+#include "httpc/testing/child_process.hpp"
+#include "runner/testing/fake_docspace.hpp"
+#include "runner/testing/runner_test_support.hpp"
+
+namespace spacehook::runner {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+using testing::Envelope;
+using testing::FilePayload;
+
+constexpr char kRules[] = R"(
+rules:
+  - name: provision
+    on: file.created
+    do:
+      - create_room: { title: "Client {{ entity.title }}", type: custom }
+        id: room
+      - create_folders: { in: "{{ steps.room.id }}", titles: [Documents, Invoices] }
+      - mail: { to: boss@example.com, subject: "Room {{ steps.room.title }}", body: "{{ steps.room.webUrl }}" }
+)";
+
+class EngineTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        store::StoreOptions options;
+        options.durable = false;
+        options.lease = seconds(30);
+        auto opened = store::OpenStore(Url(), options, clock_);
+        ASSERT_TRUE(opened) << opened.error().message;
+        store_ = std::move(*opened);
+        auto doc = config::LoadYamlText(kRules, "rules.yaml", config::MapEnv({}));
+        ASSERT_TRUE(doc) << doc.error().message;
+        auto compiled = rules::Compile({*doc});
+        ASSERT_TRUE(compiled) << compiled.error().message;
+        rules_ = std::move(*compiled);
+        inbox_ = api_.AddRoom("Inbox", 2);
+    }
+
+    void TearDown() override {
+        if (engine_) engine_->Stop(seconds(5));
+        engine_.reset();
+        if (store_) store_->Close();
+    }
+
+    [[nodiscard]] std::string Url() const { return "sqlite:" + dir_.path() + "/engine.db"; }
+
+    void StartEngine(EngineOptions options = {}) {
+        options.workers = 2;
+        options.owner_prefix = "test";
+        options.retry.backoff = BackoffPolicy{milliseconds(20), milliseconds(200), 2.0, 0.0};
+        options.self_backoff = BackoffPolicy{milliseconds(5), milliseconds(20), 2.0, 0.0};
+        EngineDeps deps;
+        deps.store = store_.get();
+        deps.rules = &rules_;
+        deps.api = &api_;
+        deps.mailer = &mailer_;
+        deps.metrics = &registry_;
+        deps.clock = &clock_;
+        deps.random = &random_;
+        engine_ = std::make_unique<Engine>(std::move(deps), options);
+        engine_->Start();
+    }
+
+    void Upload(const std::string& title, std::int64_t event_id) {
+        const auto file = api_.AddFile(inbox_, title);
+        store::NewDelivery delivery;
+        const Json envelope = Envelope("file.created", FilePayload(file, inbox_, title), event_id);
+        delivery.webhook_id = "7";
+        delivery.event_id = std::to_string(event_id);
+        delivery.trigger = "file.created";
+        delivery.body = envelope.dump();
+        delivery.received_at = clock_.Now();
+        std::promise<void> done;
+        store_->Append(std::move(delivery), [&](Result<store::AppendOutcome> r) {
+            EXPECT_TRUE(r);
+            done.set_value();
+        });
+        ASSERT_EQ(done.get_future().wait_for(testing::kWait), std::future_status::ready);
+    }
+
+    /// Polls (bounded) until `done` holds.
+    template <class Pred>
+    bool Eventually(Pred done, milliseconds timeout = milliseconds(10000)) {
+        const auto deadline = std::chrono::steady_clock::now() + timeout;
+        while (std::chrono::steady_clock::now() < deadline) {
+            if (done()) return true;
+            std::this_thread::sleep_for(milliseconds(10));
+        }
+        return done();
+    }
+
+    std::vector<store::RunRecord> Runs() {
+        store::RunFilter filter;
+        filter.limit = 100;
+        auto runs = store_->ListRuns(filter);
+        return runs ? *runs : std::vector<store::RunRecord>{};
+    }
+
+    bool AllDone(std::size_t n) {
+        auto runs = Runs();
+        return runs.size() == n &&
+               std::all_of(runs.begin(), runs.end(), [](const auto& r) { return r.state == store::RunState::kDone; });
+    }
+
+    const Clock& clock_ = SystemClock::Instance();
+    SeededRandom random_{42};
+    httpc::testing::TempDir dir_;
+    std::unique_ptr<store::Store> store_;
+    rules::CompiledRules rules_;
+    testing::FakeDocSpace api_;
+    notify::RecordingMailer mailer_{"spacehook <bot@example.com>"};
+    MetricsRegistry registry_;
+    std::unique_ptr<Engine> engine_;
+    EntityId inbox_;
+};
+
+TEST_F(EngineTest, WorkIsDispatchedAndRunToTheEndThenTheEngineStops) {
+    StartEngine();
+    Upload("ACME.pdf", 1);
+    Upload("Globex.pdf", 2);
+    ASSERT_TRUE(Eventually([&] { return AllDone(2); }));
+    EXPECT_EQ(api_.Effects("rooms_created"), 2);
+    EXPECT_EQ(api_.Effects("folders_created"), 4);
+    EXPECT_EQ(mailer_.Sent().size(), 2u);
+    const auto rendered = registry_.RenderPrometheus();
+    EXPECT_NE(rendered.find("spacehook_runs_total{outcome=\"done\"} 2"), std::string::npos) << rendered;
+    EXPECT_NE(rendered.find("spacehook_dispatch_total{outcome=\"dispatched\"} 2"), std::string::npos);
+    EXPECT_NE(rendered.find("spacehook_step_duration_seconds_count{kind=\"create_room\"} 2"), std::string::npos);
+    EXPECT_NE(rendered.find("spacehook_runs_in_progress 0"), std::string::npos);
+    engine_->Stop(seconds(1));
+}
+
+TEST_F(EngineTest, NothingIsDispatchedUntilThePortalNamesTheServiceAccount) {
+    api_.FailNext("GetSelf", testing::Unavailable(), 3);
+    Upload("ACME.pdf", 1);
+    StartEngine();
+    ASSERT_TRUE(Eventually([&] { return AllDone(1); }));
+    EXPECT_EQ(api_.Calls("GetSelf"), 4);
+    EXPECT_NE(registry_.RenderPrometheus().find("spacehook_docspace_errors_total{class=\"unavailable\"} 3"),
+              std::string::npos);
+}
+
+TEST_F(EngineTest, AnotherProcesssWriteIsPickedUpWithoutAWakeup) {
+    StartEngine();
+    api_.FailNext("FindRooms", Error{ErrorCode::kForbidden, "DocSpace GET: 403 Access denied", 403, {}});
+    Upload("ACME.pdf", 1);
+    ASSERT_TRUE(Eventually([&] {
+        auto runs = Runs();
+        return runs.size() == 1 && runs[0].state == store::RunState::kDead;
+    }));
+    // `spacehook dlq retry` from another process: its own store handle, whose wake-up reaches nobody.
+    auto cli = store::OpenStore(Url(), store::StoreOptions{}, clock_);
+    ASSERT_TRUE(cli) << cli.error().message;
+    const auto before = std::chrono::steady_clock::now();
+    ASSERT_TRUE((*cli)->RetryDeadLetter(store::DeadLetter::Kind::kRun, Runs()[0].id, clock_.Now()));
+    (*cli)->Close();
+    ASSERT_TRUE(Eventually([&] { return AllDone(1); }, seconds(5)));
+    EXPECT_LT(std::chrono::steady_clock::now() - before, milliseconds(3000));  // max_sleep is 1 s
+}
+
+TEST_F(EngineTest, StopLetsTheStepFinishWithinTheGraceAndReleasesTheRun) {
+    api_.SetDelay("CreateFolder", milliseconds(300));
+    StartEngine();
+    Upload("ACME.pdf", 1);
+    ASSERT_TRUE(Eventually([&] {
+        auto steps = store_->GetSteps(Runs().empty() ? 0 : Runs()[0].id);
+        return steps && steps->size() == 2;  // inside create_folders
+    }));
+    engine_->Stop(seconds(5));
+    const auto run = Runs().at(0);
+    EXPECT_EQ(run.state, store::RunState::kPending);  // released between steps, not failed
+    EXPECT_EQ(run.next_step, 2);                       // the step in progress finished and was checkpointed
+    EXPECT_EQ(run.attempts, 0);
+    EXPECT_EQ(api_.Effects("folders_created"), 2);
+    EXPECT_TRUE(mailer_.Sent().empty());
+}
+
+TEST_F(EngineTest, PastTheGraceARunStillInAStepIsReleasedAndItsStepLooksAgainLater) {
+    api_.SetDelay("CreateFolder", milliseconds(400));
+    StartEngine();
+    Upload("ACME.pdf", 1);
+    ASSERT_TRUE(Eventually([&] {
+        auto steps = store_->GetSteps(Runs().empty() ? 0 : Runs()[0].id);
+        return steps && steps->size() == 2;
+    }));
+    engine_->Stop(milliseconds(50));  // returns once the call in flight ended (its own timeout bounds it)
+    auto run = Runs().at(0);
+    EXPECT_EQ(run.state, store::RunState::kPending);
+    EXPECT_EQ(run.lease_owner, "");
+    EXPECT_EQ(run.next_step, 1);  // its late checkpoint was refused
+    EXPECT_EQ(api_.Effects("folders_created"), 2);
+
+    // The next start resumes the step, which finds both folders.
+    api_.SetDelay("CreateFolder", milliseconds(0));
+    StartEngine();
+    ASSERT_TRUE(Eventually([&] { return AllDone(1); }));
+    EXPECT_EQ(api_.Effects("folders_created"), 2);
+    EXPECT_EQ(api_.Effects("rooms_created"), 1);
+    EXPECT_EQ(mailer_.Sent().size(), 1u);
+}
+
+}  // namespace
+}  // namespace spacehook::runner

@@ -1,0 +1,114 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/backoff.hpp"
+#include "core/clock.hpp"
+#include "core/error.hpp"
+#include "core/random.hpp"
+#include "runner/runner_metrics.hpp"
+#include "runner/step_executor.hpp"
+#include "store/store.hpp"
+
+namespace spacehook::runner {
+
+/// runner.retry: how transient failures back off and when a run gives up.
+struct RetryOptions {
+    BackoffPolicy backoff{std::chrono::seconds(1), std::chrono::minutes(5), 2.0, 0.2};
+    /// Failed attempts (transient failures and takeovers) after which the run goes to the dead-letter
+    /// list: the attempt that makes run.attempts reach this number is the last.
+    int max_attempts = 12;
+    /// Or this long after the run's first failure (RunRecord::failed_at): a failure at or after
+    /// failed_at + budget is the last. The last retry may start up to one backoff delay past it.
+    std::chrono::milliseconds budget{std::chrono::hours(24)};
+};
+
+/// What a failed attempt leads to.
+struct FailureDecision {
+    bool dead = false;
+    TimePoint next_attempt_at;  ///< when not dead
+    std::string reason;         ///< the run's last_error, or the dead-letter reason
+};
+
+/// Pure, so backoff is tested exactly: a permanent error is dead at once; a transient one retries
+/// after NextDelay(attempt, Retry-After as a floor) unless the attempts or the budget are used up.
+/// `what` says where it failed ("step 2 room (create_room)").
+FailureDecision DecideAfterFailure(const RetryOptions& options, const store::RunRecord& run, const Error& error,
+                                   const std::string& what, TimePoint now, Random& random);
+
+/// The leases of the runs this process is executing, renewed by a heartbeat so a step that takes
+/// longer than runner.lease (an awaited copy of a big folder) is not taken over. Thread-safe.
+class LeaseKeeper {
+public:
+    void Track(std::int64_t run_id, const std::string& owner);
+    void Untrack(std::int64_t run_id);
+    /// Renews every tracked lease. A lease the store refuses (kConflict: taken over or released) is
+    /// no longer tracked; its worker learns it at its next write.
+    void RenewAll(store::Store& store, TimePoint now);
+    /// (run id, owner) of every tracked run.
+    [[nodiscard]] std::vector<std::pair<std::int64_t, std::string>> Tracked() const;
+    [[nodiscard]] std::size_t size() const;
+
+private:
+    mutable std::mutex mu_;
+    std::map<std::int64_t, std::string> owners_;
+};
+
+/// How one claimed run's attempt ended (the label of spacehook_runs_total).
+enum class RunOutcome {
+    kDone,       ///< every step checkpointed
+    kRetried,    ///< a transient failure: pending again after a backoff
+    kDead,       ///< permanent failure or retries used up: the dead-letter list
+    kReleased,   ///< shutdown: given back untouched between two steps
+    kTakenOver,  ///< claimed from a dead worker: counted as an attempt and due again at once
+    kLost,       ///< the lease was lost (another owner has the run) or the store failed
+};
+std::string_view ToString(RunOutcome outcome);
+
+/// Executes runs as sagas (DESIGN.md "runner"): render a step from the stored context plus the
+/// outputs of the steps before it, BeginStep, act, FinishStep with the output, next; CompleteRun at
+/// the end. A retried or taken-over run resumes at its first unfinished step, and BeginStep's kStarted
+/// tells the step that its effect may have happened already (StepCall::resumed).
+///
+/// A run whose worker dies every time (a step that crashes the process, a hang past the lease) would
+/// be taken over forever: a takeover counts as a failed attempt (RetryRun, due at once, since the
+/// lease expiry already was the wait), so such a run reaches runner.retry.max_attempts and the
+/// dead-letter list like any other.
+///
+/// Thread-safe: every worker thread calls RunNext with its own owner.
+class RunExecutor {
+public:
+    RunExecutor(store::Store& store, StepExecutor& steps, RetryOptions options, const Clock& clock, Random& random,
+                RunnerMetrics& metrics, LeaseKeeper* leases = nullptr);
+
+    /// Claims the oldest due run for `owner` and executes it. nullopt when nothing is due; an error
+    /// when the claim itself failed. `stop` (optional) is checked before each step: when set, the run
+    /// is released between steps (graceful shutdown).
+    Result<std::optional<RunOutcome>> RunNext(const std::string& owner, const std::atomic<bool>* stop = nullptr);
+    /// Executes a run `owner` has claimed.
+    RunOutcome Execute(const store::RunRecord& run, const std::string& owner, const std::atomic<bool>* stop = nullptr);
+
+private:
+    RunOutcome Attempt(const store::RunRecord& run, const std::string& owner, const std::atomic<bool>* stop);
+    RunOutcome Failed(const store::RunRecord& run, const std::string& owner, const Error& error,
+                      const std::string& what);
+    RunOutcome DeadLetter(const store::RunRecord& run, const std::string& owner, const std::string& reason);
+    RunOutcome Lost(const store::RunRecord& run, const Error& error, std::string_view doing);
+
+    store::Store& store_;
+    StepExecutor& steps_;
+    RetryOptions options_;
+    const Clock& clock_;
+    Random& random_;
+    RunnerMetrics& metrics_;
+    LeaseKeeper* leases_;
+};
+
+}  // namespace spacehook::runner
