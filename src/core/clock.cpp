@@ -105,9 +105,17 @@ std::optional<TimePoint> ParseIso8601(std::string_view s) {
     tm.tm_hour = *hour;
     tm.tm_min = *min;
     tm.tm_sec = *sec;
-    const std::time_t secs = timegm(&tm);
-    auto tp = std::chrono::system_clock::from_time_t(secs) - std::chrono::minutes(offset_minutes);
-    return tp + std::chrono::duration_cast<TimePoint::duration>(std::chrono::nanoseconds(nanos));
+    // TimePoint counts nanoseconds in 64 bits, up to 2262-04-11. A later year (or one before the epoch,
+    // like .NET's 0001-01-01) overflowed the conversion, undefined behaviour on text any sender controls
+    // (found by fuzz_delivery). No DocSpace time lies outside, and keeping parsed times at or after the
+    // epoch means the difference of any two of them (freshness, header checks) fits too.
+    using std::chrono::seconds;
+    constexpr std::int64_t kLastSecond =
+        std::chrono::duration_cast<seconds>(TimePoint::duration::max()).count() - 1;
+    const std::int64_t utc_seconds = static_cast<std::int64_t>(timegm(&tm)) - std::int64_t{offset_minutes} * 60;
+    if (utc_seconds < 0 || utc_seconds > kLastSecond) return std::nullopt;
+    return TimePoint{} +
+           std::chrono::duration_cast<TimePoint::duration>(seconds(utc_seconds) + std::chrono::nanoseconds(nanos));
 }
 
 std::string FormatRfc5322(TimePoint t) {

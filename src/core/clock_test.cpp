@@ -21,6 +21,19 @@ TEST(Clock, Iso8601Variants) {
     EXPECT_FALSE(ParseIso8601("2026-06-30T10:15:42Zjunk"));
 }
 
+// Years a TimePoint (64-bit nanoseconds) cannot hold are unreadable, not an overflow: fuzz_delivery found
+// "3910-06-30T10:15:42Z" in event.createOn (input kept in fuzz/regressions/delivery).
+TEST(Clock, Iso8601OutsideTimePointRangeIsUnreadable) {
+    EXPECT_FALSE(ParseIso8601("3910-06-30T10:15:42Z"));
+    EXPECT_FALSE(ParseIso8601("9999-12-31T23:59:59.9999999Z"));
+    EXPECT_FALSE(ParseIso8601("2262-04-12T00:00:00Z"));
+    EXPECT_FALSE(ParseIso8601("0001-01-01T00:00:00"));  // .NET's DateTime.MinValue
+    EXPECT_FALSE(ParseIso8601("1969-12-31T23:59:59Z"));
+    EXPECT_FALSE(ParseIso8601("1970-01-01T00:30:00+01:00"));
+    EXPECT_EQ(ToUnixMillis(*ParseIso8601("1970-01-01T00:00:00Z")), 0);
+    EXPECT_EQ(ToUnixMillis(*ParseIso8601("2262-04-11T00:00:00.5Z")), 9223286400500);
+}
+
 TEST(Clock, Rfc5322) {
     EXPECT_EQ(FormatRfc5322(*ParseIso8601("2026-11-23T08:24:47Z")), "Mon, 23 Nov 2026 08:24:47 +0000");
 }
