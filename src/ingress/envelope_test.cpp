@@ -263,6 +263,19 @@ TEST(Envelope, TransportHeadersMayOnlyReject) {
     EXPECT_FALSE(CheckTransportHeaders(e, nullptr, &other_iso));
 }
 
+// A Unix time past 2262 (where a TimePoint ends) in the unsigned timestamp header is unreadable, like any
+// other unreadable value: it cannot reject, and it no longer overflows (found by fuzz_delivery, input kept
+// in fuzz/regressions/delivery).
+TEST(Envelope, TimestampHeaderPastTimePointRangeIsIgnored) {
+    const Envelope e = MustParse(kFileCreated);
+    for (const std::string header : {"9999999999999999", "9223372036854776", "99999999999999.9"}) {
+        EXPECT_TRUE(CheckTransportHeaders(e, nullptr, &header)) << header;
+    }
+    const std::string millis = "1782814542480", far_millis = "9223286400000";
+    EXPECT_TRUE(CheckTransportHeaders(e, nullptr, &millis));
+    EXPECT_FALSE(CheckTransportHeaders(e, nullptr, &far_millis));
+}
+
 TEST(Envelope, EventIdHeaderAgainstAnOmittedId) {
     const Envelope e = MustParse(R"({"event":{"trigger":"file.created"}})");
     const std::string zero = "0", some = "17";
