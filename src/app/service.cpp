@@ -1,6 +1,9 @@
 #include "app/service.hpp"
 
+#include <fmt/format.h>
+
 #include "core/log.hpp"
+#include "notify/smtp_mailer.hpp"
 
 namespace spacehook::app {
 
@@ -34,6 +37,34 @@ ingress::WebhookOptions WebhookOptionsFrom(const config::ServiceConfig& config) 
     return options;
 }
 
+runner::EngineOptions EngineOptionsFrom(const config::ServiceConfig& config) {
+    runner::EngineOptions options;
+    const auto& r = config.runner;
+    options.workers = r.workers;
+    options.lease = r.lease;
+    options.retry.backoff = BackoffPolicy{r.retry_base, r.retry_max, r.retry_multiplier, r.retry_jitter};
+    options.retry.max_attempts = r.max_attempts;
+    options.retry.budget = r.retry_budget;
+    options.http_timeout = config.docspace.total_timeout;
+    return options;
+}
+
+docspace::ClientOptions DocSpaceOptionsFrom(const config::ServiceConfig& config) {
+    docspace::ClientOptions options;
+    const auto& d = config.docspace;
+    options.base_url = d.api_host;
+    options.api_key = d.api_key;
+    options.connect_timeout = d.connect_timeout;
+    options.total_timeout = d.total_timeout;
+    options.rate_per_second = d.rate_per_second;
+    options.burst = d.burst;
+    options.poll_interval = d.poll_interval;
+    options.poll_timeout = d.poll_timeout;
+    options.verify_tls = d.verify_tls;
+    options.ca_file = d.ca_file;
+    return options;
+}
+
 Service::Service(config::ServiceConfig config, const Clock& clock)
     : config_(std::move(config)), clock_(clock) {}
 
@@ -42,8 +73,10 @@ Service::~Service() {
 }
 
 Status Service::Start() {
+    if (auto prepared = PrepareRules(); !prepared) return prepared;
     store::StoreOptions store_options;
     store_options.durable = true;  // "acked means stored": a 2xx is sent only after an fsync'd commit
+    store_options.lease = config_.runner.lease;  // a crashed worker's runs are taken over after this
     auto opened = store::OpenStore(config_.store_url, store_options, clock_);
     if (!opened) return Fail(opened.error());
     store_ = std::move(*opened);
@@ -70,7 +103,85 @@ Status Service::Start() {
                {"webhook_path", config_.server.webhook_path},
                {"store", store::RedactStoreUrl(config_.store_url)},
                {"secrets", static_cast<int>(config_.webhook.secrets.size())}});
+    StartEngine();
     return Ok();
+}
+
+Status Service::PrepareRules() {
+    rules::CompileOptions options;
+    options.chat_channels.emplace();
+    for (const auto& [name, channel] : config_.chat_channels) options.chat_channels->insert(name);
+    auto compiled = rules::Compile(config_.documents, options);
+    if (!compiled) return Fail(compiled.error());
+    rules_ = std::move(*compiled);
+
+    std::string mail_rule;
+    for (const auto& rule : rules_.rules()) {
+        if (!rule.enabled) continue;
+        for (const auto& step : rule.steps) {
+            if (step.kind == rules::StepKind::kMail && mail_rule.empty()) mail_rule = rule.name;
+        }
+    }
+    if (rules_.HasEnabledRules() && config_.docspace.api_host.empty()) {
+        return Fail(ErrorCode::kConfig,
+                    "the rules act on a DocSpace portal, but none is set: set docspace.api_host / "
+                    "DOCSPACE_API_HOST (and the API key), or disable the rules");
+    }
+    if (!mail_rule.empty() && config_.mail.smtp_url.empty()) {
+        return Fail(ErrorCode::kConfig, fmt::format("rule {} sends mail, but no SMTP server is set: set "
+                                                    "mail.smtp_url / SMTP_URL (and MAIL_FROM)",
+                                                    mail_rule));
+    }
+    if (!config_.mail.smtp_url.empty()) {
+        notify::SmtpOptions smtp;
+        smtp.url = config_.mail.smtp_url;
+        smtp.username = config_.mail.username;
+        smtp.password = config_.mail.password;
+        smtp.require_starttls = config_.mail.require_starttls;
+        smtp.verify_tls = config_.mail.verify_tls;
+        smtp.from = config_.mail.from;
+        auto mailer = notify::SmtpMailer::Create(std::move(smtp), clock_);
+        if (!mailer) return Fail(mailer.error());
+        mailer_ = std::move(*mailer);
+    }
+    return Ok();
+}
+
+void Service::StartEngine() {
+    if (config_.docspace.api_host.empty()) {
+        log::Info(kComponent, "no portal configured (docspace.api_host) and no enabled rules: deliveries are "
+                              "journaled and stay pending until a start with rules and a portal");
+        return;
+    }
+    docspace_ = std::make_unique<docspace::DocSpaceClient>(DocSpaceOptionsFrom(config_));
+    chat_ = std::make_unique<notify::ChatPoster>(notify::ChatOptions{}, clock_);
+    http_ = std::make_unique<httpc::Client>();
+    runner::EngineDeps deps;
+    deps.store = store_.get();
+    deps.rules = &rules_;
+    deps.api = docspace_.get();
+    deps.mailer = mailer_.get();
+    deps.chat = chat_.get();
+    deps.http = http_.get();
+    for (const auto& [name, channel] : config_.chat_channels) {
+        runner::ChatEndpoint endpoint;
+        endpoint.kind = channel.kind == "slack"   ? notify::ChatKind::kSlack
+                        : channel.kind == "teams" ? notify::ChatKind::kTeams
+                                                  : notify::ChatKind::kGeneric;
+        endpoint.url = channel.url;
+        notify::RegisterWebhookUrl(endpoint.kind, endpoint.url);
+        deps.chat_channels.emplace(name, std::move(endpoint));
+    }
+    deps.metrics = &metrics_;
+    deps.clock = &clock_;
+    deps.random = &random_;
+    engine_ = std::make_unique<runner::Engine>(std::move(deps), EngineOptionsFrom(config_));
+    engine_->Start();
+    log::Info(kComponent, "automation running",
+              {{"rules", static_cast<int>(rules_.rules().size())},
+               {"workers", config_.runner.workers},
+               {"portal", config_.docspace.api_host},
+               {"mail", mailer_ ? "smtp" : "off"}});
 }
 
 std::uint16_t Service::port() const {
@@ -83,6 +194,8 @@ void Service::Stop(std::chrono::milliseconds drain) {
     log::Info(kComponent, "shutting down: refusing new deliveries, draining requests in flight");
     webhook_->StopAccepting();
     server_->Stop(drain);
+    // Between the two: in-flight deliveries reached the journal, and the engine still has its store.
+    if (engine_) engine_->Stop(config_.runner.shutdown_grace);
     store_->Close();
     log::Info(kComponent, "stopped");
 }
