@@ -1,0 +1,183 @@
+// The steps that leave DocSpace (chat, http) against a loopback HTTP server that records what it got
+// and answers from a script: payload shapes, the Idempotency-Key, and how answers are classified.
+#include <gtest/gtest.h>
+
+#include <deque>
+#include <mutex>
+
+#include "core/json.hpp"
+#include "http/server.hpp"
+#include "runner/step_executor.hpp"
+
+namespace spacehook::runner {
+namespace {
+
+using std::chrono::milliseconds;
+
+/// Records requests; answers each with the next scripted response (the last one repeats).
+class Endpoint {
+public:
+    Endpoint() {
+        http::ServerOptions options;
+        options.host = "127.0.0.1";
+        options.port = 0;
+        server_ = std::make_unique<http::Server>(options, [this](http::Request&& request, http::Responder respond) {
+            http::Response answer;
+            {
+                std::lock_guard lock(mu_);
+                requests_.push_back(std::move(request));
+                answer = script_.size() > 1 ? script_.front() : script_.back();
+                if (script_.size() > 1) script_.pop_front();
+            }
+            respond(std::move(answer));
+        });
+        auto started = server_->Start();
+        if (!started) throw std::runtime_error(started.error().message);
+    }
+    ~Endpoint() { server_->Stop(milliseconds(200)); }
+
+    [[nodiscard]] std::string Url(std::string_view path) const {
+        return "http://127.0.0.1:" + std::to_string(server_->port()) + std::string(path);
+    }
+    void Script(std::deque<http::Response> script) {
+        std::lock_guard lock(mu_);
+        script_ = std::move(script);
+    }
+    std::vector<http::Request> Requests() {
+        std::lock_guard lock(mu_);
+        return requests_;
+    }
+
+private:
+    std::mutex mu_;
+    std::deque<http::Response> script_{http::Response::Text(200, "ok")};
+    std::vector<http::Request> requests_;
+    std::unique_ptr<http::Server> server_;
+};
+
+std::string HeaderOf(const http::Request& request, std::string_view name) {
+    const std::string* value = request.FindHeader(name);
+    return value == nullptr ? "" : *value;
+}
+
+class MessageStepsTest : public ::testing::Test {
+protected:
+    MessageStepsTest() {
+        StepDeps deps;
+        deps.chat = &chat_;
+        deps.http = &http_;
+        deps.chat_channels["ops"] = ChatEndpoint{notify::ChatKind::kSlack, endpoint_.Url("/services/T000/B000/XXXXXXXXXXXX")};
+        deps.chat_channels["hooks"] = ChatEndpoint{notify::ChatKind::kGeneric, endpoint_.Url("/generic")};
+        deps.http_timeout = milliseconds(5000);
+        steps_ = std::make_unique<StepExecutor>(std::move(deps));
+    }
+
+    Endpoint endpoint_;
+    notify::ChatPoster chat_;
+    httpc::Client http_;
+    std::unique_ptr<StepExecutor> steps_;
+    const StepCall call_{"tell/file.created/file:42", 2, false};
+};
+
+TEST_F(MessageStepsTest, ASlackPostCarriesTitleTextFactsAndLink) {
+    const Json input = {{"channel", "ops"},
+                        {"text", "Invoice uploaded"},
+                        {"title", "Intake"},
+                        {"link", "https://portal/doc?fileid=42"},
+                        {"link_title", "Open it"},
+                        {"facts", {{"File", "Invoice.pdf"}}}};
+    auto output = steps_->Execute(rules::StepKind::kChat, input, call_);
+    ASSERT_TRUE(output) << output.error().message;
+    EXPECT_EQ(*output, (Json{{"status", "sent"}, {"kind", "slack"}}));
+    const auto requests = endpoint_.Requests();
+    ASSERT_EQ(requests.size(), 1u);
+    const Json body = Json::parse(requests[0].body);
+    EXPECT_EQ(body["text"], "*Intake*\nInvoice uploaded\n*File:* Invoice.pdf\n<https://portal/doc?fileid=42|Open it>");
+}
+
+TEST_F(MessageStepsTest, AGenericPostIsPlainJsonWithTheStepsIdempotencyKey) {
+    const Json input = {{"channel", "hooks"}, {"text", "hello"}, {"facts", {{"a", "b"}}}};
+    ASSERT_TRUE(steps_->Execute(rules::StepKind::kChat, input, call_));
+    ASSERT_TRUE(steps_->Execute(rules::StepKind::kChat, input, call_));
+    const auto requests = endpoint_.Requests();
+    ASSERT_EQ(requests.size(), 2u);
+    EXPECT_EQ(Json::parse(requests[0].body), (Json{{"text", "hello"}, {"facts", {{"a", "b"}}}}));
+    EXPECT_EQ(HeaderOf(requests[0], "idempotency-key"), IdempotencyKey(call_.run_key, call_.index));
+    EXPECT_EQ(HeaderOf(requests[0], "idempotency-key"), HeaderOf(requests[1], "idempotency-key"));
+
+    auto unknown = steps_->Execute(rules::StepKind::kChat, Json{{"channel", "nope"}, {"text", "x"}}, call_);
+    ASSERT_FALSE(unknown);
+    EXPECT_FALSE(unknown.error().IsTransient());
+    EXPECT_NE(unknown.error().message.find("channel 'nope'"), std::string::npos);
+}
+
+TEST_F(MessageStepsTest, AnHttpCallSendsItsHeadersBodyAndKeyAndKeepsTheAnswer) {
+    endpoint_.Script({http::Response::Json(201, R"({"ticket":7})")});
+    const Json input = {{"method", "PUT"},
+                        {"url", endpoint_.Url("/tickets?token=s3cr3t-t0ken")},
+                        {"headers", {{"X-Source", "spacehook"}}},
+                        {"body", {{"room", 890}}}};
+    auto output = steps_->Execute(rules::StepKind::kHttp, input, call_);
+    ASSERT_TRUE(output) << output.error().message;
+    EXPECT_EQ(*output, (Json{{"status", 201}, {"body", {{"ticket", 7}}}}));
+    const auto request = endpoint_.Requests().at(0);
+    EXPECT_EQ(request.method, "PUT");
+    EXPECT_EQ(HeaderOf(request, "x-source"), "spacehook");
+    EXPECT_EQ(HeaderOf(request, "content-type"), "application/json");
+    EXPECT_EQ(HeaderOf(request, "idempotency-key").size(), 64u);
+    EXPECT_EQ(Json::parse(request.body), (Json{{"room", 890}}));
+
+    endpoint_.Script({http::Response::Text(200, "plain answer")});
+    auto text = steps_->Execute(rules::StepKind::kHttp, Json{{"method", "GET"}, {"url", endpoint_.Url("/x")}}, call_);
+    ASSERT_TRUE(text);
+    EXPECT_EQ((*text)["body"], "plain answer");
+    EXPECT_TRUE(endpoint_.Requests().back().body.empty());
+}
+
+TEST_F(MessageStepsTest, HttpAnswersAreTransientOrPermanentAndNeverShowThePathOrQuery) {
+    http::Response limited = http::Response::Text(429, "slow down");
+    limited.headers.push_back({"Retry-After", "12"});
+    endpoint_.Script({limited, http::Response::Text(503, "down"), http::Response::Text(404, "no such hook")});
+    const Json input = {{"url", endpoint_.Url("/hook/s3cr3t-path?token=abc")}, {"body", "text body"}};
+
+    auto first = steps_->Execute(rules::StepKind::kHttp, input, call_);
+    ASSERT_FALSE(first);
+    EXPECT_EQ(first.error().code, ErrorCode::kRateLimited);
+    EXPECT_EQ(first.error().retry_after, milliseconds(12000));
+    auto second = steps_->Execute(rules::StepKind::kHttp, input, call_);
+    EXPECT_EQ(second.error().code, ErrorCode::kUnavailable);
+    auto third = steps_->Execute(rules::StepKind::kHttp, input, call_);
+    EXPECT_EQ(third.error().code, ErrorCode::kNotFound);
+    EXPECT_FALSE(third.error().IsTransient());
+    EXPECT_NE(third.error().message.find("http POST http://127.0.0.1:"), std::string::npos) << third.error().message;
+    EXPECT_NE(third.error().message.find("answered 404"), std::string::npos);
+    EXPECT_EQ(third.error().message.find("s3cr3t-path"), std::string::npos);
+    EXPECT_EQ(HeaderOf(endpoint_.Requests().back(), "content-type"), "text/plain; charset=utf-8");
+
+    auto bad_header =
+        steps_->Execute(rules::StepKind::kHttp, Json{{"url", endpoint_.Url("/x")}, {"headers", {{"X", "a\r\nB: c"}}}}, call_);
+    ASSERT_FALSE(bad_header);
+    EXPECT_EQ(bad_header.error().code, ErrorCode::kInvalidArgument);
+}
+
+TEST_F(MessageStepsTest, StepsWithoutTheirDependencyFailPermanentlyNamingTheSetting) {
+    StepExecutor bare{StepDeps{}};
+    auto mail = bare.Execute(rules::StepKind::kMail, Json{{"to", {"a@example.com"}}, {"subject", "s"}}, call_);
+    ASSERT_FALSE(mail);
+    EXPECT_FALSE(mail.error().IsTransient());
+    EXPECT_NE(mail.error().message.find("mail.smtp_url"), std::string::npos);
+    auto room = bare.Execute(rules::StepKind::kCreateRoom, Json{{"title", "x"}, {"type", 2}}, call_);
+    ASSERT_FALSE(room);
+    EXPECT_NE(room.error().message.find("docspace.api_host"), std::string::npos);
+}
+
+TEST(RunKeys, TagKeyAndSeedAreStableAndDistinct) {
+    EXPECT_EQ(RunTag("a/b"), RunTag("a/b"));
+    EXPECT_NE(RunTag("a/b"), RunTag("a/c"));
+    EXPECT_EQ(RunTag("a/b").size(), std::string("spacehook-").size() + 12);
+    EXPECT_EQ(MessageIdSeed("a/b", 3), "a/b/3");
+    EXPECT_NE(IdempotencyKey("a/b", 3), IdempotencyKey("a/b", 4));
+}
+
+}  // namespace
+}  // namespace spacehook::runner
