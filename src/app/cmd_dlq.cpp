@@ -1,8 +1,8 @@
 // `spacehook dlq list|retry|drop`: the dead-letter list. Runs that failed permanently or used up their
 // retries, and events whose dispatch failed, wait here for an operator.
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <iostream>
 
@@ -63,9 +63,10 @@ int RunList(const ListArgs& args) {
         return 0;
     }
     for (const auto& letter : *letters) {
-        std::cout << fmt::format("{}:{}  {}  {}{}  attempts {}\n    {}\n", admin::ToString(letter.kind), letter.id,
-                                 FormatIso8601(letter.failed_at), letter.trigger,
-                                 letter.rule.empty() ? "" : "  rule " + letter.rule, letter.attempts, letter.reason);
+        std::cout << fmt::format("{}:{}  {}  {}{}  attempts {}\n    {}\n", admin::ToString(letter.kind),
+                                 letter.id, FormatIso8601(letter.failed_at), letter.trigger,
+                                 letter.rule.empty() ? "" : "  rule " + letter.rule, letter.attempts,
+                                 letter.reason);
     }
     return 0;
 }
@@ -74,7 +75,8 @@ int RunAction(const ActionArgs& args) {
     const std::string verb = args.retry ? "retry" : "drop";
     const auto target = ParseTarget(args.target);
     if (!target) {
-        std::cerr << "spacehook dlq " << verb << ": expected KIND:ID with KIND run or event, like run:12 (see "
+        std::cerr << "spacehook dlq " << verb
+                  << ": expected KIND:ID with KIND run or event, like run:12 (see "
                   << "`spacehook dlq list`)\n";
         return 2;
     }
@@ -97,8 +99,9 @@ int RunAction(const ActionArgs& args) {
     }
     if (args.retry) {
         std::cout << fmt::format("{}:{} is queued again{}\n", admin::ToString(kind), id,
-                                 kind == store::DeadLetter::Kind::kRun ? " (it resumes at its first unfinished step)"
-                                                                       : " (it is dispatched again)");
+                                 kind == store::DeadLetter::Kind::kRun
+                                     ? " (it resumes at its first unfinished step)"
+                                     : " (it is dispatched again)");
     } else {
         std::cout << fmt::format("{}:{} dropped\n", admin::ToString(kind), id);
     }
@@ -106,13 +109,15 @@ int RunAction(const ActionArgs& args) {
 }
 
 void AddDlqCommand(CLI::App& app) {
-    auto* dlq = app.add_subcommand("dlq", "The dead-letter list: failed runs and events waiting for an operator");
+    auto* dlq =
+        app.add_subcommand("dlq", "The dead-letter list: failed runs and events waiting for an operator");
     dlq->require_subcommand(1);
 
     auto list = std::make_shared<ListArgs>();
     auto* list_cmd = dlq->add_subcommand("list", "List dead runs and failed events, most recent first");
     AddStoreOptions(list_cmd, list->store);
-    list_cmd->add_option("--limit", list->limit, "At most this many (default 100)")->check(CLI::Range(1, 10000));
+    list_cmd->add_option("--limit", list->limit, "At most this many (default 100)")
+        ->check(CLI::Range(1, 10000));
     list_cmd->add_flag("--json", list->json, "JSON (the admin API's shape)");
     list_cmd->callback([list] { SetExitCode(RunList(*list)); });
 
@@ -121,11 +126,13 @@ void AddDlqCommand(CLI::App& app) {
         action->retry = retry;
         auto* cmd = dlq->add_subcommand(
             retry ? "retry" : "drop",
-            retry ? std::string("Queue a dead letter again: a run resumes at its first unfinished step with a "
-                                "fresh retry budget, an event is dispatched again. ") +
-                        kPickedUpNote
-                  : std::string("Remove a dead letter for good (the run becomes dropped, the event ignored)"));
-        cmd->add_option("target", action->target, "KIND:ID, e.g. run:12 or event:7 (from `spacehook dlq list`)")
+            retry
+                ? std::string("Queue a dead letter again: a run resumes at its first unfinished step with a "
+                              "fresh retry budget, an event is dispatched again. ") +
+                      kPickedUpNote
+                : std::string("Remove a dead letter for good (the run becomes dropped, the event ignored)"));
+        cmd->add_option("target", action->target,
+                        "KIND:ID, e.g. run:12 or event:7 (from `spacehook dlq list`)")
             ->required();
         AddStoreOptions(cmd, action->store);
         cmd->callback([action] { SetExitCode(RunAction(*action)); });

@@ -1,9 +1,9 @@
 // `spacehook replay EVENT`: dispatch a journaled event again as if it were new. Its runs get fresh keys
 // (the replay generation is part of them), so the rules do their work again: a create_room makes a new
 // room. To finish a failed run instead, use `spacehook dlq retry run:ID`.
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <iostream>
 
@@ -50,20 +50,23 @@ int RunReplay(const ReplayArgs& args) {
         std::cerr << "spacehook replay: " << st.error().message << "\n";
         return 1;
     }
-    std::cout << fmt::format("event {} ({} {}) queued for dispatch again as replay {}; its runs get new keys\n",
-                             event.seq, event.trigger, event.event_id, event.replay_generation + 1);
+    std::cout << fmt::format(
+        "event {} ({} {}) queued for dispatch again as replay {}; its runs get new keys\n", event.seq,
+        event.trigger, event.event_id, event.replay_generation + 1);
     return 0;
 }
 
 void AddReplayCommand(CLI::App& app) {
     auto args = std::make_shared<ReplayArgs>();
     auto* cmd = app.add_subcommand(
-        "replay", std::string("Dispatch a journaled event again as if new: its runs get fresh keys, so the work is "
-                              "done again (to finish a failed run, use `dlq retry`). ") +
-                      kPickedUpNote);
+        "replay",
+        std::string("Dispatch a journaled event again as if new: its runs get fresh keys, so the work is "
+                    "done again (to finish a failed run, use `dlq retry`). ") +
+            kPickedUpNote);
     cmd->add_option("event", args->key, "SEQ (journal order) or DocSpace event id")->required();
     AddStoreOptions(cmd, args->store);
-    cmd->add_flag("--by-event-id", args->by_event_id, "Treat EVENT as DocSpace's event id even if it is a number");
+    cmd->add_flag("--by-event-id", args->by_event_id,
+                  "Treat EVENT as DocSpace's event id even if it is a number");
     cmd->callback([args] { SetExitCode(RunReplay(*args)); });
 }
 

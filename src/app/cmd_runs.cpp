@@ -1,8 +1,8 @@
 // `spacehook runs list|show`: the runs the dispatcher made and how far each got (works while `serve`
 // runs: SQLite readers do not block the writer).
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <iostream>
 
@@ -76,8 +76,9 @@ int RunList(const ListArgs& args) {
         Json list = Json::array();
         for (const auto& run : *runs) list.push_back(admin::RunJson(run, /*with_context=*/false));
         const bool more = runs->size() == filter.limit;
-        std::cout << Json{{"runs", std::move(list)}, {"next_before", more ? Json(runs->back().id) : Json()}}.dump()
-                  << "\n";
+        std::cout
+            << Json{{"runs", std::move(list)}, {"next_before", more ? Json(runs->back().id) : Json()}}.dump()
+            << "\n";
         return 0;
     }
     if (runs->empty()) {
@@ -88,9 +89,9 @@ int RunList(const ListArgs& args) {
         {"ID", "CREATED", "RULE", "STATE", "STEP", "ATTEMPTS", "LOCK", "KEY", "LAST ERROR"}};
     for (const auto& run : *runs) {
         rows.push_back({std::to_string(run.id), FormatIso8601(run.created_at), run.rule,
-                        std::string(store::ToString(run.state)), fmt::format("{}/{}", run.next_step, run.step_count),
-                        std::to_string(run.attempts), run.lock_key, Shorten(run.run_key, 48),
-                        Shorten(run.last_error, 60)});
+                        std::string(store::ToString(run.state)),
+                        fmt::format("{}/{}", run.next_step, run.step_count), std::to_string(run.attempts),
+                        run.lock_key, Shorten(run.run_key, 48), Shorten(run.last_error, 60)});
     }
     PrintTable(rows);
     return 0;
@@ -127,18 +128,21 @@ int RunShow(const ShowArgs& args) {
     }
     const Json summary = admin::RunJson(**run, /*with_context=*/false);
     for (const auto& [key, value] : summary.items()) {
-        std::cout << fmt::format("{:<16} {}\n", key + ":", value.is_string() ? value.get<std::string>() : value.dump());
+        std::cout << fmt::format("{:<16} {}\n", key + ":",
+                                 value.is_string() ? value.get<std::string>() : value.dump());
     }
     // Every planned step, with its checkpoint when it has one (the context holds the plan).
     const Json& planned = (*run)->context.contains("steps") ? (*run)->context["steps"] : Json::array();
     std::cout << "steps:\n";
     for (int index = 0; index < (*run)->step_count; ++index) {
-        const Json plan = planned.is_array() && index < static_cast<int>(planned.size()) ? planned[index] : Json();
+        const Json plan =
+            planned.is_array() && index < static_cast<int>(planned.size()) ? planned[index] : Json();
         const std::string kind = plan.is_object() ? plan.value("kind", "?") : "?";
         const std::string id = plan.is_object() ? plan.value("id", "?") : "?";
         auto it = std::find_if(steps->begin(), steps->end(), [&](const auto& s) { return s.index == index; });
         std::string status = "not started";
-        if (it != steps->end()) status = it->status == store::StepStatus::kDone ? "done" : "started, not finished";
+        if (it != steps->end())
+            status = it->status == store::StepStatus::kDone ? "done" : "started, not finished";
         std::cout << fmt::format("  {} {} ({}): {}", index, id, kind, status);
         if (it != steps->end() && it->status == store::StepStatus::kDone) {
             std::cout << fmt::format(" at {}\n    output: {}", FormatIso8601(it->finished_at, true),
@@ -158,7 +162,8 @@ void AddRunsCommand(CLI::App& app) {
     AddStoreOptions(list_cmd, list->store);
     list_cmd->add_option("--state", list->state, "pending, running, done, dead or dropped");
     list_cmd->add_option("--rule", list->rule, "Only this rule's runs");
-    list_cmd->add_option("--limit", list->limit, "At most this many (default 50)")->check(CLI::Range(1, 10000));
+    list_cmd->add_option("--limit", list->limit, "At most this many (default 50)")
+        ->check(CLI::Range(1, 10000));
     list_cmd->add_flag("--json", list->json, "JSON (the admin API's shape) instead of a table");
     list_cmd->callback([list] { SetExitCode(RunList(*list)); });
 

@@ -149,8 +149,9 @@ Status Service::PrepareRules() {
 
 void Service::StartEngine() {
     if (config_.docspace.api_host.empty()) {
-        log::Info(kComponent, "no portal configured (docspace.api_host) and no enabled rules: deliveries are "
-                              "journaled and stay pending until a start with rules and a portal");
+        log::Info(kComponent,
+                  "no portal configured (docspace.api_host) and no enabled rules: deliveries are "
+                  "journaled and stay pending until a start with rules and a portal");
         return;
     }
     docspace_ = std::make_unique<docspace::DocSpaceClient>(DocSpaceOptionsFrom(config_));

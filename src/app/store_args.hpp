@@ -5,7 +5,6 @@
 // Header-only so each cmd_<name>.cpp stays self-contained.
 
 #include <CLI/CLI.hpp>
-
 #include <memory>
 #include <string>
 #include <vector>
@@ -25,7 +24,8 @@ struct StoreArgs {
 inline void AddStoreOptions(CLI::App* cmd, StoreArgs& args) {
     cmd->add_option("--store", args.store,
                     "sqlite:PATH or postgres://... (default: the config's store, else sqlite:spacehook.db)");
-    cmd->add_option("--config", args.configs, "Config file(s) to read the store from")->check(CLI::ExistingFile);
+    cmd->add_option("--config", args.configs, "Config file(s) to read the store from")
+        ->check(CLI::ExistingFile);
 }
 
 inline Result<std::unique_ptr<store::Store>> OpenStoreFrom(const StoreArgs& args) {

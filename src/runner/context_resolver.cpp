@@ -23,7 +23,9 @@ PathNode NodeOf(const docspace::Entry& entry) {
     return PathNode{entry.id, entry.title, entry.room_type.has_value(), entry.room_type};
 }
 
-bool Known(const Resolution& into, std::string_view fact) { return into.unavailable.count(std::string(fact)) != 0; }
+bool Known(const Resolution& into, std::string_view fact) {
+    return into.unavailable.count(std::string(fact)) != 0;
+}
 
 void MarkUnavailable(Resolution& into, std::string_view fact, std::string why) {
     into.unavailable.emplace(std::string(fact), std::move(why));
@@ -45,7 +47,8 @@ void ContextResolver::Observe(const rules::Event& event) {
     if (is_new) {
         if (!event.parent_id) return;
         const bool room = event.kind == EntityKind::kRoom;
-        cache_.AddChild(*event.parent_id, PathNode{*event.entity_id, event.title.value_or(""), room, std::nullopt});
+        cache_.AddChild(*event.parent_id,
+                        PathNode{*event.entity_id, event.title.value_or(""), room, std::nullopt});
         return;
     }
     // Anything else that happens to a folder or room may change its title or place: paths through it
@@ -152,7 +155,8 @@ Status ContextResolver::ResolveFolder(const rules::Event& event, Resolution& int
         return Ok();
     }
     if (entries.empty() || !(entries.back().id == *folder)) {
-        MarkUnavailable(into, kFolder, fmt::format("GET files/folder/{}/path did not end at the folder", folder->str()));
+        MarkUnavailable(into, kFolder,
+                        fmt::format("GET files/folder/{}/path did not end at the folder", folder->str()));
         return Ok();
     }
     into.facts.folder = EntryJson(entries.back());
@@ -177,7 +181,8 @@ Status ContextResolver::ResolveUser(const std::string& fact, const std::string& 
     return Ok();
 }
 
-Status ContextResolver::Resolve(const rules::Event& event, const rules::NeededFacts& needs, Resolution& into) {
+Status ContextResolver::Resolve(const rules::Event& event, const rules::NeededFacts& needs,
+                                Resolution& into) {
     // A file's folder info is the last entry of its parent's path: fetched first, the path below
     // comes from the cache instead of a second call.
     if (needs.folder && event.kind == rules::EntityKind::kFile) {
@@ -200,7 +205,8 @@ Status ContextResolver::Resolve(const rules::Event& event, const rules::NeededFa
         if (auto st = ResolveUser(std::string(kUser), id, into.facts.user, into); !st) return st;
     }
     if (needs.actor) {
-        if (auto st = ResolveUser(std::string(kActor), event.create_by, into.facts.actor, into); !st) return st;
+        if (auto st = ResolveUser(std::string(kActor), event.create_by, into.facts.actor, into); !st)
+            return st;
     }
     return Ok();
 }

@@ -20,7 +20,7 @@ struct Resolution {
     /// Facts this event cannot have, by fact name ("room path", "file info", ...; NeededFacts::Names):
     /// the entity, its parent or the user is gone (404) or hidden from the service account (403).
     std::map<std::string, std::string> unavailable;
-    int api_calls = 0;  ///< REST calls made for this event (cache hits cost none)
+    int api_calls = 0;       ///< REST calls made for this event (cache hits cost none)
     bool room_info = false;  ///< facts.room is the room's whole FolderDto, not only {id, title} from the path
 };
 

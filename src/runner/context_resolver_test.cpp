@@ -38,7 +38,8 @@ TEST_F(ContextResolverTest, TheRoomIsThePartOfThePathWithARoomTypeAndPathsAreCac
     const auto room = api_.AddRoom("Client ACME", 2);
     const auto incoming = api_.AddFolder(room, "Incoming");
     const auto file = api_.AddFile(incoming, "Invoice.pdf");
-    const auto event = Parse(testing::Envelope("file.created", testing::FilePayload(file, incoming, "Invoice.pdf"), 1));
+    const auto event =
+        Parse(testing::Envelope("file.created", testing::FilePayload(file, incoming, "Invoice.pdf"), 1));
 
     Resolution first;
     ASSERT_TRUE(resolver_.Resolve(event, Needs(true, false, false, false, false, false), first));
@@ -50,8 +51,9 @@ TEST_F(ContextResolverTest, TheRoomIsThePartOfThePathWithARoomTypeAndPathsAreCac
     // A second file in the same folder: the path comes from the cache.
     const auto other = api_.AddFile(incoming, "Invoice-2.pdf");
     Resolution second;
-    ASSERT_TRUE(resolver_.Resolve(Parse(testing::Envelope("file.created", testing::FilePayload(other, incoming, "x"), 2)),
-                                  Needs(true, false, false, false, false, false), second));
+    ASSERT_TRUE(resolver_.Resolve(
+        Parse(testing::Envelope("file.created", testing::FilePayload(other, incoming, "x"), 2)),
+        Needs(true, false, false, false, false, false), second));
     EXPECT_EQ(second.api_calls, 0);
     EXPECT_EQ(second.facts.room["id"], room.ToJson());
     EXPECT_EQ(api_.Calls("GetFolderPath"), 1);
@@ -64,10 +66,12 @@ TEST_F(ContextResolverTest, CreatedFoldersAndRoomsWarmTheCacheBeforeAnyoneAsks) 
     // room.created: the payload's parentId is the Rooms section (wire.md §1.6); no roomType in it.
     Json room_payload = testing::FolderPayload(room, EntityId::Number(FakeDocSpace::kRoomsRoot), "New room");
     resolver_.Observe(Parse(testing::Envelope("room.created", room_payload, 1)));
-    resolver_.Observe(Parse(testing::Envelope("folder.created", testing::FolderPayload(folder, room, "Documents"), 2)));
+    resolver_.Observe(
+        Parse(testing::Envelope("folder.created", testing::FolderPayload(folder, room, "Documents"), 2)));
 
     Resolution facts;
-    const auto event = Parse(testing::Envelope("file.created", testing::FilePayload(file, folder, "a.docx"), 3));
+    const auto event =
+        Parse(testing::Envelope("file.created", testing::FilePayload(file, folder, "a.docx"), 3));
     ASSERT_TRUE(resolver_.Resolve(event, Needs(true, false, false, false, false, false), facts));
     EXPECT_EQ(facts.api_calls, 0);
     EXPECT_EQ(facts.facts.room["id"], room.ToJson());
@@ -75,7 +79,8 @@ TEST_F(ContextResolverTest, CreatedFoldersAndRoomsWarmTheCacheBeforeAnyoneAsks) 
     EXPECT_EQ(api_.TotalCalls(), 0);
 
     // A rename drops the paths through the folder: the next lookup asks the portal.
-    resolver_.Observe(Parse(testing::Envelope("folder.updated", testing::FolderPayload(folder, room, "Docs"), 4)));
+    resolver_.Observe(
+        Parse(testing::Envelope("folder.updated", testing::FolderPayload(folder, room, "Docs"), 4)));
     Resolution again;
     ASSERT_TRUE(resolver_.Resolve(event, Needs(true, false, false, false, false, false), again));
     EXPECT_EQ(again.api_calls, 1);
@@ -86,12 +91,14 @@ TEST_F(ContextResolverTest, FileFolderRoomUserAndActorInfo) {
     const auto folder = api_.AddFolder(room, "Incoming");
     const auto file = api_.AddFile(folder, "Invoice.pdf");
     api_.AddUser(testing::kJaneId, "Jane Doe", "jane@example.com");
-    const auto event = Parse(testing::Envelope("file.created", testing::FilePayload(file, folder, "Invoice.pdf"), 1));
+    const auto event =
+        Parse(testing::Envelope("file.created", testing::FilePayload(file, folder, "Invoice.pdf"), 1));
 
     Resolution facts;
     ASSERT_TRUE(resolver_.Resolve(event, Needs(false, true, true, true, false, true), facts));
     EXPECT_EQ(facts.facts.file["id"], file.ToJson());
-    EXPECT_EQ(facts.facts.file["webUrl"], "https://portal.test/doceditor?fileid=" + file.str() + "&version=1");
+    EXPECT_EQ(facts.facts.file["webUrl"],
+              "https://portal.test/doceditor?fileid=" + file.str() + "&version=1");
     EXPECT_EQ(facts.facts.folder["title"], "Incoming");  // the file's parent folder
     EXPECT_TRUE(facts.facts.folder.contains("webUrl"));
     EXPECT_EQ(facts.facts.room["roomType"], 2);  // the room's whole FolderDto
@@ -109,7 +116,8 @@ TEST_F(ContextResolverTest, AGoneEntityMakesItsFactUnavailableOtherFailuresEndTh
     const auto room = api_.AddRoom("ACME", 2);
     const auto folder = api_.AddFolder(room, "Incoming");
     const auto file = api_.AddFile(folder, "Invoice.pdf");
-    const auto event = Parse(testing::Envelope("file.created", testing::FilePayload(file, folder, "Invoice.pdf"), 1));
+    const auto event =
+        Parse(testing::Envelope("file.created", testing::FilePayload(file, folder, "Invoice.pdf"), 1));
     api_.Remove(file);
 
     Resolution facts;
@@ -125,7 +133,8 @@ TEST_F(ContextResolverTest, AGoneEntityMakesItsFactUnavailableOtherFailuresEndTh
     ASSERT_FALSE(st);
     EXPECT_EQ(st.error().code, ErrorCode::kUnavailable);
 
-    api_.FailNext("GetFolderPath", Error{ErrorCode::kUnauthorized, "DocSpace GET: 401 Unauthorized", 401, {}});
+    api_.FailNext("GetFolderPath",
+                  Error{ErrorCode::kUnauthorized, "DocSpace GET: 401 Unauthorized", 401, {}});
     cache_.Invalidate(folder);
     Resolution refused;
     auto key = resolver_.Resolve(event, Needs(true, false, false, false, false, false), refused);

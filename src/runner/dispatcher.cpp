@@ -12,17 +12,22 @@ namespace {
 
 constexpr std::string_view kComponent = "dispatcher";
 
-std::string Join(const std::vector<std::string>& items) { return fmt::format("{}", fmt::join(items, ", ")); }
+std::string Join(const std::vector<std::string>& items) {
+    return fmt::format("{}", fmt::join(items, ", "));
+}
 
-std::string NamesOf(const rules::NeededFacts& needs) { return fmt::format("{}", fmt::join(needs.Names(), ", ")); }
+std::string NamesOf(const rules::NeededFacts& needs) {
+    return fmt::format("{}", fmt::join(needs.Names(), ", "));
+}
 
 /// "file info unavailable (GET ...: 404 ...)" for every fact in `names` that the resolver gave up on.
 std::string WhyMissing(const std::vector<std::string_view>& names, const Resolution& resolution) {
     std::vector<std::string> parts;
     for (auto name : names) {
         auto it = resolution.unavailable.find(std::string(name));
-        parts.push_back(it == resolution.unavailable.end() ? std::string(name)
-                                                           : fmt::format("{} unavailable ({})", name, it->second));
+        parts.push_back(it == resolution.unavailable.end()
+                            ? std::string(name)
+                            : fmt::format("{} unavailable ({})", name, it->second));
     }
     return Join(parts);
 }
@@ -48,8 +53,8 @@ std::string_view ToString(DispatchOutcome outcome) {
 }
 
 Dispatcher::Dispatcher(store::Store& store, const rules::CompiledRules& rules, docspace::Api& api,
-                       ContextResolver& resolver, DispatcherOptions options, const Clock& clock, Random& random,
-                       RunnerMetrics& metrics)
+                       ContextResolver& resolver, DispatcherOptions options, const Clock& clock,
+                       Random& random, RunnerMetrics& metrics)
     : store_(store),
       rules_(rules),
       api_(api),
@@ -80,8 +85,9 @@ std::optional<std::string> Dispatcher::self_id() const {
 
 Result<std::size_t> Dispatcher::DispatchDue() {
     if (!self_id()) {
-        return Fail(ErrorCode::kInternal, "the service account is not known yet (people/@self): nothing is dispatched "
-                                          "before the loop guard can work");
+        return Fail(ErrorCode::kInternal,
+                    "the service account is not known yet (people/@self): nothing is dispatched "
+                    "before the loop guard can work");
     }
     auto claimed = store_.ClaimEvents(options_.owner, options_.batch, clock_.Now());
     if (!claimed) return Fail(claimed.error());
@@ -91,14 +97,17 @@ Result<std::size_t> Dispatcher::DispatchDue() {
 
 DispatchOutcome Dispatcher::Dispatch(const store::EventRecord& record) {
     auto parsed = rules::ParseEventBody(record.body);
-    if (!parsed) return FailPermanently(record, "the stored body is not a webhook envelope: " + parsed.error().message);
+    if (!parsed)
+        return FailPermanently(record,
+                               "the stored body is not a webhook envelope: " + parsed.error().message);
     const rules::Event& event = *parsed;
     // Before the loop guard: the service's own folder.created events are what keeps the cache warm for
     // the runs that react to the folders it creates.
     resolver_.Observe(event);
 
     const auto self = self_id();
-    if (!self) return Retry(record, Error{ErrorCode::kUnavailable, "the service account is not known yet", 0, {}});
+    if (!self)
+        return Retry(record, Error{ErrorCode::kUnavailable, "the service account is not known yet", 0, {}});
     if (event.IsBy(*self)) {
         return Complete(record, {}, store::EventState::kIgnored,
                         "own event: caused by the service account (loop guard, wire.md §1.12)",
@@ -125,7 +134,8 @@ DispatchOutcome Dispatcher::Dispatch(const store::EventRecord& record) {
         if (evaluation.truth == rules::Truth::kYes) matched.push_back(evaluation.rule->name);
     }
     std::vector<std::string> missing_notes;
-    for (const auto& [fact, why] : resolution.unavailable) missing_notes.push_back(fact + " unavailable (" + why + ")");
+    for (const auto& [fact, why] : resolution.unavailable)
+        missing_notes.push_back(fact + " unavailable (" + why + ")");
     if (matched.empty()) {
         std::string note = "no rule matched";
         if (!missing_notes.empty()) note += "; " + Join(missing_notes);
@@ -162,14 +172,16 @@ DispatchOutcome Dispatcher::Dispatch(const store::EventRecord& record) {
 }
 
 DispatchOutcome Dispatcher::Complete(const store::EventRecord& event, const std::vector<store::NewRun>& runs,
-                                     store::EventState state, const std::string& note, DispatchOutcome outcome) {
+                                     store::EventState state, const std::string& note,
+                                     DispatchOutcome outcome) {
     auto created = store_.CompleteDispatch(event.seq, options_.owner, runs, state, note);
     if (!created) {
         if (created.error().code == ErrorCode::kConflict) {
             log::Info(kComponent, "event replayed while being dispatched; the replay dispatches it",
                       {{"seq", event.seq}, {"error", created.error().message}});
         } else {
-            log::Warn(kComponent, "cannot complete the dispatch; the event is claimed again when its lease expires",
+            log::Warn(kComponent,
+                      "cannot complete the dispatch; the event is claimed again when its lease expires",
                       {{"seq", event.seq}, {"error", created.error().message}});
         }
         metrics_.Dispatch(ToString(DispatchOutcome::kLost));
@@ -194,12 +206,14 @@ DispatchOutcome Dispatcher::Retry(const store::EventRecord& event, const Error& 
     }
     const auto delay = NextDelay(options_.backoff, attempts, error.retry_after, random_);
     if (auto st = store_.RetryDispatch(event.seq, options_.owner, clock_.Now() + delay, error.message); !st) {
-        log::Warn(kComponent, "cannot schedule the dispatch again", {{"seq", event.seq}, {"error", st.error().message}});
+        log::Warn(kComponent, "cannot schedule the dispatch again",
+                  {{"seq", event.seq}, {"error", st.error().message}});
         metrics_.Dispatch(ToString(DispatchOutcome::kLost));
         return DispatchOutcome::kLost;
     }
-    log::Warn(kComponent, "lookup failed; dispatching again later",
-              {{"seq", event.seq}, {"attempt", attempts}, {"delay_ms", delay.count()}, {"error", error.message}});
+    log::Warn(
+        kComponent, "lookup failed; dispatching again later",
+        {{"seq", event.seq}, {"attempt", attempts}, {"delay_ms", delay.count()}, {"error", error.message}});
     metrics_.Dispatch(ToString(DispatchOutcome::kRetried));
     return DispatchOutcome::kRetried;
 }

@@ -55,8 +55,9 @@ std::string_view ToString(DispatchOutcome outcome);
 /// Thread-compatible: one Dispatcher per dispatching thread.
 class Dispatcher {
 public:
-    Dispatcher(store::Store& store, const rules::CompiledRules& rules, docspace::Api& api, ContextResolver& resolver,
-               DispatcherOptions options, const Clock& clock, Random& random, RunnerMetrics& metrics);
+    Dispatcher(store::Store& store, const rules::CompiledRules& rules, docspace::Api& api,
+               ContextResolver& resolver, DispatcherOptions options, const Clock& clock, Random& random,
+               RunnerMetrics& metrics);
 
     /// GET people/@self: the service account whose events the loop guard drops (wire.md §1.12).
     Status LearnSelf();

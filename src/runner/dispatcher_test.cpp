@@ -42,8 +42,10 @@ rules:
 TEST_F(DispatcherTest, AnEventNoRuleMatchesCostsNoApiCall) {
     UseRules(kIntake, Env());
     const auto file = api_.AddFile(incoming_, "Report.docx");
-    const auto other_trigger = Deliver(Envelope("folder.created", testing::FolderPayload(api_.AddFolder(room_, "X"), room_, "X"), 1));
-    const auto wrong_title = Deliver(Envelope("file.created", FilePayload(file, incoming_, "Report.docx"), 2));
+    const auto other_trigger = Deliver(
+        Envelope("folder.created", testing::FolderPayload(api_.AddFolder(room_, "X"), room_, "X"), 1));
+    const auto wrong_title =
+        Deliver(Envelope("file.created", FilePayload(file, incoming_, "Report.docx"), 2));
     DispatchAll();
     for (auto seq : {other_trigger, wrong_title}) {
         const auto event = Event(seq);
@@ -60,8 +62,10 @@ TEST_F(DispatcherTest, TheServicesOwnEventsAreIgnoredByTheLoopGuard) {
     const auto file = api_.AddFile(incoming_, "Invoice-1.pdf");
     // The service moved an invoice: DocSpace fires file.moved, and copies fire file.created (wire.md §1.12).
     std::string self = FakeDocSpace::kSelfId;
-    for (auto& c : self) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));  // GUIDs ignore case
-    const auto seq = Deliver(Envelope("file.created", FilePayload(file, incoming_, "Invoice-1.pdf"), 1, self));
+    for (auto& c : self)
+        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));  // GUIDs ignore case
+    const auto seq =
+        Deliver(Envelope("file.created", FilePayload(file, incoming_, "Invoice-1.pdf"), 1, self));
     DispatchAll();
     const auto event = Event(seq);
     EXPECT_EQ(event.state, store::EventState::kIgnored);
@@ -73,7 +77,8 @@ TEST_F(DispatcherTest, TheServicesOwnEventsAreIgnoredByTheLoopGuard) {
 TEST_F(DispatcherTest, NothingIsDispatchedBeforeTheServiceAccountIsKnown) {
     UseRules(kIntake, Env());
     Dispatcher fresh(*store_, rules_, api_, resolver_, DispatcherOptions{}, clock_, random_, metrics_);
-    const auto seq = Deliver(Envelope("file.created", FilePayload(api_.AddFile(incoming_, "Invoice.pdf"), incoming_, "Invoice.pdf"), 1));
+    const auto seq = Deliver(Envelope(
+        "file.created", FilePayload(api_.AddFile(incoming_, "Invoice.pdf"), incoming_, "Invoice.pdf"), 1));
     EXPECT_FALSE(fresh.DispatchDue());
     EXPECT_EQ(Event(seq).state, store::EventState::kPending);
 
@@ -141,7 +146,8 @@ rules:
 )",
              Env());
     const auto t0 = clock_.Now();
-    const auto seq = Deliver(Envelope("file.created", FilePayload(api_.AddFile(incoming_, "a.pdf"), incoming_, "a.pdf"), 1));
+    const auto seq = Deliver(
+        Envelope("file.created", FilePayload(api_.AddFile(incoming_, "a.pdf"), incoming_, "a.pdf"), 1));
     api_.FailNext("GetFolderPath", testing::Unavailable());
     DispatchAll();
     auto event = Event(seq);
@@ -151,8 +157,8 @@ rules:
     EXPECT_NE(event.last_error.find("503"), std::string::npos);
 
     clock_.Advance(seconds(1));
-    api_.FailNext("GetFolderPath",
-                  Error{ErrorCode::kRateLimited, "DocSpace GET: 429 Too Many Requests", 429, milliseconds(7000)});
+    api_.FailNext("GetFolderPath", Error{ErrorCode::kRateLimited, "DocSpace GET: 429 Too Many Requests", 429,
+                                         milliseconds(7000)});
     DispatchAll();
     event = Event(seq);
     EXPECT_EQ(event.attempts, 2);
@@ -175,7 +181,8 @@ rules:
              Env());
     retry_.max_attempts = 2;
     Build();
-    const auto seq = Deliver(Envelope("file.created", FilePayload(api_.AddFile(incoming_, "a.pdf"), incoming_, "a.pdf"), 1));
+    const auto seq = Deliver(
+        Envelope("file.created", FilePayload(api_.AddFile(incoming_, "a.pdf"), incoming_, "a.pdf"), 1));
     api_.FailNext("GetFolderPath", testing::Unavailable(), 2);
     DispatchAll();
     clock_.Advance(seconds(5));
@@ -220,7 +227,8 @@ rules:
 
     auto failed = Event(undecided);
     EXPECT_EQ(failed.state, store::EventState::kFailed);
-    EXPECT_NE(failed.last_error.find("rule in-room cannot be decided: room path unavailable"), std::string::npos)
+    EXPECT_NE(failed.last_error.find("rule in-room cannot be decided: room path unavailable"),
+              std::string::npos)
         << failed.last_error;
     EXPECT_NE(failed.last_error.find("404"), std::string::npos);
 
@@ -234,7 +242,8 @@ rules:
     EXPECT_EQ(RunNext(), RunOutcome::kDead);
     const auto dead = Run(runs[0].id);
     EXPECT_NE(dead.last_error.find("no value for file.webUrl"), std::string::npos) << dead.last_error;
-    EXPECT_NE(dead.last_error.find("file info unavailable at dispatch"), std::string::npos) << dead.last_error;
+    EXPECT_NE(dead.last_error.find("file info unavailable at dispatch"), std::string::npos)
+        << dead.last_error;
 }
 
 TEST_F(DispatcherTest, AReplayedEventMakesNewRuns) {

@@ -1,8 +1,7 @@
 #include "runner/engine.hpp"
 
-#include <unistd.h>
-
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <algorithm>
 
@@ -17,11 +16,13 @@ using std::chrono::milliseconds;
 
 std::string DefaultOwnerPrefix() {
     char host[256] = {};
-    if (::gethostname(host, sizeof(host) - 1) != 0 || host[0] == '\0') std::snprintf(host, sizeof(host), "host");
+    if (::gethostname(host, sizeof(host) - 1) != 0 || host[0] == '\0')
+        std::snprintf(host, sizeof(host), "host");
     return fmt::format("{}:{}", host, static_cast<long>(::getpid()));
 }
 
-Engine::Engine(EngineDeps deps, EngineOptions options) : deps_(std::move(deps)), options_(std::move(options)) {
+Engine::Engine(EngineDeps deps, EngineOptions options)
+    : deps_(std::move(deps)), options_(std::move(options)) {
     owner_prefix_ = options_.owner_prefix.empty() ? DefaultOwnerPrefix() : options_.owner_prefix;
     options_.workers = std::max(1, options_.workers);
     metrics_ = std::make_unique<RunnerMetrics>(*deps_.metrics);
@@ -33,8 +34,8 @@ Engine::Engine(EngineDeps deps, EngineOptions options) : deps_(std::move(deps)),
     dispatch.batch = options_.dispatch_batch;
     dispatch.backoff = options_.retry.backoff;
     dispatch.max_attempts = options_.retry.max_attempts;
-    dispatcher_ = std::make_unique<Dispatcher>(*deps_.store, *deps_.rules, *api_, *resolver_, dispatch, *deps_.clock,
-                                               *deps_.random, *metrics_);
+    dispatcher_ = std::make_unique<Dispatcher>(*deps_.store, *deps_.rules, *api_, *resolver_, dispatch,
+                                               *deps_.clock, *deps_.random, *metrics_);
     StepDeps steps;
     steps.api = api_.get();
     steps.mailer = deps_.mailer;
@@ -44,11 +45,13 @@ Engine::Engine(EngineDeps deps, EngineOptions options) : deps_(std::move(deps)),
     steps.http_timeout = options_.http_timeout;
     steps.clock = deps_.clock;
     steps_ = std::make_unique<StepExecutor>(std::move(steps));
-    executor_ = std::make_unique<RunExecutor>(*deps_.store, *steps_, options_.retry, *deps_.clock, *deps_.random,
-                                              *metrics_, &leases_);
+    executor_ = std::make_unique<RunExecutor>(*deps_.store, *steps_, options_.retry, *deps_.clock,
+                                              *deps_.random, *metrics_, &leases_);
 }
 
-Engine::~Engine() { Stop(milliseconds(0)); }
+Engine::~Engine() {
+    Stop(milliseconds(0));
+}
 
 void Engine::Start() {
     if (started_) return;
@@ -66,8 +69,9 @@ void Engine::Start() {
     threads_.emplace_back([this] { DispatchLoop(); });
     for (int n = 1; n <= options_.workers; ++n) threads_.emplace_back([this, n] { WorkerLoop(n); });
     heartbeat_ = std::thread([this] { HeartbeatLoop(); });
-    log::Info(kComponent, "dispatcher and workers started",
-              {{"workers", options_.workers}, {"owner", owner_prefix_}, {"lease_ms", options_.lease.count()}});
+    log::Info(
+        kComponent, "dispatcher and workers started",
+        {{"workers", options_.workers}, {"owner", owner_prefix_}, {"lease_ms", options_.lease.count()}});
 }
 
 void Engine::Wake() {
@@ -143,16 +147,18 @@ void Engine::DispatchLoop() {
             auto learned = dispatcher_->LearnSelf();
             if (!learned) {
                 ++self_attempts;
-                const auto delay =
-                    NextDelay(options_.self_backoff, self_attempts, learned.error().retry_after, *deps_.random);
+                const auto delay = NextDelay(options_.self_backoff, self_attempts,
+                                             learned.error().retry_after, *deps_.random);
                 const bool transient = learned.error().IsTransient();
                 const std::string message =
-                    transient ? "cannot reach the portal to learn the service account (GET people/@self); "
-                                "not dispatching until it answers (the loop guard needs it)"
-                              : "the portal refused GET people/@self: check DOCSPACE_API_KEY / docspace.api_key; "
-                                "not dispatching until it answers";
-                const std::vector<log::Field> fields = {
-                    {"attempt", self_attempts}, {"retry_in_ms", delay.count()}, {"error", learned.error().message}};
+                    transient
+                        ? "cannot reach the portal to learn the service account (GET people/@self); "
+                          "not dispatching until it answers (the loop guard needs it)"
+                        : "the portal refused GET people/@self: check DOCSPACE_API_KEY / docspace.api_key; "
+                          "not dispatching until it answers";
+                const std::vector<log::Field> fields = {{"attempt", self_attempts},
+                                                        {"retry_in_ms", delay.count()},
+                                                        {"error", learned.error().message}};
                 if (transient) {
                     log::Warn(kComponent, message, fields);
                 } else {

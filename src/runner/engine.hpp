@@ -33,10 +33,10 @@ namespace spacehook::runner {
 struct EngineDeps {
     store::Store* store = nullptr;
     const rules::CompiledRules* rules = nullptr;
-    docspace::Api* api = nullptr;          ///< the portal (a DocSpaceClient in serve)
-    notify::Mailer* mailer = nullptr;      ///< nullptr: mail steps fail (serve refuses rules with mail then)
+    docspace::Api* api = nullptr;      ///< the portal (a DocSpaceClient in serve)
+    notify::Mailer* mailer = nullptr;  ///< nullptr: mail steps fail (serve refuses rules with mail then)
     notify::ChatPoster* chat = nullptr;
-    httpc::Client* http = nullptr;         ///< for `http` steps
+    httpc::Client* http = nullptr;  ///< for `http` steps
     std::map<std::string, ChatEndpoint> chat_channels;
     MetricsRegistry* metrics = nullptr;
     const Clock* clock = nullptr;
@@ -44,10 +44,10 @@ struct EngineDeps {
 };
 
 struct EngineOptions {
-    int workers = 4;                                 ///< runner.workers
-    std::chrono::milliseconds lease{30000};          ///< runner.lease (the store's lease; renewed at a third)
-    RetryOptions retry;                              ///< runner.retry
-    std::chrono::milliseconds http_timeout{30000};   ///< `http` steps
+    int workers = 4;                                ///< runner.workers
+    std::chrono::milliseconds lease{30000};         ///< runner.lease (the store's lease; renewed at a third)
+    RetryOptions retry;                             ///< runner.retry
+    std::chrono::milliseconds http_timeout{30000};  ///< `http` steps
     FolderPathCacheOptions cache;
     std::size_t dispatch_batch = 16;
     /// The longest a worker sleeps without a wake-up. Wake-ups do not cross processes: a CLI command

@@ -111,8 +111,9 @@ protected:
 
     bool AllDone(std::size_t n) {
         auto runs = Runs();
-        return runs.size() == n &&
-               std::all_of(runs.begin(), runs.end(), [](const auto& r) { return r.state == store::RunState::kDone; });
+        return runs.size() == n && std::all_of(runs.begin(), runs.end(), [](const auto& r) {
+                   return r.state == store::RunState::kDone;
+               });
     }
 
     const Clock& clock_ = SystemClock::Instance();
@@ -138,7 +139,8 @@ TEST_F(EngineTest, WorkIsDispatchedAndRunToTheEndThenTheEngineStops) {
     const auto rendered = registry_.RenderPrometheus();
     EXPECT_NE(rendered.find("spacehook_runs_total{outcome=\"done\"} 2"), std::string::npos) << rendered;
     EXPECT_NE(rendered.find("spacehook_dispatch_total{outcome=\"dispatched\"} 2"), std::string::npos);
-    EXPECT_NE(rendered.find("spacehook_step_duration_seconds_count{kind=\"create_room\"} 2"), std::string::npos);
+    EXPECT_NE(rendered.find("spacehook_step_duration_seconds_count{kind=\"create_room\"} 2"),
+              std::string::npos);
     EXPECT_NE(rendered.find("spacehook_runs_in_progress 0"), std::string::npos);
     engine_->Stop(seconds(1));
 }
@@ -182,7 +184,7 @@ TEST_F(EngineTest, StopLetsTheStepFinishWithinTheGraceAndReleasesTheRun) {
     engine_->Stop(seconds(5));
     const auto run = Runs().at(0);
     EXPECT_EQ(run.state, store::RunState::kPending);  // released between steps, not failed
-    EXPECT_EQ(run.next_step, 2);                       // the step in progress finished and was checkpointed
+    EXPECT_EQ(run.next_step, 2);                      // the step in progress finished and was checkpointed
     EXPECT_EQ(run.attempts, 0);
     EXPECT_EQ(api_.Effects("folders_created"), 2);
     EXPECT_TRUE(mailer_.Sent().empty());

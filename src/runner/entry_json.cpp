@@ -6,7 +6,8 @@ Json EntryJson(const docspace::Entry& entry) {
     Json out = entry.raw.is_object() ? entry.raw : Json::object();
     if (!out.contains("id")) out["id"] = entry.id.ToJson();
     if (!out.contains("title")) out["title"] = entry.title;
-    if ((!out.contains("webUrl") || out["webUrl"].is_null()) && !entry.web_url.empty()) out["webUrl"] = entry.web_url;
+    if ((!out.contains("webUrl") || out["webUrl"].is_null()) && !entry.web_url.empty())
+        out["webUrl"] = entry.web_url;
     return out;
 }
 

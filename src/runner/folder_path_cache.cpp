@@ -70,7 +70,8 @@ void FolderPathCache::Invalidate(const EntityId& id) {
     std::lock_guard lock(mu_);
     for (auto it = slots_.begin(); it != slots_.end();) {
         const auto& path = it->second.path;
-        const bool through = std::any_of(path.begin(), path.end(), [&](const PathNode& n) { return n.id == id; });
+        const bool through =
+            std::any_of(path.begin(), path.end(), [&](const PathNode& n) { return n.id == id; });
         if (through) {
             lru_.erase(it->second.lru);
             it = slots_.erase(it);

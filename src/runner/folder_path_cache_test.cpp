@@ -8,7 +8,8 @@ namespace {
 using std::chrono::minutes;
 
 PathNode Node(std::int64_t id, std::string title, bool room = false) {
-    return PathNode{EntityId::Number(id), std::move(title), room, room ? std::optional<int>(2) : std::nullopt};
+    return PathNode{EntityId::Number(id), std::move(title), room,
+                    room ? std::optional<int>(2) : std::nullopt};
 }
 
 std::vector<std::string> Ids(const std::optional<std::vector<PathNode>>& path) {

@@ -37,7 +37,8 @@ bool HasHeader(const std::vector<std::pair<std::string, std::string>>& headers, 
         if (key.size() != name.size()) continue;
         bool same = true;
         for (std::size_t i = 0; i < key.size() && same; ++i) {
-            same = std::tolower(static_cast<unsigned char>(key[i])) == std::tolower(static_cast<unsigned char>(name[i]));
+            same = std::tolower(static_cast<unsigned char>(key[i])) ==
+                   std::tolower(static_cast<unsigned char>(name[i]));
         }
         if (same) return true;
     }
@@ -73,7 +74,8 @@ Result<Json> StepExecutor::Chat(const Json& in, const StepCall& call) {
         const std::string channel = input::Text(in, "channel");
         auto it = deps_.chat_channels.find(channel);
         if (it == deps_.chat_channels.end()) {
-            return Fail(ErrorCode::kConfig, fmt::format("chat: channel '{}' is not in chat.channels", channel));
+            return Fail(ErrorCode::kConfig,
+                        fmt::format("chat: channel '{}' is not in chat.channels", channel));
         }
         endpoint = it->second;
     } else {
@@ -148,8 +150,10 @@ Result<Json> StepExecutor::Http(const Json& in, const StepCall& call) {
     if (in.contains("headers") && in["headers"].is_object()) {
         for (const auto& [name, value] : in["headers"].items()) {
             const std::string text = value.is_string() ? value.get<std::string>() : value.dump();
-            if (name.find_first_of("\r\n:") != std::string::npos || text.find_first_of("\r\n") != std::string::npos) {
-                return Fail(input::Bad("http", "headers", "a header name or value holds a line break or colon"));
+            if (name.find_first_of("\r\n:") != std::string::npos ||
+                text.find_first_of("\r\n") != std::string::npos) {
+                return Fail(
+                    input::Bad("http", "headers", "a header name or value holds a line break or colon"));
             }
             request.headers.emplace_back(name, text);
         }
@@ -162,9 +166,11 @@ Result<Json> StepExecutor::Http(const Json& in, const StepCall& call) {
     if (in.contains("body") && !in["body"].is_null()) {
         const Json& body = in["body"];
         const bool text = body.is_string();
-        request.body = text ? body.get<std::string>() : body.dump(-1, ' ', false, Json::error_handler_t::replace);
+        request.body =
+            text ? body.get<std::string>() : body.dump(-1, ' ', false, Json::error_handler_t::replace);
         if (!HasHeader(request.headers, "Content-Type")) {
-            request.headers.emplace_back("Content-Type", text ? "text/plain; charset=utf-8" : "application/json");
+            request.headers.emplace_back("Content-Type",
+                                         text ? "text/plain; charset=utf-8" : "application/json");
         }
     }
     request.connect_timeout = std::min(request.connect_timeout, deps_.http_timeout);
@@ -179,7 +185,8 @@ Result<Json> StepExecutor::Http(const Json& in, const StepCall& call) {
         Error error = classified.error();
         // ClassifyChatAnswer speaks of a "generic webhook"; this is the rule's own endpoint.
         const std::string prefix = "generic webhook ";
-        if (error.message.rfind(prefix, 0) == 0) error.message = where + " " + error.message.substr(prefix.size());
+        if (error.message.rfind(prefix, 0) == 0)
+            error.message = where + " " + error.message.substr(prefix.size());
         return Fail(std::move(error));
     }
     Json body;
@@ -189,9 +196,11 @@ Result<Json> StepExecutor::Http(const Json& in, const StepCall& call) {
         if (body.is_discarded()) body = nullptr;
     }
     if (body.is_null() && !response->body.empty()) {
-        body = response->body.size() > kMaxStoredBody ? response->body.substr(0, kMaxStoredBody) : response->body;
+        body = response->body.size() > kMaxStoredBody ? response->body.substr(0, kMaxStoredBody)
+                                                      : response->body;
     }
-    if (body.dump(-1, ' ', false, Json::error_handler_t::replace).size() > kMaxStoredBody) body = "(answer over 64 KiB, not kept)";
+    if (body.dump(-1, ' ', false, Json::error_handler_t::replace).size() > kMaxStoredBody)
+        body = "(answer over 64 KiB, not kept)";
     log::Debug("runner", "http step answered", {{"where", where}, {"status", response->status}});
     return Json{{"status", response->status}, {"body", std::move(body)}};
 }

@@ -21,16 +21,17 @@ public:
         http::ServerOptions options;
         options.host = "127.0.0.1";
         options.port = 0;
-        server_ = std::make_unique<http::Server>(options, [this](http::Request&& request, http::Responder respond) {
-            http::Response answer;
-            {
-                std::lock_guard lock(mu_);
-                requests_.push_back(std::move(request));
-                answer = script_.size() > 1 ? script_.front() : script_.back();
-                if (script_.size() > 1) script_.pop_front();
-            }
-            respond(std::move(answer));
-        });
+        server_ =
+            std::make_unique<http::Server>(options, [this](http::Request&& request, http::Responder respond) {
+                http::Response answer;
+                {
+                    std::lock_guard lock(mu_);
+                    requests_.push_back(std::move(request));
+                    answer = script_.size() > 1 ? script_.front() : script_.back();
+                    if (script_.size() > 1) script_.pop_front();
+                }
+                respond(std::move(answer));
+            });
         auto started = server_->Start();
         if (!started) throw std::runtime_error(started.error().message);
     }
@@ -66,7 +67,8 @@ protected:
         StepDeps deps;
         deps.chat = &chat_;
         deps.http = &http_;
-        deps.chat_channels["ops"] = ChatEndpoint{notify::ChatKind::kSlack, endpoint_.Url("/services/T000/B000/XXXXXXXXXXXX")};
+        deps.chat_channels["ops"] =
+            ChatEndpoint{notify::ChatKind::kSlack, endpoint_.Url("/services/T000/B000/XXXXXXXXXXXX")};
         deps.chat_channels["hooks"] = ChatEndpoint{notify::ChatKind::kGeneric, endpoint_.Url("/generic")};
         deps.http_timeout = milliseconds(5000);
         steps_ = std::make_unique<StepExecutor>(std::move(deps));
@@ -80,19 +82,17 @@ protected:
 };
 
 TEST_F(MessageStepsTest, ASlackPostCarriesTitleTextFactsAndLink) {
-    const Json input = {{"channel", "ops"},
-                        {"text", "Invoice uploaded"},
-                        {"title", "Intake"},
-                        {"link", "https://portal/doc?fileid=42"},
-                        {"link_title", "Open it"},
-                        {"facts", {{"File", "Invoice.pdf"}}}};
+    const Json input = {{"channel", "ops"},        {"text", "Invoice uploaded"},
+                        {"title", "Intake"},       {"link", "https://portal/doc?fileid=42"},
+                        {"link_title", "Open it"}, {"facts", {{"File", "Invoice.pdf"}}}};
     auto output = steps_->Execute(rules::StepKind::kChat, input, call_);
     ASSERT_TRUE(output) << output.error().message;
     EXPECT_EQ(*output, (Json{{"status", "sent"}, {"kind", "slack"}}));
     const auto requests = endpoint_.Requests();
     ASSERT_EQ(requests.size(), 1u);
     const Json body = Json::parse(requests[0].body);
-    EXPECT_EQ(body["text"], "*Intake*\nInvoice uploaded\n*File:* Invoice.pdf\n<https://portal/doc?fileid=42|Open it>");
+    EXPECT_EQ(body["text"],
+              "*Intake*\nInvoice uploaded\n*File:* Invoice.pdf\n<https://portal/doc?fileid=42|Open it>");
 }
 
 TEST_F(MessageStepsTest, AGenericPostIsPlainJsonWithTheStepsIdempotencyKey) {
@@ -128,7 +128,8 @@ TEST_F(MessageStepsTest, AnHttpCallSendsItsHeadersBodyAndKeyAndKeepsTheAnswer) {
     EXPECT_EQ(Json::parse(request.body), (Json{{"room", 890}}));
 
     endpoint_.Script({http::Response::Text(200, "plain answer")});
-    auto text = steps_->Execute(rules::StepKind::kHttp, Json{{"method", "GET"}, {"url", endpoint_.Url("/x")}}, call_);
+    auto text =
+        steps_->Execute(rules::StepKind::kHttp, Json{{"method", "GET"}, {"url", endpoint_.Url("/x")}}, call_);
     ASSERT_TRUE(text);
     EXPECT_EQ((*text)["body"], "plain answer");
     EXPECT_TRUE(endpoint_.Requests().back().body.empty());
@@ -149,20 +150,22 @@ TEST_F(MessageStepsTest, HttpAnswersAreTransientOrPermanentAndNeverShowThePathOr
     auto third = steps_->Execute(rules::StepKind::kHttp, input, call_);
     EXPECT_EQ(third.error().code, ErrorCode::kNotFound);
     EXPECT_FALSE(third.error().IsTransient());
-    EXPECT_NE(third.error().message.find("http POST http://127.0.0.1:"), std::string::npos) << third.error().message;
+    EXPECT_NE(third.error().message.find("http POST http://127.0.0.1:"), std::string::npos)
+        << third.error().message;
     EXPECT_NE(third.error().message.find("answered 404"), std::string::npos);
     EXPECT_EQ(third.error().message.find("s3cr3t-path"), std::string::npos);
     EXPECT_EQ(HeaderOf(endpoint_.Requests().back(), "content-type"), "text/plain; charset=utf-8");
 
-    auto bad_header =
-        steps_->Execute(rules::StepKind::kHttp, Json{{"url", endpoint_.Url("/x")}, {"headers", {{"X", "a\r\nB: c"}}}}, call_);
+    auto bad_header = steps_->Execute(
+        rules::StepKind::kHttp, Json{{"url", endpoint_.Url("/x")}, {"headers", {{"X", "a\r\nB: c"}}}}, call_);
     ASSERT_FALSE(bad_header);
     EXPECT_EQ(bad_header.error().code, ErrorCode::kInvalidArgument);
 }
 
 TEST_F(MessageStepsTest, StepsWithoutTheirDependencyFailPermanentlyNamingTheSetting) {
     StepExecutor bare{StepDeps{}};
-    auto mail = bare.Execute(rules::StepKind::kMail, Json{{"to", {"a@example.com"}}, {"subject", "s"}}, call_);
+    auto mail =
+        bare.Execute(rules::StepKind::kMail, Json{{"to", {"a@example.com"}}, {"subject", "s"}}, call_);
     ASSERT_FALSE(mail);
     EXPECT_FALSE(mail.error().IsTransient());
     EXPECT_NE(mail.error().message.find("mail.smtp_url"), std::string::npos);

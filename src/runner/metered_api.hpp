@@ -25,19 +25,22 @@ public:
     Result<std::vector<docspace::Entry>> FindRooms(const docspace::RoomQuery& query) override {
         return Count(inner_.FindRooms(query));
     }
-    Result<Json> SetRoomAccess(const EntityId& room, const std::vector<docspace::Invitation>& invitations, bool notify,
-                               const std::string& message) override {
+    Result<Json> SetRoomAccess(const EntityId& room, const std::vector<docspace::Invitation>& invitations,
+                               bool notify, const std::string& message) override {
         return Count(inner_.SetRoomAccess(room, invitations, notify, message));
     }
     Result<docspace::Entry> CreateFolder(const EntityId& parent, const std::string& title) override {
         return Count(inner_.CreateFolder(parent, title));
     }
-    Result<docspace::FolderContents> GetFolder(const EntityId& id) override { return Count(inner_.GetFolder(id)); }
+    Result<docspace::FolderContents> GetFolder(const EntityId& id) override {
+        return Count(inner_.GetFolder(id));
+    }
     Result<std::vector<docspace::Entry>> GetFolderPath(const EntityId& id) override {
         return Count(inner_.GetFolderPath(id));
     }
     Result<docspace::Entry> GetFile(const EntityId& id) override { return Count(inner_.GetFile(id)); }
-    Result<docspace::Entry> CopyFileAs(const EntityId& file, const EntityId& dest, const std::string& title) override {
+    Result<docspace::Entry> CopyFileAs(const EntityId& file, const EntityId& dest,
+                                       const std::string& title) override {
         return Count(inner_.CopyFileAs(file, dest, title));
     }
     Result<docspace::OperationOutcome> CopyItems(const std::vector<EntityId>& files,
@@ -50,19 +53,26 @@ public:
                                                  docspace::ConflictResolve conflict) override {
         return Count(inner_.MoveItems(files, folders, dest, conflict));
     }
-    Result<std::vector<docspace::WebhookConfig>> ListWebhooks() override { return Count(inner_.ListWebhooks()); }
+    Result<std::vector<docspace::WebhookConfig>> ListWebhooks() override {
+        return Count(inner_.ListWebhooks());
+    }
     Result<docspace::WebhookConfig> CreateWebhook(const docspace::WebhookSpec& spec) override {
         return Count(inner_.CreateWebhook(spec));
     }
-    Result<docspace::WebhookConfig> UpdateWebhook(std::int64_t id, const docspace::WebhookSpec& spec) override {
+    Result<docspace::WebhookConfig> UpdateWebhook(std::int64_t id,
+                                                  const docspace::WebhookSpec& spec) override {
         return Count(inner_.UpdateWebhook(id, spec));
     }
     Result<docspace::WebhookConfig> EnableWebhook(std::int64_t id, const docspace::WebhookSpec& spec,
                                                   bool enabled) override {
         return Count(inner_.EnableWebhook(id, spec, enabled));
     }
-    Result<docspace::WebhookConfig> DeleteWebhook(std::int64_t id) override { return Count(inner_.DeleteWebhook(id)); }
-    Result<std::vector<docspace::WebhookTriggerInfo>> ListTriggers() override { return Count(inner_.ListTriggers()); }
+    Result<docspace::WebhookConfig> DeleteWebhook(std::int64_t id) override {
+        return Count(inner_.DeleteWebhook(id));
+    }
+    Result<std::vector<docspace::WebhookTriggerInfo>> ListTriggers() override {
+        return Count(inner_.ListTriggers());
+    }
 
 private:
     template <class T>

@@ -44,8 +44,9 @@ std::string_view ToString(RunOutcome outcome) {
     return "lost";
 }
 
-FailureDecision DecideAfterFailure(const RetryOptions& options, const store::RunRecord& run, const Error& error,
-                                   const std::string& what, TimePoint now, Random& random) {
+FailureDecision DecideAfterFailure(const RetryOptions& options, const store::RunRecord& run,
+                                   const Error& error, const std::string& what, TimePoint now,
+                                   Random& random) {
     FailureDecision decision;
     const std::string cause = what.empty() ? error.message : what + ": " + error.message;
     if (!error.IsTransient()) {
@@ -58,14 +59,16 @@ FailureDecision DecideAfterFailure(const RetryOptions& options, const store::Run
     const auto failing_for = std::chrono::duration_cast<std::chrono::milliseconds>(now - first_failure);
     if (attempts >= options.max_attempts) {
         decision.dead = true;
-        decision.reason = fmt::format("gave up after {} failed attempts (runner.retry.max_attempts) over {}: {}",
-                                      attempts, Duration(failing_for), cause);
+        decision.reason =
+            fmt::format("gave up after {} failed attempts (runner.retry.max_attempts) over {}: {}", attempts,
+                        Duration(failing_for), cause);
         return decision;
     }
     if (failing_for >= options.budget) {
         decision.dead = true;
-        decision.reason = fmt::format("gave up after {} of failures (runner.retry.budget {}), {} attempts: {}",
-                                      Duration(failing_for), Duration(options.budget), attempts, cause);
+        decision.reason =
+            fmt::format("gave up after {} of failures (runner.retry.budget {}), {} attempts: {}",
+                        Duration(failing_for), Duration(options.budget), attempts, cause);
         return decision;
     }
     decision.next_attempt_at = now + NextDelay(options.backoff, attempts, error.retry_after, random);
@@ -93,7 +96,8 @@ void LeaseKeeper::RenewAll(store::Store& store, TimePoint now) {
             std::lock_guard lock(mu_);
             if (auto it = owners_.find(run_id); it != owners_.end() && it->second == owner) owners_.erase(it);
         }
-        log::Warn(kComponent, "cannot renew a run's lease", {{"run", run_id}, {"error", renewed.error().message}});
+        log::Warn(kComponent, "cannot renew a run's lease",
+                  {{"run", run_id}, {"error", renewed.error().message}});
     }
 }
 
@@ -119,14 +123,16 @@ RunExecutor::RunExecutor(store::Store& store, StepExecutor& steps, RetryOptions 
       metrics_(metrics),
       leases_(leases) {}
 
-Result<std::optional<RunOutcome>> RunExecutor::RunNext(const std::string& owner, const std::atomic<bool>* stop) {
+Result<std::optional<RunOutcome>> RunExecutor::RunNext(const std::string& owner,
+                                                       const std::atomic<bool>* stop) {
     auto claimed = store_.ClaimRun(owner, clock_.Now());
     if (!claimed) return Fail(claimed.error());
     if (!*claimed) return std::optional<RunOutcome>();
     return std::optional<RunOutcome>(Execute(**claimed, owner, stop));
 }
 
-RunOutcome RunExecutor::Execute(const store::RunRecord& run, const std::string& owner, const std::atomic<bool>* stop) {
+RunOutcome RunExecutor::Execute(const store::RunRecord& run, const std::string& owner,
+                                const std::atomic<bool>* stop) {
     if (leases_ != nullptr) leases_->Track(run.id, owner);
     metrics_.RunStarted();
     const RunOutcome outcome = Attempt(run, owner, stop);
@@ -136,23 +142,26 @@ RunOutcome RunExecutor::Execute(const store::RunRecord& run, const std::string& 
     return outcome;
 }
 
-RunOutcome RunExecutor::Attempt(const store::RunRecord& run, const std::string& owner, const std::atomic<bool>* stop) {
+RunOutcome RunExecutor::Attempt(const store::RunRecord& run, const std::string& owner,
+                                const std::atomic<bool>* stop) {
     const TimePoint claimed_at = clock_.Now();
     if (run.taken_over) {
         // The previous owner stopped renewing the lease: it died (kill -9, OOM) or hung. Count that as a
         // failed attempt, or a run that kills its worker every time would be taken over forever.
-        const Error crash{ErrorCode::kUnavailable,
-                          fmt::format("taken over at step {}: the worker running it stopped renewing its lease "
-                                      "(it died or hung)",
-                                      run.next_step),
-                          0, std::nullopt};
+        const Error crash{
+            ErrorCode::kUnavailable,
+            fmt::format("taken over at step {}: the worker running it stopped renewing its lease "
+                        "(it died or hung)",
+                        run.next_step),
+            0, std::nullopt};
         FailureDecision decision = DecideAfterFailure(options_, run, crash, "", claimed_at, random_);
         if (decision.dead) return DeadLetter(run, owner, decision.reason);
         if (auto st = store_.RetryRun(run.id, owner, claimed_at, decision.reason); !st) {
             return Lost(run, st.error(), "counting the takeover");
         }
-        log::Warn(kComponent, "run taken over from a worker that stopped renewing its lease; resuming",
-                  {{"run", run.id}, {"key", run.run_key}, {"step", run.next_step}, {"attempts", run.attempts + 1}});
+        log::Warn(
+            kComponent, "run taken over from a worker that stopped renewing its lease; resuming",
+            {{"run", run.id}, {"key", run.run_key}, {"step", run.next_step}, {"attempts", run.attempts + 1}});
         return RunOutcome::kTakenOver;
     }
 
@@ -160,8 +169,8 @@ RunOutcome RunExecutor::Attempt(const store::RunRecord& run, const std::string& 
     if (!stored) return DeadLetter(run, owner, stored.error().message);
     if (static_cast<int>(stored->steps.size()) != run.step_count) {
         return DeadLetter(run, owner,
-                          fmt::format("the run's stored context has {} steps, the run {}", stored->steps.size(),
-                                      run.step_count));
+                          fmt::format("the run's stored context has {} steps, the run {}",
+                                      stored->steps.size(), run.step_count));
     }
     auto checkpoints = store_.GetSteps(run.id);
     if (!checkpoints) return Lost(run, checkpoints.error(), "reading its checkpoints");
@@ -169,11 +178,13 @@ RunOutcome RunExecutor::Attempt(const store::RunRecord& run, const std::string& 
     for (const auto& checkpoint : *checkpoints) {
         if (checkpoint.status != store::StepStatus::kDone) continue;
         if (checkpoint.index < 0 || checkpoint.index >= run.step_count) continue;
-        context.SetStepOutput(stored->steps[static_cast<std::size_t>(checkpoint.index)].id, checkpoint.output);
+        context.SetStepOutput(stored->steps[static_cast<std::size_t>(checkpoint.index)].id,
+                              checkpoint.output);
     }
     if (run.next_step > 0 || run.attempts > 0) {
-        log::Info(kComponent, "run resumed",
-                  {{"run", run.id}, {"key", run.run_key}, {"step", run.next_step}, {"attempts", run.attempts}});
+        log::Info(
+            kComponent, "run resumed",
+            {{"run", run.id}, {"key", run.run_key}, {"step", run.next_step}, {"attempts", run.attempts}});
     } else {
         log::Info(kComponent, "run started", {{"run", run.id}, {"key", run.run_key}, {"rule", run.rule}});
     }
@@ -211,16 +222,19 @@ RunOutcome RunExecutor::Attempt(const store::RunRecord& run, const std::string& 
         }
         const auto started = std::chrono::steady_clock::now();
         auto output = steps_.Execute(step.kind, *input, call);
-        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+        const double seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
         metrics_.Step(step.kind, seconds, output.has_value());
         if (!output) return Failed(run, owner, output.error(), what);
         if (auto st = store_.FinishStep(run.id, owner, index, *output, clock_.Now()); !st) {
             return Lost(run, st.error(), "checkpointing " + what);
         }
-        log::Debug(kComponent, "step done", {{"run", run.id}, {"step", index}, {"kind", rules::ToString(step.kind)}});
+        log::Debug(kComponent, "step done",
+                   {{"run", run.id}, {"step", index}, {"kind", rules::ToString(step.kind)}});
         context.SetStepOutput(step.id, std::move(*output));
     }
-    if (auto st = store_.CompleteRun(run.id, owner, clock_.Now()); !st) return Lost(run, st.error(), "completing it");
+    if (auto st = store_.CompleteRun(run.id, owner, clock_.Now()); !st)
+        return Lost(run, st.error(), "completing it");
     log::Info(kComponent, "run done", {{"run", run.id}, {"key", run.run_key}, {"steps", run.step_count}});
     return RunOutcome::kDone;
 }
@@ -233,15 +247,18 @@ RunOutcome RunExecutor::Failed(const store::RunRecord& run, const std::string& o
     if (auto st = store_.RetryRun(run.id, owner, decision.next_attempt_at, decision.reason); !st) {
         return Lost(run, st.error(), "scheduling a retry");
     }
-    log::Warn(kComponent, "step failed; retrying later",
-              {{"run", run.id},
-               {"attempt", run.attempts + 1},
-               {"delay_ms", std::chrono::duration_cast<std::chrono::milliseconds>(decision.next_attempt_at - now).count()},
-               {"error", decision.reason}});
+    log::Warn(
+        kComponent, "step failed; retrying later",
+        {{"run", run.id},
+         {"attempt", run.attempts + 1},
+         {"delay_ms",
+          std::chrono::duration_cast<std::chrono::milliseconds>(decision.next_attempt_at - now).count()},
+         {"error", decision.reason}});
     return RunOutcome::kRetried;
 }
 
-RunOutcome RunExecutor::DeadLetter(const store::RunRecord& run, const std::string& owner, const std::string& reason) {
+RunOutcome RunExecutor::DeadLetter(const store::RunRecord& run, const std::string& owner,
+                                   const std::string& reason) {
     if (auto st = store_.DeadLetterRun(run.id, owner, reason, clock_.Now()); !st) {
         return Lost(run, st.error(), "moving it to the dead-letter list");
     }

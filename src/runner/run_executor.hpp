@@ -40,8 +40,9 @@ struct FailureDecision {
 /// Pure, so backoff is tested exactly: a permanent error is dead at once; a transient one retries
 /// after NextDelay(attempt, Retry-After as a floor) unless the attempts or the budget are used up.
 /// `what` says where it failed ("step 2 room (create_room)").
-FailureDecision DecideAfterFailure(const RetryOptions& options, const store::RunRecord& run, const Error& error,
-                                   const std::string& what, TimePoint now, Random& random);
+FailureDecision DecideAfterFailure(const RetryOptions& options, const store::RunRecord& run,
+                                   const Error& error, const std::string& what, TimePoint now,
+                                   Random& random);
 
 /// The leases of the runs this process is executing, renewed by a heartbeat so a step that takes
 /// longer than runner.lease (an awaited copy of a big folder) is not taken over. Thread-safe.
@@ -85,15 +86,17 @@ std::string_view ToString(RunOutcome outcome);
 /// Thread-safe: every worker thread calls RunNext with its own owner.
 class RunExecutor {
 public:
-    RunExecutor(store::Store& store, StepExecutor& steps, RetryOptions options, const Clock& clock, Random& random,
-                RunnerMetrics& metrics, LeaseKeeper* leases = nullptr);
+    RunExecutor(store::Store& store, StepExecutor& steps, RetryOptions options, const Clock& clock,
+                Random& random, RunnerMetrics& metrics, LeaseKeeper* leases = nullptr);
 
     /// Claims the oldest due run for `owner` and executes it. nullopt when nothing is due; an error
     /// when the claim itself failed. `stop` (optional) is checked before each step: when set, the run
     /// is released between steps (graceful shutdown).
-    Result<std::optional<RunOutcome>> RunNext(const std::string& owner, const std::atomic<bool>* stop = nullptr);
+    Result<std::optional<RunOutcome>> RunNext(const std::string& owner,
+                                              const std::atomic<bool>* stop = nullptr);
     /// Executes a run `owner` has claimed.
-    RunOutcome Execute(const store::RunRecord& run, const std::string& owner, const std::atomic<bool>* stop = nullptr);
+    RunOutcome Execute(const store::RunRecord& run, const std::string& owner,
+                       const std::atomic<bool>* stop = nullptr);
 
 private:
     RunOutcome Attempt(const store::RunRecord& run, const std::string& owner, const std::atomic<bool>* stop);

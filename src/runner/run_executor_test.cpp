@@ -103,7 +103,8 @@ TEST_F(RunExecutorTest, ARunExecutesItsStepsInOrderAndCheckpointsEachOutput) {
     EXPECT_EQ(created["id"], room.ToJson());
     EXPECT_EQ(created["title"], "Client ACME.pdf");
     EXPECT_EQ(created["roomType"], 5);
-    EXPECT_EQ(created["webUrl"], "https://portal.test/rooms/shared/" + room.str() + "/filter?folder=" + room.str());
+    EXPECT_EQ(created["webUrl"],
+              "https://portal.test/rooms/shared/" + room.str() + "/filter?folder=" + room.str());
     EXPECT_EQ(created["tags"], (Json{"client", RunTag(Run(id).run_key)}));
     const Json& folders = (*steps)[1].output;
     ASSERT_EQ(folders["ids"].size(), 2u);
@@ -134,7 +135,8 @@ TEST_F(RunExecutorTest, TransientFailuresBackOffExactlyAndTheRunResumesAtTheFail
     EXPECT_EQ(run.attempts, 1);
     EXPECT_EQ(run.failed_at, t0);
     EXPECT_EQ(run.next_attempt_at, t0 + seconds(1));  // base 1 s x 2^0, jitter factor exactly 1
-    EXPECT_NE(run.last_error.find("step 1 create_folders (create_folders): DocSpace POST: 503"), std::string::npos)
+    EXPECT_NE(run.last_error.find("step 1 create_folders (create_folders): DocSpace POST: 503"),
+              std::string::npos)
         << run.last_error;
     EXPECT_FALSE(RunNext());  // not due yet
 
@@ -143,7 +145,7 @@ TEST_F(RunExecutorTest, TransientFailuresBackOffExactlyAndTheRunResumesAtTheFail
     EXPECT_EQ(RunNext(), RunOutcome::kRetried);
     run = Run(id);
     EXPECT_EQ(run.next_attempt_at, t0 + seconds(1) + seconds(2));  // 1 s x 2^1
-    EXPECT_EQ(run.failed_at, t0);                                 // the budget runs from the first failure
+    EXPECT_EQ(run.failed_at, t0);                                  // the budget runs from the first failure
 
     clock_.Set(run.next_attempt_at);
     EXPECT_EQ(RunNext(), RunOutcome::kDone);
@@ -172,7 +174,8 @@ TEST_F(RunExecutorTest, UsingUpTheAttemptsSendsTheRunToTheDeadLetterList) {
     Build();
     const auto id = StartRun();
     api_.FailNext("FindRooms", testing::Unavailable(), 3);
-    EXPECT_EQ(Finish(id), (std::vector<RunOutcome>{RunOutcome::kRetried, RunOutcome::kRetried, RunOutcome::kDead}));
+    EXPECT_EQ(Finish(id),
+              (std::vector<RunOutcome>{RunOutcome::kRetried, RunOutcome::kRetried, RunOutcome::kDead}));
     const auto run = Run(id);
     EXPECT_EQ(run.state, store::RunState::kDead);
     EXPECT_EQ(run.attempts, 3);
@@ -189,8 +192,9 @@ TEST_F(RunExecutorTest, UsingUpTheBudgetSinceTheFirstFailureSendsTheRunToTheDead
     const auto t0 = clock_.Now();
     api_.FailNext("FindRooms", testing::Unavailable(), 10);
     // Failures at t0, +1, +3, +7 (backoff 1, 2, 4 s); the one at +15 is past the 10 s budget.
-    EXPECT_EQ(Finish(id), (std::vector<RunOutcome>{RunOutcome::kRetried, RunOutcome::kRetried, RunOutcome::kRetried,
-                                                   RunOutcome::kRetried, RunOutcome::kDead}));
+    EXPECT_EQ(Finish(id),
+              (std::vector<RunOutcome>{RunOutcome::kRetried, RunOutcome::kRetried, RunOutcome::kRetried,
+                                       RunOutcome::kRetried, RunOutcome::kDead}));
     const auto run = Run(id);
     EXPECT_EQ(clock_.Now(), t0 + seconds(15));
     EXPECT_NE(run.last_error.find("gave up after 15s of failures (runner.retry.budget 10s), 5 attempts"),
@@ -200,13 +204,16 @@ TEST_F(RunExecutorTest, UsingUpTheBudgetSinceTheFirstFailureSendsTheRunToTheDead
 
 TEST_F(RunExecutorTest, APermanentFailureGoesToTheDeadLetterListWithThePortalsMessageAndRetryResumesIt) {
     const auto id = StartRun();
-    api_.FailNext("SetRoomAccess",
-                  Error{ErrorCode::kForbidden, "DocSpace PUT /api/2.0/files/rooms/5/share: 403 Access denied", 403, {}});
+    api_.FailNext(
+        "SetRoomAccess",
+        Error{
+            ErrorCode::kForbidden, "DocSpace PUT /api/2.0/files/rooms/5/share: 403 Access denied", 403, {}});
     EXPECT_EQ(RunNext(), RunOutcome::kDead);
     auto run = Run(id);
     EXPECT_EQ(run.state, store::RunState::kDead);
     EXPECT_EQ(run.next_step, 3);
-    EXPECT_EQ(run.last_error, "step 3 set_access (set_access): DocSpace PUT /api/2.0/files/rooms/5/share: 403 Access denied");
+    EXPECT_EQ(run.last_error,
+              "step 3 set_access (set_access): DocSpace PUT /api/2.0/files/rooms/5/share: 403 Access denied");
     auto letters = store_->ListDeadLetters(10);
     ASSERT_EQ(letters->size(), 1u);
     EXPECT_EQ((*letters)[0].id, id);
@@ -230,7 +237,8 @@ rules:
 )");
     const auto id = StartRun();
     EXPECT_EQ(RunNext(), RunOutcome::kDead);
-    EXPECT_NE(Run(id).last_error.find("no value for payload.nothing"), std::string::npos) << Run(id).last_error;
+    EXPECT_NE(Run(id).last_error.find("no value for payload.nothing"), std::string::npos)
+        << Run(id).last_error;
     EXPECT_TRUE(mailer_.Sent().empty());
 }
 
@@ -255,7 +263,8 @@ class LookBeforeActTest : public RunExecutorTest, public ::testing::WithParamInt
 
 TEST_P(LookBeforeActTest, ARetriedStepFindsItsOwnEffect) {
     const auto id = StartRun();
-    api_.FailNext(GetParam(), Error{ErrorCode::kTimeout, "DocSpace: timed out after 30000 ms", 0, std::nullopt}, 1,
+    api_.FailNext(GetParam(),
+                  Error{ErrorCode::kTimeout, "DocSpace: timed out after 30000 ms", 0, std::nullopt}, 1,
                   /*after_effect=*/true);
     const auto outcomes = Finish(id);
     ASSERT_FALSE(outcomes.empty());
@@ -265,7 +274,8 @@ TEST_P(LookBeforeActTest, ARetriedStepFindsItsOwnEffect) {
 }
 
 INSTANTIATE_TEST_SUITE_P(EveryDocSpaceStep, LookBeforeActTest,
-                         ::testing::Values("CreateRoom", "CreateFolder", "CopyFileAs", "SetRoomAccess", "MoveItems"));
+                         ::testing::Values("CreateRoom", "CreateFolder", "CopyFileAs", "SetRoomAccess",
+                                           "MoveItems"));
 
 TEST_F(RunExecutorTest, SetAccessSimplyPutsTheSameMembersAgain) {
     const auto id = StartRun();
@@ -319,7 +329,8 @@ TEST_F(RunExecutorTest, AWorkerThatDiedAfterCreatingTheRoomLeavesItToBeFoundByTa
     // The dead worker: claimed, began step 0, created the room, died before the checkpoint.
     auto claimed = store_->ClaimRun("dead-worker", clock_.Now());
     ASSERT_TRUE(claimed && *claimed);
-    ASSERT_EQ(store_->BeginStep(id, "dead-worker", 0, "room", clock_.Now()).value(), store::StepStatus::kNone);
+    ASSERT_EQ(store_->BeginStep(id, "dead-worker", 0, "room", clock_.Now()).value(),
+              store::StepStatus::kNone);
     ASSERT_TRUE(api_.CreateRoom("Client ACME.pdf", 5, {"client", RunTag((*claimed)->run_key)}));
 
     clock_.Advance(lease_);  // its lease runs out
@@ -353,7 +364,7 @@ rules:
     clock_.Advance(lease_);
     EXPECT_EQ(RunAllDue(), (std::vector<RunOutcome>{RunOutcome::kTakenOver, RunOutcome::kDone}));
     const auto mails = mailer_.Sent();
-    ASSERT_EQ(mails.size(), 2u);  // SMTP cannot look: the mail goes out once more...
+    ASSERT_EQ(mails.size(), 2u);                          // SMTP cannot look: the mail goes out once more...
     EXPECT_EQ(mails[0].message_id, mails[1].message_id);  // ...as the identical message a receiver can drop
     EXPECT_EQ((*store_->GetSteps(id))[0].output["message_id"], mails[0].message_id);
 }
@@ -370,7 +381,8 @@ TEST_F(RunExecutorTest, ARunWhoseWorkerDiesEveryTimeEndsInTheDeadLetterList) {
         clock_.Advance(lease_);
         outcomes.push_back(RunNext().value());
     }
-    EXPECT_EQ(outcomes, (std::vector<RunOutcome>{RunOutcome::kTakenOver, RunOutcome::kTakenOver, RunOutcome::kDead}));
+    EXPECT_EQ(outcomes,
+              (std::vector<RunOutcome>{RunOutcome::kTakenOver, RunOutcome::kTakenOver, RunOutcome::kDead}));
     const auto run = Run(id);
     EXPECT_EQ(run.state, store::RunState::kDead);
     EXPECT_NE(run.last_error.find("gave up after 3 failed attempts"), std::string::npos) << run.last_error;

@@ -33,10 +33,10 @@ public:
         auto port = ht::PickFreePort();
         if (!port) throw std::runtime_error(port.error().message);
         port_ = *port;
-        auto child = ht::ChildProcess::Start({"/usr/bin/python3", "-m", "aiosmtpd", "-n", "-l",
-                                              "127.0.0.1:" + std::to_string(port_), "-c", "smtp_sink.ParsingSink",
-                                              dir_.path()},
-                                             {{"PYTHONPATH", SPACEHOOK_NOTIFY_TESTDATA}});
+        auto child = ht::ChildProcess::Start(
+            {"/usr/bin/python3", "-m", "aiosmtpd", "-n", "-l", "127.0.0.1:" + std::to_string(port_), "-c",
+             "smtp_sink.ParsingSink", dir_.path()},
+            {{"PYTHONPATH", SPACEHOOK_NOTIFY_TESTDATA}});
         if (!child) throw std::runtime_error(child.error().message);
         child_ = std::make_unique<ht::ChildProcess>(std::move(*child));
         if (!ht::WaitForPort(port_, milliseconds(10000))) throw std::runtime_error("aiosmtpd did not start");
@@ -219,19 +219,30 @@ rules:
 )",
                         fmt::arg("acme", IdText("Client ACME")), fmt::arg("welcome", IdText("Welcome.docx")),
                         fmt::arg("checklist", IdText("Checklist.xlsx")), fmt::arg("jane", jane),
-                        fmt::arg("archive", IdText("Archive 2025")), fmt::arg("hook", endpoint_.url("/case"))));
+                        fmt::arg("archive", IdText("Archive 2025")),
+                        fmt::arg("hook", endpoint_.url("/case"))));
     emu::Subscribe(*running_->api, emu::kOwnerKey, "spacehook", hooks_.url("/hook"), 0);
     endpoint_.SetPostScript({503, 200});
 
     // The portal misbehaves in every way a step can meet.
     auto& portal = running_->emulator;
-    portal.AddFault({emulator::FaultKind::kStatus, 503, -1, 2, milliseconds(0), "POST", "/api/2.0/files/rooms", {}});
-    portal.AddFault({emulator::FaultKind::kSlow, 200, -1, 1, milliseconds(0), "POST", "/api/2.0/files/folder/",
+    portal.AddFault(
+        {emulator::FaultKind::kStatus, 503, -1, 2, milliseconds(0), "POST", "/api/2.0/files/rooms", {}});
+    portal.AddFault({emulator::FaultKind::kSlow, 200, -1, 1, milliseconds(0), "POST",
+                     "/api/2.0/files/folder/",
                      milliseconds(1500)});  // times out at 1 s; the folder appears at 1.5 s
-    portal.AddFault({emulator::FaultKind::kDrop, 0, -1, 2, milliseconds(0), "POST", "/api/2.0/files/file/", {}});
+    portal.AddFault(
+        {emulator::FaultKind::kDrop, 0, -1, 2, milliseconds(0), "POST", "/api/2.0/files/file/", {}});
     portal.AddFault(
         {emulator::FaultKind::kStatus, 429, 1, 1, milliseconds(0), "PUT", "/api/2.0/files/fileops/copy", {}});
-    portal.AddFault({emulator::FaultKind::kStatus, 502, -1, 1, milliseconds(0), "PUT", "/api/2.0/files/fileops/move", {}});
+    portal.AddFault({emulator::FaultKind::kStatus,
+                     502,
+                     -1,
+                     1,
+                     milliseconds(0),
+                     "PUT",
+                     "/api/2.0/files/fileops/move",
+                     {}});
 
     // A person uploads an invoice: file.created and file.uploaded for one file (wire.md §1.12).
     emulator::UploadSpec upload;
@@ -295,7 +306,8 @@ rules:
             EXPECT_EQ(event.state, store::EventState::kIgnored) << event.trigger;
             EXPECT_NE(event.last_error.find("own event"), std::string::npos);
         } else {
-            EXPECT_EQ(event.state, store::EventState::kDispatched) << event.trigger << " " << event.last_error;
+            EXPECT_EQ(event.state, store::EventState::kDispatched)
+                << event.trigger << " " << event.last_error;
         }
     }
     EXPECT_GE(own, 6);

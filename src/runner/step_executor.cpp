@@ -25,11 +25,14 @@ bool IsNumberedCopy(const std::string& candidate, const std::string& source) {
     if (candidate.size() <= prefix.size() + suffix.size()) return false;
     if (candidate.compare(0, prefix.size(), prefix) != 0) return false;
     if (candidate.compare(candidate.size() - suffix.size(), suffix.size(), suffix) != 0) return false;
-    const std::string number = candidate.substr(prefix.size(), candidate.size() - prefix.size() - suffix.size());
-    return !number.empty() && std::all_of(number.begin(), number.end(), [](char c) { return c >= '0' && c <= '9'; });
+    const std::string number =
+        candidate.substr(prefix.size(), candidate.size() - prefix.size() - suffix.size());
+    return !number.empty() &&
+           std::all_of(number.begin(), number.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
-const docspace::Entry* FindTitle(const std::vector<docspace::Entry>& pool, const std::string& title, bool numbered) {
+const docspace::Entry* FindTitle(const std::vector<docspace::Entry>& pool, const std::string& title,
+                                 bool numbered) {
     const docspace::Entry* found = nullptr;
     for (const auto& entry : pool) {
         if (entry.title == title) return &entry;
@@ -52,11 +55,17 @@ Json Entries(const std::vector<docspace::Entry>& entries) {
 
 }  // namespace
 
-std::string RunTag(std::string_view run_key) { return "spacehook-" + Sha256Hex(run_key).substr(0, 12); }
+std::string RunTag(std::string_view run_key) {
+    return "spacehook-" + Sha256Hex(run_key).substr(0, 12);
+}
 
-std::string MessageIdSeed(std::string_view run_key, int index) { return fmt::format("{}/{}", run_key, index); }
+std::string MessageIdSeed(std::string_view run_key, int index) {
+    return fmt::format("{}/{}", run_key, index);
+}
 
-std::string IdempotencyKey(std::string_view run_key, int index) { return Sha256Hex(MessageIdSeed(run_key, index)); }
+std::string IdempotencyKey(std::string_view run_key, int index) {
+    return Sha256Hex(MessageIdSeed(run_key, index));
+}
 
 StepExecutor::StepExecutor(StepDeps deps) : deps_(std::move(deps)) {}
 
@@ -66,7 +75,8 @@ TimePoint StepExecutor::Now() const {
 
 Result<docspace::Api*> StepExecutor::RequireApi() const {
     if (deps_.api == nullptr) {
-        return Fail(ErrorCode::kConfig, "no DocSpace portal is configured (docspace.api_host / DOCSPACE_API_HOST)");
+        return Fail(ErrorCode::kConfig,
+                    "no DocSpace portal is configured (docspace.api_host / DOCSPACE_API_HOST)");
     }
     return deps_.api;
 }
@@ -179,9 +189,9 @@ Result<Json> StepExecutor::CopyAs(const Json& in) {
     const bool titled = in.contains("title") && in["title"].is_string();
     if (titled && files->size() > 1) {
         // Every copy would get the same name, and the look-before-act below would then make only one.
-        return Fail(input::Bad("copy_as", "title",
-                               fmt::format("one title for {} files; leave title out to keep each file's own",
-                                           files->size())));
+        return Fail(input::Bad(
+            "copy_as", "title",
+            fmt::format("one title for {} files; leave title out to keep each file's own", files->size())));
     }
     auto contents = (*api)->GetFolder(*dest);
     if (!contents) return Fail(contents.error());
@@ -214,7 +224,8 @@ Result<Json> StepExecutor::SetAccess(const Json& in) {
     if (in.contains("invitations") && in["invitations"].is_array()) {
         for (const auto& item : in["invitations"]) {
             if (!item.is_object() || !item.contains("access") || !item["access"].is_number_integer()) {
-                return Fail(input::Bad("set_access", "invitations", "an entry without access: " + item.dump()));
+                return Fail(
+                    input::Bad("set_access", "invitations", "an entry without access: " + item.dump()));
             }
             docspace::Invitation invitation;
             invitation.id = input::Text(item, "id");
@@ -285,8 +296,9 @@ Result<Json> StepExecutor::CopyOrMove(rules::StepKind kind, const Json& in, cons
         auto path = (*api)->GetFolderPath(id);
         if (!path) return Fail(path.error());
         if (path->empty() || !(path->back().id == id)) {
-            return Fail(ErrorCode::kPermanent,
-                        fmt::format("{}: GET files/folder/{}/path did not end at the folder", name, id.str()));
+            return Fail(
+                ErrorCode::kPermanent,
+                fmt::format("{}: GET files/folder/{}/path did not end at the folder", name, id.str()));
         }
         const docspace::Entry& folder = path->back();
         if (move && folder.parent_id == *dest) {

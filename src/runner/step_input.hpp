@@ -16,7 +16,8 @@
 namespace spacehook::runner::input {
 
 inline Error Bad(std::string_view step, std::string_view key, std::string_view what) {
-    return Error{ErrorCode::kInvalidArgument, fmt::format("{}: input {}: {}", step, key, what), 0, std::nullopt};
+    return Error{ErrorCode::kInvalidArgument, fmt::format("{}: input {}: {}", step, key, what), 0,
+                 std::nullopt};
 }
 
 inline Result<EntityId> Id(const Json& input, std::string_view step, const char* key) {

@@ -48,7 +48,8 @@ Result<StoredRun> ParseStoredRun(const Json& context) {
     const Json& values = context.contains("template") ? context["template"] : Json();
     if (!values.is_object()) return bad("no template context");
     run.context = rules::TemplateContext(values);
-    if (context.contains("unavailable") && context["unavailable"].is_object()) run.unavailable = context["unavailable"];
+    if (context.contains("unavailable") && context["unavailable"].is_object())
+        run.unavailable = context["unavailable"];
     return run;
 }
 

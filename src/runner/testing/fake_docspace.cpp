@@ -10,8 +10,9 @@ namespace spacehook::runner::testing {
 namespace {
 
 Error NotFound(std::string_view what, const EntityId& id) {
-    return Error{ErrorCode::kNotFound, fmt::format("DocSpace {} {}: 404 The required item was not found", what, id.str()),
-                 404, std::nullopt};
+    return Error{ErrorCode::kNotFound,
+                 fmt::format("DocSpace {} {}: 404 The required item was not found", what, id.str()), 404,
+                 std::nullopt};
 }
 
 std::string NumberedTitle(const std::string& title, int n) {
@@ -124,7 +125,8 @@ int FakeDocSpace::Effects(std::string_view name) const {
     return it == effects_.end() ? 0 : it->second;
 }
 
-std::vector<const FakeDocSpace::Node*> FakeDocSpace::ChildrenLocked(const EntityId& parent, bool folders) const {
+std::vector<const FakeDocSpace::Node*> FakeDocSpace::ChildrenLocked(const EntityId& parent,
+                                                                    bool folders) const {
     std::vector<const Node*> out;
     for (const auto& id : order_) {
         const Node& node = nodes_.at(id);
@@ -192,7 +194,8 @@ const FakeDocSpace::Node* FakeDocSpace::FindLocked(const EntityId& id) const {
     return it == nodes_.end() ? nullptr : &it->second;
 }
 
-Result<FakeDocSpace::Node*> FakeDocSpace::Existing(const EntityId& id, bool want_folder, std::string_view what) {
+Result<FakeDocSpace::Node*> FakeDocSpace::Existing(const EntityId& id, bool want_folder,
+                                                   std::string_view what) {
     Node* node = FindLocked(id);
     if (node == nullptr || node->removed || node->folder != want_folder) return Fail(NotFound(what, id));
     return node;
@@ -212,7 +215,8 @@ docspace::Entry FakeDocSpace::EntryOf(const Node& node) const {
         if (!node.parent.empty()) raw["parentId"] = node.parent.ToJson();
         if (node.room_type) raw["roomType"] = *node.room_type;
         if (!node.tags.empty()) raw["tags"] = node.tags;
-        entry.web_url = fmt::format("{}/rooms/shared/{}/filter?folder={}", kBaseUrl, node.id.str(), node.id.str());
+        entry.web_url =
+            fmt::format("{}/rooms/shared/{}/filter?folder={}", kBaseUrl, node.id.str(), node.id.str());
     } else {
         raw["folderId"] = node.parent.ToJson();
         raw["version"] = 1;
@@ -242,7 +246,8 @@ Result<docspace::User> FakeDocSpace::GetUser(const std::string& id) {
     if (auto fault = Enter("GetUser")) return Fail(fault->error);
     auto it = users_.find(id);
     if (it == users_.end()) {
-        return Fail(Error{ErrorCode::kNotFound, "DocSpace GET /api/2.0/people/" + id + ": 404 User not found", 404, {}});
+        return Fail(Error{
+            ErrorCode::kNotFound, "DocSpace GET /api/2.0/people/" + id + ": 404 User not found", 404, {}});
     }
     return it->second;
 }
@@ -254,7 +259,8 @@ Result<docspace::User> FakeDocSpace::GetUserByEmail(const std::string& email) {
     for (const auto& [id, user] : users_) {
         if (user.email == email) return user;
     }
-    return Fail(Error{ErrorCode::kNotFound, "DocSpace GET /api/2.0/people/email: 404 User not found", 404, {}});
+    return Fail(
+        Error{ErrorCode::kNotFound, "DocSpace GET /api/2.0/people/email: 404 User not found", 404, {}});
 }
 
 Result<docspace::Entry> FakeDocSpace::CreateRoom(const std::string& title, int room_type,
@@ -296,14 +302,16 @@ Result<std::vector<docspace::Entry>> FakeDocSpace::FindRooms(const docspace::Roo
             return std::find(node.tags.begin(), node.tags.end(), tag) != node.tags.end();
         });
         if (!tagged) continue;
-        if (!query.title_contains.empty() && node.title.find(query.title_contains) == std::string::npos) continue;
+        if (!query.title_contains.empty() && node.title.find(query.title_contains) == std::string::npos)
+            continue;
         out.push_back(EntryOf(node));
     }
     return out;
 }
 
-Result<Json> FakeDocSpace::SetRoomAccess(const EntityId& room_id, const std::vector<docspace::Invitation>& invitations,
-                                         bool, const std::string&) {
+Result<Json> FakeDocSpace::SetRoomAccess(const EntityId& room_id,
+                                         const std::vector<docspace::Invitation>& invitations, bool,
+                                         const std::string&) {
     Pause("SetRoomAccess");
     std::lock_guard lock(mu_);
     auto fault = Enter("SetRoomAccess");
@@ -315,8 +323,9 @@ Result<Json> FakeDocSpace::SetRoomAccess(const EntityId& room_id, const std::vec
     if (fault) return Fail(fault->error);
     Json members = Json::array();
     for (const auto& invitation : invitations) {
-        members.push_back({{"access", invitation.access},
-                           {"sharedToUser", {{"id", invitation.id.empty() ? invitation.email : invitation.id}}}});
+        members.push_back(
+            {{"access", invitation.access},
+             {"sharedToUser", {{"id", invitation.id.empty() ? invitation.email : invitation.id}}}});
     }
     return members;
 }
@@ -358,7 +367,8 @@ Result<std::vector<docspace::Entry>> FakeDocSpace::GetFolderPath(const EntityId&
     auto folder = Existing(folder_id, true, "GET /api/2.0/files/folder/");
     if (!folder) return Fail(folder.error());
     std::vector<docspace::Entry> path;
-    for (const Node* node = *folder; node != nullptr; node = node->parent.empty() ? nullptr : FindLocked(node->parent)) {
+    for (const Node* node = *folder; node != nullptr;
+         node = node->parent.empty() ? nullptr : FindLocked(node->parent)) {
         path.push_back(EntryOf(*node));
     }
     std::reverse(path.begin(), path.end());
@@ -442,7 +452,8 @@ Result<docspace::OperationOutcome> FakeDocSpace::CopyItems(const std::vector<Ent
 
 Result<docspace::OperationOutcome> FakeDocSpace::MoveItems(const std::vector<EntityId>& file_ids,
                                                            const std::vector<EntityId>& folder_ids,
-                                                           const EntityId& dest_folder_id, docspace::ConflictResolve) {
+                                                           const EntityId& dest_folder_id,
+                                                           docspace::ConflictResolve) {
     Pause("MoveItems");
     std::lock_guard lock(mu_);
     auto fault = Enter("MoveItems");
@@ -470,17 +481,22 @@ Error NotInFake(std::string_view call) {
 }
 }  // namespace
 
-Result<std::vector<docspace::WebhookConfig>> FakeDocSpace::ListWebhooks() { return Fail(NotInFake("ListWebhooks")); }
+Result<std::vector<docspace::WebhookConfig>> FakeDocSpace::ListWebhooks() {
+    return Fail(NotInFake("ListWebhooks"));
+}
 Result<docspace::WebhookConfig> FakeDocSpace::CreateWebhook(const docspace::WebhookSpec&) {
     return Fail(NotInFake("CreateWebhook"));
 }
 Result<docspace::WebhookConfig> FakeDocSpace::UpdateWebhook(std::int64_t, const docspace::WebhookSpec&) {
     return Fail(NotInFake("UpdateWebhook"));
 }
-Result<docspace::WebhookConfig> FakeDocSpace::EnableWebhook(std::int64_t, const docspace::WebhookSpec&, bool) {
+Result<docspace::WebhookConfig> FakeDocSpace::EnableWebhook(std::int64_t, const docspace::WebhookSpec&,
+                                                            bool) {
     return Fail(NotInFake("EnableWebhook"));
 }
-Result<docspace::WebhookConfig> FakeDocSpace::DeleteWebhook(std::int64_t) { return Fail(NotInFake("DeleteWebhook")); }
+Result<docspace::WebhookConfig> FakeDocSpace::DeleteWebhook(std::int64_t) {
+    return Fail(NotInFake("DeleteWebhook"));
+}
 Result<std::vector<docspace::WebhookTriggerInfo>> FakeDocSpace::ListTriggers() {
     return Fail(NotInFake("ListTriggers"));
 }

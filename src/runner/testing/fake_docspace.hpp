@@ -81,7 +81,8 @@ public:
                                                  docspace::ConflictResolve conflict) override;
     Result<std::vector<docspace::WebhookConfig>> ListWebhooks() override;
     Result<docspace::WebhookConfig> CreateWebhook(const docspace::WebhookSpec& spec) override;
-    Result<docspace::WebhookConfig> UpdateWebhook(std::int64_t id, const docspace::WebhookSpec& spec) override;
+    Result<docspace::WebhookConfig> UpdateWebhook(std::int64_t id,
+                                                  const docspace::WebhookSpec& spec) override;
     Result<docspace::WebhookConfig> EnableWebhook(std::int64_t id, const docspace::WebhookSpec& spec,
                                                   bool enabled) override;
     Result<docspace::WebhookConfig> DeleteWebhook(std::int64_t id) override;

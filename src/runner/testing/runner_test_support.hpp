@@ -48,9 +48,15 @@ inline Json Envelope(const std::string& trigger, Json payload, std::int64_t even
 
 /// A thin FileEntry payload (wire.md §1.6): no room, no webUrl, rootId is the section.
 inline Json FilePayload(const EntityId& id, const EntityId& parent, const std::string& title) {
-    return Json{{"id", id.ToJson()},          {"parentId", parent.ToJson()}, {"folderIdDisplay", parent.ToJson()},
-                {"rootId", 1},                {"title", title},              {"createBy", kJaneId},
-                {"modifiedOn", "2026-06-30T10:15:41Z"}, {"rootFolderType", 14}, {"fileEntryType", 2}};
+    return Json{{"id", id.ToJson()},
+                {"parentId", parent.ToJson()},
+                {"folderIdDisplay", parent.ToJson()},
+                {"rootId", 1},
+                {"title", title},
+                {"createBy", kJaneId},
+                {"modifiedOn", "2026-06-30T10:15:41Z"},
+                {"rootFolderType", 14},
+                {"fileEntryType", 2}};
 }
 
 inline Json FolderPayload(const EntityId& id, const EntityId& parent, const std::string& title) {
@@ -94,15 +100,16 @@ protected:
         dispatch.owner = "dispatcher";
         dispatch.backoff = retry_.backoff;
         dispatch.max_attempts = retry_.max_attempts;
-        dispatcher_ = std::make_unique<Dispatcher>(*store_, rules_, api_, resolver_, dispatch, clock_, random_,
-                                                   metrics_);
+        dispatcher_ = std::make_unique<Dispatcher>(*store_, rules_, api_, resolver_, dispatch, clock_,
+                                                   random_, metrics_);
         dispatcher_->SetSelfId(FakeDocSpace::kSelfId);
         StepDeps deps;
         deps.api = &api_;
         deps.mailer = &mailer_;
         deps.clock = &clock_;
         steps_ = std::make_unique<StepExecutor>(std::move(deps));
-        executor_ = std::make_unique<RunExecutor>(*store_, *steps_, retry_, clock_, random_, metrics_, &leases_);
+        executor_ =
+            std::make_unique<RunExecutor>(*store_, *steps_, retry_, clock_, random_, metrics_, &leases_);
     }
 
     /// Journals a delivery (as ingress does) and returns its seq.
@@ -112,13 +119,15 @@ protected:
         delivery.event_id = envelope["event"]["id"].dump();
         delivery.trigger = envelope["event"].value("trigger", "");
         delivery.actor = envelope["event"].value("createBy", "");
-        delivery.entity_id = envelope["payload"].contains("id") ? EntityId::FromJson(envelope["payload"]["id"])->str() : "";
+        delivery.entity_id =
+            envelope["payload"].contains("id") ? EntityId::FromJson(envelope["payload"]["id"])->str() : "";
         delivery.created_on = envelope["event"].value("createOn", "");
         delivery.body = envelope.dump();
         delivery.received_at = clock_.Now();
         auto promise = std::make_shared<std::promise<Result<store::AppendOutcome>>>();
         auto future = promise->get_future();
-        store_->Append(std::move(delivery), [promise](Result<store::AppendOutcome> r) { promise->set_value(r); });
+        store_->Append(std::move(delivery),
+                       [promise](Result<store::AppendOutcome> r) { promise->set_value(r); });
         if (future.wait_for(kWait) != std::future_status::ready) {
             ADD_FAILURE() << "append did not complete";
             return 0;
