@@ -159,6 +159,14 @@ bool Statement::IsNull(int column) const { return sqlite3_column_type(stmt_, col
 
 std::int64_t Statement::Int(int column) const { return sqlite3_column_int64(stmt_, column); }
 
+double Statement::Double(int column) const { return sqlite3_column_double(stmt_, column); }
+
+Statement& Statement::BindDouble(int index, double value) {
+    const int rc = sqlite3_bind_double(stmt_, index, value);
+    if (rc != SQLITE_OK && bind_error_ == 0) bind_error_ = rc;
+    return *this;
+}
+
 std::string Statement::Text(int column) const {
     const auto* text = sqlite3_column_text(stmt_, column);
     const int size = sqlite3_column_bytes(stmt_, column);

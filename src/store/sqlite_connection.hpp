@@ -40,6 +40,8 @@ public:
     /// Times are stored as Unix milliseconds (ToUnixMillis), the same in both backends.
     Statement& Bind(int index, TimePoint time) { return Bind(index, ToUnixMillis(time)); }
     Statement& BindBlob(int index, std::string_view bytes);
+    /// A REAL (rate-limit buckets); not an overload of Bind, so an int never binds as one by accident.
+    Statement& BindDouble(int index, double value);
 
     /// Binds the arguments to parameters 1..N in order.
     template <class... Args>
@@ -59,6 +61,7 @@ public:
 
     [[nodiscard]] bool IsNull(int column) const;
     [[nodiscard]] std::int64_t Int(int column) const;
+    [[nodiscard]] double Double(int column) const;
     [[nodiscard]] std::string Text(int column) const;
     [[nodiscard]] std::string Blob(int column) const;
     [[nodiscard]] TimePoint Time(int column) const { return FromUnixMillis(Int(column)); }

@@ -81,8 +81,19 @@ CREATE TABLE store_meta (
 ) STRICT;
 )sql";
 
+// Token buckets shared by every process on this file (Store::AcquireRateToken): one row per key.
+constexpr std::string_view kRateLimits = R"sql(
+CREATE TABLE rate_limits (
+    key          TEXT    PRIMARY KEY,
+    tokens       REAL    NOT NULL,
+    updated_at   INTEGER NOT NULL,
+    paused_until INTEGER NOT NULL DEFAULT 0
+) STRICT;
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "initial schema: events, runs, steps, store_meta", kInitialSchema},
+    {2, "rate_limits: shared token buckets", kRateLimits},
 };
 
 constexpr std::string_view kCreateMigrationsTable = R"sql(

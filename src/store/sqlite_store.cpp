@@ -7,6 +7,7 @@
 #include <system_error>
 
 #include "core/log.hpp"
+#include "store/rate_bucket.hpp"
 #include "store/sqlite_schema.hpp"
 
 namespace spacehook::store::sqlite {
@@ -833,6 +834,56 @@ Result<StoreStats> SqliteStore::Stats() {
     stats->commits = static_cast<std::int64_t>(writer_->commits());
     stats->write_queue = static_cast<std::int64_t>(writer_->queued());
     return stats;
+}
+
+// --- shared rate limits -----------------------------------------------------------------------
+
+namespace {
+
+/// Bucket `key` as stored, or a full new one. The writer's transaction is the lock: every process on
+/// this file writes through BEGIN IMMEDIATE, so the read-modify-write below is atomic across them.
+Result<RateBucket> LoadBucket(Connection& db, const std::string& key, int burst, std::int64_t now_ms) {
+    auto stmt = db.Prepare("SELECT tokens, updated_at, paused_until FROM rate_limits WHERE key = ?");
+    if (!stmt) return Fail(stmt.error());
+    auto row = stmt->BindAll(key).Step();
+    if (!row) return Fail(row.error());
+    if (!*row) return NewRateBucket(burst, now_ms);
+    return RateBucket{stmt->Double(0), stmt->Int(1), stmt->Int(2)};
+}
+
+Status SaveBucket(Connection& db, const std::string& key, const RateBucket& bucket) {
+    auto stmt = db.Prepare(
+        "INSERT INTO rate_limits (key, tokens, updated_at, paused_until) VALUES (?1, ?2, ?3, ?4) "
+        "ON CONFLICT (key) DO UPDATE SET tokens = excluded.tokens, updated_at = excluded.updated_at, "
+        "paused_until = excluded.paused_until");
+    if (!stmt) return Fail(stmt.error());
+    stmt->Bind(1, key).Bind(3, bucket.updated_at).Bind(4, bucket.paused_until);
+    stmt->BindDouble(2, bucket.tokens);
+    return stmt->Run();
+}
+
+}  // namespace
+
+Result<std::chrono::milliseconds> SqliteStore::AcquireRateToken(const std::string& key, double rate_per_second,
+                                                                int burst, TimePoint now) {
+    const std::int64_t now_ms = ToUnixMillis(now);
+    return Write<std::chrono::milliseconds>([&](WriteContext& ctx) -> Result<std::chrono::milliseconds> {
+        auto bucket = LoadBucket(ctx.db, key, burst, now_ms);
+        if (!bucket) return Fail(bucket.error());
+        const auto wait = TakeRateToken(*bucket, rate_per_second, burst, now_ms);
+        if (auto st = SaveBucket(ctx.db, key, *bucket); !st) return Fail(st.error());
+        return wait;
+    });
+}
+
+Status SqliteStore::PauseRateLimit(const std::string& key, TimePoint until, TimePoint now) {
+    const std::int64_t now_ms = ToUnixMillis(now);
+    return WriteStatus([&](WriteContext& ctx) -> Status {
+        auto bucket = LoadBucket(ctx.db, key, 1, now_ms);
+        if (!bucket) return Fail(bucket.error());
+        PauseRateBucket(*bucket, ToUnixMillis(until));
+        return SaveBucket(ctx.db, key, *bucket);
+    });
 }
 
 // --- test hooks -------------------------------------------------------------------------------

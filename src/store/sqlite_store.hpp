@@ -68,6 +68,9 @@ public:
     Result<StoreStats> Stats() override;
 
     void SetWakeup(std::function<void()> wakeup) override;
+    Result<std::chrono::milliseconds> AcquireRateToken(const std::string& key, double rate_per_second, int burst,
+                                                       TimePoint now) override;
+    Status PauseRateLimit(const std::string& key, TimePoint until, TimePoint now) override;
     void Close() override;
 
     // --- test hooks (store tests only) --------------------------------------------------------

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "core/log.hpp"
+#include "store/pg_store.hpp"
 #include "store/sqlite_store.hpp"
 
 namespace spacehook::store {
@@ -64,6 +65,16 @@ std::string RedactPasswordParameters(std::string text) {
 
 }  // namespace
 
+bool IsSharedStoreUrl(std::string_view url) { return url.starts_with("postgres://") || url.starts_with("postgresql://"); }
+
+Result<std::chrono::milliseconds> Store::AcquireRateToken(const std::string& key, double, int, TimePoint) {
+    return Fail(ErrorCode::kUnavailable, fmt::format("this store keeps no shared rate limit for '{}'", key));
+}
+
+Status Store::PauseRateLimit(const std::string& key, TimePoint, TimePoint) {
+    return Fail(ErrorCode::kUnavailable, fmt::format("this store keeps no shared rate limit for '{}'", key));
+}
+
 std::string RedactStoreUrl(std::string_view url) {
     std::string text(url);
     const std::size_t scheme_end = text.find("://");
@@ -92,9 +103,10 @@ Result<std::unique_ptr<Store>> OpenStore(std::string_view url, const StoreOption
         if (!store) return Fail(store.error());
         return std::unique_ptr<Store>(std::move(*store));
     }
-    if (url.starts_with("postgres://") || url.starts_with("postgresql://")) {
-        return Fail(ErrorCode::kConfig,
-                    fmt::format("PostgreSQL store not built yet (store URL '{}'); use sqlite:PATH", RedactStoreUrl(url)));
+    if (IsSharedStoreUrl(url)) {
+        auto store = pg::PgStore::Open(std::string(url), options, clock);
+        if (!store) return Fail(store.error());
+        return std::unique_ptr<Store>(std::move(*store));
     }
     return Fail(ErrorCode::kConfig, fmt::format("unsupported store URL '{}': use sqlite:PATH or postgres://...",
                                                 RedactStoreUrl(url)));

@@ -161,7 +161,8 @@ struct StoreStats {
 };
 
 struct StoreOptions {
-    /// fsync every commit (SQLite synchronous=FULL). Only turn off for throwaway stores.
+    /// fsync every commit (SQLite synchronous=FULL; PostgreSQL commits wait for the WAL flush, and
+    /// false sets synchronous_commit = off). Only turn off for throwaway stores.
     bool durable = true;
     /// Most deliveries one group commit may hold.
     std::size_t max_batch = 1024;
@@ -171,13 +172,18 @@ struct StoreOptions {
     /// How long a claimed event or run stays owned without a renewal.
     std::chrono::milliseconds lease{30000};
     /// How long a statement waits for another process's lock on the database (e.g. a CLI command
-    /// writing while `serve` runs) before the write fails with kUnavailable.
+    /// writing while `serve` runs; PostgreSQL: lock_timeout) before the write fails with kUnavailable.
     std::chrono::milliseconds busy_timeout{5000};
     /// How long a synchronous write (claims, checkpoints, admin actions) waits for the writer to take
-    /// it. Past that it fails with kUnavailable and is never executed later.
+    /// it (PostgreSQL: for a pooled connection). Past that it fails with kUnavailable and is never
+    /// executed later.
     std::chrono::milliseconds write_timeout{30000};
     /// Idle read connections kept open (SQLite); more are opened while many threads read at once.
     std::size_t max_idle_readers = 4;
+    /// PostgreSQL: most pooled connections one store opens for claims, checkpoints and queries (the
+    /// append writer and the LISTEN session have one each on top). A caller beyond that waits for one,
+    /// up to write_timeout. Mind the server's max_connections times the number of replicas.
+    std::size_t pool_size = 16;
 };
 
 /// The durable store behind every part of spacehook: the journal, runs, step checkpoints and the
@@ -294,16 +300,37 @@ public:
     /// that batch's callbacks and synchronous writes return. Keep it short (notify a condition
     /// variable); the same rules as for AppendCallback apply.
     virtual void SetWakeup(std::function<void()> wakeup) = 0;
+
+    // --- shared rate limits -------------------------------------------------------------------
+    /// Takes one token from the token bucket `key` (created full, `burst` tokens, refilling at
+    /// `rate_per_second`), shared by every process using this store: replicas on one PostgreSQL
+    /// database, processes on one SQLite file. Returns 0 when the token was taken, else how long to
+    /// wait before asking again (nothing was taken): what remains of a pause, or until a token accrues.
+    /// `now` is the caller's wall clock; processes sharing a bucket should keep their clocks in sync
+    /// (as for leases). The default (stores that keep no shared state, test doubles) is kUnavailable,
+    /// so callers fall back to a limiter of their own.
+    virtual Result<std::chrono::milliseconds> AcquireRateToken(const std::string& key, double rate_per_second,
+                                                               int burst, TimePoint now);
+    /// Nobody takes a token from `key` before `until` (a 429's Retry-After, seen by one process, holds
+    /// for all), and the bucket refills from empty after it. An `until` earlier than the pause in force
+    /// changes nothing. Default: kUnavailable, as above.
+    virtual Status PauseRateLimit(const std::string& key, TimePoint until, TimePoint now);
     /// Stops the writer after flushing what is queued (their callbacks run). Later calls fail with
     /// kUnavailable (Append through its callback). Idempotent; the destructor closes too.
     virtual void Close() = 0;
 };
 
 /// Opens (and migrates) a store from a URL: "sqlite:PATH" (file created if missing, owner-only; ":memory:"
-/// is refused, it would not be durable) or "postgres://..." / "postgresql://..." (not built yet: kConfig).
+/// is refused, it would not be durable) or "postgres://..." / "postgresql://..." (libpq URL syntax,
+/// docs/replicas.md; several replicas may share one database).
 /// kConfig for a bad URL (the message shows it through RedactStoreUrl), a file that cannot be opened,
-/// or a database whose schema is newer than this binary knows. `clock` must outlive the store.
+/// or a database whose schema is newer than this binary knows; kUnavailable when the PostgreSQL server
+/// cannot be reached. `clock` must outlive the store.
 Result<std::unique_ptr<Store>> OpenStore(std::string_view url, const StoreOptions& options, const Clock& clock);
+
+/// True for the URLs of a store that several processes on several machines share (PostgreSQL): what is
+/// kept in it (journal, runs, lock keys, rate limits) holds across replicas.
+bool IsSharedStoreUrl(std::string_view url);
 
 /// The URL with any password replaced by "***" ("postgres://app:***@db/spacehook", also a
 /// "password=" query parameter), safe for logs and error messages.

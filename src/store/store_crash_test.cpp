@@ -45,7 +45,7 @@ namespace {
     _exit(6);
 }
 
-TEST_F(StoreTest, AckedDeliveriesSurviveSigkill) {
+TEST_P(StoreTest, AckedDeliveriesSurviveSigkill) {
     store_->Close();  // the child owns the database until it dies
     store_.reset();
 

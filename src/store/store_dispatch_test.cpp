@@ -10,7 +10,7 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-TEST_F(StoreTest, ClaimEventsLeasesOldestFirstAndOnlyOnce) {
+TEST_P(StoreTest, ClaimEventsLeasesOldestFirstAndOnlyOnce) {
     const auto a = StoreEvent("a");
     const auto b = StoreEvent("b");
     const auto c = StoreEvent("c");
@@ -30,7 +30,7 @@ TEST_F(StoreTest, ClaimEventsLeasesOldestFirstAndOnlyOnce) {
     EXPECT_EQ(store_->ClaimEvents("", 10, clock_.Now()).error().code, ErrorCode::kInvalidArgument);
 }
 
-TEST_F(StoreTest, ExpiredEventLeaseIsTakenOverAndTheOldOwnerIsFenced) {
+TEST_P(StoreTest, ExpiredEventLeaseIsTakenOverAndTheOldOwnerIsFenced) {
     const auto seq = StoreEvent("a");
     ASSERT_EQ(store_->ClaimEvents("d1", 10, clock_.Now())->size(), 1u);
 
@@ -55,7 +55,7 @@ TEST_F(StoreTest, ExpiredEventLeaseIsTakenOverAndTheOldOwnerIsFenced) {
               ErrorCode::kNotFound);
 }
 
-TEST_F(StoreTest, ExpiredButNotTakenLeaseStillBelongsToItsOwner) {
+TEST_P(StoreTest, ExpiredButNotTakenLeaseStillBelongsToItsOwner) {
     const auto seq = StoreEvent("a");
     ASSERT_EQ(store_->ClaimEvents("d1", 10, clock_.Now())->size(), 1u);
     clock_.Advance(options_.lease + seconds(5));
@@ -64,7 +64,7 @@ TEST_F(StoreTest, ExpiredButNotTakenLeaseStillBelongsToItsOwner) {
     EXPECT_EQ(*done, 0);
 }
 
-TEST_F(StoreTest, CompleteDispatchCreatesRunsSkipsKnownKeysAndSetsTheEventState) {
+TEST_P(StoreTest, CompleteDispatchCreatesRunsSkipsKnownKeysAndSetsTheEventState) {
     std::atomic<int> wakeups{0};
     store_->SetWakeup([&] { ++wakeups; });
     const auto seq = StoreEvent("a");
@@ -110,7 +110,7 @@ TEST_F(StoreTest, CompleteDispatchCreatesRunsSkipsKnownKeysAndSetsTheEventState)
     EXPECT_EQ(wakeups.load(), after_append + 2);  // the stored event "b", not the empty dispatch
 }
 
-TEST_F(StoreTest, CompleteDispatchRefusesOtherFinalStatesAndWritesNothing) {
+TEST_P(StoreTest, CompleteDispatchRefusesOtherFinalStatesAndWritesNothing) {
     const auto seq = StoreEvent("a");
     ASSERT_EQ(store_->ClaimEvents("d", 10, clock_.Now())->size(), 1u);
     for (EventState bad : {EventState::kPending, EventState::kFailed}) {
@@ -125,14 +125,12 @@ TEST_F(StoreTest, CompleteDispatchRefusesOtherFinalStatesAndWritesNothing) {
     EXPECT_EQ((*store_->GetEvent(seq))->state, EventState::kPending);
 }
 
-TEST_F(StoreTest, CompleteDispatchIsOneTransaction) {
+TEST_P(StoreTest, CompleteDispatchIsOneTransaction) {
     const auto seq = StoreEvent("a");
     ASSERT_EQ(store_->ClaimEvents("d", 10, clock_.Now())->size(), 1u);
-    // The API validates what it can before writing, so inject the failure: a temporary trigger on the
-    // writer's connection aborts the second insert. The first insert must not stay behind.
-    ASSERT_TRUE(Sqlite().ExecOnWriterForTesting(
-        "CREATE TEMP TRIGGER fail_k2 BEFORE INSERT ON runs WHEN NEW.run_key = 'k2' "
-        "BEGIN SELECT RAISE(ABORT, 'injected failure'); END"));
+    // The API validates what it can before writing, so inject the failure: a trigger aborts the second
+    // insert. The first insert must not stay behind.
+    ASSERT_TRUE(FailRunInserts("k2"));
     auto r = store_->CompleteDispatch(seq, "d", {MakeRun("k1"), MakeRun("k2")}, EventState::kDispatched, "");
     ASSERT_FALSE(r);
     EXPECT_NE(r.error().message.find("injected failure"), std::string::npos) << r.error().message;
@@ -142,13 +140,13 @@ TEST_F(StoreTest, CompleteDispatchIsOneTransaction) {
     EXPECT_EQ((*event)->runs_created, 0);
 
     // A failing request undoes only itself: the writer's other work goes on.
-    ASSERT_TRUE(Sqlite().ExecOnWriterForTesting("DROP TRIGGER fail_k2"));
+    ASSERT_TRUE(StopFailingRunInserts());
     auto ok = store_->CompleteDispatch(seq, "d", {MakeRun("k1"), MakeRun("k2")}, EventState::kDispatched, "");
     ASSERT_TRUE(ok) << ok.error().message;
     EXPECT_EQ(*ok, 2);
 }
 
-TEST_F(StoreTest, RetryDispatchWaitsUntilDueAndCountsAttempts) {
+TEST_P(StoreTest, RetryDispatchWaitsUntilDueAndCountsAttempts) {
     const auto seq = StoreEvent("a");
     ASSERT_EQ(store_->ClaimEvents("d", 10, clock_.Now())->size(), 1u);
     const TimePoint later = clock_.Now() + seconds(30);
@@ -167,7 +165,7 @@ TEST_F(StoreTest, RetryDispatchWaitsUntilDueAndCountsAttempts) {
     EXPECT_EQ((*again)[0].attempts, 1);
 }
 
-TEST_F(StoreTest, FailedEventIsADeadLetterThatCanBeRetriedOrDropped) {
+TEST_P(StoreTest, FailedEventIsADeadLetterThatCanBeRetriedOrDropped) {
     const auto a = StoreEvent("a");
     const auto b = StoreEvent("b", "room.created");
     ASSERT_EQ(store_->ClaimEvents("d", 10, clock_.Now())->size(), 2u);
@@ -202,7 +200,7 @@ TEST_F(StoreTest, FailedEventIsADeadLetterThatCanBeRetriedOrDropped) {
     EXPECT_EQ(store_->RetryDeadLetter(DeadLetter::Kind::kEvent, a, clock_.Now()).error().code, ErrorCode::kNotFound);
 }
 
-TEST_F(StoreTest, ReplayBumpsTheGenerationAndRequeuesTheEvent) {
+TEST_P(StoreTest, ReplayBumpsTheGenerationAndRequeuesTheEvent) {
     std::atomic<int> wakeups{0};
     const auto seq = DispatchRuns("a", {MakeRun("k1:g0")});
     store_->SetWakeup([&] { ++wakeups; });

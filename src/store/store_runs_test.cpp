@@ -12,7 +12,7 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-TEST_F(StoreTest, ClaimRunTakesTheOldestDueRunFirst) {
+TEST_P(StoreTest, ClaimRunTakesTheOldestDueRunFirst) {
     DispatchRuns("a", {MakeRun("r1"), MakeRun("r2"), MakeRun("r3")});
     auto first = store_->ClaimRun("w1", clock_.Now());
     ASSERT_TRUE(first && *first) << (first ? "nothing due" : first.error().message);
@@ -39,7 +39,7 @@ TEST_F(StoreTest, ClaimRunTakesTheOldestDueRunFirst) {
     EXPECT_EQ((*stored)->lease_until, (*first)->lease_until);
 }
 
-TEST_F(StoreTest, RunsSharingALockKeyNeverRunTogether) {
+TEST_P(StoreTest, RunsSharingALockKeyNeverRunTogether) {
     std::atomic<int> wakeups{0};
     store_->SetWakeup([&] { ++wakeups; });
     DispatchRuns("a", {MakeRun("room-a-1", "room:1"), MakeRun("room-a-2", "room:1"), MakeRun("room-b", "room:2"),
@@ -68,7 +68,7 @@ TEST_F(StoreTest, RunsSharingALockKeyNeverRunTogether) {
     EXPECT_EQ(wakeups.load(), before + 1);
 }
 
-TEST_F(StoreTest, ExpiredLeaseOfALockHolderFreesTheKey) {
+TEST_P(StoreTest, ExpiredLeaseOfALockHolderFreesTheKey) {
     DispatchRuns("a", {MakeRun("h", "room:1"), MakeRun("waiter", "room:1")});
     auto holder = store_->ClaimRun("w1", clock_.Now());
     ASSERT_TRUE(holder && *holder);
@@ -84,7 +84,7 @@ TEST_F(StoreTest, ExpiredLeaseOfALockHolderFreesTheKey) {
     EXPECT_FALSE(*store_->ClaimRun("w3", clock_.Now()));  // the key is held again, by w2
 }
 
-TEST_F(StoreTest, ExpiredRunBlockedByANewerHolderIsNotDueUntilTheKeyIsFree) {
+TEST_P(StoreTest, ExpiredRunBlockedByANewerHolderIsNotDueUntilTheKeyIsFree) {
     std::atomic<int> wakeups{0};
     DispatchRuns("a", {MakeRun("r1", "room:1"), MakeRun("r2", "room:1")});
     store_->SetWakeup([&] { ++wakeups; });
@@ -110,7 +110,7 @@ TEST_F(StoreTest, ExpiredRunBlockedByANewerHolderIsNotDueUntilTheKeyIsFree) {
     EXPECT_EQ(taken.id, r2);
 }
 
-TEST_F(StoreTest, LostLeaseFencesEveryOwnerWrite) {
+TEST_P(StoreTest, LostLeaseFencesEveryOwnerWrite) {
     DispatchRuns("a", {MakeRun("r1")});
     auto run = store_->ClaimRun("w1", clock_.Now());
     ASSERT_TRUE(run && *run);
@@ -144,7 +144,7 @@ TEST_F(StoreTest, LostLeaseFencesEveryOwnerWrite) {
     EXPECT_EQ(store_->CompleteRun(id, "w2", now).error().code, ErrorCode::kConflict);  // no longer running
 }
 
-TEST_F(StoreTest, StepsAreCheckpointedAndARetryResumesAtTheFailedStep) {
+TEST_P(StoreTest, StepsAreCheckpointedAndARetryResumesAtTheFailedStep) {
     DispatchRuns("a", {MakeRun("r1", "", 3)});
     auto run = store_->ClaimRun("w1", clock_.Now());
     ASSERT_TRUE(run && *run);
@@ -195,7 +195,7 @@ TEST_F(StoreTest, StepsAreCheckpointedAndARetryResumesAtTheFailedStep) {
     EXPECT_TRUE(store_->GetSteps(id + 100)->empty());
 }
 
-TEST_F(StoreTest, FinishStepNeverMovesNextStepBackwards) {
+TEST_P(StoreTest, FinishStepNeverMovesNextStepBackwards) {
     DispatchRuns("a", {MakeRun("r1", "", 3)});
     const auto id = MustClaimRun("w").id;
     for (int i = 0; i < 3; ++i) {
@@ -206,7 +206,7 @@ TEST_F(StoreTest, FinishStepNeverMovesNextStepBackwards) {
     EXPECT_EQ((*store_->GetRun(id))->next_step, 3);
 }
 
-TEST_F(StoreTest, StepOutputWithInvalidUtf8IsStoredNotThrown) {
+TEST_P(StoreTest, StepOutputWithInvalidUtf8IsStoredNotThrown) {
     DispatchRuns("a", {MakeRun("r1", "", 1)});
     const auto id = MustClaimRun("w").id;
     ASSERT_TRUE(store_->BeginStep(id, "w", 0, "s", clock_.Now()));
@@ -216,7 +216,7 @@ TEST_F(StoreTest, StepOutputWithInvalidUtf8IsStoredNotThrown) {
     EXPECT_TRUE((*steps)[0].output["title"].is_string());
 }
 
-TEST_F(StoreTest, DeadRunIsRetriedFromItsFirstUnfinishedStepWithAFreshBudget) {
+TEST_P(StoreTest, DeadRunIsRetriedFromItsFirstUnfinishedStepWithAFreshBudget) {
     DispatchRuns("a", {MakeRun("r1", "", 3)});
     const auto id = MustClaimRun("w").id;
     ASSERT_TRUE(store_->BeginStep(id, "w", 0, "s0", clock_.Now()));
@@ -252,7 +252,7 @@ TEST_F(StoreTest, DeadRunIsRetriedFromItsFirstUnfinishedStepWithAFreshBudget) {
     EXPECT_EQ(store_->RetryDeadLetter(DeadLetter::Kind::kRun, id, clock_.Now()).error().code, ErrorCode::kNotFound);
 }
 
-TEST_F(StoreTest, FirstFailureTimeStartsTheRetryBudgetAndClaimsTellTakeoversApart) {
+TEST_P(StoreTest, FirstFailureTimeStartsTheRetryBudgetAndClaimsTellTakeoversApart) {
     DispatchRuns("a", {MakeRun("r1")});
     auto first = MustClaimRun("w1");
     EXPECT_FALSE(first.taken_over);
@@ -280,7 +280,7 @@ TEST_F(StoreTest, FirstFailureTimeStartsTheRetryBudgetAndClaimsTellTakeoversApar
     EXPECT_EQ(MustClaimRun("w3").failed_at, TimePoint{});
 }
 
-TEST_F(StoreTest, DroppedRunLeavesTheDeadLetterList) {
+TEST_P(StoreTest, DroppedRunLeavesTheDeadLetterList) {
     DispatchRuns("a", {MakeRun("r1")});
     const auto id = MustClaimRun("w").id;
     EXPECT_EQ(store_->DropDeadLetter(DeadLetter::Kind::kRun, id).error().code, ErrorCode::kNotFound);  // running
@@ -291,7 +291,7 @@ TEST_F(StoreTest, DroppedRunLeavesTheDeadLetterList) {
     EXPECT_FALSE(*store_->ClaimRun("w", clock_.Now()));
 }
 
-TEST_F(StoreTest, ReleasedRunIsDueAtOnceWithItsAttemptsUnchanged) {
+TEST_P(StoreTest, ReleasedRunIsDueAtOnceWithItsAttemptsUnchanged) {
     std::atomic<int> wakeups{0};
     DispatchRuns("a", {MakeRun("r1")});
     store_->SetWakeup([&] { ++wakeups; });
@@ -307,7 +307,7 @@ TEST_F(StoreTest, ReleasedRunIsDueAtOnceWithItsAttemptsUnchanged) {
     EXPECT_EQ((*again)->id, id);
 }
 
-TEST_F(StoreTest, ConcurrentWorkersNeverClaimTheSameRun) {
+TEST_P(StoreTest, ConcurrentWorkersNeverClaimTheSameRun) {
     std::vector<NewRun> runs;
     for (int i = 0; i < 60; ++i) runs.push_back(MakeRun(fmt::format("r{}", i), i % 3 == 0 ? "room:1" : ""));
     DispatchRuns("a", runs);
@@ -347,7 +347,7 @@ TEST_F(StoreTest, ConcurrentWorkersNeverClaimTheSameRun) {
     EXPECT_EQ(store_->Stats()->runs_done, 60);
 }
 
-TEST_F(StoreTest, NextDueTimeFollowsEventsRunsAndLeases) {
+TEST_P(StoreTest, NextDueTimeFollowsEventsRunsAndLeases) {
     EXPECT_EQ(store_->NextDueTime().value(), std::nullopt);
     const auto seq = StoreEvent("a");
     EXPECT_EQ(store_->NextDueTime().value(), clock_.Now());
@@ -368,7 +368,7 @@ TEST_F(StoreTest, NextDueTimeFollowsEventsRunsAndLeases) {
     EXPECT_EQ(store_->NextDueTime().value(), std::nullopt);
 }
 
-TEST_F(StoreTest, StatsCountStatesAndBytes) {
+TEST_P(StoreTest, StatsCountStatesAndBytes) {
     DispatchRuns("a", {MakeRun("r1"), MakeRun("r2"), MakeRun("r3"), MakeRun("r4")});
     StoreEvent("b");
     const auto r1 = MustClaimRun("w").id;
@@ -387,6 +387,11 @@ TEST_F(StoreTest, StatsCountStatesAndBytes) {
     EXPECT_EQ(stats->dead_letters, 1);
     EXPECT_EQ(stats->write_queue, 0);
     EXPECT_GT(stats->commits, 0);
+    if (IsPostgres()) {
+        // The tables' size on the server: at least a page each.
+        EXPECT_GE(stats->bytes, 8192);
+        return;
+    }
     // page_count * page_size plus the WAL file.
     std::error_code ec;
     const auto main_file = static_cast<std::int64_t>(std::filesystem::file_size(DbPath(), ec));
@@ -396,7 +401,7 @@ TEST_F(StoreTest, StatsCountStatesAndBytes) {
     EXPECT_LE(stats->bytes, main_file + wal_file + 1024 * 1024);
 }
 
-TEST_F(StoreTest, SynchronousWriteFromTheWriterThreadFailsInsteadOfDeadlocking) {
+TEST_P(StoreTest, SynchronousWriteFromTheWriterThreadFailsInsteadOfDeadlocking) {
     std::promise<Status> inner;
     auto result = inner.get_future();
     store_->Append(MakeDelivery("wh", "1"), [&](Result<AppendOutcome>) { inner.set_value(store_->Ping()); });
@@ -404,22 +409,6 @@ TEST_F(StoreTest, SynchronousWriteFromTheWriterThreadFailsInsteadOfDeadlocking) 
     auto status = result.get();
     ASSERT_FALSE(status);
     EXPECT_EQ(status.error().code, ErrorCode::kInternal);
-}
-
-TEST_F(StoreTest, WriteNotTakenWithinTheTimeoutIsAbandonedNotRunLater) {
-    StoreOptions options;
-    options.write_timeout = milliseconds(50);
-    Open(options);
-    Sqlite().PauseWriterForTesting(true);
-    auto ping = store_->Ping();
-    ASSERT_FALSE(ping);
-    EXPECT_EQ(ping.error().code, ErrorCode::kUnavailable);
-    const auto before = store_->Stats()->commits;
-    Sqlite().PauseWriterForTesting(false);
-    ASSERT_TRUE(AppendAndWait(*store_, MakeDelivery("wh", "1")));
-    // Only the append committed: the abandoned ping was dropped, never run.
-    EXPECT_EQ(store_->Stats()->commits, before + 1);
-    EXPECT_EQ(Sqlite().QueryOnWriterForTesting("SELECT COUNT(*) FROM store_meta WHERE key = 'last_ping'").value(), 0);
 }
 
 }  // namespace

@@ -13,7 +13,7 @@
 namespace spacehook::store::testing {
 namespace {
 
-TEST_F(StoreTest, DISABLED_ThroughputOfDurableConcurrentAppends) {
+TEST_P(StoreTest, DISABLED_ThroughputOfDurableConcurrentAppends) {
     constexpr int kThreads = 16;
     constexpr int kPerThread = 5000;
     constexpr int kTotal = kThreads * kPerThread;
@@ -54,7 +54,7 @@ TEST_F(StoreTest, DISABLED_ThroughputOfDurableConcurrentAppends) {
                 kThreads);
 }
 
-TEST_F(StoreTest, DISABLED_ThroughputOfDurablePipelinedAppends) {
+TEST_P(StoreTest, DISABLED_ThroughputOfDurablePipelinedAppends) {
     // Many deliveries in flight at once (several portals, DocSpace's 10 senders each): the batch
     // size is bounded by what waits, not by the number of client threads.
     constexpr int kTotal = 100000;
