@@ -70,7 +70,7 @@ Json WebhookBody(const WebhookSpec& spec) {
 
 }  // namespace
 
-DocSpaceClient::DocSpaceClient(ClientOptions options, std::shared_ptr<RateLimiter> limiter,
+DocSpaceClient::DocSpaceClient(ClientOptions options, std::shared_ptr<CallLimiter> limiter,
                                std::shared_ptr<httpc::Client> http)
     : options_(std::move(options)), limiter_(std::move(limiter)), http_(std::move(http)) {
     while (!options_.base_url.empty() && options_.base_url.back() == '/') options_.base_url.pop_back();

@@ -35,9 +35,9 @@ struct ClientOptions {
 /// the one exception is polling, which rides out transient errors until the poll deadline. Thread-safe.
 class DocSpaceClient final : public Api {
 public:
-    /// `limiter` = nullptr shares the process-wide limiter of this portal (PortalRateLimiter);
-    /// `http` = nullptr creates a client of its own.
-    explicit DocSpaceClient(ClientOptions options, std::shared_ptr<RateLimiter> limiter = nullptr,
+    /// `limiter` = nullptr shares the process-wide limiter of this portal (PortalRateLimiter); replicas
+    /// on a shared store pass a SharedRateLimiter. `http` = nullptr creates a client of its own.
+    explicit DocSpaceClient(ClientOptions options, std::shared_ptr<CallLimiter> limiter = nullptr,
                             std::shared_ptr<httpc::Client> http = nullptr);
 
     Result<User> GetSelf() override;
@@ -74,7 +74,7 @@ public:
     Result<Envelope> Call(std::string_view method, std::string_view path, std::string_view query = {},
                           const Json& body = nullptr);
 
-    [[nodiscard]] RateLimiter& rate_limiter() { return *limiter_; }
+    [[nodiscard]] CallLimiter& rate_limiter() { return *limiter_; }
     [[nodiscard]] const ClientOptions& options() const { return options_; }
 
 private:
@@ -89,7 +89,7 @@ private:
     Result<WebhookConfig> WebhookFrom(const Envelope& envelope, std::string_view what) const;
 
     ClientOptions options_;
-    std::shared_ptr<RateLimiter> limiter_;
+    std::shared_ptr<CallLimiter> limiter_;
     std::shared_ptr<httpc::Client> http_;
 };
 

@@ -5,6 +5,8 @@
 #include <map>
 #include <thread>
 
+#include "core/log.hpp"
+
 namespace spacehook::docspace {
 
 namespace {
@@ -84,16 +86,83 @@ std::chrono::milliseconds RateLimiter::RemainingPause() const {
     return std::chrono::ceil<std::chrono::milliseconds>(paused_until_ - now);
 }
 
-std::shared_ptr<RateLimiter> PortalRateLimiter(const std::string& base_url, const RateLimitOptions& options) {
-    static std::mutex mu;
-    static std::map<std::string, std::shared_ptr<RateLimiter>> limiters;
+namespace {
+
+/// scheme://host[:port] as one portal: case and trailing slashes do not make another.
+std::string NormalizedPortal(const std::string& base_url) {
     std::string key;
     for (const char c : base_url) key += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     while (!key.empty() && key.back() == '/') key.pop_back();
+    return key;
+}
+
+}  // namespace
+
+std::shared_ptr<RateLimiter> PortalRateLimiter(const std::string& base_url, const RateLimitOptions& options) {
+    static std::mutex mu;
+    static std::map<std::string, std::shared_ptr<RateLimiter>> limiters;
+    const std::string key = NormalizedPortal(base_url);
     std::lock_guard lock(mu);
     auto& limiter = limiters[key];
     if (!limiter) limiter = std::make_shared<RateLimiter>(options);
     return limiter;
+}
+
+std::string PortalRateKey(const std::string& base_url) { return "docspace:" + NormalizedPortal(base_url); }
+
+// --- shared across replicas -------------------------------------------------------------------
+
+SharedRateLimiter::SharedRateLimiter(std::string key, RateLimitOptions options, SharedBucket bucket, const Clock* clock,
+                                     Sleeper sleep)
+    : key_(std::move(key)),
+      options_(options),
+      bucket_(std::move(bucket)),
+      clock_(clock != nullptr ? *clock : SystemClock::Instance()),
+      sleep_(sleep ? sleep : [](nanoseconds d) { std::this_thread::sleep_for(d); }),
+      local_(options, clock, sleep_) {
+    if (options_.rate_per_second <= 0) options_.rate_per_second = 1;
+    if (options_.burst < 1) options_.burst = 1;
+}
+
+void SharedRateLimiter::Acquire() {
+    for (;;) {
+        auto wait = bucket_.take(key_, options_.rate_per_second, options_.burst, clock_.Now());
+        if (!wait) {
+            NoteOutage(wait.error());
+            ++fallbacks_;
+            local_.Acquire();
+            return;
+        }
+        NoteRecovery();
+        if (wait->count() <= 0) return;
+        // Ask again after the wait: other replicas may have taken the token meanwhile, or paused the
+        // bucket (a 429 one of them saw holds for this call too).
+        sleep_(*wait);
+    }
+}
+
+void SharedRateLimiter::PauseFor(std::chrono::milliseconds duration) {
+    duration = std::clamp(duration, std::chrono::milliseconds(0), options_.max_pause);
+    local_.PauseFor(duration);  // holds here even if the shared bucket is unreachable
+    const TimePoint now = clock_.Now();
+    if (auto paused = bucket_.pause(key_, now + duration, now); !paused) {
+        NoteOutage(paused.error());
+    } else {
+        NoteRecovery();
+    }
+}
+
+std::chrono::milliseconds SharedRateLimiter::RemainingPause() const { return local_.RemainingPause(); }
+
+void SharedRateLimiter::NoteOutage(const Error& error) {
+    if (outage_.exchange(true)) return;
+    log::Warn("docspace", "shared rate limit unreachable; limiting this replica's calls on its own meanwhile",
+              {{"bucket", key_}, {"error", error.message}});
+}
+
+void SharedRateLimiter::NoteRecovery() {
+    if (!outage_.exchange(false)) return;
+    log::Info("docspace", "shared rate limit reachable again", {{"bucket", key_}});
 }
 
 }  // namespace spacehook::docspace

@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cmath>
+#include <map>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -123,6 +126,122 @@ TEST(PortalRateLimiter, OneLimiterPerPortal) {
     EXPECT_EQ(a.get(), b.get());
     EXPECT_NE(a.get(), c.get());
     EXPECT_EQ(b->options().rate_per_second, 5);
+}
+
+TEST(PortalRateLimiter, EveryReplicaNamesAPortalsBucketAlike) {
+    EXPECT_EQ(PortalRateKey("https://Portal.Example.com/"), "docspace:https://portal.example.com");
+    EXPECT_EQ(PortalRateKey("https://portal.example.com"), PortalRateKey("HTTPS://PORTAL.EXAMPLE.COM//"));
+    EXPECT_NE(PortalRateKey("https://portal.example.com"), PortalRateKey("https://other.example.com"));
+}
+
+/// A stand-in for the store's rate_limits table: token buckets by key, on the test's clock, with the
+/// store's semantics (created full, a pause refills from empty). `down` makes it unreachable.
+class FakeSharedBuckets {
+public:
+    SharedBucket Bucket() {
+        return SharedBucket{
+            [this](const std::string& key, double rate, int burst, TimePoint now) -> Result<milliseconds> {
+                std::lock_guard lock(mu_);
+                ++takes;
+                if (down) return Fail(ErrorCode::kUnavailable, "database unreachable");
+                auto [it, created] = buckets_.try_emplace(key, State{static_cast<double>(burst), now, TimePoint{}});
+                State& b = it->second;
+                if (now < b.paused_until) return std::chrono::ceil<milliseconds>(b.paused_until - now);
+                if (now > b.updated) {
+                    b.tokens = std::min<double>(burst, b.tokens + std::chrono::duration<double>(now - b.updated).count() * rate);
+                    b.updated = now;
+                }
+                if (b.tokens >= 1.0) {
+                    b.tokens -= 1.0;
+                    return milliseconds(0);
+                }
+                return milliseconds(static_cast<std::int64_t>(std::ceil((1.0 - b.tokens) / rate * 1000.0)));
+            },
+            [this](const std::string& key, TimePoint until, TimePoint now) -> Status {
+                std::lock_guard lock(mu_);
+                if (down) return Fail(ErrorCode::kUnavailable, "database unreachable");
+                auto [it, created] = buckets_.try_emplace(key, State{0, now, TimePoint{}});
+                State& b = it->second;
+                if (until > b.paused_until) {
+                    b.paused_until = until;
+                    b.tokens = 0;
+                    b.updated = std::max(b.updated, until);
+                }
+                return Ok();
+            }};
+    }
+
+    bool down = false;
+    int takes = 0;
+
+private:
+    struct State {
+        double tokens;
+        TimePoint updated;
+        TimePoint paused_until;
+    };
+    std::mutex mu_;
+    std::map<std::string, State> buckets_;
+};
+
+TEST(SharedRateLimiter, ReplicasDrawFromOneBucket) {
+    ManualTime time;
+    FakeSharedBuckets buckets;
+    SharedRateLimiter a("docspace:p", Rate(10, 4), buckets.Bucket(), &time.clock, time.Sleeper());
+    SharedRateLimiter b("docspace:p", Rate(10, 4), buckets.Bucket(), &time.clock, time.Sleeper());
+    for (int i = 0; i < 2; ++i) {
+        a.Acquire();
+        b.Acquire();
+    }
+    EXPECT_EQ(time.slept, nanoseconds(0));  // the burst of 4, shared
+    a.Acquire();                            // the fifth call waits for a token, whichever replica makes it
+    EXPECT_EQ(time.slept, milliseconds(100));
+    b.Acquire();
+    EXPECT_EQ(time.slept, milliseconds(200));
+    EXPECT_EQ(a.fallbacks() + b.fallbacks(), 0u);
+}
+
+TEST(SharedRateLimiter, APauseOneReplicaSawHoldsForTheOthers) {
+    ManualTime time;
+    FakeSharedBuckets buckets;
+    SharedRateLimiter a("docspace:p", Rate(10, 10), buckets.Bucket(), &time.clock, time.Sleeper());
+    SharedRateLimiter b("docspace:p", Rate(10, 10), buckets.Bucket(), &time.clock, time.Sleeper());
+    a.PauseFor(milliseconds(2000));  // a got the 429
+    EXPECT_EQ(a.RemainingPause(), milliseconds(2000));
+    b.Acquire();
+    // The pause, then one token's worth of refill: no burst the moment it ends.
+    EXPECT_EQ(time.slept, milliseconds(2100));
+}
+
+TEST(SharedRateLimiter, PauseIsClampedToMaxPause) {
+    ManualTime time;
+    FakeSharedBuckets buckets;
+    auto options = Rate(10, 10);
+    options.max_pause = milliseconds(1500);
+    SharedRateLimiter a("docspace:p", options, buckets.Bucket(), &time.clock, time.Sleeper());
+    a.PauseFor(std::chrono::hours(1));
+    a.Acquire();
+    EXPECT_EQ(time.slept, milliseconds(1600));
+}
+
+TEST(SharedRateLimiter, AnUnreachableBucketFallsBackToALimitOfItsOwn) {
+    ManualTime time;
+    FakeSharedBuckets buckets;
+    SharedRateLimiter a("docspace:p", Rate(10, 3), buckets.Bucket(), &time.clock, time.Sleeper());
+    buckets.down = true;
+    for (int i = 0; i < 3; ++i) a.Acquire();  // the local burst
+    EXPECT_EQ(time.slept, nanoseconds(0));
+    a.Acquire();  // still limited, locally
+    EXPECT_GE(time.slept, milliseconds(100) - nanoseconds(10));
+    EXPECT_EQ(a.fallbacks(), 4u);
+    a.PauseFor(milliseconds(500));  // holds locally even though the bucket did not hear of it
+    EXPECT_EQ(a.RemainingPause(), milliseconds(500));
+
+    buckets.down = false;  // back: the shared bucket decides again
+    const int takes = buckets.takes;
+    a.Acquire();
+    EXPECT_EQ(buckets.takes, takes + 1);
+    EXPECT_EQ(a.fallbacks(), 4u);
 }
 
 }  // namespace
