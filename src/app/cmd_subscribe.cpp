@@ -1,9 +1,9 @@
 // `spacehook subscribe`: create or update the portal's webhook for this service (docs/subscribe.md).
 #include <CLI/CLI.hpp>
-
 #include <iostream>
 
 #include "app/command.hpp"
+#include "app/docspace_options.hpp"
 #include "config/service_config.hpp"
 #include "core/log.hpp"
 #include "docspace/client.hpp"
@@ -34,26 +34,12 @@ Result<std::int64_t> MaskOf(const std::vector<std::string>& names) {
     std::int64_t mask = 0;
     for (const auto& name : names) {
         const auto bit = docspace::TriggerBit(name);
-        if (!bit) return Fail(ErrorCode::kInvalidArgument, "unknown trigger '" + name + "' (see wire.md §1.5)");
+        if (!bit)
+            return Fail(ErrorCode::kInvalidArgument, "unknown trigger '" + name + "' (see wire.md §1.5)");
         if (*bit == 0) return 0;  // "*": everything, including triggers added later
         mask |= *bit;
     }
     return mask;
-}
-
-docspace::ClientOptions ClientOptionsFrom(const config::ServiceConfig::DocSpace& portal) {
-    docspace::ClientOptions options;
-    options.base_url = portal.api_host;
-    options.api_key = portal.api_key;
-    options.connect_timeout = portal.connect_timeout;
-    options.total_timeout = portal.total_timeout;
-    options.rate_per_second = portal.rate_per_second;
-    options.burst = portal.burst;
-    options.poll_interval = portal.poll_interval;
-    options.poll_timeout = portal.poll_timeout;
-    options.verify_tls = portal.verify_tls;
-    options.ca_file = portal.ca_file;
-    return options;
 }
 
 int RunSubscribe(const SubscribeArgs& args) {
@@ -63,8 +49,9 @@ int RunSubscribe(const SubscribeArgs& args) {
         return kExitFailed;
     }
     if (config->docspace.api_host.empty() || config->docspace.api_key.empty()) {
-        std::cerr << "spacehook subscribe: the portal is unknown: set DOCSPACE_API_HOST and DOCSPACE_API_KEY (or "
-                     "docspace.api_host / docspace.api_key in the config)\n";
+        std::cerr
+            << "spacehook subscribe: the portal is unknown: set DOCSPACE_API_HOST and DOCSPACE_API_KEY (or "
+               "docspace.api_host / docspace.api_key in the config)\n";
         return kExitFailed;
     }
     for (const auto& secret : config->webhook.secrets) log::RegisterSecret(secret);
@@ -86,8 +73,9 @@ int RunSubscribe(const SubscribeArgs& args) {
             return kExitFailed;
         }
         if (!compiled->HasEnabledRules()) {
-            std::cerr << "spacehook subscribe: the config has no enabled rules, so there is nothing to subscribe "
-                         "to; add rules, or pass --trigger NAME (or --trigger '*')\n";
+            std::cerr
+                << "spacehook subscribe: the config has no enabled rules, so there is nothing to subscribe "
+                   "to; add rules, or pass --trigger NAME (or --trigger '*')\n";
             return kExitFailed;
         }
         mask = compiled->TriggerMask();
@@ -103,7 +91,7 @@ int RunSubscribe(const SubscribeArgs& args) {
     request.dry_run = args.dry_run;
     request.force = args.force;
 
-    docspace::DocSpaceClient client(ClientOptionsFrom(config->docspace));
+    docspace::DocSpaceClient client(DocSpaceOptionsFrom(config->docspace));
     auto report = docspace::SyncSubscription(client, request);
     if (!report) {
         std::cerr << "spacehook subscribe: " << log::Redact(report.error().message) << "\n";
@@ -123,10 +111,12 @@ void AddSubscribeCommand(CLI::App& app) {
     cmd->add_option("--config", args->config_files, "Config file(s), merged in order")->expected(1, -1);
     cmd->add_option("--name", args->name, "Name of the webhook on the portal (with the URL, its identity)")
         ->capture_default_str();
-    cmd->add_option("--trigger", args->triggers, "A trigger to subscribe to instead of the rules' triggers (repeat; '*' for all)");
+    cmd->add_option("--trigger", args->triggers,
+                    "A trigger to subscribe to instead of the rules' triggers (repeat; '*' for all)");
     cmd->add_flag("--enable", args->enable, "Re-enable the subscription if the portal disabled it");
     cmd->add_flag("--dry-run", args->dry_run, "Show what would change, change nothing");
-    cmd->add_flag("--force", args->force, "Update even if nothing differs (re-sends the secret after a rotation)");
+    cmd->add_flag("--force", args->force,
+                  "Update even if nothing differs (re-sends the secret after a rotation)");
     cmd->callback([args] { SetExitCode(RunSubscribe(*args)); });
 }
 

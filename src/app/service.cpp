@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "app/docspace_options.hpp"
 #include "core/log.hpp"
 #include "notify/smtp_mailer.hpp"
 
@@ -46,22 +47,6 @@ runner::EngineOptions EngineOptionsFrom(const config::ServiceConfig& config) {
     options.retry.max_attempts = r.max_attempts;
     options.retry.budget = r.retry_budget;
     options.http_timeout = config.docspace.total_timeout;
-    return options;
-}
-
-docspace::ClientOptions DocSpaceOptionsFrom(const config::ServiceConfig& config) {
-    docspace::ClientOptions options;
-    const auto& d = config.docspace;
-    options.base_url = d.api_host;
-    options.api_key = d.api_key;
-    options.connect_timeout = d.connect_timeout;
-    options.total_timeout = d.total_timeout;
-    options.rate_per_second = d.rate_per_second;
-    options.burst = d.burst;
-    options.poll_interval = d.poll_interval;
-    options.poll_timeout = d.poll_timeout;
-    options.verify_tls = d.verify_tls;
-    options.ca_file = d.ca_file;
     return options;
 }
 
@@ -154,7 +139,7 @@ void Service::StartEngine() {
                   "journaled and stay pending until a start with rules and a portal");
         return;
     }
-    docspace_ = std::make_unique<docspace::DocSpaceClient>(DocSpaceOptionsFrom(config_));
+    docspace_ = std::make_unique<docspace::DocSpaceClient>(DocSpaceOptionsFrom(config_.docspace));
     chat_ = std::make_unique<notify::ChatPoster>(notify::ChatOptions{}, clock_);
     http_ = std::make_unique<httpc::Client>();
     runner::EngineDeps deps;
@@ -166,9 +151,8 @@ void Service::StartEngine() {
     deps.http = http_.get();
     for (const auto& [name, channel] : config_.chat_channels) {
         runner::ChatEndpoint endpoint;
-        endpoint.kind = channel.kind == "slack"   ? notify::ChatKind::kSlack
-                        : channel.kind == "teams" ? notify::ChatKind::kTeams
-                                                  : notify::ChatKind::kGeneric;
+        // The config accepts only the three kinds (service_config.cpp), so the fallback never applies.
+        endpoint.kind = runner::ChatKindOf(channel.kind).value_or(notify::ChatKind::kGeneric);
         endpoint.url = channel.url;
         notify::RegisterWebhookUrl(endpoint.kind, endpoint.url);
         deps.chat_channels.emplace(name, std::move(endpoint));

@@ -97,7 +97,5 @@ http::ServerOptions ServerOptionsFrom(const config::ServiceConfig& config);
 ingress::WebhookOptions WebhookOptionsFrom(const config::ServiceConfig& config);
 /// The engine's options from the `runner` section (and docspace.timeouts for `http` steps).
 runner::EngineOptions EngineOptionsFrom(const config::ServiceConfig& config);
-/// The DocSpace client's options from the `docspace` section.
-docspace::ClientOptions DocSpaceOptionsFrom(const config::ServiceConfig& config);
 
 }  // namespace spacehook::app

@@ -25,13 +25,6 @@ std::string Origin(const std::string& url) {
     return url.substr(0, end);
 }
 
-std::optional<notify::ChatKind> ChatKindOf(const std::string& name) {
-    if (name == "slack") return notify::ChatKind::kSlack;
-    if (name == "teams") return notify::ChatKind::kTeams;
-    if (name == "generic") return notify::ChatKind::kGeneric;
-    return std::nullopt;
-}
-
 bool HasHeader(const std::vector<std::pair<std::string, std::string>>& headers, std::string_view name) {
     for (const auto& [key, value] : headers) {
         if (key.size() != name.size()) continue;
@@ -46,6 +39,13 @@ bool HasHeader(const std::vector<std::pair<std::string, std::string>>& headers, 
 }
 
 }  // namespace
+
+std::optional<notify::ChatKind> ChatKindOf(std::string_view name) {
+    if (name == "slack") return notify::ChatKind::kSlack;
+    if (name == "teams") return notify::ChatKind::kTeams;
+    if (name == "generic") return notify::ChatKind::kGeneric;
+    return std::nullopt;
+}
 
 Result<Json> StepExecutor::Mail(const Json& in, const StepCall& call) {
     if (deps_.mailer == nullptr) {

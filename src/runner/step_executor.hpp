@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -21,6 +22,9 @@ struct ChatEndpoint {
     notify::ChatKind kind = notify::ChatKind::kGeneric;
     std::string url;  ///< a credential for Slack and Teams: never logged, never in a run record
 };
+
+/// "slack", "teams", "generic" (a `chat` step's `kind`, `chat.channels.<name>.kind`); nullopt otherwise.
+std::optional<notify::ChatKind> ChatKindOf(std::string_view name);
 
 /// What steps act through. A missing dependency makes the steps that need it fail permanently with a
 /// message naming the setting (serve refuses to start in that case, so this is for tests and tools).
