@@ -1,4 +1,5 @@
-// `spacehook serve`: the webhook receiver, the admin API and (later) the automation runner, in one process.
+// `spacehook serve`: the webhook receiver, the admin API and the automation runner (docs/runner.md), in one
+// process.
 #include <pthread.h>
 #include <unistd.h>
 
@@ -125,8 +126,11 @@ int RunServe(const ServeArgs& args) {
 
 void AddServeCommand(CLI::App& app) {
     auto args = std::make_shared<ServeArgs>();
-    auto* cmd =
-        app.add_subcommand("serve", "Receive DocSpace webhooks, journal them durably, serve admin routes");
+    auto* cmd = app.add_subcommand(
+        "serve",
+        "Receive DocSpace webhooks, journal them durably, run the rules' steps against the "
+        "portal, serve admin routes. SIGTERM: stop taking deliveries, let running steps "
+        "finish (runner.shutdown_grace), exit; unfinished runs resume at the next start");
     cmd->add_option("--config", args->configs, "YAML config file; repeat to merge several (later files win)")
         ->check(CLI::ExistingFile);
     cmd->add_option("--listen", args->listen,
