@@ -3,9 +3,11 @@
 // start, and graceful shutdown. Every wait is bounded.
 #include "runner/engine.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <future>
+#include <optional>
 #include <thread>
 
 #include "config/document.hpp"
@@ -57,8 +59,8 @@ protected:
 
     [[nodiscard]] std::string Url() const { return "sqlite:" + dir_.path() + "/engine.db"; }
 
-    void StartEngine(EngineOptions options = {}) {
-        options.workers = 2;
+    void StartEngine(EngineOptions options = {}, int workers = 2) {
+        options.workers = workers;
         options.owner_prefix = "test";
         options.retry.backoff = BackoffPolicy{milliseconds(20), milliseconds(200), 2.0, 0.0};
         options.self_backoff = BackoffPolicy{milliseconds(5), milliseconds(20), 2.0, 0.0};
@@ -74,10 +76,13 @@ protected:
         engine_->Start();
     }
 
-    void Upload(const std::string& title, std::int64_t event_id) {
-        const auto file = api_.AddFile(inbox_, title);
+    /// A file.created for a new file in `room` (default: the inbox), journaled as ingress would.
+    void Upload(const std::string& title, std::int64_t event_id,
+                std::optional<EntityId> room = std::nullopt) {
+        const EntityId parent = room.value_or(inbox_);
+        const auto file = api_.AddFile(parent, title);
         store::NewDelivery delivery;
-        const Json envelope = Envelope("file.created", FilePayload(file, inbox_, title), event_id);
+        const Json envelope = Envelope("file.created", FilePayload(file, parent, title), event_id);
         delivery.webhook_id = "7";
         delivery.event_id = std::to_string(event_id);
         delivery.trigger = "file.created";
@@ -143,6 +148,43 @@ TEST_F(EngineTest, WorkIsDispatchedAndRunToTheEndThenTheEngineStops) {
               std::string::npos);
     EXPECT_NE(rendered.find("spacehook_runs_in_progress 0"), std::string::npos);
     engine_->Stop(seconds(1));
+}
+
+TEST_F(EngineTest, RunsOfOneRoomNeverOverlapWhileOtherRoomsRunAlongside) {
+    const EntityId other = api_.AddRoom("Other", 2);
+    api_.SetDelay("CreateFolder", milliseconds(60));  // each run takes a while inside create_folders
+    StartEngine({}, /*workers=*/4);
+    for (int n = 1; n <= 3; ++n) {
+        Upload(fmt::format("in-{}.pdf", n), n);
+        Upload(fmt::format("other-{}.pdf", n), 10 + n, other);
+    }
+    ASSERT_TRUE(Eventually([&] { return AllDone(6); }, seconds(20)));
+
+    // A run's span: from its first step's start to its last step's checkpoint.
+    struct Span {
+        std::string lock;
+        TimePoint from;
+        TimePoint to;
+    };
+    std::vector<Span> spans;
+    for (const auto& run : Runs()) {
+        auto steps = store_->GetSteps(run.id);
+        ASSERT_TRUE(steps && steps->size() == 3u);
+        spans.push_back({run.lock_key, steps->front().started_at, steps->back().finished_at});
+    }
+    int same_room_overlaps = 0;
+    int cross_room_overlaps = 0;
+    for (std::size_t a = 0; a < spans.size(); ++a) {
+        for (std::size_t b = a + 1; b < spans.size(); ++b) {
+            const bool overlap = spans[a].from < spans[b].to && spans[b].from < spans[a].to;
+            if (!overlap) continue;
+            ++(spans[a].lock == spans[b].lock ? same_room_overlaps : cross_room_overlaps);
+        }
+    }
+    EXPECT_EQ(Runs().front().lock_key, "room:" + other.str());
+    EXPECT_EQ(same_room_overlaps, 0);   // room:<id> serializes the runs of one room...
+    EXPECT_GT(cross_room_overlaps, 0);  // ...and only them: the two rooms' runs ran side by side
+    EXPECT_EQ(api_.Effects("rooms_created"), 6);
 }
 
 TEST_F(EngineTest, NothingIsDispatchedUntilThePortalNamesTheServiceAccount) {

@@ -324,6 +324,49 @@ rules:
     (void)b;
 }
 
+TEST_F(RunExecutorTest, ASingleFolderAndFolderCopiesAndMovesFindTheirOwnEffect) {
+    const auto filed = api_.AddFolder(inbox_, "Filed");
+    const auto archive = api_.AddFolder(inbox_, "Archive");
+    UseRules(R"(
+rules:
+  - name: file-folder
+    on: folder.created
+    do:
+      - create_folder: { in: ${FILED}, title: "Box {{ entity.title }}" }
+        id: box
+      - copy: { to: "{{ steps.box.id }}", conflict: duplicate }
+      - move: { to: ${ARCHIVE} }
+)",
+             {{"FILED", filed.str()}, {"ARCHIVE", archive.str()}});
+    const auto q3 = api_.AddFolder(inbox_, "Q3");
+    Deliver(Envelope("folder.created", testing::FolderPayload(q3, inbox_, "Q3"), 500));
+    DispatchAll();
+    const auto id = Runs().back().id;
+    // Every step's call does its work and then loses the answer (a timeout after the portal acted).
+    for (const char* call : {"CreateFolder", "CopyItems", "MoveItems"}) {
+        api_.FailNext(call, Error{ErrorCode::kTimeout, "timed out", 0, std::nullopt}, 1,
+                      /*after_effect=*/true);
+    }
+    EXPECT_EQ(Finish(id), (std::vector<RunOutcome>{RunOutcome::kRetried, RunOutcome::kRetried,
+                                                   RunOutcome::kRetried, RunOutcome::kDone}));
+
+    // create_folder found "Box Q3" in Filed; the duplicate-conflict copy, resumed, found its "Q3" (it
+    // would otherwise have made "Q3 (1)"); the move found Q3's parent already Archive.
+    EXPECT_EQ(api_.Effects("folders_created"), 1);
+    EXPECT_EQ(api_.Effects("copied"), 1);
+    EXPECT_EQ(api_.Effects("moved"), 1);
+    EXPECT_EQ(api_.FolderTitles(filed), (std::vector<std::string>{"Box Q3"}));
+    const auto steps = store_->GetSteps(id);
+    ASSERT_TRUE(steps);
+    ASSERT_EQ(steps->size(), 3u);
+    const Json box = (*steps)[0].output["id"];
+    EXPECT_EQ(api_.FolderTitles(*EntityId::FromJson(box)), (std::vector<std::string>{"Q3"}));
+    EXPECT_EQ((*steps)[1].output["folders"][0]["title"], "Q3");
+    EXPECT_EQ((*steps)[1].output["folders"][0]["parentId"], box);
+    EXPECT_EQ((*steps)[2].output["folders"][0]["id"], q3.ToJson());
+    EXPECT_EQ(api_.ParentOf(q3)->str(), archive.str());
+}
+
 TEST_F(RunExecutorTest, AWorkerThatDiedAfterCreatingTheRoomLeavesItToBeFoundByTag) {
     const auto id = StartRun();
     // The dead worker: claimed, began step 0, created the room, died before the checkpoint.
