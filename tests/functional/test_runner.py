@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -289,6 +290,60 @@ def test_runs_complete_through_5xx_429_and_timeouts_without_duplicates(procs, tm
     assert 'spacehook_docspace_errors_total{class="unavailable"}' in metrics
     assert 'spacehook_docspace_errors_total{class="rate_limited"} 1' in metrics
     assert 'spacehook_dispatch_total{outcome="own_event"}' in metrics
+
+
+def iso_seconds(text):
+    """Epoch seconds of the admin API's times ("2026-11-23T10:41:13.433Z")."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def test_a_5xx_stretch_holds_dispatch_and_runs_back_and_loses_nothing(procs, tmp_path, smtp):
+    # `{{ file.* }}` makes every event need GET files/file/{id} at dispatch (never cached), so an outage
+    # of the files API holds the dispatch itself back, not only the steps.
+    rules = RUNNER_SETTINGS + """
+rules:
+  - name: intake
+    on: [file.created, file.uploaded]
+    if: { in_folder: %(incoming)d }
+    do:
+      - create_room: { title: "Case {{ file.title }}", type: custom }
+        id: room
+      - create_folders: { in: "{{ steps.room.id }}", titles: [Documents] }
+      - move: { to: %(archive)d }
+      - mail: { to: manager@example.com, subject: "Case {{ file.title }} v{{ file.version }}", body: "{{ file.webUrl }}" }
+""" % {"incoming": INCOMING, "archive": ARCHIVE_2025}
+    portal = Portal(procs, tmp_path)
+    # 1. The portal's people API is down while serve starts: the service account (people/@self) stays
+    #    unknown, and nothing may be dispatched before the loop guard can work.
+    down_from = time.time()
+    portal.fault(kind="status", status=503, count=0, durationMs=4000, pathPrefix="/api/2.0/people")
+    serve = Serve(procs, tmp_path, portal, rules, smtp=smtp)
+    portal.subscribe(serve.webhook_url)
+    portal.upload("Invoice-A.pdf")
+    first = serve.wait_runs(1, timeout=60)
+    assert iso_seconds(first[0]["created_at"]) >= down_from + 3.5, first  # not one dispatch in the outage
+    log = serve.proc.output()
+    assert "cannot reach the portal to learn the service account" in log
+    assert "service account known" in log
+
+    # 2. Now the files API is down for 3 s: the next upload's file-info lookup fails, the event is
+    #    dispatched again with backoff, and its run's steps wait the rest out the same way.
+    portal.fault(kind="status", status=503, count=0, durationMs=3000, pathPrefix="/api/2.0/files")
+    portal.upload("Invoice-B.pdf")
+    runs = serve.wait_runs(2, timeout=60)
+    retried = [e for e in serve.events() if e["trigger"].startswith("file.") and e["actor"] != SERVICE_ID
+               and e["attempts"] >= 1]
+    assert retried and all(e["state"] == "dispatched" for e in retried), serve.events()
+    assert 'spacehook_dispatch_total{outcome="retried"}' in serve.metrics()
+
+    counters = portal.counters()
+    assert counters.get("rooms_created") == 2
+    assert counters.get("folders_created") == 2
+    assert counters.get("move_operations") == 2
+    assert sorted(m["parsed"]["subject"] for m in smtp.messages()) == ["Case Invoice-A.pdf v1",
+                                                                       "Case Invoice-B.pdf v1"]
+    assert {f["title"] for f in find(portal.state(), "Archive 2025")["files"]} == {"Invoice-A.pdf", "Invoice-B.pdf"}
+    assert len(runs) == 2
 
 
 def test_kill_9_mid_run_resumes_without_duplicates(procs, tmp_path, smtp):
