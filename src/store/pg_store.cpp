@@ -579,6 +579,10 @@ Status PgStore::FailDispatch(std::int64_t seq, const std::string& owner, const s
 // advisory lock on hash(key) needs no bookkeeping: it is held only between "the key looks free" and
 // COMMIT of the claim, released by COMMIT/ROLLBACK or by the session's death, and the check made under
 // it sees every earlier claimer's committed run (READ COMMITTED takes a new snapshot per statement).
+// "Only the oldest due run of a key may start" alone does not serialize them: replicas pass their own
+// `now`, so with clocks a little apart (or a retry delay ending between two claims) one replica finds
+// an older run not yet due and starts the next one while another starts the older one
+// (store_pg_test ReplicasWithSkewedClocksNeverRunTwoRunsOfALockKeyAtOnce fails without this lock).
 // A hash collision only makes two keys' claimers wait for each other briefly; the check itself
 // compares the exact key. Each attempt is its own transaction holding at most one advisory lock and one
 // row lock, taken without waiting (SKIP LOCKED) before the advisory one, so claimers cannot deadlock.

@@ -220,6 +220,76 @@ TEST_F(PgStoreTest, ReplicasNeverRunOneRunTwiceNorTwoRunsOfALockKeyAtOnce) {
     c->Close();
 }
 
+TEST_F(PgStoreTest, ReplicasWithSkewedClocksNeverRunTwoRunsOfALockKeyAtOnce) {
+    // Each replica passes its own `now` (clocks a little apart, as on real machines), and every run is
+    // first sent back with a short retry delay, so a run can be due for one replica and not yet for
+    // another. Then "only the oldest due run of a key may start" cannot keep two runs of a key apart
+    // on its own (the replicas disagree on which is due); the claim's lock on the key must.
+    constexpr int kRuns = 90;
+    std::vector<NewRun> runs;
+    for (int i = 0; i < kRuns; ++i)
+        runs.push_back(MakeRun(fmt::format("r{}", i), fmt::format("room:{}", i % 3), 1));
+    DispatchRuns("a", runs);
+    auto b = OpenAnother();
+    auto c = OpenAnother();
+    ASSERT_TRUE(b && c);
+    const std::vector<Store*> stores = {store_.get(), b.get(), c.get()};
+    const TimePoint base = clock_.Now();
+    const auto start = SteadyClock::now();
+    auto now_of = [&](const Store& store) {
+        const auto skew = milliseconds(&store == stores[0] ? 0 : &store == stores[1] ? 40 : 80);
+        return base + std::chrono::duration_cast<milliseconds>(SteadyClock::now() - start) + skew;
+    };
+
+    std::mutex mu;
+    std::set<std::int64_t> retried;
+    std::map<std::string, int> running_per_key;
+    int overlaps = 0;
+    std::atomic<int> done{0};
+    std::atomic<int> errors{0};
+    RunWorkers(
+        stores, 3,
+        [&](Store& store, const std::string& owner) {
+            const TimePoint now = now_of(store);
+            auto claimed = store.ClaimRun(owner, now);
+            if (!claimed) {
+                ++errors;
+                return;
+            }
+            if (!*claimed) {
+                std::this_thread::sleep_for(milliseconds(1));
+                return;
+            }
+            const RunRecord run = **claimed;
+            bool retry = false;
+            {
+                std::lock_guard lock(mu);
+                if (running_per_key[run.lock_key]++ > 0) ++overlaps;
+                retry = retried.insert(run.id).second;
+            }
+            std::this_thread::sleep_for(std::chrono::microseconds(500));
+            {
+                std::lock_guard lock(mu);
+                --running_per_key[run.lock_key];
+            }
+            const bool ok =
+                retry ? static_cast<bool>(store.RetryRun(run.id, owner, now + milliseconds(60), "again"))
+                      : static_cast<bool>(store.CompleteRun(run.id, owner, now));
+            if (!ok) {
+                ++errors;
+            } else if (!retry) {
+                ++done;
+            }
+        },
+        [&] { return done.load() >= kRuns; });
+
+    EXPECT_EQ(errors.load(), 0);
+    EXPECT_EQ(overlaps, 0);
+    EXPECT_EQ(done.load(), kRuns);
+    b->Close();
+    c->Close();
+}
+
 TEST_F(PgStoreTest, ARunOfADeadReplicaIsTakenOverAtItsCheckpoint) {
     DispatchRuns("a", {MakeRun("r1", "room:1", 3), MakeRun("r2", "room:1", 1)});
     auto dying = OpenAnother();
