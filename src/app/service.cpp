@@ -10,7 +10,26 @@ namespace spacehook::app {
 
 namespace {
 constexpr std::string_view kComponent = "serve";
+
+/// The portal's call limit held in the shared store: replicas on one PostgreSQL draw from one bucket, so
+/// N replicas do not send N times the rate the portal allows its API user, and a 429 one of them gets
+/// pauses all (docs/replicas.md).
+std::shared_ptr<docspace::CallLimiter> StoreBackedLimiter(const docspace::ClientOptions& options,
+                                                          store::Store& store) {
+    docspace::RateLimitOptions rate;
+    rate.rate_per_second = options.rate_per_second;
+    rate.burst = options.burst;
+    docspace::SharedBucket bucket{
+        [&store](const std::string& key, double per_second, int burst, TimePoint now) {
+            return store.AcquireRateToken(key, per_second, burst, now);
+        },
+        [&store](const std::string& key, TimePoint until, TimePoint now) {
+            return store.PauseRateLimit(key, until, now);
+        }};
+    return std::make_shared<docspace::SharedRateLimiter>(docspace::PortalRateKey(options.base_url), rate,
+                                                         std::move(bucket));
 }
+}  // namespace
 
 http::ServerOptions ServerOptionsFrom(const config::ServiceConfig& config) {
     http::ServerOptions options;
@@ -139,7 +158,11 @@ void Service::StartEngine() {
                   "journaled and stay pending until a start with rules and a portal");
         return;
     }
-    docspace_ = std::make_unique<docspace::DocSpaceClient>(DocSpaceOptionsFrom(config_.docspace));
+    const docspace::ClientOptions docspace_options = DocSpaceOptionsFrom(config_.docspace);
+    // A single process keeps the in-process limiter (nullptr); replicas on a shared store share one.
+    const bool shared_limit = store::IsSharedStoreUrl(config_.store_url);
+    docspace_ = std::make_unique<docspace::DocSpaceClient>(
+        docspace_options, shared_limit ? StoreBackedLimiter(docspace_options, *store_) : nullptr);
     chat_ = std::make_unique<notify::ChatPoster>(notify::ChatOptions{}, clock_);
     http_ = std::make_unique<httpc::Client>();
     runner::EngineDeps deps;
@@ -166,7 +189,8 @@ void Service::StartEngine() {
               {{"rules", static_cast<int>(rules_.rules().size())},
                {"workers", config_.runner.workers},
                {"portal", config_.docspace.api_host},
-               {"mail", mailer_ ? "smtp" : "off"}});
+               {"mail", mailer_ ? "smtp" : "off"},
+               {"rate_limit", shared_limit ? "shared by replicas (store)" : "this process"}});
 }
 
 std::uint16_t Service::port() const {

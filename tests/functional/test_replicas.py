@@ -13,8 +13,8 @@ import http.client
 import itertools
 import json
 import os
+import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -436,3 +436,39 @@ def test_a_replica_killed_mid_burst_leaves_its_runs_to_the_others(procs, tmp_pat
     survivors = [p for p in replicas.procs_list if p.info["pid"] != pid]
     assert sum(replicas.metric(p, 'spacehook_runs_total{outcome="done"}') for p in survivors) >= 1
     assert all(p.popen.poll() is None for p in survivors)
+
+
+def psql(url, sql):
+    out = subprocess.run(["psql", url, "-Atc", sql], capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    return out.stdout.strip()
+
+
+def test_replicas_share_the_portals_rate_limit_and_a_429_pauses_them_all(procs, tmp_path, postgres, balancer):
+    if not shutil.which("psql"):
+        pytest.skip("psql not installed")
+    settings = REPLICA_SETTINGS + "  rate_limit: { per_second: 20, burst: 5 }\n"
+    portal = Portal(procs, tmp_path)
+    replicas = Replicas(procs, tmp_path, portal, postgres, balancer, 2, settings + CASE_RULES)
+    portal.subscribe(replicas.webhook_url)
+    for p in replicas.procs_list:
+        assert "shared by replicas (store)" in p.output(), p.output()[-2000:]
+    # The portal's limiter answers the first case-folder creation with a 429 and Retry-After: 3.
+    portal.control("POST", "faults", {"kind": "status", "status": 429, "retryAfter": 3, "count": 1,
+                                      "method": "POST", "pathPrefix": "/api/2.0/files/folder/"})
+    rooms = [portal.create_room(f"Limited {c}") for c in "AB"]
+    titles = [f"Limited-{n}.docx" for n in range(4)]
+    started = time.time()
+    for n, title in enumerate(titles):
+        portal.upload(title, rooms[n % 2])
+    replicas.wait_runs(len(titles))
+    assert_cases_once(portal, titles)
+    assert portal.counters().get("faults_injected") == 1
+
+    # One bucket for the portal, in the shared database, and the 429's pause is in it: every replica
+    # read it before its next call, not only the one that got the 429.
+    rows = psql(postgres, "SELECT key, paused_until FROM rate_limits").splitlines()
+    assert len(rows) == 1, rows
+    key, paused_until = rows[0].split("|")
+    assert key == "docspace:" + portal.url.lower()
+    assert started + 2.5 <= int(paused_until) / 1000 <= time.time() + 1, (started, paused_until)
