@@ -80,21 +80,32 @@ FailureDecision DecideAfterFailure(const RetryOptions& options, const store::Run
 
 void LeaseKeeper::Track(std::int64_t run_id, const std::string& owner) {
     std::lock_guard lock(mu_);
-    owners_[run_id] = owner;
+    leases_[run_id] = Lease{owner, ++next_generation_};
 }
 
 void LeaseKeeper::Untrack(std::int64_t run_id) {
     std::lock_guard lock(mu_);
-    owners_.erase(run_id);
+    leases_.erase(run_id);
 }
 
 void LeaseKeeper::RenewAll(store::Store& store, TimePoint now) {
-    for (const auto& [run_id, owner] : Tracked()) {
-        auto renewed = store.RenewLease(run_id, owner, now);
+    RenewAll(
+        [&](std::int64_t run_id, const std::string& owner) { return store.RenewLease(run_id, owner, now); });
+}
+
+void LeaseKeeper::RenewAll(const std::function<Status(std::int64_t, const std::string&)>& renew) {
+    std::vector<std::pair<std::int64_t, Lease>> snapshot;
+    {
+        std::lock_guard lock(mu_);
+        snapshot.assign(leases_.begin(), leases_.end());
+    }
+    for (const auto& [run_id, lease] : snapshot) {
+        auto renewed = renew(run_id, lease.owner);
         if (renewed) continue;
         if (renewed.error().code == ErrorCode::kConflict || renewed.error().code == ErrorCode::kNotFound) {
             std::lock_guard lock(mu_);
-            if (auto it = owners_.find(run_id); it != owners_.end() && it->second == owner) owners_.erase(it);
+            auto it = leases_.find(run_id);
+            if (it != leases_.end() && it->second.generation == lease.generation) leases_.erase(it);
         }
         log::Warn(kComponent, "cannot renew a run's lease",
                   {{"run", run_id}, {"error", renewed.error().message}});
@@ -103,12 +114,14 @@ void LeaseKeeper::RenewAll(store::Store& store, TimePoint now) {
 
 std::vector<std::pair<std::int64_t, std::string>> LeaseKeeper::Tracked() const {
     std::lock_guard lock(mu_);
-    return {owners_.begin(), owners_.end()};
+    std::vector<std::pair<std::int64_t, std::string>> out;
+    for (const auto& [run_id, lease] : leases_) out.emplace_back(run_id, lease.owner);
+    return out;
 }
 
 std::size_t LeaseKeeper::size() const {
     std::lock_guard lock(mu_);
-    return owners_.size();
+    return leases_.size();
 }
 
 // --- RunExecutor ---------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -50,16 +51,27 @@ class LeaseKeeper {
 public:
     void Track(std::int64_t run_id, const std::string& owner);
     void Untrack(std::int64_t run_id);
-    /// Renews every tracked lease. A lease the store refuses (kConflict: taken over or released) is
-    /// no longer tracked; its worker learns it at its next write.
+    /// Renews every tracked lease (store.RenewLease). A lease the store refuses (kConflict: taken over
+    /// or released) is no longer tracked; its worker learns it at its next write.
     void RenewAll(store::Store& store, TimePoint now);
+    /// The same over `renew(run id, owner)`, called without the keeper's lock held.
+    void RenewAll(const std::function<Status(std::int64_t, const std::string&)>& renew);
     /// (run id, owner) of every tracked run.
     [[nodiscard]] std::vector<std::pair<std::int64_t, std::string>> Tracked() const;
     [[nodiscard]] std::size_t size() const;
 
 private:
+    struct Lease {
+        std::string owner;
+        /// Which Track() this entry came from. A run can be untracked and tracked again by the same
+        /// owner between the heartbeat's snapshot and its refused renewal (a takeover's RetryRun is due
+        /// at once and the same worker may claim the run straight back); the refusal was about the
+        /// earlier attempt and must not drop the later one.
+        std::uint64_t generation = 0;
+    };
     mutable std::mutex mu_;
-    std::map<std::int64_t, std::string> owners_;
+    std::map<std::int64_t, Lease> leases_;
+    std::uint64_t next_generation_ = 0;
 };
 
 /// How one claimed run's attempt ended (the label of spacehook_runs_total).

@@ -447,6 +447,27 @@ TEST_F(RunExecutorTest, AStopRequestReleasesTheRunBetweenStepsUntouched) {
     EXPECT_EQ(RunAllDue(), (std::vector<RunOutcome>{RunOutcome::kDone}));
 }
 
+TEST(LeaseKeeper, ARefusalAboutAnEarlierAttemptKeepsTheNextAttemptTracked) {
+    LeaseKeeper keeper;
+    keeper.Track(7, "w1");
+    int calls = 0;
+    keeper.RenewAll([&](std::int64_t run_id, const std::string& owner) -> Status {
+        ++calls;
+        // Between the heartbeat's snapshot and the store's answer, the worker ended that attempt (a
+        // takeover's RetryRun, due at once) and claimed the run straight back.
+        keeper.Untrack(run_id);
+        keeper.Track(run_id, owner);
+        return Fail(ErrorCode::kConflict, "run 7 is not running");
+    });
+    EXPECT_EQ(calls, 1);
+    EXPECT_EQ(keeper.Tracked(), (std::vector<std::pair<std::int64_t, std::string>>{{7, "w1"}}));
+    // A refusal about the attempt that is tracked now drops it.
+    keeper.RenewAll([](std::int64_t, const std::string&) -> Status {
+        return Fail(ErrorCode::kConflict, "run 7 was taken over");
+    });
+    EXPECT_EQ(keeper.size(), 0u);
+}
+
 TEST_F(RunExecutorTest, TheHeartbeatKeepsALongStepsLeaseAndForgetsALostOne) {
     const auto id = StartRun();
     auto claimed = store_->ClaimRun("w1", clock_.Now());
