@@ -144,11 +144,13 @@ public:
                 std::lock_guard lock(mu_);
                 ++takes;
                 if (down) return Fail(ErrorCode::kUnavailable, "database unreachable");
-                auto [it, created] = buckets_.try_emplace(key, State{static_cast<double>(burst), now, TimePoint{}});
+                auto [it, created] =
+                    buckets_.try_emplace(key, State{static_cast<double>(burst), now, TimePoint{}});
                 State& b = it->second;
                 if (now < b.paused_until) return std::chrono::ceil<milliseconds>(b.paused_until - now);
                 if (now > b.updated) {
-                    b.tokens = std::min<double>(burst, b.tokens + std::chrono::duration<double>(now - b.updated).count() * rate);
+                    b.tokens = std::min<double>(
+                        burst, b.tokens + std::chrono::duration<double>(now - b.updated).count() * rate);
                     b.updated = now;
                 }
                 if (b.tokens >= 1.0) {

@@ -1,5 +1,7 @@
-// Not a timed test: DISABLED_ so ctest never runs it. Run by hand to see the group-commit rate:
+// Not a timed test: DISABLED_ so ctest never runs it. Run by hand to see the group-commit rate, on
+// SQLite (store_test) or on a throwaway PostgreSQL server (store_pg_test; fsync off there):
 //   build/store/src/store/store_test --gtest_also_run_disabled_tests --gtest_filter='*Throughput*'
+//   build/store/src/store/store_pg_test --gtest_also_run_disabled_tests --gtest_filter='*Throughput*'
 // It checks that every append was stored and prints appends/s and appends per commit.
 
 #include <condition_variable>
