@@ -19,8 +19,14 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) { return Lower(a) 
 }  // namespace
 
 std::string User::DisplayName() const {
-    if (first_name.empty()) return last_name;
-    if (last_name.empty()) return first_name;
+    // DisplayUserSettingsHelper.GetFullUserName: the formatted names, or the e-mail when they are blank
+    // (a person invited by e-mail has no names until they accept).
+    const auto blank = [](const std::string& text) {
+        return std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isspace(c) != 0; });
+    };
+    if (blank(first_name) && blank(last_name)) return email;
+    if (blank(first_name)) return last_name;
+    if (blank(last_name)) return first_name;
     return first_name + " " + last_name;
 }
 

@@ -99,6 +99,20 @@ TEST(ModelTest, AllowedRoomAccessesFollowTheWireTable) {
     EXPECT_TRUE(AllowedRoomAccesses(3).empty());
 }
 
+TEST(ModelTest, DisplayNameFallsBackToTheEmailWithoutNames) {
+    User u;
+    u.email = "omar@example.com";
+    EXPECT_EQ(u.DisplayName(), "omar@example.com");  // invited by e-mail: no names yet
+    u.first_name = " ";
+    EXPECT_EQ(u.DisplayName(), "omar@example.com");
+    u.first_name = "Omar";
+    EXPECT_EQ(u.DisplayName(), "Omar");
+    u.last_name = "Invited";
+    EXPECT_EQ(u.DisplayName(), "Omar Invited");
+    u.first_name.clear();
+    EXPECT_EQ(u.DisplayName(), "Invited");
+}
+
 TEST(ModelTest, TitlesAndExtensions) {
     EXPECT_EQ(ExtensionOf("Report.DOCX"), ".docx");
     EXPECT_EQ(ExtensionOf("README"), "");
