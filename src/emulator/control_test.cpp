@@ -120,6 +120,19 @@ TEST_F(ControlTest, StateDumpCountsEveryMutation) {
     EXPECT_EQ(api.Control("GET", "counters").json.size(), 0U);
 }
 
+TEST_F(ControlTest, CountsEveryRestCallByMethodButNotControlCalls) {
+    EXPECT_EQ(api.Get("/api/2.0/people/@self", kOwnerKey).status, 200);
+    EXPECT_EQ(api.Get("/api/2.0/files/rooms/999999", kOwnerKey).status, 404);  // failed calls count too
+    api.Control("POST", "faults", Json{{"status", 503}, {"method", "POST"}});
+    EXPECT_EQ(api.Post("/api/2.0/files/rooms", kOwnerKey, Json{{"title", "X"}, {"roomType", 2}}).status, 503);
+    api.Control("GET", "state");
+    const auto counters = api.Control("GET", "counters").json;
+    EXPECT_EQ(counters["api_calls"], 3);
+    EXPECT_EQ(counters["api_calls.GET"], 2);
+    EXPECT_EQ(counters["api_calls.POST"], 1);
+    EXPECT_FALSE(counters.contains("api_calls.PUT"));
+}
+
 TEST_F(ControlTest, UploadEditApiKeysGroupsAndWaitIdle) {
     Receiver receiver;
     Subscribe(api, kOwnerKey, "all", receiver.url(), 0);

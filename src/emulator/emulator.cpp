@@ -235,6 +235,13 @@ private:
         if (decision.fault && decision.fault->kind == FaultKind::kSlow) delay += decision.fault->delay;
         runner_.PostAfter(delay, [this, request = std::move(request), respond = std::move(respond),
                                   fault = decision.fault] {
+            {
+                // Every REST call, faulted or not, so a client's calls per unit of work can be counted
+                // here rather than assumed (bench/compare: API calls per automation).
+                std::lock_guard lock(state_.mu);
+                state_.Count("api_calls");
+                state_.Count("api_calls." + request.method);
+            }
             Reply reply;
             if (fault && fault->kind == FaultKind::kStatus) {
                 {
