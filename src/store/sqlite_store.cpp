@@ -664,12 +664,18 @@ Result<std::optional<TimePoint>> SqliteStore::NextDueTime() {
         // queries' own conditions. A run whose lock is held is left out (else a worker would wake
         // and find nothing to claim, again and again); the holder's lease expiry is in the list, and
         // its end fires the wake-up (WakeLockWaiters).
+        //
+        // Both halves walk the due-time indexes of migration 3 from their smallest key (INDEXED BY: the
+        // planner would otherwise take events_by_state / runs_by_state and scan the whole backlog, and
+        // with the index missing the statement fails instead of silently scanning). The runs half stops
+        // at the first run whose lock is free.
         auto stmt = db.Prepare(fmt::format(
             "SELECT MIN(due) FROM ("
-            " SELECT CASE WHEN next_attempt_at > lease_until THEN next_attempt_at ELSE lease_until END AS due"
-            "  FROM events WHERE state = 'pending'"
+            " SELECT MIN(max(next_attempt_at, lease_until)) AS due"
+            "  FROM events INDEXED BY events_pending_due WHERE state = 'pending'"
             " UNION ALL"
-            " SELECT {} AS due FROM runs r WHERE r.state IN ('pending', 'running') AND {}"
+            " SELECT * FROM (SELECT {0} AS due FROM runs r INDEXED BY runs_live_due"
+            "  WHERE r.state IN ('pending', 'running') AND {1} ORDER BY {0} LIMIT 1)"
             ") AS due_times",
             kRunDueAt, kLockFree));
         if (!stmt) return Fail(stmt.error());

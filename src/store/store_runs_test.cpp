@@ -347,6 +347,29 @@ TEST_P(StoreTest, ConcurrentWorkersNeverClaimTheSameRun) {
     EXPECT_EQ(store_->Stats()->runs_done, 60);
 }
 
+TEST_P(StoreTest, NextDueTimeIsTheEarliestOfABacklog) {
+    // Many pending events and runs, the earliest due ones neither first nor last in journal order.
+    const TimePoint t0 = clock_.Now();
+    std::vector<std::int64_t> seqs;
+    for (int i = 0; i < 40; ++i) seqs.push_back(StoreEvent(fmt::format("e{}", i)));
+    ASSERT_EQ(store_->ClaimEvents("d", 100, t0)->size(), 40u);
+    for (int i = 0; i < 40; ++i) {
+        if (i == 17) continue;
+        ASSERT_TRUE(store_->RetryDispatch(seqs[i], "d", t0 + seconds(100 + i), "later"));
+    }
+    ASSERT_TRUE(store_->RetryDispatch(seqs[17], "d", t0 + seconds(50), "soonest"));
+    EXPECT_EQ(store_->NextDueTime().value(), t0 + seconds(50));
+
+    // Runs: a run waiting for a held lock is not due; its holder's lease expiry counts instead.
+    DispatchRuns("r", {MakeRun("held", "room:1"), MakeRun("waiter", "room:1")});
+    const auto holder = MustClaimRun("w1");
+    EXPECT_EQ(holder.run_key, "held");
+    // The waiter (due since t0) is blocked: the event or the holder's lease expiry comes first.
+    EXPECT_EQ(store_->NextDueTime().value(), std::min(t0 + seconds(50), holder.lease_until));
+    ASSERT_TRUE(store_->RetryRun(holder.id, "w1", t0 + seconds(30), "later"));
+    EXPECT_EQ(store_->NextDueTime().value(), t0);  // the waiter's lock is free now: due since t0
+}
+
 TEST_P(StoreTest, NextDueTimeFollowsEventsRunsAndLeases) {
     EXPECT_EQ(store_->NextDueTime().value(), std::nullopt);
     const auto seq = StoreEvent("a");

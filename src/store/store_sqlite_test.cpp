@@ -68,6 +68,22 @@ TEST_F(SqliteStoreTest, OpenUsesWalFullSyncForeignKeysAndStrictTables) {
     EXPECT_EQ(Sqlite().QueryOnWriterForTesting("PRAGMA synchronous").value(), 1);  // NORMAL
 }
 
+TEST_F(SqliteStoreTest, NextDueTimeIsAnIndexLookupNotABacklogScan) {
+    // Every runner thread asks before it sleeps, so with a backlog a scan would cost O(backlog) per
+    // wake-up. NextDueTime names the due-time indexes (INDEXED BY): without them it fails rather than
+    // scanning, which is what this proves.
+    for (int i = 0; i < 50; ++i) StoreEvent(fmt::format("e{}", i));
+    EXPECT_EQ(store_->NextDueTime().value(), clock_.Now());
+    EXPECT_EQ(QueryInt("SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name IN "
+                       "('events_pending_due', 'runs_live_due')")
+                  .value(),
+              2);
+    ASSERT_TRUE(Sqlite().ExecOnWriterForTesting("DROP INDEX events_pending_due"));
+    auto without = store_->NextDueTime();
+    ASSERT_FALSE(without);
+    EXPECT_NE(without.error().message.find("events_pending_due"), std::string::npos) << without.error().message;
+}
+
 TEST(StoreMigrations, AppliesOnlyWhatIsMissingAndRollsBackAFailure) {
     TempDir dir;
     auto db = OpenRaw(dir.path() + "/m.db");
