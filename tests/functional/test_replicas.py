@@ -82,7 +82,7 @@ def iso_seconds(text):
 
 # --- PostgreSQL ------------------------------------------------------------------------------------
 
-def test_postgres_bin() -> str:
+def pg_server_bin() -> str:
     """spacehook-test-postgres: $SPACEHOOK_TEST_POSTGRES, else next to the spacehook binary's build."""
     path = os.environ.get("SPACEHOOK_TEST_POSTGRES")
     if not path:
@@ -92,16 +92,13 @@ def test_postgres_bin() -> str:
     return path
 
 
-test_postgres_bin.__test__ = False  # a helper, not a test
-
-
 @pytest.fixture
 def postgres(procs, tmp_path):
     """A fresh PostgreSQL server with an empty database; its URL. Skips without PostgreSQL's server."""
     ready = tmp_path / "postgres.ready"
     log = tmp_path / "postgres.log"
     try:
-        proc = procs.start([test_postgres_bin(), "--ready-file", str(ready), "--database", "spacehook"], ready,
+        proc = procs.start([pg_server_bin(), "--ready-file", str(ready), "--database", "spacehook"], ready,
                            log_path=log)
     except RuntimeError as e:
         if "PostgreSQL server binaries not found" in str(e) and os.environ.get("SPACEHOOK_REQUIRE_PG") != "1":
