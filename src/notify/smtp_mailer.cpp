@@ -76,9 +76,12 @@ Result<std::unique_ptr<SmtpMailer>> SmtpMailer::Create(SmtpOptions options, cons
         return Fail(ErrorCode::kConfig, "MAIL_FROM is not set: mail needs a sender address");
     auto from = ParseMailboxList(options.from);
     if (!from || from->size() != 1) {
-        return Fail(ErrorCode::kConfig, fmt::format("MAIL_FROM must be one address: {}",
-                                                    from ? "\"" + PrintableForMessage(options.from) + "\""
-                                                         : from.error().message));
+        // Quoted through fmt, not `"\"" + std::string&&`: g++ 12 at -O3 reports a false -Wrestrict
+        // inside that operator+ (GCC PR 105329), which fails the Release build (warnings are errors).
+        return Fail(ErrorCode::kConfig,
+                    fmt::format("MAIL_FROM must be one address: {}",
+                                from ? fmt::format("\"{}\"", PrintableForMessage(options.from))
+                                     : from.error().message));
     }
     return std::unique_ptr<SmtpMailer>(new SmtpMailer(std::move(options), clock));
 }

@@ -45,6 +45,8 @@ TEST(SmtpOptions, RejectsBadConfigurationAsConfigErrors) {
     SmtpOptions two_senders = Options("smtp://mail.example.com");
     two_senders.from = "a@example.com, b@example.com";
     EXPECT_EQ(SmtpMailer::Create(two_senders).error().code, ErrorCode::kConfig);
+    EXPECT_EQ(SmtpMailer::Create(two_senders).error().message,
+              "MAIL_FROM must be one address: \"a@example.com, b@example.com\"");
     SmtpOptions bad_sender = Options("smtp://mail.example.com");
     bad_sender.from = "spacehook <bot@>";
     const auto bad = SmtpMailer::Create(bad_sender);

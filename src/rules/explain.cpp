@@ -66,9 +66,11 @@ std::string DescribeRules(const CompiledRules& rules) {
 std::string ExplainEvent(const CompiledRules& rules, const Event& event, const Facts& facts) {
     std::string out = fmt::format("event {} {}", event.id ? event.id->str() : "-", event.trigger);
     if (event.entity_id) out += fmt::format(": {} {}", ToString(event.kind), event.entity_id->str());
-    if (event.title) out += " " + Json(*event.title).dump();
-    if (event.parent_id) out += " in " + event.parent_id->str();
-    if (!event.create_by.empty()) out += " by " + event.create_by;
+    // fmt rather than `" " + std::string&&`: g++ 12 at -O3 reports a false -Wrestrict inside that
+    // operator+ (GCC PR 105329), which fails the Release build (warnings are errors).
+    if (event.title) out += fmt::format(" {}", Json(*event.title).dump());
+    if (event.parent_id) out += fmt::format(" in {}", event.parent_id->str());
+    if (!event.create_by.empty()) out += fmt::format(" by {}", event.create_by);
     out += "\n";
     out += fmt::format("needs: {}\n", NeedsText(rules.Needs(event)));
     const auto evaluations = rules.Evaluate(event, facts);
