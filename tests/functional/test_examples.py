@@ -360,6 +360,24 @@ def test_home_room_for_an_invited_person_without_hr(examples):
     assert body_text(mails[0]).startswith("Hello there,\n")
 
 
+def test_home_room_for_a_plain_user_stops_at_the_room_manager_role(examples):
+    # room_manager is for DocSpace admins and room admins only (wire.md §2.4): for a plain user the portal
+    # refuses it, and the run goes to the dead-letter list with the portal's reason, before any mail.
+    ex = examples("home-room.yaml")
+    create_person(ex, "Paul", "Plain", "paul.plain@example.com", type_="User")
+
+    def dead():
+        runs = ex.runs()
+        return runs if len(runs) == 1 and runs[0]["state"] == "dead" else None
+    wait_for(dead, 30, "the home-room run dead-lettered")
+    letters = ex.dead_letters()
+    assert len(letters) == 1 and letters[0]["rule"] == "home-room"
+    assert "set_access" in letters[0]["reason"] and "403" in letters[0]["reason"], letters[0]
+    room = ex.tree().one("Home - Paul Plain", kind="room")
+    assert room.get("members", []) == []
+    assert ex.smtp.messages() == []
+
+
 def test_room_setup_for_a_new_room(examples):
     ex = examples("room-setup.yaml")
     room = ex.portal.rest("POST", "files/rooms", key=MARIA_KEY, body={"title": "Project Apollo", "roomType": 2})
@@ -484,7 +502,7 @@ def test_compliance_watch_mails_the_owner_about_changes_in_the_folder_only(examp
 
 # --- all five together ------------------------------------------------------------------------------------
 
-def test_check_loads_all_five_examples(examples, tmp_path):
+def test_check_loads_all_five_examples():
     env = clean_env(TEMPLATE_FILE_IDS="1,2", ROOM_MANAGERS="", ROOM_EDITORS="", ROOM_VIEWERS="", CLIENT_ROOM_ID="5",
                     INTERNAL_FOLDER_ID="12", INCOMING_FOLDER_ID="14", MANAGER_EMAIL="m@example.com",
                     COMPLIANCE_FOLDER_ID="17", DEPARTMENT_OWNER_EMAIL="d@example.com")
