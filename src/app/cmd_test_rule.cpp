@@ -9,6 +9,7 @@
 
 #include "app/command.hpp"
 #include "config/service_config.hpp"
+#include "core/json_depth.hpp"
 #include "rules/compiled_rules.hpp"
 #include "rules/event.hpp"
 #include "rules/explain.hpp"
@@ -29,8 +30,10 @@ Result<Json> ReadJsonFile(const std::string& path) {
     if (!in) return Fail(ErrorCode::kInvalidArgument, path + ": cannot read the file");
     std::ostringstream text;
     text << in.rdbuf();
-    Json json = Json::parse(text.str(), nullptr, false);
-    if (json.is_discarded()) return Fail(ErrorCode::kInvalidArgument, path + ": not valid JSON");
+    // Bounded like a delivery (the event file is often one taken from the journal or a webhook log):
+    // what is read here is copied and dumped, each recursing once per level (core/json_depth.hpp).
+    auto json = ParseBoundedJson(text.str());
+    if (!json) return Fail(ErrorCode::kInvalidArgument, path + ": " + json.error().message);
     return json;
 }
 

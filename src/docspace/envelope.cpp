@@ -5,6 +5,7 @@
 #include <charconv>
 #include <ctime>
 
+#include "core/json_depth.hpp"
 #include "core/log.hpp"
 
 namespace spacehook::docspace {
@@ -149,9 +150,17 @@ Result<Envelope> ParseEnvelope(const httpc::Response& response, std::string_view
     const int http_status = response.status;
     Json body;
     bool is_json = false;
+    std::string unreadable;  // why a non-empty body is not taken as JSON
     if (!response.body.empty()) {
-        body = Json::parse(response.body, nullptr, /*allow_exceptions=*/false);
-        is_json = !body.is_discarded();
+        // Bounded: the response becomes step outputs and facts that are copied, stored and dumped again,
+        // and each of those recurses once per level (core/json_depth.hpp). No portal nests this deep.
+        auto parsed = ParseBoundedJson(response.body);
+        if (parsed) {
+            body = std::move(*parsed);
+            is_json = true;
+        } else {
+            unreadable = parsed.error().message;
+        }
     }
     const bool http_ok = http_status >= 200 && http_status < 300;
 
@@ -180,8 +189,8 @@ Result<Envelope> ParseEnvelope(const httpc::Response& response, std::string_view
     std::string message;
     if (http_ok && !is_json) {
         code = ErrorCode::kUnavailable;
-        message = fmt::format("DocSpace {}: HTTP {} with a body that is not JSON: {}", what, http_status,
-                              Quote(response.body));
+        message = fmt::format("DocSpace {}: HTTP {} with a body that is not JSON ({}): {}", what, http_status,
+                              unreadable, Quote(response.body));
     } else {
         const int shown = status != 0 ? status : http_status;
         message = fmt::format("DocSpace {}: HTTP {}", what, shown);

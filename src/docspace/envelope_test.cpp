@@ -98,6 +98,32 @@ TEST(Envelope, NonJsonTwoHundredIsUnavailable) {
     EXPECT_EQ(envelope.error().code, ErrorCode::kUnavailable);
 }
 
+// An answer nesting past kMaxJsonDepth is never built: its response would become facts and step
+// outputs that are copied, stored and dumped, each recursing once per level.
+TEST(Envelope, AnswerNestingTooDeepIsNotTakenAsJson) {
+    const std::size_t levels = 100000;
+    const std::string deep = R"({"response":)" + std::string(levels, '[') + std::string(levels, ']') + "}";
+    auto ok = ParseEnvelope(Answer(200, deep), "GET /api/2.0/files/file/9", kNow);
+    ASSERT_FALSE(ok);
+    EXPECT_EQ(ok.error().code, ErrorCode::kUnavailable);
+    EXPECT_NE(ok.error().message.find("nests deeper than 64 levels"), std::string::npos)
+        << ok.error().message;
+    EXPECT_LT(ok.error().message.size(), 500u);
+
+    // A failure status still decides the class; the deep body is quoted shortly, never parsed.
+    auto failed = ParseEnvelope(Answer(404, deep), "GET /api/2.0/files/file/9", kNow);
+    ASSERT_FALSE(failed);
+    EXPECT_EQ(failed.error().code, ErrorCode::kNotFound);
+    EXPECT_LT(failed.error().message.size(), 500u);
+
+    // Within the bound, depth does not matter.
+    std::string nested = "1";
+    for (int i = 0; i < 60; ++i) nested = "[" + nested + "]";
+    auto within = ParseEnvelope(Answer(200, R"({"response":)" + nested + "}"), "GET /x", kNow);
+    ASSERT_TRUE(within) << within.error().message;
+    EXPECT_EQ(within->response, Json::parse(nested));
+}
+
 TEST(Envelope, RedirectNamesTheBaseUrlProblem) {
     auto envelope = ParseEnvelope(Answer(301, "", {{"location", "https://portal.example.com/api/2.0/x"}}), "GET /x", kNow);
     ASSERT_FALSE(envelope);

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "core/json_depth.hpp"
 #include "core/log.hpp"
 #include "runner/step_executor.hpp"
 #include "runner/step_input.hpp"
@@ -192,8 +193,10 @@ Result<Json> StepExecutor::Http(const Json& in, const StepCall& call) {
     Json body;
     const auto type = response->Header("content-type").value_or("");
     if (type.find("json") != std::string::npos) {
-        body = Json::parse(response->body, nullptr, /*allow_exceptions=*/false);
-        if (body.is_discarded()) body = nullptr;
+        // Bounded: the output is checkpointed, read back for every later step and dumped into templates,
+        // run records and the admin API, each recursing once per level (core/json_depth.hpp). An answer
+        // nesting deeper is kept as text, like one that is not JSON.
+        if (auto parsed = ParseBoundedJson(response->body)) body = std::move(*parsed);
     }
     if (body.is_null() && !response->body.empty()) {
         body = response->body.size() > kMaxStoredBody ? response->body.substr(0, kMaxStoredBody)

@@ -135,6 +135,29 @@ TEST_F(MessageStepsTest, AnHttpCallSendsItsHeadersBodyAndKeyAndKeepsTheAnswer) {
     EXPECT_TRUE(endpoint_.Requests().back().body.empty());
 }
 
+// The answer becomes the step's checkpointed output, copied and dumped again for every later step: a
+// JSON answer nesting past kMaxJsonDepth is kept as (truncated) text, never built as JSON.
+TEST_F(MessageStepsTest, AnHttpAnswerNestingTooDeepIsKeptAsTextNotParsed) {
+    const std::size_t levels = 20000;
+    const std::string deep = std::string(levels, '[') + std::string(levels, ']');
+    endpoint_.Script({http::Response::Json(200, deep)});
+    auto output = steps_->Execute(rules::StepKind::kHttp, Json{{"url", endpoint_.Url("/deep")}}, call_);
+    ASSERT_TRUE(output) << output.error().message;
+    EXPECT_EQ((*output)["status"], 200);
+    ASSERT_TRUE((*output)["body"].is_string());
+    EXPECT_EQ((*output)["body"].get<std::string>(), deep);
+    // What the store keeps and every later step reads back: the dump and a re-parse stay flat.
+    const std::string stored = output->dump();
+    EXPECT_EQ(Json::parse(stored), *output);
+
+    std::string nested = "1";
+    for (int i = 0; i < 60; ++i) nested = "[" + nested + "]";
+    endpoint_.Script({http::Response::Json(200, nested)});
+    auto within = steps_->Execute(rules::StepKind::kHttp, Json{{"url", endpoint_.Url("/within")}}, call_);
+    ASSERT_TRUE(within) << within.error().message;
+    EXPECT_EQ((*within)["body"], Json::parse(nested));
+}
+
 TEST_F(MessageStepsTest, HttpAnswersAreTransientOrPermanentAndNeverShowThePathOrQuery) {
     http::Response limited = http::Response::Text(429, "slow down");
     limited.headers.push_back({"Retry-After", "12"});
