@@ -31,6 +31,7 @@ struct EmulatorArgs {
     std::string control_token;
     int operation_delay_ms = 100;
     std::string log_level = "info";
+    std::string ca_file;
 };
 
 // Atomic (write + rename) so a waiting test never reads half a file (docs/DEVELOPING.md).
@@ -83,6 +84,7 @@ int RunEmulator(const EmulatorArgs& args) {
     options.public_base_url = args.public_url;
     options.control_token = args.control_token;
     options.operation_delay = std::chrono::milliseconds(args.operation_delay_ms);
+    options.ca_file = args.ca_file;
     if (!args.control_token.empty()) log::RegisterSecret(args.control_token);
 
     emulator::Emulator portal(options);
@@ -118,6 +120,9 @@ void AddEmulatorCommand(CLI::App& app) {
                     "Write {\"port\": N, \"pid\": P, \"admin_api_key\": K} here once listening");
     cmd->add_option("--public-url", args->public_url, "Base URL used in webUrl and links (default: the listen URL)");
     cmd->add_option("--control-token", args->control_token, "Require X-Emulator-Token on /__emulator/*");
+    cmd->add_option("--ca-file", args->ca_file,
+                    "CA bundle trusted for webhooks with ssl=true (default: the system's)")
+        ->check(CLI::ExistingFile);
     cmd->add_option("--operation-delay-ms", args->operation_delay_ms,
                     "How long a copy/move operation runs before it completes (default 100)");
     cmd->add_option("--log-level", args->log_level, "debug, info, warn or error");

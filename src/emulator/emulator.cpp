@@ -61,7 +61,7 @@ public:
     explicit Impl(Options options)
         : options_(std::move(options)),
           clock_(options_.clock != nullptr ? *options_.clock : SystemClock::Instance()),
-          transport_(MakeHttpTransport()),
+          transport_(MakeHttpTransport(options_.ca_file)),
           book_(clock_),
           sender_(book_, clock_, transport_, SenderOptionsFrom(options_)),
           state_(options_, clock_, book_, [this](std::int64_t log_id) { sender_.Enqueue(log_id); }),

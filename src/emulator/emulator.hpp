@@ -47,6 +47,9 @@ struct Options {
     /// How long a copy/move operation stays "running" before it completes and fires its webhooks
     /// (wire.md §2.5: operations are asynchronous and must be polled).
     std::chrono::milliseconds operation_delay{100};
+    /// CA bundle that webhook deliveries and HEAD probes to `ssl: true` subscriptions trust, instead of
+    /// the system's (a receiver with a test certificate). `ssl: false` never verifies (wire.md §1.10).
+    std::string ca_file;
     /// Per-attempt delivery timeout (.NET HttpClient default 100 s, wire.md §1.2).
     std::chrono::milliseconds delivery_timeout{100000};
     /// HEAD probe timeout on webhook create/update/enable (wire.md §1.10).

@@ -33,11 +33,12 @@ std::string StatusFailureText(int status) {
     return fmt::format("Response status code does not indicate success: {} ({}).", status, ReasonPhrase(status));
 }
 
-Transport MakeHttpTransport() {
+Transport MakeHttpTransport(const std::string& ca_file) {
     httpc::ClientOptions verifying;
     verifying.user_agent.clear();  // DocSpace sends no User-Agent (wire.md §1.2)
     httpc::ClientOptions lenient = verifying;
     lenient.verify_tls = false;
+    verifying.ca_file = ca_file;
     auto strict_client = std::make_shared<httpc::Client>(verifying);
     auto lenient_client = std::make_shared<httpc::Client>(lenient);
     return [strict_client, lenient_client](const httpc::Request& request, bool verify_tls) {
@@ -225,7 +226,11 @@ void WebhookSender::Deliver(std::int64_t log_id, std::uint64_t generation) {
                                   std::chrono::steady_clock::now() - epoch_)
                                   .count();
 
+        const auto request_start = std::chrono::steady_clock::now();
         auto response = transport_(request, verify_tls);
+        record.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 std::chrono::steady_clock::now() - request_start)
+                                 .count();
         entry->request_headers = HeadersJson({{"Accept", "*/*"}, {"x-docspace-signature-256", signature}});
         entry->request_payload = body;
         if (response) {

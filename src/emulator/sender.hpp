@@ -24,7 +24,8 @@ namespace spacehook::emulator {
 using Transport = std::function<Result<httpc::Response>(const httpc::Request&, bool verify_tls)>;
 
 /// A Transport over two httpc::Clients (verifying and not), no User-Agent, redirects not followed.
-Transport MakeHttpTransport();
+/// `ca_file`, when set, is the CA bundle the verifying client trusts (a receiver with a test certificate).
+Transport MakeHttpTransport(const std::string& ca_file = {});
 
 struct SenderOptions {
     double retry_base_seconds = 1.0;
@@ -50,6 +51,8 @@ struct AttemptRecord {
     std::string error;  ///< the .NET-style failure text, empty on success
     TimePoint sent_at{};
     std::int64_t monotonic_ms = 0;  ///< steady clock, for measuring the backoff exactly
+    /// From sending the request to the answer (or the failure): how long the receiver took to ack.
+    std::int64_t duration_ms = 0;
 };
 
 /// DocSpace's WebhookSender (wire.md §1.2, §1.3, §1.9): up to `threads` deliveries at once in no

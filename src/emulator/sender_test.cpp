@@ -248,6 +248,16 @@ TEST(SenderTest, UpToTenDeliveriesRunAtOnce) {
     EXPECT_EQ(f.transport.max_concurrent(), 10);
 }
 
+TEST(SenderTest, EachAttemptRecordsHowLongTheReceiverTookToAnswer) {
+    SenderFixture f({200}, 0.001, SystemClock::Instance(), milliseconds(120));
+    f.Publish();
+    ASSERT_TRUE(f.sender.WaitIdle(milliseconds(5000)));
+    const auto attempts = f.sender.Attempts();
+    ASSERT_EQ(attempts.size(), 1U);
+    EXPECT_GE(attempts[0].duration_ms, 120);
+    EXPECT_LT(attempts[0].duration_ms, 2000);
+}
+
 TEST(SenderTest, CancelAllAbandonsRetries) {
     SenderFixture f({503}, 0.5);
     f.Publish();

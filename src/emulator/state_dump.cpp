@@ -82,7 +82,8 @@ Json DeliveriesJson(const WebhookSender& sender) {
                         {"status", a.status},
                         {"error", a.error},
                         {"sentAt", FormatIso8601(a.sent_at, true)},
-                        {"monotonicMs", a.monotonic_ms}});
+                        {"monotonicMs", a.monotonic_ms},
+                        {"durationMs", a.duration_ms}});
     }
     return list;
 }
