@@ -1,0 +1,428 @@
+"""The chaos suite's harness: `spacehook emulator` (the portal and its webhook sender), `spacehook serve` on a
+store that outlives kills, and an SMTP sink, all on loopback, plus the bookkeeping that turns the emulator's
+delivery log, its state dump and the sink's files into the figures the tests assert and report.
+
+Process handling (ready files, logs) is the functional suite's (tests/functional/conftest.py, loaded by
+path so the two conftests never collide); the rest is what chaos needs on top: restarts on the same
+port and store, SIGKILL, ack latencies, counts per effect.
+"""
+import http.server
+import importlib.util
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+
+_spec = importlib.util.spec_from_file_location("spacehook_functional_conftest",
+                                               ROOT / "tests" / "functional" / "conftest.py")
+_functional = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_functional)
+Proc = _functional.Proc
+spacehook_bin = _functional.spacehook_bin
+
+SECRET = "chaos-Secret-0042"
+OWNER_KEY = "sk-emulator-owner"
+SERVICE_KEY = "sk-emulator-spacehook"
+SERVICE_ID = "2f1b7c3a-5d4e-4c1b-9a8f-000000000002"
+JANE_ID = "5e0b5d7c-2f6e-4b8e-9a51-1c2d3e4f5a6b"
+SALES_GROUP = "b1f7c3a2-0000-4000-8000-000000000002"
+
+
+def wait_for(predicate, timeout, what, interval=0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"not within {timeout}s: {what}")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def clean_env(**extra):
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("DOCSPACE_", "SPACEHOOK_ADMIN", "SMTP_", "MAIL_")) and k != "PORT"}
+    env.update(extra)
+    return env
+
+
+def percentile(values, p):
+    """Nearest-rank percentile of a non-empty list (p in 0..100)."""
+    ordered = sorted(values)
+    rank = max(1, -(-len(ordered) * p // 100))
+    return ordered[int(rank) - 1]
+
+
+class SmtpSink:
+    """aiosmtpd with notify's ParsingSink: <n>.json per accepted message, written before the 250."""
+
+    def __init__(self, tmp_path: Path):
+        self.dir = tmp_path / "mail"
+        self.dir.mkdir()
+        self.port = free_port()
+        env = dict(os.environ, PYTHONPATH=str(ROOT / "src" / "notify" / "testdata"))
+        self.proc = subprocess.Popen(["/usr/bin/python3", "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{self.port}",
+                                      "-c", "smtp_sink.ParsingSink", str(self.dir)], env=env,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+        def listening():
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                return True
+            except OSError:
+                return False
+        wait_for(listening, 10, "aiosmtpd listening")
+
+    @property
+    def url(self):
+        return f"smtp://127.0.0.1:{self.port}"
+
+    def messages(self):
+        return [json.loads(p.read_text()) for p in sorted(self.dir.glob("*.json"), key=lambda p: int(p.stem))]
+
+    def raw(self, message_number):
+        return (self.dir / f"{message_number}.eml").read_bytes()
+
+    def close(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(5)
+
+
+class Portal:
+    """`spacehook emulator`: REST as the owner, the control API, and the delivery log."""
+
+    def __init__(self, procs, tmp_path, retry_base=0.5, operation_delay_ms=30):
+        ready = tmp_path / "emulator.ready"
+        self.proc = procs.start([spacehook_bin(), "emulator", "--listen", "127.0.0.1:0", "--ready-file", str(ready),
+                                 "--retry-base", str(retry_base), "--operation-delay-ms", str(operation_delay_ms)],
+                                ready, log_path=tmp_path / "emulator.log")
+        self.url = self.proc.url
+        self.session = requests.Session()
+
+    def rest(self, method, path, body=None, key=OWNER_KEY):
+        r = self.session.request(method, f"{self.url}/api/2.0/{path}", json=body, timeout=30,
+                                 headers={"Authorization": f"Bearer {key}"})
+        assert r.status_code < 300, (method, path, r.status_code, r.text[:500])
+        return r.json()["response"]
+
+    def control(self, method, path, body=None, timeout=30):
+        r = self.session.request(method, f"{self.url}/__emulator/{path}", json=body, timeout=timeout)
+        assert r.status_code < 300, (method, path, r.status_code, r.text[:500])
+        return r.json()
+
+    def counters(self):
+        return self.control("GET", "counters")
+
+    def state(self):
+        return self.control("GET", "state")
+
+    def deliveries(self):
+        return self.control("GET", "deliveries")
+
+    def fault(self, **fault):
+        return self.control("POST", "faults", fault)
+
+    def clear_faults(self):
+        return self.control("DELETE", "faults")
+
+    def upload(self, folder, title, user="owner"):
+        return self.control("POST", "upload", {"user": user, "folderId": folder, "title": title})
+
+    def edit(self, file_id, user="owner"):
+        return self.control("POST", "edit", {"user": user, "fileId": file_id})
+
+    def create_room(self, title, room_type=2):
+        return self.rest("POST", "files/rooms", {"title": title, "roomType": room_type})
+
+    def create_folder(self, parent, title):
+        return self.rest("POST", f"files/folder/{parent}", {"title": title})
+
+    def create_user(self, first, last, email):
+        return self.rest("POST", "people", {"firstName": first, "lastName": last, "email": email, "type": "User"})
+
+    def subscribe(self, url, secret=SECRET, ssl=False):
+        # The HEAD probe reaches serve, which answers it (wire.md §1.10); 0 = every trigger.
+        return self.rest("POST", "settings/webhook", {"name": "spacehook", "uri": url, "secretKey": secret,
+                                                      "enabled": True, "ssl": ssl, "triggers": 0})
+
+    def wait_idle(self, timeout=60):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.control("POST", "wait-idle?timeoutMs=5000", timeout=15)["idle"]:
+                return
+        raise AssertionError(f"emulator not idle within {timeout}s")
+
+
+class Spacehook:
+    """`spacehook serve` on one SQLite store; restarts keep the port the portal delivers to."""
+
+    def __init__(self, procs, tmp_path, portal, config, smtp=None, extra_env=None, log_format="text", wrap=None):
+        self.bin = spacehook_bin()
+        self.procs = procs
+        self.tmp = tmp_path
+        self.store = f"sqlite:{tmp_path / 'spacehook.db'}"
+        self.config = tmp_path / "spacehook.yaml"
+        self.config.write_text(config)
+        self.env = clean_env(DOCSPACE_API_HOST=portal.url, DOCSPACE_API_KEY=SERVICE_KEY,
+                             DOCSPACE_WEBHOOK_SECRET=SECRET)
+        if smtp:
+            self.env.update(SMTP_URL=smtp.url, MAIL_FROM="spacehook <bot@example.com>")
+        self.env.update(extra_env or {})
+        self.log_format = log_format
+        self.wrap = list(wrap or [])  # a command the serve command line is appended to
+        self.port = 0  # the first start picks a free port; every restart listens on it again
+        self.starts = 0
+        self.proc = None
+        self.start()
+
+    def start(self, timeout=20.0):
+        self.starts += 1
+        name = f"serve-{self.starts}"
+        ready = self.tmp / f"{name}.ready"
+        args = self.wrap + [self.bin, "serve", "--listen", f"127.0.0.1:{self.port}", "--store", self.store,
+                            "--config", str(self.config), "--ready-file", str(ready), "--log-format", self.log_format]
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.proc = self.procs.start(args, ready, env=self.env, log_path=self.tmp / f"{name}.log")
+                break
+            except RuntimeError:
+                # The port of the killed process may take a moment to be free again.
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        self.port = self.proc.port
+        return self.proc
+
+    def kill(self):
+        """SIGKILL: no drain, no release, leases left to expire."""
+        self.proc.popen.send_signal(signal.SIGKILL)
+        self.proc.popen.wait(10)
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def webhook_url(self):
+        return self.url + "/docspace/webhook"
+
+    def logs(self):
+        return "".join((self.tmp / f"serve-{n}.log").read_text(errors="replace") for n in range(1, self.starts + 1)
+                       if (self.tmp / f"serve-{n}.log").exists())
+
+    def cli(self, *args, check=True):
+        out = subprocess.run([self.bin, *args, "--store", self.store], capture_output=True, text=True, timeout=60,
+                             env=clean_env())
+        if check:
+            assert out.returncode == 0, out.stdout + out.stderr
+        return out
+
+    def runs(self):
+        return json.loads(self.cli("runs", "list", "--json", "--limit", "10000").stdout)["runs"]
+
+    def events(self):
+        return json.loads(self.cli("events", "list", "--json", "--limit", "10000").stdout)["events"]
+
+    def dead_letters(self):
+        return json.loads(self.cli("dlq", "list", "--json", "--limit", "10000").stdout)["dead_letters"]
+
+    def metrics(self):
+        return requests.get(self.url + "/metrics", timeout=10).text
+
+    def wait_settled(self, timeout=120):
+        """Every event dispatched (or ignored) and every run done or dead; returns (events, runs)."""
+        def settled():
+            events = self.events()
+            if any(e["state"] == "pending" for e in events):
+                return None
+            runs = self.runs()
+            if any(r["state"] not in ("done", "dead", "dropped") for r in runs):
+                return None
+            return events, runs
+        try:
+            return wait_for(settled, timeout, "every event dispatched and every run finished", interval=0.5)
+        except AssertionError:
+            pending = [e for e in self.events() if e["state"] == "pending"][:5]
+            open_runs = [r for r in self.runs() if r["state"] not in ("done", "dead", "dropped")][:5]
+            print(json.dumps({"pending_events": pending, "open_runs": open_runs}, indent=1), file=sys.stderr)
+            print(self.proc.output()[-4000:], file=sys.stderr)
+            raise
+
+
+# --- bookkeeping ------------------------------------------------------------------------------------------
+
+def delivery_log(portal):
+    """The sender's attempts grouped per webhook-log entry (one logical delivery, retries included):
+    {log_id: {"event_id", "webhook_id", "trigger", "attempts": [...], "acked": bool}}."""
+    out = {}
+    for attempt in portal.deliveries():
+        entry = out.setdefault(attempt["logId"], {"attempts": [], "acked": False, "trigger": attempt["trigger"]})
+        body = json.loads(attempt["requestPayload"])
+        entry["event_id"] = str(body["event"]["id"])
+        entry["webhook_id"] = str(body["webhook"]["id"])
+        entry["attempts"].append(attempt)
+        if 200 <= attempt["status"] <= 299:
+            entry["acked"] = True
+    return out
+
+
+def quiesce(portal, serve, timeout=240):
+    """Waits until the sender is idle, the service has worked everything off, and nothing new was delivered
+    meanwhile (the last runs' own webhooks); returns (deliveries, events, runs), the delivery log taken
+    before the journal so every ack it shows is in the snapshot."""
+    deadline = time.monotonic() + timeout
+    while True:
+        portal.wait_idle(timeout=max(10, deadline - time.monotonic()))
+        deliveries = delivery_log(portal)
+        events, runs = serve.wait_settled(timeout=max(10, deadline - time.monotonic()))
+        portal.wait_idle(timeout=max(10, deadline - time.monotonic()))
+        if len(portal.deliveries()) == sum(len(d["attempts"]) for d in deliveries.values()):
+            return deliveries, events, runs
+        assert time.monotonic() < deadline, "deliveries kept coming"
+
+
+def unprocessed(deliveries, events, runs):
+    """Acked deliveries whose event is not in the journal, still pending or failed, or has a run that is not
+    done: what "every delivery that got a 2xx was processed" must leave empty."""
+    journal = {(e["webhook_id"], e["event_id"]): e for e in events}
+    runs_of = {}
+    for run in runs:
+        runs_of.setdefault(run["event_seq"], []).append(run)
+    problems = []
+    for log_id, d in deliveries.items():
+        if not d["acked"]:
+            continue
+        event = journal.get((d["webhook_id"], d["event_id"]))
+        if event is None:
+            problems.append((log_id, d["trigger"], "not in the journal"))
+        elif event["state"] not in ("dispatched", "ignored"):
+            problems.append((log_id, d["trigger"], f"event {event['seq']} is {event['state']}: {event['last_error']}"))
+        else:
+            for run in runs_of.get(event["seq"], []):
+                if run["state"] != "done":
+                    problems.append((log_id, d["trigger"], f"run {run['id']} is {run['state']}: {run['last_error']}"))
+    return problems
+
+
+def walk(node):
+    yield node
+    for key in ("folders", "files"):
+        for child in node.get(key, []):
+            yield from walk(child)
+
+
+def rooms(state):
+    return [n for section in state["tree"] for n in walk(section) if n.get("kind") == "room"]
+
+
+def find_all(state, title):
+    return [n for section in state["tree"] for n in walk(section) if n.get("title") == title]
+
+
+def only(state, title):
+    found = find_all(state, title)
+    assert len(found) == 1, f"{len(found)} entries titled {title!r}"
+    return found[0]
+
+
+class MailCount:
+    """What reached the sink, by Message-ID: `distinct` ids, `total` messages, `resent` copies that repeat an
+    id (the mail step's documented window, docs/runner.md "Mail"), and `conflicts`: one subject under two
+    ids, which would be a real duplicate."""
+
+    def __init__(self, sink):
+        self.messages = sink.messages()
+        for m in self.messages:
+            assert "parse_error" not in m, m
+        self.by_id = {}
+        for n, m in enumerate(self.messages, start=1):
+            self.by_id.setdefault(m["parsed"]["message_id"], []).append((n, m))
+        self.total = len(self.messages)
+        self.distinct = len(self.by_id)
+        self.resent = self.total - self.distinct
+        ids_per_subject = {}
+        for m in self.messages:
+            ids_per_subject.setdefault(m["parsed"]["subject"], set()).add(m["parsed"]["message_id"])
+        self.conflicts = {s: ids for s, ids in ids_per_subject.items() if len(ids) > 1}
+        self.subjects = Counter(ms[0][1]["parsed"]["subject"] for ms in self.by_id.values())
+
+    def resent_copies_are_identical(self, sink):
+        """A resent message must be the same message: every header but Date, and the body, byte for byte."""
+        def without_date(raw):
+            head, _, body = raw.replace(b"\r\n", b"\n").partition(b"\n\n")
+            lines = [line for line in head.split(b"\n") if not line.lower().startswith(b"date:")]
+            return b"\n".join(lines), body
+        for copies in self.by_id.values():
+            first = without_date(sink.raw(copies[0][0]))
+            for n, _ in copies[1:]:
+                assert without_date(sink.raw(n)) == first, f"message {n} differs from its first copy"
+
+
+class Capture:
+    """A webhook receiver on port 0 that records every POST (headers and exact bytes). HEAD answers 200 (the
+    portal's probe); a POST answers 503 while `fail_first` is set and the body is a first attempt (no
+    webhook.retryCount), so every delivery also yields the sender's own re-signed retry body, then 200."""
+
+    def __init__(self, fail_first=True):
+        self.fail_first = fail_first
+        self.posts = []
+        self.lock = threading.Lock()
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_HEAD(self):
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                first = "retryCount" not in json.loads(body).get("webhook", {})
+                status = 503 if outer.fail_first and first else 200
+                with outer.lock:
+                    outer.posts.append({"headers": {k.lower(): v for k, v in self.headers.items()}, "body": body,
+                                        "status": status})
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+
+    def received(self):
+        with self.lock:
+            return list(self.posts)
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
