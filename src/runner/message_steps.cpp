@@ -199,11 +199,15 @@ Result<Json> StepExecutor::Http(const Json& in, const StepCall& call) {
         if (auto parsed = ParseBoundedJson(response->body)) body = std::move(*parsed);
     }
     if (body.is_null() && !response->body.empty()) {
-        body = response->body.size() > kMaxStoredBody ? response->body.substr(0, kMaxStoredBody)
-                                                      : response->body;
+        // Text is kept up to 64 KiB, cut on a UTF-8 character boundary.
+        std::size_t keep = std::min(response->body.size(), kMaxStoredBody);
+        if (keep < response->body.size()) {
+            while (keep > 0 && (static_cast<unsigned char>(response->body[keep]) & 0xC0) == 0x80) --keep;
+        }
+        body = response->body.substr(0, keep);
+    } else if (body.dump(-1, ' ', false, Json::error_handler_t::replace).size() > kMaxStoredBody) {
+        body = "(JSON answer over 64 KiB, not kept)";
     }
-    if (body.dump(-1, ' ', false, Json::error_handler_t::replace).size() > kMaxStoredBody)
-        body = "(answer over 64 KiB, not kept)";
     log::Debug("runner", "http step answered", {{"where", where}, {"status", response->status}});
     return Json{{"status", response->status}, {"body", std::move(body)}};
 }

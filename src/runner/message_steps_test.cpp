@@ -158,6 +158,24 @@ TEST_F(MessageStepsTest, AnHttpAnswerNestingTooDeepIsKeptAsTextNotParsed) {
     EXPECT_EQ((*within)["body"], Json::parse(nested));
 }
 
+// docs/runner.md: the output keeps a text answer up to 64 KiB; a JSON answer over 64 KiB is not kept.
+TEST_F(MessageStepsTest, AnHttpAnswerOver64KiBKeepsItsFirst64KiBOfTextButNoJson) {
+    // 'é' is two bytes: the cut at 64 KiB falls inside one and moves back to the character before.
+    std::string text = "x";
+    while (text.size() < 100 * 1024) text += "é";
+    endpoint_.Script({http::Response::Text(200, text)});
+    auto output = steps_->Execute(rules::StepKind::kHttp, Json{{"url", endpoint_.Url("/text")}}, call_);
+    ASSERT_TRUE(output) << output.error().message;
+    const std::string kept = (*output)["body"].get<std::string>();
+    EXPECT_EQ(kept, text.substr(0, 64 * 1024 - 1));
+    EXPECT_NO_THROW((void)Json(kept).dump());  // valid UTF-8: the store and the admin API dump it strictly
+
+    endpoint_.Script({http::Response::Json(200, Json{{"blob", std::string(70 * 1024, 'j')}}.dump())});
+    auto big = steps_->Execute(rules::StepKind::kHttp, Json{{"url", endpoint_.Url("/json")}}, call_);
+    ASSERT_TRUE(big) << big.error().message;
+    EXPECT_EQ((*big)["body"], "(JSON answer over 64 KiB, not kept)");
+}
+
 TEST_F(MessageStepsTest, HttpAnswersAreTransientOrPermanentAndNeverShowThePathOrQuery) {
     http::Response limited = http::Response::Text(429, "slow down");
     limited.headers.push_back({"Retry-After", "12"});
