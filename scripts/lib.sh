@@ -35,6 +35,9 @@ build() {
   local preset=$1; shift
   cd "$SPACEHOOK_ROOT"
   export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/ccache}"
+  # Paths under the checkout hash as relative and the build directory not at all, so another clone (CI's
+  # fresh one, a worktree) hits the same cache; only debuggers see the first clone's paths in debug info.
+  export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$SPACEHOOK_ROOT}" CCACHE_NOHASHDIR="${CCACHE_NOHASHDIR:-1}"
   if [ ! -f "build/$preset/build.ninja" ]; then
     log "configuring $preset"
     cmake --preset "$preset" >/dev/null
