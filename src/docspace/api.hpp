@@ -67,6 +67,11 @@ struct Invitation {
 
 enum class ConflictResolve { kSkip = 0, kOverwrite = 1, kDuplicate = 2 };
 
+/// True when `candidate` is `source`'s title or, with `allow_numbered`, what DocSpace names a copy of it
+/// under kDuplicate ("Report.docx" -> "Report (2).docx"). How the client and the runner's steps recognise
+/// a copy already in a destination.
+bool TitleMatches(const std::string& candidate, const std::string& source, bool allow_numbered);
+
 /// The end of an awaited copy/move. `verified_by_target` is true when the operation vanished from
 /// /fileops before we saw it finish (another poller of the same user dequeued it, wire.md §2.5) and we
 /// confirmed the result by listing the destination instead.

@@ -34,22 +34,6 @@ Error Unexpected(std::string_view what, const Json& response) {
                  std::nullopt};
 }
 
-/// "Report.docx" also matches "Report (2).docx": what DocSpace names a copy under kDuplicate.
-bool TitleMatches(const std::string& candidate, const std::string& source, bool allow_numbered) {
-    if (candidate == source) return true;
-    if (!allow_numbered) return false;
-    const auto dot = source.rfind('.');
-    const std::string stem = dot == std::string::npos ? source : source.substr(0, dot);
-    const std::string ext = dot == std::string::npos ? "" : source.substr(dot);
-    const std::string prefix = stem + " (";
-    const std::string suffix = ")" + ext;
-    if (candidate.size() <= prefix.size() + suffix.size()) return false;
-    if (candidate.compare(0, prefix.size(), prefix) != 0) return false;
-    if (candidate.compare(candidate.size() - suffix.size(), suffix.size(), suffix) != 0) return false;
-    const std::string number = candidate.substr(prefix.size(), candidate.size() - prefix.size() - suffix.size());
-    return !number.empty() && std::all_of(number.begin(), number.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
-
 Json IdArray(const std::vector<EntityId>& ids) {
     Json array = Json::array();
     for (const auto& id : ids) array.push_back(id.ToJson());
@@ -69,6 +53,22 @@ Json WebhookBody(const WebhookSpec& spec) {
 }
 
 }  // namespace
+
+bool TitleMatches(const std::string& candidate, const std::string& source, bool allow_numbered) {
+    if (candidate == source) return true;
+    if (!allow_numbered) return false;
+    const auto dot = source.rfind('.');
+    const std::string stem = dot == std::string::npos ? source : source.substr(0, dot);
+    const std::string ext = dot == std::string::npos ? "" : source.substr(dot);
+    const std::string prefix = stem + " (";
+    const std::string suffix = ")" + ext;
+    if (candidate.size() <= prefix.size() + suffix.size()) return false;
+    if (candidate.compare(0, prefix.size(), prefix) != 0) return false;
+    if (candidate.compare(candidate.size() - suffix.size(), suffix.size(), suffix) != 0) return false;
+    const std::string number = candidate.substr(prefix.size(), candidate.size() - prefix.size() - suffix.size());
+    return !number.empty() && std::all_of(number.begin(), number.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
 
 DocSpaceClient::DocSpaceClient(ClientOptions options, std::shared_ptr<CallLimiter> limiter,
                                std::shared_ptr<httpc::Client> http)

@@ -15,28 +15,13 @@ namespace {
 
 constexpr std::string_view kComponent = "runner";
 
-/// "Report (2).docx" is what DocSpace names a copy of "Report.docx" under conflict Duplicate.
-bool IsNumberedCopy(const std::string& candidate, const std::string& source) {
-    const auto dot = source.rfind('.');
-    const std::string stem = dot == std::string::npos ? source : source.substr(0, dot);
-    const std::string ext = dot == std::string::npos ? "" : source.substr(dot);
-    const std::string prefix = stem + " (";
-    const std::string suffix = ")" + ext;
-    if (candidate.size() <= prefix.size() + suffix.size()) return false;
-    if (candidate.compare(0, prefix.size(), prefix) != 0) return false;
-    if (candidate.compare(candidate.size() - suffix.size(), suffix.size(), suffix) != 0) return false;
-    const std::string number =
-        candidate.substr(prefix.size(), candidate.size() - prefix.size() - suffix.size());
-    return !number.empty() &&
-           std::all_of(number.begin(), number.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
-
 const docspace::Entry* FindTitle(const std::vector<docspace::Entry>& pool, const std::string& title,
                                  bool numbered) {
     const docspace::Entry* found = nullptr;
     for (const auto& entry : pool) {
         if (entry.title == title) return &entry;
-        if (numbered && found == nullptr && IsNumberedCopy(entry.title, title)) found = &entry;
+        // Under conflict duplicate a copy may have come out numbered ("Report (2).docx").
+        if (numbered && found == nullptr && docspace::TitleMatches(entry.title, title, true)) found = &entry;
     }
     return found;
 }
