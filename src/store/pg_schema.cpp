@@ -90,8 +90,18 @@ CREATE TABLE rate_limits (
 );
 )sql";
 
+// When the next event or run is due (Store::NextDueTime, asked by every runner thread of every replica
+// before it sleeps): partial indexes over the live rows, keyed on the due time exactly as NextDueTime
+// computes it, so the answer is an index lookup instead of a scan of the whole backlog.
+constexpr std::string_view kDueIndexes = R"sql(
+CREATE INDEX events_pending_due ON events ((GREATEST(next_attempt_at, lease_until))) WHERE state = 'pending';
+CREATE INDEX runs_live_due ON runs ((CASE state WHEN 'pending' THEN next_attempt_at ELSE lease_until END))
+    WHERE state IN ('pending', 'running');
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "initial schema: events, runs, steps, store_meta, rate_limits", kInitialSchema},
+    {2, "due-time indexes of pending events and live runs", kDueIndexes},
 };
 
 constexpr std::string_view kCreateMigrationsTable = R"sql(

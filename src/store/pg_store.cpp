@@ -821,17 +821,22 @@ Status PgStore::ReleaseRun(std::int64_t run_id, const std::string& owner) {
     });
 }
 
+std::string PgStore::NextDueTimeQuery() {
+    // As SQLite's: pending events (due and not leased) and live runs whose lock is free; a run whose
+    // lock is held is left out, the holder's lease expiry is in the list and its end NOTIFYs. Each half
+    // walks its due-time index (migration 2) from the smallest key and stops at the first row that
+    // qualifies (for runs: whose lock is free), instead of scanning the backlog; LEAST skips a NULL half.
+    return fmt::format(
+        "SELECT LEAST("
+        "(SELECT GREATEST(next_attempt_at, lease_until) FROM events WHERE state = 'pending'"
+        " ORDER BY GREATEST(next_attempt_at, lease_until) LIMIT 1), "
+        "(SELECT {0} FROM runs r WHERE r.state IN ('pending', 'running') AND {1} ORDER BY {0} LIMIT 1))",
+        kRunDueAt, kLockFree);
+}
+
 Result<std::optional<TimePoint>> PgStore::NextDueTime() {
     const TimePoint now = clock_.Now();
-    // As SQLite's: pending events (due and not leased) and live runs whose lock is free; a run whose
-    // lock is held is left out, the holder's lease expiry is in the list and its end NOTIFYs.
-    const std::string sql = fmt::format(
-        "SELECT MIN(due) FROM ("
-        " SELECT GREATEST(next_attempt_at, lease_until) AS due FROM events WHERE state = 'pending'"
-        " UNION ALL"
-        " SELECT {} AS due FROM runs r WHERE r.state IN ('pending', 'running') AND {}"
-        ") AS due_times",
-        kRunDueAt, kLockFree);
+    const std::string sql = NextDueTimeQuery();
     return Read<std::optional<TimePoint>>([&](Connection& db) -> Result<std::optional<TimePoint>> {
         auto rows = db.Query(sql, Params::Of(now));
         if (!rows) return Fail(rows.error());

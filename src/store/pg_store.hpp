@@ -116,6 +116,10 @@ public:
 
     void Close() override;
 
+    /// NextDueTime's statement ($1 = now): tests check that PostgreSQL answers it from the due-time
+    /// indexes.
+    static std::string NextDueTimeQuery();
+
     // --- test hooks (store tests only) --------------------------------------------------------
     void PauseWriterForTesting(bool paused) { writer_->PauseForTesting(paused); }
     /// The LISTEN session's server pid (0 while reconnecting) and how often it reconnected.
