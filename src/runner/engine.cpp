@@ -56,14 +56,19 @@ Engine::~Engine() {
 void Engine::Start() {
     if (started_) return;
     started_ = true;
+    {
+        std::lock_guard lock(waker_->mu);
+        waker_->workers = options_.workers;
+    }
     std::weak_ptr<Waker> waker = waker_;
     deps_.store->SetWakeup([waker] {
         if (auto w = waker.lock()) {
             {
                 std::lock_guard lock(w->mu);
-                ++w->seq;
+                w->Post();
             }
             w->cv.notify_all();
+            w->worker_cv.notify_one();
         }
     });
     threads_.emplace_back([this] { DispatchLoop(); });
@@ -77,9 +82,18 @@ void Engine::Start() {
 void Engine::Wake() {
     {
         std::lock_guard lock(waker_->mu);
-        ++waker_->seq;
+        waker_->Post();
     }
     waker_->cv.notify_all();
+    waker_->worker_cv.notify_one();
+}
+
+void Engine::WakeOneWorker() {
+    {
+        std::lock_guard lock(waker_->mu);
+        waker_->PostWorker();
+    }
+    waker_->worker_cv.notify_one();
 }
 
 std::uint64_t Engine::WakeSeq() {
@@ -96,6 +110,7 @@ void Engine::Stop(milliseconds grace) {
         waker_->stopping = true;
     }
     waker_->cv.notify_all();
+    waker_->worker_cv.notify_all();
     log::Info(kComponent, "stopping: no new work is claimed; runs finish their current step",
               {{"grace_ms", grace.count()}, {"runs_in_progress", static_cast<int>(leases_.size())}});
 
@@ -130,14 +145,38 @@ bool Engine::SleepFor(milliseconds duration) {
     return !waker_->stopping;
 }
 
-void Engine::Sleep(std::uint64_t seen, milliseconds floor) {
+milliseconds Engine::NextWait(milliseconds floor) {
     milliseconds wait = options_.max_sleep;
     if (auto due = deps_.store->NextDueTime(); due && *due) {
         const auto until = std::chrono::duration_cast<milliseconds>(**due - deps_.clock->Now());
         wait = std::clamp(until, floor, options_.max_sleep);
     }
+    return wait;
+}
+
+void Engine::Sleep(std::uint64_t seen, milliseconds floor) {
+    const milliseconds wait = NextWait(floor);
     std::unique_lock lock(waker_->mu);
     waker_->cv.wait_for(lock, wait, [&] { return waker_->seq != seen || waker_->stopping; });
+}
+
+void Engine::SleepWorker(int n, milliseconds floor) {
+    std::unique_lock lock(waker_->mu);
+    // A wake-up posted while this worker was busy is taken at once, without asking the store.
+    if (waker_->worker_wakeups > 0 || waker_->stopping) {
+        if (waker_->worker_wakeups > 0) --waker_->worker_wakeups;
+        return;
+    }
+    lock.unlock();
+    // Only worker 1 keeps the store's next due time (a retry or a lease expiry needs no wake-up to become
+    // due): were every worker to, all would wake at that time, and every 50 ms while the journal has
+    // events waiting for the dispatcher. A run it claims then wakes the next worker. The others sleep
+    // until a wake-up or max_sleep, so due work is picked up within max_sleep even while worker 1 is busy.
+    const milliseconds wait = n == 1 ? NextWait(floor) : options_.max_sleep;
+    lock.lock();
+    if (waker_->worker_cv.wait_for(lock, wait, [&] { return waker_->worker_wakeups > 0 || waker_->stopping; })) {
+        if (waker_->worker_wakeups > 0) --waker_->worker_wakeups;
+    }
 }
 
 void Engine::DispatchLoop() {
@@ -183,17 +222,25 @@ void Engine::DispatchLoop() {
 void Engine::WorkerLoop(int n) {
     const std::string owner = fmt::format("{}:worker-{}", owner_prefix_, n);
     while (!stopping()) {
-        const std::uint64_t seen = WakeSeq();
         ++busy_workers_;
-        auto ran = executor_->RunNext(owner, &stop_);
-        --busy_workers_;
-        if (!ran) {
-            log::Warn(kComponent, "cannot claim runs", {{"worker", n}, {"error", ran.error().message}});
-            Sleep(seen, milliseconds(200));
+        ++claim_attempts_;
+        auto claimed = deps_.store->ClaimRun(owner, deps_.clock->Now());
+        if (!claimed) {
+            --busy_workers_;
+            log::Warn(kComponent, "cannot claim runs", {{"worker", n}, {"error", claimed.error().message}});
+            SleepWorker(n, milliseconds(200));
             continue;
         }
-        if (*ran) continue;
-        Sleep(seen, milliseconds(50));
+        if (!*claimed) {
+            --busy_workers_;
+            SleepWorker(n, milliseconds(50));
+            continue;
+        }
+        // More runs may be due than the wake-up that brought this worker here announced: one more idle
+        // worker tries now, rather than after this run's steps.
+        WakeOneWorker();
+        executor_->Execute(**claimed, owner, &stop_);
+        --busy_workers_;
     }
 }
 

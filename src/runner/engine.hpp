@@ -87,22 +87,51 @@ public:
     [[nodiscard]] Dispatcher& dispatcher() { return *dispatcher_; }
     [[nodiscard]] RunExecutor& executor() { return *executor_; }
     [[nodiscard]] FolderPathCache& cache() { return *cache_; }
+    /// Run claims the workers attempted (successful or not); tests bound the claims a wake-up causes.
+    [[nodiscard]] std::uint64_t claim_attempts() const { return claim_attempts_.load(); }
 
 private:
     /// Shared with the store's wake-up callback, which may still run after the Engine is gone.
+    ///
+    /// A wake-up wakes the dispatcher and ONE idle worker, not all of them: every commit of new work asks
+    /// for a wake-up (each stored delivery does), and with many workers waking all of them made every
+    /// commit cost one claim per worker, most of them finding nothing, all queued on the store's single
+    /// writer. A worker that claims a run hands a wake-up on to the next idle one, so a burst of due runs
+    /// still reaches as many workers as it needs. Workers also wake at their next due time (retries,
+    /// lease expiries: worker 1 keeps that time, see SleepWorker) and after max_sleep.
     struct Waker {
         std::mutex mu;
-        std::condition_variable cv;
-        std::uint64_t seq = 0;
+        std::condition_variable cv;         ///< the dispatcher and Stop
+        std::condition_variable worker_cv;  ///< idle workers, woken one at a time
+        std::uint64_t seq = 0;              ///< bumped by every wake-up (the dispatcher waits for a change)
+        int worker_wakeups = 0;             ///< wake-ups not yet taken by a worker, at most `workers`
+        int workers = 1;
         bool stopping = false;
+
+        /// A wake-up for the dispatcher and one worker. Call with `mu` held.
+        void Post() {
+            ++seq;
+            if (worker_wakeups < workers) ++worker_wakeups;
+        }
+        /// Passes a wake-up on to one more idle worker. Call with `mu` held.
+        void PostWorker() {
+            if (worker_wakeups < workers) ++worker_wakeups;
+        }
     };
 
     void DispatchLoop();
     void WorkerLoop(int n);
     void HeartbeatLoop();
     /// Sleeps until the store's next due time (at least `floor`, at most max_sleep), a wake-up after
-    /// `seen`, or stop.
+    /// `seen`, or stop (the dispatcher).
     void Sleep(std::uint64_t seen, std::chrono::milliseconds floor);
+    /// As Sleep, for worker `n`: until a worker wake-up taken by this worker, stop, or (worker 1) the next
+    /// due time, (the others) max_sleep.
+    void SleepWorker(int n, std::chrono::milliseconds floor);
+    /// How long to sleep at most: until the store's next due time, within [floor, max_sleep].
+    std::chrono::milliseconds NextWait(std::chrono::milliseconds floor);
+    /// Hands a wake-up on to one more idle worker.
+    void WakeOneWorker();
     /// Sleeps `duration` or until stop. False when stopping.
     bool SleepFor(std::chrono::milliseconds duration);
     std::uint64_t WakeSeq();
@@ -123,6 +152,7 @@ private:
     std::shared_ptr<Waker> waker_ = std::make_shared<Waker>();
     std::atomic<bool> stop_{false};
     std::atomic<int> busy_workers_{0};
+    std::atomic<std::uint64_t> claim_attempts_{0};
     std::vector<std::thread> threads_;  ///< the dispatcher and the workers
     std::thread heartbeat_;             ///< stops after them, so leases stay fresh through the grace
     bool heartbeat_stop_ = false;       ///< guarded by waker_->mu

@@ -215,6 +215,51 @@ TEST_F(EngineTest, AnotherProcesssWriteIsPickedUpWithoutAWakeup) {
     EXPECT_LT(std::chrono::steady_clock::now() - before, milliseconds(3000));  // max_sleep is 1 s
 }
 
+TEST_F(EngineTest, AWakeUpWakesOneIdleWorkerNotAll) {
+    StartEngine({}, 16);
+    ASSERT_TRUE(Eventually([&] { return api_.Calls("GetSelf") >= 1; }));
+    std::this_thread::sleep_for(milliseconds(300));  // every worker has looked once and sleeps
+    const std::uint64_t before = engine_->claim_attempts();
+    // 40 deliveries no rule listens to, one commit (and one wake-up) each.
+    for (int i = 0; i < 40; ++i) {
+        store::NewDelivery delivery;
+        delivery.webhook_id = "7";
+        delivery.event_id = fmt::format("u{}", i);
+        delivery.trigger = "user.created";
+        delivery.body = Envelope("user.created", Json{{"id", fmt::format("user-{}", i)}}, 1000 + i).dump();
+        delivery.received_at = clock_.Now();
+        std::promise<void> done;
+        store_->Append(std::move(delivery), [&](Result<store::AppendOutcome>) { done.set_value(); });
+        ASSERT_EQ(done.get_future().wait_for(testing::kWait), std::future_status::ready);
+    }
+    std::this_thread::sleep_for(milliseconds(300));
+    const std::uint64_t claims = engine_->claim_attempts() - before;
+    // One worker per wake-up (40), worker 1 every 50 ms while events wait, the others once per max_sleep:
+    // well under the 640 claims of waking all 16 workers on every commit.
+    EXPECT_LT(claims, 200u);
+    EXPECT_GE(claims, 1u);
+}
+
+TEST_F(EngineTest, ABurstOfDueRunsReachesEveryIdleWorker) {
+    api_.SetDelay("CreateFolder", milliseconds(150));  // each run spends 300 ms in create_folders
+    StartEngine({}, 4);
+    for (int i = 0; i < 4; ++i) {
+        const EntityId room = api_.AddRoom(fmt::format("Room {}", i), 2);
+        Upload(fmt::format("client-{}.pdf", i), 10 + i, room);
+    }
+    ASSERT_TRUE(Eventually([&] { return AllDone(4); }, seconds(20)));
+    // Wake-ups pass from worker to worker: all four runs (four rooms) were inside their steps at once.
+    TimePoint latest_start = TimePoint::min();
+    TimePoint earliest_end = TimePoint::max();
+    for (const auto& run : Runs()) {
+        auto steps = store_->GetSteps(run.id);
+        ASSERT_TRUE(steps && steps->size() == 3u);
+        latest_start = std::max(latest_start, steps->front().started_at);
+        earliest_end = std::min(earliest_end, steps->back().finished_at);
+    }
+    EXPECT_LT(latest_start, earliest_end);
+}
+
 TEST_F(EngineTest, StopLetsTheStepFinishWithinTheGraceAndReleasesTheRun) {
     api_.SetDelay("CreateFolder", milliseconds(300));
     StartEngine();
