@@ -417,9 +417,9 @@ Result<std::vector<EventRecord>> SqliteStore::ClaimEvents(const std::string& own
     });
 }
 
-Result<int> SqliteStore::CompleteDispatch(std::int64_t seq, const std::string& owner, const std::vector<NewRun>& runs,
-                                          EventState final_state, const std::string& note) {
-    if (auto st = RequireOwner(owner); !st) return Fail(st.error());
+namespace {
+
+Status CheckCompletion(EventState final_state, const std::vector<NewRun>& runs) {
     if (final_state != EventState::kDispatched && final_state != EventState::kIgnored) {
         return Fail(ErrorCode::kInvalidArgument,
                     fmt::format("dispatch must end in dispatched or ignored, not {}", ToString(final_state)));
@@ -430,28 +430,77 @@ Result<int> SqliteStore::CompleteDispatch(std::int64_t seq, const std::string& o
                         fmt::format("run for rule '{}' needs a run key and a step count >= 0", run.rule));
         }
     }
+    return Ok();
+}
+
+Result<int> ApplyCompletion(WriteContext& ctx, std::int64_t seq, const std::string& owner,
+                            const std::vector<NewRun>& runs, EventState final_state, const std::string& note,
+                            TimePoint now) {
+    if (auto st = FenceEvent(ctx.db, seq, owner); !st) return Fail(st.error());
+    int created = 0;
+    for (const NewRun& run : runs) {
+        auto insert = ctx.db.Prepare(
+            "INSERT INTO runs (run_key, rule, event_seq, lock_key, state, step_count, created_at, updated_at, "
+            "next_attempt_at, context) VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?6, ?6, ?6, ?7) "
+            "ON CONFLICT (run_key) DO NOTHING");
+        if (!insert) return Fail(insert.error());
+        insert->BindAll(run.run_key, run.rule, seq, run.lock_key, run.step_count, now, DumpJson(run.context));
+        if (auto st = insert->Run(); !st) return Fail(st.error());
+        created += ctx.db.Changes();
+    }
+    auto update = ctx.db.Prepare(
+        "UPDATE events SET state = ?, last_error = ?, lease_owner = '', lease_until = 0, "
+        "runs_created = runs_created + ? WHERE seq = ?");
+    if (!update) return Fail(update.error());
+    if (auto st = update->BindAll(ToString(final_state), note, created, seq).Run(); !st) return Fail(st.error());
+    if (created > 0) ctx.RequestWakeup();
+    return created;
+}
+
+}  // namespace
+
+Result<int> SqliteStore::CompleteDispatch(std::int64_t seq, const std::string& owner, const std::vector<NewRun>& runs,
+                                          EventState final_state, const std::string& note) {
+    if (auto st = RequireOwner(owner); !st) return Fail(st.error());
+    if (auto st = CheckCompletion(final_state, runs); !st) return Fail(st.error());
     const TimePoint now = clock_.Now();
     return Write<int>([&](WriteContext& ctx) -> Result<int> {
-        if (auto st = FenceEvent(ctx.db, seq, owner); !st) return Fail(st.error());
-        int created = 0;
-        for (const NewRun& run : runs) {
-            auto insert = ctx.db.Prepare(
-                "INSERT INTO runs (run_key, rule, event_seq, lock_key, state, step_count, created_at, updated_at, "
-                "next_attempt_at, context) VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?6, ?6, ?6, ?7) "
-                "ON CONFLICT (run_key) DO NOTHING");
-            if (!insert) return Fail(insert.error());
-            insert->BindAll(run.run_key, run.rule, seq, run.lock_key, run.step_count, now, DumpJson(run.context));
-            if (auto st = insert->Run(); !st) return Fail(st.error());
-            created += ctx.db.Changes();
-        }
-        auto update = ctx.db.Prepare(
-            "UPDATE events SET state = ?, last_error = ?, lease_owner = '', lease_until = 0, "
-            "runs_created = runs_created + ? WHERE seq = ?");
-        if (!update) return Fail(update.error());
-        if (auto st = update->BindAll(ToString(final_state), note, created, seq).Run(); !st) return Fail(st.error());
-        if (created > 0) ctx.RequestWakeup();
-        return created;
+        return ApplyCompletion(ctx, seq, owner, runs, final_state, note, now);
     });
+}
+
+std::vector<Result<int>> SqliteStore::CompleteDispatches(const std::string& owner,
+                                                         const std::vector<DispatchCompletion>& completions) {
+    std::vector<Result<int>> results(completions.size());
+    if (auto st = RequireOwner(owner); !st) {
+        for (auto& r : results) r = Fail(st.error());
+        return results;
+    }
+    const TimePoint now = clock_.Now();
+    std::vector<int> created(completions.size(), 0);
+    std::vector<std::size_t> queued;  // index into completions of each apply
+    std::vector<std::function<Status(WriteContext&)>> applies;
+    for (std::size_t i = 0; i < completions.size(); ++i) {
+        const DispatchCompletion& c = completions[i];
+        if (auto st = CheckCompletion(c.final_state, c.runs); !st) {
+            results[i] = Fail(st.error());
+            continue;
+        }
+        queued.push_back(i);
+        applies.push_back([&, i](WriteContext& ctx) -> Status {
+            const DispatchCompletion& mine = completions[i];
+            auto n = ApplyCompletion(ctx, mine.seq, owner, mine.runs, mine.final_state, mine.note, now);
+            if (!n) return Fail(n.error());
+            created[i] = *n;
+            return Ok();
+        });
+    }
+    const std::vector<Status> statuses = writer_->RunAll(std::move(applies));
+    for (std::size_t k = 0; k < queued.size(); ++k) {
+        const std::size_t i = queued[k];
+        results[i] = statuses[k] ? Result<int>(created[i]) : Result<int>(Fail(statuses[k].error()));
+    }
+    return results;
 }
 
 Status SqliteStore::RetryDispatch(std::int64_t seq, const std::string& owner, TimePoint next_attempt_at,

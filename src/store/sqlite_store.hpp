@@ -38,6 +38,9 @@ public:
     Result<std::optional<EventRecord>> FindEvent(std::string_view event_id) override;
 
     Result<std::vector<EventRecord>> ClaimEvents(const std::string& owner, std::size_t limit, TimePoint now) override;
+    /// One savepoint per completion, all queued together so they share the writer's commits.
+    std::vector<Result<int>> CompleteDispatches(const std::string& owner,
+                                                const std::vector<DispatchCompletion>& completions) override;
     Result<int> CompleteDispatch(std::int64_t seq, const std::string& owner, const std::vector<NewRun>& runs,
                                  EventState final_state, const std::string& note) override;
     Status RetryDispatch(std::int64_t seq, const std::string& owner, TimePoint next_attempt_at,

@@ -53,27 +53,65 @@ void GroupCommitWriter::Submit(WriteRequest request) {
     cv_.notify_one();
 }
 
+void GroupCommitWriter::SubmitAll(std::vector<WriteRequest> requests) {
+    std::unique_lock lock(mu_);
+    if (closing_) {
+        lock.unlock();
+        for (auto& request : requests) Finish(request, tl::unexpected(Unavailable("store is closed")));
+        return;
+    }
+    for (auto& request : requests) queue_.push_back(std::move(request));  // synchronous: no append limit
+    lock.unlock();
+    cv_.notify_one();
+}
+
 Status GroupCommitWriter::Run(std::function<Status(WriteContext&)> apply) {
+    std::vector<std::function<Status(WriteContext&)>> one;
+    one.push_back(std::move(apply));
+    return std::move(RunAll(std::move(one)).front());
+}
+
+std::vector<Status> GroupCommitWriter::RunAll(std::vector<std::function<Status(WriteContext&)>> applies) {
+    std::vector<Status> statuses(applies.size());
     if (OnWriterThread()) {
         // The writer would wait for itself.
-        return Fail(ErrorCode::kInternal, "a synchronous store write was called from the store's writer thread");
+        for (auto& status : statuses) {
+            status = Fail(ErrorCode::kInternal, "a synchronous store write was called from the store's writer thread");
+        }
+        return statuses;
     }
-    auto result = std::make_shared<std::promise<Status>>();
-    std::future<Status> done = result->get_future();
-    WriteRequest request;
-    request.apply = std::move(apply);
-    request.finish = [result](const Status& status) { result->set_value(status); };
-    request.gate = std::make_shared<std::atomic<int>>(kQueued);
-    auto gate = request.gate;
-    Submit(std::move(request));
-    if (done.wait_for(options_.write_timeout) == std::future_status::ready) return done.get();
-    if (TakeGate(gate, kAbandoned)) {
-        return Fail(ErrorCode::kUnavailable,
-                    fmt::format("store writer did not take the operation within {} ms", options_.write_timeout.count()));
+    std::vector<std::future<Status>> done;
+    std::vector<std::shared_ptr<std::atomic<int>>> gates;
+    std::vector<WriteRequest> requests;
+    for (auto& apply : applies) {
+        auto result = std::make_shared<std::promise<Status>>();
+        done.push_back(result->get_future());
+        WriteRequest request;
+        request.apply = std::move(apply);
+        request.finish = [result](const Status& status) { result->set_value(status); };
+        request.gate = std::make_shared<std::atomic<int>>(kQueued);
+        gates.push_back(request.gate);
+        requests.push_back(std::move(request));
     }
-    // The writer has started it: the outcome is decided by SQLite (bounded by busy_timeout and the
-    // disk), and must be reported, not guessed.
-    return done.get();
+    if (requests.size() == 1) {
+        Submit(std::move(requests.front()));
+    } else {
+        SubmitAll(std::move(requests));
+    }
+    const auto deadline = std::chrono::steady_clock::now() + options_.write_timeout;
+    for (std::size_t i = 0; i < done.size(); ++i) {
+        if (done[i].wait_until(deadline) == std::future_status::ready) {
+            statuses[i] = done[i].get();
+        } else if (TakeGate(gates[i], kAbandoned)) {
+            statuses[i] = Fail(ErrorCode::kUnavailable, fmt::format("store writer did not take the operation within {} ms",
+                                                                    options_.write_timeout.count()));
+        } else {
+            // The writer has started it: the outcome is decided by SQLite (bounded by busy_timeout and the
+            // disk), and must be reported, not guessed.
+            statuses[i] = done[i].get();
+        }
+    }
+    return statuses;
 }
 
 void GroupCommitWriter::Close() {

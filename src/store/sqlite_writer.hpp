@@ -79,10 +79,15 @@ public:
     /// Queues a request; never blocks. Refused (finish called inline with kUnavailable) once closed,
     /// or for an append when max_pending_appends appends already wait.
     void Submit(WriteRequest request);
+    /// Queues several requests at once (contiguous in the queue, so normally in one batch).
+    void SubmitAll(std::vector<WriteRequest> requests);
     /// Queues `apply` and waits for its commit. Fails with kUnavailable when the writer did not start
     /// it within write_timeout (it is then skipped, never run later) or when the batch failed.
     /// `apply` may capture the caller's locals by reference: it runs only while the caller waits.
     Status Run(std::function<Status(WriteContext&)> apply);
+    /// Run for several, queued together and in order (so they share commits), each in its own savepoint
+    /// and with its own outcome; waits for all. Same timeout and abandoning rules as Run.
+    std::vector<Status> RunAll(std::vector<std::function<Status(WriteContext&)>> applies);
     /// Runs what is queued, then stops the thread. Idempotent; must not be called from the writer
     /// thread (a callback).
     void Close();

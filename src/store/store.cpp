@@ -25,6 +25,16 @@ std::optional<EventState> ParseEventState(std::string_view text) {
     return std::nullopt;
 }
 
+std::vector<Result<int>> Store::CompleteDispatches(const std::string& owner,
+                                                  const std::vector<DispatchCompletion>& completions) {
+    std::vector<Result<int>> results;
+    results.reserve(completions.size());
+    for (const DispatchCompletion& c : completions) {
+        results.push_back(CompleteDispatch(c.seq, owner, c.runs, c.final_state, c.note));
+    }
+    return results;
+}
+
 std::string_view ToString(RunState state) {
     switch (state) {
         case RunState::kPending: return "pending";

@@ -81,6 +81,14 @@ struct NewRun {
     Json context;          ///< what the steps need: event, resolved facts (room, file, user), rule version
 };
 
+/// One event's CompleteDispatch, for Store::CompleteDispatches.
+struct DispatchCompletion {
+    std::int64_t seq = 0;
+    std::vector<NewRun> runs;
+    EventState final_state = EventState::kDispatched;
+    std::string note;
+};
+
 enum class RunState { kPending, kRunning, kDone, kDead, kDropped };
 std::string_view ToString(RunState state);
 std::optional<RunState> ParseRunState(std::string_view text);
@@ -230,6 +238,12 @@ public:
     /// last_error. Any other final_state is kInvalidArgument. Nothing is written when it fails.
     virtual Result<int> CompleteDispatch(std::int64_t seq, const std::string& owner, const std::vector<NewRun>& runs,
                                          EventState final_state, const std::string& note) = 0;
+    /// CompleteDispatch for each of `completions` (events `owner` claimed), in this order; each succeeds
+    /// or fails on its own (a lease lost to a replay fails that one only). Results in the same order. A
+    /// backend may let them share commits (SQLite does), so a dispatcher waits for one commit per batch
+    /// of claimed events rather than one per event. The default calls CompleteDispatch for each.
+    virtual std::vector<Result<int>> CompleteDispatches(const std::string& owner,
+                                                        const std::vector<DispatchCompletion>& completions);
     /// Dispatch failed transiently (context lookup failed): try again at `next_attempt_at`; attempts + 1,
     /// lease released.
     virtual Status RetryDispatch(std::int64_t seq, const std::string& owner, TimePoint next_attempt_at,

@@ -10,6 +10,40 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
+TEST_P(StoreTest, CompleteDispatchesWritesEachInOrderAndFailsOnlyTheOneThatLostItsLease) {
+    const auto a = StoreEvent("a");
+    const auto b = StoreEvent("b");
+    const auto c = StoreEvent("c");
+    ASSERT_EQ(store_->ClaimEvents("d", 10, clock_.Now())->size(), 3u);
+    ASSERT_TRUE(store_->ReplayEvent(b, clock_.Now()));  // b's lease is gone: its completion must fail alone
+    std::vector<DispatchCompletion> batch = {
+        {a, {MakeRun("run-a1"), MakeRun("run-a2")}, EventState::kDispatched, ""},
+        {b, {MakeRun("run-b")}, EventState::kDispatched, ""},
+        {c, {}, EventState::kIgnored, "no rule matched"},
+        {c, {}, EventState::kPending, "not a final state"},
+    };
+    const auto results = store_->CompleteDispatches("d", batch);
+    ASSERT_EQ(results.size(), 4u);
+    ASSERT_TRUE(results[0]) << results[0].error().message;
+    EXPECT_EQ(*results[0], 2);
+    ASSERT_FALSE(results[1]);
+    EXPECT_EQ(results[1].error().code, ErrorCode::kConflict);
+    ASSERT_TRUE(results[2]) << results[2].error().message;
+    EXPECT_EQ(*results[2], 0);
+    ASSERT_FALSE(results[3]);
+    EXPECT_EQ(results[3].error().code, ErrorCode::kInvalidArgument);
+
+    EXPECT_EQ((*store_->GetEvent(a))->state, EventState::kDispatched);
+    EXPECT_EQ((*store_->GetEvent(b))->state, EventState::kPending);  // the replay dispatches it
+    EXPECT_EQ((*store_->GetEvent(c))->state, EventState::kIgnored);
+    EXPECT_EQ((*store_->GetEvent(c))->last_error, "no rule matched");
+    // The runs exist in the order they were given: the older one is claimed first.
+    EXPECT_EQ(MustClaimRun("w").run_key, "run-a1");
+    EXPECT_EQ(MustClaimRun("w").run_key, "run-a2");
+    EXPECT_FALSE(*store_->ClaimRun("w", clock_.Now()));
+    EXPECT_TRUE(store_->CompleteDispatches("d", {}).empty());
+}
+
 TEST_P(StoreTest, ClaimEventsLeasesOldestFirstAndOnlyOnce) {
     const auto a = StoreEvent("a");
     const auto b = StoreEvent("b");

@@ -84,6 +84,20 @@ TEST_F(SqliteStoreTest, NextDueTimeIsAnIndexLookupNotABacklogScan) {
     EXPECT_NE(without.error().message.find("events_pending_due"), std::string::npos) << without.error().message;
 }
 
+TEST_F(SqliteStoreTest, CompleteDispatchesShareOneCommit) {
+    std::vector<DispatchCompletion> batch;
+    for (int i = 0; i < 16; ++i) {
+        const auto seq = StoreEvent(fmt::format("e{}", i));
+        batch.push_back({seq, {MakeRun(fmt::format("run-{}", i))}, EventState::kDispatched, ""});
+    }
+    ASSERT_EQ(store_->ClaimEvents("d", 100, clock_.Now())->size(), 16u);
+    const auto before = store_->Stats()->commits;
+    for (const auto& r : store_->CompleteDispatches("d", batch)) ASSERT_TRUE(r) << r.error().message;
+    // The dispatcher waits for one fsync per batch of claimed events, not one per event.
+    EXPECT_EQ(store_->Stats()->commits - before, 1);
+    EXPECT_EQ(store_->Stats()->runs_pending, 16);
+}
+
 TEST(StoreMigrations, AppliesOnlyWhatIsMissingAndRollsBackAFailure) {
     TempDir dir;
     auto db = OpenRaw(dir.path() + "/m.db");
