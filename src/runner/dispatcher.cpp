@@ -91,8 +91,26 @@ Result<std::size_t> Dispatcher::DispatchDue() {
     }
     auto claimed = store_.ClaimEvents(options_.owner, options_.batch, clock_.Now());
     if (!claimed) return Fail(claimed.error());
+    deferring_ = true;
     for (const auto& event : *claimed) Dispatch(event);
+    deferring_ = false;
+    FlushCompletions();
     return claimed->size();
+}
+
+void Dispatcher::FlushCompletions() {
+    if (deferred_.empty()) return;
+    std::vector<store::DispatchCompletion> batch;
+    batch.reserve(deferred_.size());
+    for (const auto& d : deferred_) batch.push_back(d.completion);
+    const auto results = store_.CompleteDispatches(options_.owner, batch);
+    for (std::size_t i = 0; i < deferred_.size(); ++i) {
+        const Deferred& d = deferred_[i];
+        Report(d.seq, d.trigger, d.completion, d.outcome,
+               i < results.size() ? results[i]
+                                  : Result<int>(Fail(ErrorCode::kInternal, "the store answered fewer completions")));
+    }
+    deferred_.clear();
 }
 
 DispatchOutcome Dispatcher::Dispatch(const store::EventRecord& record) {
@@ -174,27 +192,40 @@ DispatchOutcome Dispatcher::Dispatch(const store::EventRecord& record) {
 DispatchOutcome Dispatcher::Complete(const store::EventRecord& event, const std::vector<store::NewRun>& runs,
                                      store::EventState state, const std::string& note,
                                      DispatchOutcome outcome) {
-    auto created = store_.CompleteDispatch(event.seq, options_.owner, runs, state, note);
+    store::DispatchCompletion completion{event.seq, runs, state, note};
+    if (deferring_) {
+        // Written with the rest of DispatchDue's batch; the outcome reported then may still be kLost.
+        deferred_.push_back(Deferred{event.seq, event.trigger, std::move(completion), outcome});
+        return outcome;
+    }
+    const auto created = store_.CompleteDispatch(event.seq, options_.owner, runs, state, note);
+    return Report(event.seq, event.trigger, completion, outcome, created);
+}
+
+DispatchOutcome Dispatcher::Report(std::int64_t seq, const std::string& trigger,
+                                   const store::DispatchCompletion& completion, DispatchOutcome outcome,
+                                   const Result<int>& created) {
     if (!created) {
         if (created.error().code == ErrorCode::kConflict) {
             log::Info(kComponent, "event replayed while being dispatched; the replay dispatches it",
-                      {{"seq", event.seq}, {"error", created.error().message}});
+                      {{"seq", seq}, {"error", created.error().message}});
         } else {
             log::Warn(kComponent,
                       "cannot complete the dispatch; the event is claimed again when its lease expires",
-                      {{"seq", event.seq}, {"error", created.error().message}});
+                      {{"seq", seq}, {"error", created.error().message}});
         }
         metrics_.Dispatch(ToString(DispatchOutcome::kLost));
         return DispatchOutcome::kLost;
     }
     std::vector<std::string> keys;
-    for (const auto& run : runs) keys.push_back(run.run_key);
-    log::Info(kComponent, state == store::EventState::kDispatched ? "event dispatched" : "event ignored",
-              {{"seq", event.seq},
-               {"trigger", event.trigger},
+    for (const auto& run : completion.runs) keys.push_back(run.run_key);
+    log::Info(kComponent,
+              completion.final_state == store::EventState::kDispatched ? "event dispatched" : "event ignored",
+              {{"seq", seq},
+               {"trigger", trigger},
                {"runs_created", *created},
                {"runs", Join(keys)},
-               {"note", note}});
+               {"note", completion.note}});
     metrics_.Dispatch(ToString(outcome));
     return outcome;
 }

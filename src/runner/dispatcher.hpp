@@ -66,12 +66,27 @@ public:
 
     /// Claims up to options.batch due events and dispatches each, oldest first. Returns how many were
     /// claimed. kInternal when the service account is not known yet: nothing is dispatched before the
-    /// loop guard can work.
+    /// loop guard can work. The batch's completions (runs created, events dispatched or ignored) are
+    /// written together, in order, at its end (Store::CompleteDispatches): one commit to wait for per
+    /// batch, not one per event.
     Result<std::size_t> DispatchDue();
     /// Dispatches one event this dispatcher has claimed.
     DispatchOutcome Dispatch(const store::EventRecord& event);
 
 private:
+    /// A completion DispatchDue writes at the end of its batch.
+    struct Deferred {
+        std::int64_t seq = 0;
+        std::string trigger;
+        store::DispatchCompletion completion;
+        DispatchOutcome outcome = DispatchOutcome::kDispatched;
+    };
+
+    /// Writes the completions collected by DispatchDue, then logs and counts each.
+    void FlushCompletions();
+    /// Logs and counts a completion once the store has answered.
+    DispatchOutcome Report(std::int64_t seq, const std::string& trigger, const store::DispatchCompletion& completion,
+                           DispatchOutcome outcome, const Result<int>& created);
     DispatchOutcome Complete(const store::EventRecord& event, const std::vector<store::NewRun>& runs,
                              store::EventState state, const std::string& note, DispatchOutcome outcome);
     DispatchOutcome Retry(const store::EventRecord& event, const Error& error);
@@ -87,6 +102,8 @@ private:
     RunnerMetrics& metrics_;
     mutable std::mutex mu_;
     std::optional<std::string> self_id_;
+    std::vector<Deferred> deferred_;
+    bool deferring_ = false;  ///< inside DispatchDue: Complete collects instead of writing
 };
 
 }  // namespace spacehook::runner

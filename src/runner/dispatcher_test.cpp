@@ -1,5 +1,6 @@
 #include "runner/dispatcher.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "runner/stored_run.hpp"
@@ -55,6 +56,27 @@ TEST_F(DispatcherTest, AnEventNoRuleMatchesCostsNoApiCall) {
     }
     EXPECT_EQ(api_.TotalCalls(), 0);
     EXPECT_EQ(registry_.GetCounter("spacehook_dispatch_total", "", {{"outcome", "no_match"}}).Value(), 2u);
+}
+
+TEST_F(DispatcherTest, AClaimedBatchIsCompletedInOneCommitInJournalOrder) {
+    UseRules(kIntake, Env());
+    std::vector<std::int64_t> seqs;
+    for (int i = 0; i < 6; ++i) {
+        const std::string title = i % 2 == 0 ? fmt::format("Invoice-{}.pdf", i) : fmt::format("Notes-{}.txt", i);
+        const auto file = api_.AddFile(incoming_, title);
+        seqs.push_back(Deliver(Envelope("file.created", FilePayload(file, incoming_, title), 100 + i)));
+    }
+    const auto before = store_->Stats()->commits;
+    ASSERT_EQ(dispatcher_->DispatchDue().value(), 6u);
+    EXPECT_EQ(store_->Stats()->commits - before, 2);  // the claim, then every completion together
+    for (int i = 0; i < 6; ++i) {
+        EXPECT_EQ(Event(seqs[i]).state, i % 2 == 0 ? store::EventState::kDispatched : store::EventState::kIgnored);
+    }
+    const auto runs = Runs();
+    ASSERT_EQ(runs.size(), 3u);
+    for (std::size_t i = 1; i < runs.size(); ++i) EXPECT_LT(runs[i - 1].event_seq, runs[i].event_seq);
+    EXPECT_EQ(registry_.GetCounter("spacehook_dispatch_total", "", {{"outcome", "dispatched"}}).Value(), 3u);
+    EXPECT_EQ(registry_.GetCounter("spacehook_dispatch_total", "", {{"outcome", "no_match"}}).Value(), 3u);
 }
 
 TEST_F(DispatcherTest, TheServicesOwnEventsAreIgnoredByTheLoopGuard) {
