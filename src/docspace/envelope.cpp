@@ -3,10 +3,10 @@
 #include <fmt/format.h>
 
 #include <charconv>
-#include <ctime>
 
 #include "core/json_depth.hpp"
 #include "core/log.hpp"
+#include "httpc/retry_after.hpp"
 
 namespace spacehook::docspace {
 
@@ -21,14 +21,6 @@ std::optional<long long> ParseInteger(std::string_view text) {
     const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
     if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
     return value;
-}
-
-/// "Wed, 21 Oct 2026 07:28:00 GMT" (RFC 9110 IMF-fixdate).
-std::optional<TimePoint> ParseHttpDate(const std::string& text) {
-    std::tm tm{};
-    const char* end = strptime(text.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-    if (end == nullptr) return std::nullopt;
-    return std::chrono::system_clock::from_time_t(timegm(&tm));
 }
 
 std::string ReasonPhrase(int status) {
@@ -128,10 +120,7 @@ std::optional<std::chrono::milliseconds> RetryAfter(const httpc::Response& respo
     using std::chrono::milliseconds;
     using std::chrono::seconds;
     if (auto value = response.Header("retry-after")) {
-        if (auto delta = ParseInteger(*value)) return milliseconds(seconds(std::max(0LL, *delta)));
-        if (auto when = ParseHttpDate(*value)) {
-            return std::max(milliseconds(0), std::chrono::duration_cast<milliseconds>(*when - now));
-        }
+        if (auto wait = httpc::ParseRetryAfter(*value, now)) return wait;
     }
     if (auto value = response.Header("x-ratelimit-reset")) {
         if (auto reset = ParseInteger(*value)) {

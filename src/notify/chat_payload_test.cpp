@@ -46,19 +46,6 @@ TEST(ChatPayload, TeamsAdaptiveCardInAMessageAttachment) {
     EXPECT_EQ(TeamsPayload(TeamsMessage{}).error().code, ErrorCode::kInvalidArgument);
 }
 
-TEST(ChatPayload, RetryAfterSecondsAndHttpDates) {
-    EXPECT_EQ(ParseRetryAfter("120", kNow), milliseconds(120000));
-    EXPECT_EQ(ParseRetryAfter(" 0 ", kNow), milliseconds(0));
-    EXPECT_EQ(ParseRetryAfter("Mon, 23 Nov 2026 08:25:17 GMT", kNow), milliseconds(30000));
-    EXPECT_EQ(ParseRetryAfter("Mon, 23 Nov 2026 08:00:00 GMT", kNow), milliseconds(0));  // in the past
-    EXPECT_EQ(ParseRetryAfter("Mon, 23 Nov 2026 09:24:47 GMT", kNow), milliseconds(3600000));
-    EXPECT_FALSE(ParseRetryAfter("soon", kNow));
-    EXPECT_FALSE(ParseRetryAfter("-5", kNow));
-    EXPECT_FALSE(ParseRetryAfter("1.5", kNow));
-    EXPECT_FALSE(ParseRetryAfter("Mon, 31 Feb 2026 08:25:17 GMT", kNow));
-    EXPECT_FALSE(ParseRetryAfter("", kNow));
-}
-
 TEST(ChatPayload, TwoXxIsOk) {
     EXPECT_TRUE(ClassifyChatAnswer(ChatKind::kSlack, 200, std::nullopt, "ok", kNow).has_value());
     EXPECT_TRUE(ClassifyChatAnswer(ChatKind::kTeams, 202, std::nullopt, "", kNow).has_value());

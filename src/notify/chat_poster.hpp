@@ -52,10 +52,6 @@ Result<Json> SlackPayload(const SlackMessage& message);
 /// without title and text.
 Result<Json> TeamsPayload(const TeamsMessage& message);
 
-/// Retry-After as delta-seconds ("120") or an HTTP-date ("Wed, 21 Oct 2026 07:28:00 GMT", relative to
-/// `now`; a past date is 0). nullopt when unreadable.
-std::optional<std::chrono::milliseconds> ParseRetryAfter(std::string_view value, TimePoint now);
-
 /// Maps a webhook's HTTP answer to a Status: 2xx ok; 429 kRateLimited and 5xx kUnavailable (transient,
 /// with Retry-After in Error::retry_after); 408 kTimeout; 401/403/404 their codes and any other status
 /// kPermanent, with the start of the response text in the message. Teams' legacy connectors answer 200
