@@ -1,15 +1,11 @@
 // `spacehook emulator`: an in-memory DocSpace portal (REST API, webhook sender, fault injection) for
 // tests, the demo and development without a real portal. docs/emulator.md is the user's guide.
 #include <CLI/CLI.hpp>
-#include <pthread.h>
-#include <unistd.h>
 
-#include <csignal>
-#include <filesystem>
-#include <fstream>
 #include <iostream>
 
 #include "app/command.hpp"
+#include "app/process.hpp"
 #include "config/service_config.hpp"
 #include "core/json.hpp"
 #include "core/log.hpp"
@@ -34,28 +30,9 @@ struct EmulatorArgs {
     std::string ca_file;
 };
 
-// Atomic (write + rename) so a waiting test never reads half a file (docs/DEVELOPING.md).
-Status WriteReadyFile(const std::string& path, std::uint16_t port, const std::string& admin_key) {
-    const std::string tmp = path + ".tmp";
-    {
-        std::ofstream out(tmp, std::ios::trunc);
-        out << Json{{"port", port}, {"pid", static_cast<long>(::getpid())}, {"admin_api_key", admin_key}}.dump()
-            << '\n';
-        if (!out.flush()) return Fail(ErrorCode::kConfig, "cannot write ready file " + tmp);
-    }
-    std::error_code ec;
-    std::filesystem::rename(tmp, path, ec);
-    if (ec) return Fail(ErrorCode::kConfig, "cannot rename " + tmp + " to " + path + ": " + ec.message());
-    return Ok();
-}
 
 int RunEmulator(const EmulatorArgs& args) {
-    // Stop signals are blocked before any thread starts and taken by sigwait in this thread only.
-    sigset_t stop_signals;
-    sigemptyset(&stop_signals);
-    sigaddset(&stop_signals, SIGTERM);
-    sigaddset(&stop_signals, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+    const StopSignals stop_signals;  // before any thread starts
 
     log::Level level = log::Level::kInfo;
     if (!log::ParseLevel(args.log_level, level)) {
@@ -93,15 +70,13 @@ int RunEmulator(const EmulatorArgs& args) {
         return started.error().code == ErrorCode::kConfig ? 2 : 1;
     }
     if (!args.ready_file.empty()) {
-        if (auto written = WriteReadyFile(args.ready_file, portal.port(), portal.admin_api_key()); !written) {
+        if (auto written = WriteReadyFile(args.ready_file, portal.port(), Json{{"admin_api_key", portal.admin_api_key()}}); !written) {
             log::Error(kComponent, "cannot write the ready file", {{"error", written.error().message}});
             portal.Stop();
             return 1;
         }
     }
-    int signal_number = 0;
-    sigwait(&stop_signals, &signal_number);
-    log::Info(kComponent, "stop signal received", {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}});
+    stop_signals.Wait(kComponent);
     portal.Stop();
     return 0;
 }

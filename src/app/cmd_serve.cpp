@@ -1,16 +1,12 @@
 // `spacehook serve`: the webhook receiver, the admin API and the automation runner (docs/runner.md), in one
 // process.
-#include <pthread.h>
-#include <unistd.h>
 
 #include <CLI/CLI.hpp>
-#include <csignal>
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
 #include <iostream>
 
 #include "app/command.hpp"
+#include "app/process.hpp"
 #include "app/service.hpp"
 #include "config/service_config.hpp"
 #include "core/json.hpp"
@@ -31,28 +27,9 @@ struct ServeArgs {
     std::string log_format;
 };
 
-// Written once listening, atomically (a reader never sees half a file): tests and supervisors wait for it.
-Status WriteReadyFile(const std::string& path, std::uint16_t port) {
-    const std::string tmp = path + ".tmp";
-    {
-        std::ofstream out(tmp, std::ios::trunc);
-        out << Json{{"port", port}, {"pid", static_cast<long>(::getpid())}}.dump() << '\n';
-        if (!out.flush()) return Fail(ErrorCode::kConfig, "cannot write ready file " + tmp);
-    }
-    std::error_code ec;
-    std::filesystem::rename(tmp, path, ec);
-    if (ec) return Fail(ErrorCode::kConfig, "cannot rename " + tmp + " to " + path + ": " + ec.message());
-    return Ok();
-}
 
 int RunServe(const ServeArgs& args) {
-    // Block the stop signals before any thread exists, so every thread inherits the mask and the main
-    // thread alone receives them through sigwait below.
-    sigset_t stop_signals;
-    sigemptyset(&stop_signals);
-    sigaddset(&stop_signals, SIGTERM);
-    sigaddset(&stop_signals, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+    const StopSignals stop_signals;  // before any thread starts
 
     auto loaded = config::LoadServiceConfig(args.configs, config::ProcessEnv());
     if (!loaded) {
@@ -116,10 +93,7 @@ int RunServe(const ServeArgs& args) {
         }
     }
 
-    int signal_number = 0;
-    sigwait(&stop_signals, &signal_number);
-    log::Info(kComponent, "stop signal received",
-              {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}});
+    stop_signals.Wait(kComponent);
     service.Stop();
     return 0;
 }
