@@ -354,7 +354,7 @@ def run_wrk(args, url: str, prefix: Path, work: Path, rate: float = 0) -> tuple[
     """wrk for args.duration seconds, as fast as the server answers or at `rate` requests/s in all;
     returns its summary and the CPU ms wrk itself used."""
     argv = ["wrk", "-t", "1", "-c", str(args.connections), "-d", f"{args.duration}s", "--timeout", "10s",
-            "--latency", "-s", str(HERE / "deliveries.lua"), url, "--", str(prefix)]
+            "--latency", "-s", str(ROOT / "bench" / "ingress" / "deliveries.lua"), url, "--", str(prefix)]
     if rate > 0:
         argv.append(f"{args.connections * 1000.0 / rate:.3f}")
     out_path, err_path = work / "wrk.out", work / "wrk.err"

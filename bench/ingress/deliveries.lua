@@ -1,4 +1,5 @@
--- wrk script for bench/ingress: replays pre-signed DocSpace deliveries, each with its own event id.
+-- wrk script for bench/ingress, bench/replicas and bench/compare: replays pre-signed DocSpace deliveries,
+-- each with its own event id.
 --
 -- wrk's Lua has no crypto, so bench_ingress.py signs the bodies beforehand and writes complete HTTP
 -- requests to a file, each prefixed by its length as 8 decimal digits. Every wrk thread reads its own file
@@ -6,7 +7,12 @@
 -- (answered 200 "duplicate", nothing stored), so the number of wraps is reported and the driver sizes the
 -- files to avoid it.
 --
--- Usage: wrk -t T -c C -d D --latency -s deliveries.lua URL -- PREFIX
+-- Usage: wrk -t T -c C -d D --latency -s deliveries.lua URL -- PREFIX [MEAN_DELAY_MS]
+--
+-- With MEAN_DELAY_MS, every connection waits a random time (uniform over 0..2x the mean) before each
+-- request, so C connections offer about C * 1000 / MEAN_DELAY_MS requests/s in no lock-step: a fixed
+-- offered load instead of wrk's usual "as fast as the server answers". wrk starts each latency sample
+-- when the request is sent, after the wait.
 
 local threads = {}
 local next_id = 0
@@ -33,6 +39,12 @@ function init(args)
    collectgarbage()
    cursor = 0
    wraps = 0
+   local mean = tonumber(args[2] or "0")
+   if mean > 0 then
+      math.randomseed(os.time() + index)
+      -- wrk looks for a global delay() after init() and then calls it before every request.
+      delay = function() return math.floor(math.random() * 2 * mean + 0.5) end
+   end
 end
 
 function request()
