@@ -16,7 +16,7 @@ import harness
 _lines = []
 
 # The functional suite's process starter: every process a test starts is stopped when it ends.
-procs = harness._functional.procs
+from loopback import procs  # noqa: E402,F401  (the fixture; harness put tests/support on sys.path)
 
 
 @pytest.fixture
@@ -40,7 +40,7 @@ def report(request):
 
 @pytest.fixture
 def smtp(tmp_path):
-    sink = harness.SmtpSink(tmp_path)
+    sink = harness.SmtpSink(tmp_path / "mail")
     yield sink
     sink.close()
 

@@ -7,11 +7,8 @@ path so the two conftests never collide); the rest is what chaos needs on top: r
 port and store, SIGKILL, ack latencies, counts per effect.
 """
 import http.server
-import importlib.util
 import json
-import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -21,14 +18,9 @@ from pathlib import Path
 
 import requests
 
-ROOT = Path(__file__).resolve().parents[2]
-
-_spec = importlib.util.spec_from_file_location("spacehook_functional_conftest",
-                                               ROOT / "tests" / "functional" / "conftest.py")
-_functional = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_functional)
-Proc = _functional.Proc
-spacehook_bin = _functional.spacehook_bin
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
+from loopback import (ROOT, Proc, SmtpSink, clean_env, percentile,  # noqa: E402,F401  (re-exported to the tests)
+                      spacehook_bin, wait_for)
 
 SECRET = "chaos-Secret-0042"
 OWNER_KEY = "sk-emulator-owner"
@@ -36,75 +28,6 @@ SERVICE_KEY = "sk-emulator-spacehook"
 SERVICE_ID = "2f1b7c3a-5d4e-4c1b-9a8f-000000000002"
 JANE_ID = "5e0b5d7c-2f6e-4b8e-9a51-1c2d3e4f5a6b"
 SALES_GROUP = "b1f7c3a2-0000-4000-8000-000000000002"
-
-
-def wait_for(predicate, timeout, what, interval=0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"not within {timeout}s: {what}")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def clean_env(**extra):
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("DOCSPACE_", "SPACEHOOK_ADMIN", "SMTP_", "MAIL_")) and k != "PORT"}
-    env.update(extra)
-    return env
-
-
-def percentile(values, p):
-    """Nearest-rank percentile of a non-empty list (p in 0..100)."""
-    ordered = sorted(values)
-    rank = max(1, -(-len(ordered) * p // 100))
-    return ordered[int(rank) - 1]
-
-
-class SmtpSink:
-    """aiosmtpd with notify's ParsingSink: <n>.json per accepted message, written before the 250."""
-
-    def __init__(self, tmp_path: Path):
-        self.dir = tmp_path / "mail"
-        self.dir.mkdir()
-        self.port = free_port()
-        env = dict(os.environ, PYTHONPATH=str(ROOT / "src" / "notify" / "testdata"))
-        self.proc = subprocess.Popen(["/usr/bin/python3", "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{self.port}",
-                                      "-c", "smtp_sink.ParsingSink", str(self.dir)], env=env,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-        def listening():
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
-                return True
-            except OSError:
-                return False
-        wait_for(listening, 10, "aiosmtpd listening")
-
-    @property
-    def url(self):
-        return f"smtp://127.0.0.1:{self.port}"
-
-    def messages(self):
-        return [json.loads(p.read_text()) for p in sorted(self.dir.glob("*.json"), key=lambda p: int(p.stem))]
-
-    def raw(self, message_number):
-        return (self.dir / f"{message_number}.eml").read_bytes()
-
-    def close(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(5)
 
 
 class Portal:

@@ -11,7 +11,6 @@ import hashlib
 import hmac
 import http.server
 import json
-import signal
 import threading
 import time
 

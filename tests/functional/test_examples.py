@@ -12,8 +12,6 @@ real SMTP server (aiosmtpd with src/notify/testdata/smtp_sink.py) received.
     SPACEHOOK_BIN=build/dev/src/app/spacehook /usr/bin/python3 -m pytest tests/functional/test_examples.py
 """
 import json
-import os
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -22,6 +20,7 @@ import pytest
 import requests
 
 from conftest import ROOT, spacehook_bin
+from loopback import SmtpSink, clean_env, wait_for
 
 EXAMPLES = ROOT / "examples"
 SEED = Path(__file__).resolve().parent / "fixtures" / "examples-seed.yaml"
@@ -42,65 +41,6 @@ runner:
 docspace:
   operation_poll: { interval: 50ms, timeout: 30s }
 """
-
-
-def wait_for(predicate, timeout, what, interval=0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"not within {timeout}s: {what}")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def clean_env(**extra):
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("DOCSPACE_", "SPACEHOOK_ADMIN", "SMTP_", "MAIL_")) and k != "PORT"}
-    env.update(extra)
-    return env
-
-
-class SmtpSink:
-    """aiosmtpd with notify's ParsingSink: <n>.json per accepted message, written before the 250."""
-
-    def __init__(self, directory: Path):
-        self.dir = directory
-        self.dir.mkdir()
-        self.port = free_port()
-        env = dict(os.environ, PYTHONPATH=str(ROOT / "src" / "notify" / "testdata"))
-        self.proc = subprocess.Popen(["/usr/bin/python3", "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{self.port}",
-                                      "-c", "smtp_sink.ParsingSink", str(self.dir)], env=env,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-        def listening():
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
-                return True
-            except OSError:
-                return False
-        wait_for(listening, 10, "aiosmtpd listening")
-
-    @property
-    def url(self):
-        return f"smtp://127.0.0.1:{self.port}"
-
-    def messages(self):
-        return [json.loads(p.read_text()) for p in sorted(self.dir.glob("*.json"), key=lambda p: int(p.stem))]
-
-    def close(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(5)
 
 
 def body_text(mail):

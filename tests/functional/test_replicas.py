@@ -20,7 +20,6 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -28,6 +27,7 @@ import pytest
 import requests
 
 from conftest import spacehook_bin
+from loopback import clean_env, iso_seconds, wait_for
 
 SECRET = "replicas-Secret-0042"
 OWNER_KEY = "sk-emulator-owner"
@@ -58,29 +58,6 @@ rules:
       - create_folder: { in: "{{ steps.case.id }}", title: Notes }
 """
 
-
-def wait_for(predicate, timeout, what, interval=0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"not within {timeout}s: {what}")
-
-
-def clean_env(**extra):
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("DOCSPACE_", "SPACEHOOK_ADMIN", "SMTP_", "MAIL_")) and k != "PORT"}
-    env.update(extra)
-    return env
-
-
-def iso_seconds(text):
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
-
-
-# --- PostgreSQL ------------------------------------------------------------------------------------
 
 def pg_server_bin() -> str:
     """spacehook-test-postgres: $SPACEHOOK_TEST_POSTGRES, else next to the spacehook binary's build."""

@@ -6,19 +6,16 @@ src/notify/testdata/smtp_sink.py). Counts come from the emulator's counters and 
     SPACEHOOK_BIN=build/dev/src/app/spacehook /usr/bin/python3 -m pytest tests/functional/test_runner.py
 """
 import json
-import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-from datetime import datetime
-from pathlib import Path
 
 import pytest
 import requests
 
-from conftest import ROOT, spacehook_bin
+from conftest import spacehook_bin
+from loopback import SmtpSink, clean_env, iso_seconds, wait_for
 
 SECRET = "runner-Secret-0042"
 OWNER_KEY = "sk-emulator-owner"
@@ -57,68 +54,9 @@ rules:
 """ % {"incoming": INCOMING, "welcome": WELCOME, "checklist": CHECKLIST, "archive": ARCHIVE_2025}
 
 
-def wait_for(predicate, timeout, what, interval=0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"not within {timeout}s: {what}")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def clean_env(**extra):
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("DOCSPACE_", "SPACEHOOK_ADMIN", "SMTP_", "MAIL_")) and k != "PORT"}
-    env.update(extra)
-    return env
-
-
-class SmtpSink:
-    """aiosmtpd with notify's ParsingSink: <n>.json per accepted message, written before the 250."""
-
-    def __init__(self, tmp_path: Path):
-        self.dir = tmp_path / "mail"
-        self.dir.mkdir()
-        self.port = free_port()
-        env = dict(os.environ, PYTHONPATH=str(ROOT / "src" / "notify" / "testdata"))
-        self.proc = subprocess.Popen(["/usr/bin/python3", "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{self.port}",
-                                      "-c", "smtp_sink.ParsingSink", str(self.dir)], env=env,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-        def listening():
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
-                return True
-            except OSError:
-                return False
-        wait_for(listening, 10, "aiosmtpd listening")
-
-    @property
-    def url(self):
-        return f"smtp://127.0.0.1:{self.port}"
-
-    def messages(self):
-        return [json.loads(p.read_text()) for p in sorted(self.dir.glob("*.json"), key=lambda p: int(p.stem))]
-
-    def close(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(5)
-
-
 @pytest.fixture
 def smtp(tmp_path):
-    sink = SmtpSink(tmp_path)
+    sink = SmtpSink(tmp_path / "mail")
     yield sink
     sink.close()
 
@@ -290,11 +228,6 @@ def test_runs_complete_through_5xx_429_and_timeouts_without_duplicates(procs, tm
     assert 'spacehook_docspace_errors_total{class="unavailable"}' in metrics
     assert 'spacehook_docspace_errors_total{class="rate_limited"} 1' in metrics
     assert 'spacehook_dispatch_total{outcome="own_event"}' in metrics
-
-
-def iso_seconds(text):
-    """Epoch seconds of the admin API's times ("2026-11-23T10:41:13.433Z")."""
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
 def test_a_5xx_stretch_holds_dispatch_and_runs_back_and_loses_nothing(procs, tmp_path, smtp):

@@ -25,7 +25,8 @@ import requests
 
 from conftest import ROOT, spacehook_bin
 from test_ingress import signature as sign_with
-from test_runner import Portal, clean_env, free_port, wait_for
+from loopback import clean_env, free_port, wait_for
+from test_runner import Portal
 
 sys.path.insert(0, str(ROOT / "src" / "notify" / "testdata"))
 import smtp_sink  # noqa: E402  (the sink the notify tests use)

@@ -8,7 +8,7 @@ import json
 import subprocess
 
 from conftest import spacehook_bin
-from test_runner import clean_env
+from loopback import clean_env
 
 RULES = """
 rules:

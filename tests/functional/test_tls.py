@@ -19,7 +19,8 @@ import requests
 
 from conftest import spacehook_bin
 from test_ingress import SECRET, WEBHOOK_PATH, Service, envelope, signature
-from test_runner import Portal, wait_for
+from loopback import wait_for
+from test_runner import Portal
 
 PROXY = "127.0.0.2"
 

@@ -1,0 +1,175 @@
+"""What the functional tests (tests/functional) and the chaos suite (tests/chaos) share: the real binaries
+started with --ready-file, bounded waits, free loopback ports, an environment without the caller's
+DocSpace/SMTP settings, and a real SMTP server (aiosmtpd) that keeps every message it accepts.
+
+Each suite's conftest puts this directory on sys.path.
+"""
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def spacehook_bin() -> str:
+    path = os.environ.get("SPACEHOOK_BIN") or str(ROOT / "build" / "dev" / "src" / "app" / "spacehook")
+    if not os.path.exists(path):
+        pytest.skip(f"spacehook binary not built at {path}")
+    return path
+
+
+class Proc:
+    """A child process started with --ready-file; `info` is what it wrote there (port, pid, ...)."""
+
+    def __init__(self, args, ready_file, env=None, log_path=None):
+        self.args = args
+        self.ready_file = Path(ready_file)
+        self.log_path = Path(log_path) if log_path else None
+        self.log = open(self.log_path, "wb") if self.log_path else subprocess.DEVNULL
+        if self.ready_file.exists():
+            self.ready_file.unlink()
+        self.popen = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, env=env)
+        self.info = self._wait_ready()
+
+    def _wait_ready(self, timeout=20.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.popen.poll() is not None:
+                raise RuntimeError(f"{self.args[0]} exited with {self.popen.returncode}: {self.output()[-2000:]}")
+            if self.ready_file.exists():
+                try:
+                    return json.loads(self.ready_file.read_text())
+                except json.JSONDecodeError:
+                    pass  # being written
+            time.sleep(0.02)
+        self.kill()
+        raise TimeoutError(f"{self.args} not ready after {timeout}s: {self.output()[-2000:]}")
+
+    @property
+    def port(self) -> int:
+        return int(self.info["port"])
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def output(self) -> str:
+        if not self.log_path:
+            return ""
+        if hasattr(self.log, "flush"):
+            self.log.flush()
+        return self.log_path.read_text(errors="replace")
+
+    def terminate(self, timeout=15.0) -> int:
+        if self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGTERM)
+            try:
+                self.popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait(5)
+        return self.popen.returncode
+
+    def kill(self):
+        if self.popen.poll() is None:
+            self.popen.kill()
+            self.popen.wait(5)
+
+
+def wait_for(predicate, timeout, what, interval=0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"not within {timeout}s: {what}")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def clean_env(**extra):
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("DOCSPACE_", "SPACEHOOK_ADMIN", "SMTP_", "MAIL_")) and k != "PORT"}
+    env.update(extra)
+    return env
+
+
+def iso_seconds(text):
+    """Epoch seconds of the admin API's times ("2026-11-23T10:41:13.433Z")."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def percentile(values, p):
+    """Nearest-rank percentile of a non-empty list (p in 0..100)."""
+    ordered = sorted(values)
+    rank = max(1, -(-len(ordered) * p // 100))
+    return ordered[int(rank) - 1]
+
+
+class SmtpSink:
+    """aiosmtpd with notify's ParsingSink: <n>.json per accepted message, written before the 250."""
+
+    def __init__(self, directory: Path):
+        self.dir = Path(directory)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        env = dict(os.environ, PYTHONPATH=str(ROOT / "src" / "notify" / "testdata"))
+        self.proc = subprocess.Popen(["/usr/bin/python3", "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{self.port}",
+                                      "-c", "smtp_sink.ParsingSink", str(self.dir)], env=env,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+        def listening():
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                return True
+            except OSError:
+                return False
+        wait_for(listening, 10, "aiosmtpd listening")
+
+    @property
+    def url(self):
+        return f"smtp://127.0.0.1:{self.port}"
+
+    def messages(self):
+        return [json.loads(p.read_text()) for p in sorted(self.dir.glob("*.json"), key=lambda p: int(p.stem))]
+
+    def raw(self, message_number):
+        return (self.dir / f"{message_number}.eml").read_bytes()
+
+    def close(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(5)
+
+
+@pytest.fixture
+def procs():
+    """Start processes with procs.start(...); all are stopped at the end of the test."""
+    started = []
+
+    class Starter:
+        def start(self, args, ready_file, env=None, log_path=None) -> Proc:
+            p = Proc(args, ready_file, env=env, log_path=log_path)
+            started.append(p)
+            return p
+
+    yield Starter()
+    for p in reversed(started):
+        p.terminate()
+        if p.log_path and hasattr(p.log, "close"):
+            p.log.close()
