@@ -19,7 +19,7 @@ from pathlib import Path
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
-from loopback import (ROOT, Proc, SmtpSink, clean_env, percentile,  # noqa: E402,F401  (re-exported to the tests)
+from loopback import (ROOT, Emulator, Proc, SmtpSink, clean_env, percentile,  # noqa: E402,F401  (re-exported)
                       spacehook_bin, wait_for)
 
 SECRET = "chaos-Secret-0042"
@@ -30,39 +30,14 @@ JANE_ID = "5e0b5d7c-2f6e-4b8e-9a51-1c2d3e4f5a6b"
 SALES_GROUP = "b1f7c3a2-0000-4000-8000-000000000002"
 
 
-class Portal:
-    """`spacehook emulator`: REST as the owner, the control API, and the delivery log."""
+class Portal(Emulator):
+    """`spacehook emulator` (the default seed), with the delivery log and the suite's shortcuts."""
 
     def __init__(self, procs, tmp_path, retry_base=0.5, operation_delay_ms=30):
-        ready = tmp_path / "emulator.ready"
-        self.proc = procs.start([spacehook_bin(), "emulator", "--listen", "127.0.0.1:0", "--ready-file", str(ready),
-                                 "--retry-base", str(retry_base), "--operation-delay-ms", str(operation_delay_ms)],
-                                ready, log_path=tmp_path / "emulator.log")
-        self.url = self.proc.url
-        self.session = requests.Session()
-
-    def rest(self, method, path, body=None, key=OWNER_KEY):
-        r = self.session.request(method, f"{self.url}/api/2.0/{path}", json=body, timeout=30,
-                                 headers={"Authorization": f"Bearer {key}"})
-        assert r.status_code < 300, (method, path, r.status_code, r.text[:500])
-        return r.json()["response"]
-
-    def control(self, method, path, body=None, timeout=30):
-        r = self.session.request(method, f"{self.url}/__emulator/{path}", json=body, timeout=timeout)
-        assert r.status_code < 300, (method, path, r.status_code, r.text[:500])
-        return r.json()
-
-    def counters(self):
-        return self.control("GET", "counters")
-
-    def state(self):
-        return self.control("GET", "state")
+        super().__init__(procs, tmp_path, retry_base=retry_base, operation_delay_ms=operation_delay_ms, timeout=30)
 
     def deliveries(self):
         return self.control("GET", "deliveries")
-
-    def fault(self, **fault):
-        return self.control("POST", "faults", fault)
 
     def clear_faults(self):
         return self.control("DELETE", "faults")
@@ -83,17 +58,10 @@ class Portal:
         return self.rest("POST", "people", {"firstName": first, "lastName": last, "email": email, "type": "User"})
 
     def subscribe(self, url, secret=SECRET, ssl=False):
-        # The HEAD probe reaches serve, which answers it (wire.md §1.10); 0 = every trigger.
-        return self.rest("POST", "settings/webhook", {"name": "spacehook", "uri": url, "secretKey": secret,
-                                                      "enabled": True, "ssl": ssl, "triggers": 0})
+        return super().subscribe(url, secret, ssl)
 
     def wait_idle(self, timeout=60):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.control("POST", "wait-idle?timeoutMs=5000", timeout=15)["idle"]:
-                return
-        raise AssertionError(f"emulator not idle within {timeout}s")
-
+        super().wait_idle(timeout)
 
 class Spacehook:
     """`spacehook serve` on one SQLite store; restarts keep the port the portal delivers to."""

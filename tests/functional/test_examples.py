@@ -17,10 +17,9 @@ import time
 from pathlib import Path
 
 import pytest
-import requests
 
 from conftest import ROOT, spacehook_bin
-from loopback import SmtpSink, clean_env, wait_for
+from loopback import Emulator, SmtpSink, clean_env, wait_for
 
 EXAMPLES = ROOT / "examples"
 SEED = Path(__file__).resolve().parent / "fixtures" / "examples-seed.yaml"
@@ -49,42 +48,19 @@ def body_text(mail):
     return parts[0]["text"].replace("\r\n", "\n")  # CRLF on the wire
 
 
-class Portal:
-    """`spacehook emulator` on the examples' seed, with its REST and control APIs."""
+class Portal(Emulator):
+    """`spacehook emulator` on the examples' seed."""
+
+    owner_key = OWNER_KEY
 
     def __init__(self, procs, tmp_path):
-        ready = tmp_path / "emulator.ready"
-        self.proc = procs.start([spacehook_bin(), "emulator", "--listen", "127.0.0.1:0", "--seed", str(SEED),
-                                 "--ready-file", str(ready), "--retry-base", "0.05", "--operation-delay-ms", "50"],
-                                ready, log_path=tmp_path / "emulator.log")
-        self.url = self.proc.url
-
-    def rest(self, method, path, key=OWNER_KEY, body=None):
-        r = requests.request(method, f"{self.url}/api/2.0/{path}", headers={"Authorization": f"Bearer {key}"},
-                             json=body, timeout=15)
-        assert r.status_code < 300, r.text
-        return r.json()["response"]
-
-    def control(self, method, path, body=None):
-        r = requests.request(method, f"{self.url}/__emulator/{path}", json=body, timeout=15)
-        assert r.status_code < 300, r.text
-        return r.json()
-
-    def state(self):
-        return self.control("GET", "state")
-
-    def counters(self):
-        return self.control("GET", "counters")
+        super().__init__(procs, tmp_path, seed=SEED, retry_base=0.05, operation_delay_ms=50)
 
     def upload(self, user, folder_id, title):
         return self.control("POST", "upload", {"user": user, "folderId": folder_id, "title": title})
 
     def edit(self, user, file_id):
         return self.control("POST", "edit", {"user": user, "fileId": file_id})
-
-    def wait_idle(self, timeout=20):
-        assert self.control("POST", f"wait-idle?timeoutMs={int(timeout * 1000)}")["idle"]
-
 
 class Tree:
     """Lookups over one GET /__emulator/state."""

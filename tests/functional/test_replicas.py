@@ -27,7 +27,7 @@ import pytest
 import requests
 
 from conftest import spacehook_bin
-from loopback import clean_env, iso_seconds, wait_for
+from loopback import Emulator, clean_env, iso_seconds, wait_for
 
 SECRET = "replicas-Secret-0042"
 OWNER_KEY = "sk-emulator-owner"
@@ -180,32 +180,11 @@ def balancer():
 
 # --- the portal and the replicas ---------------------------------------------------------------------
 
-class Portal:
-    """`spacehook emulator` (the default seed) and its REST and control APIs."""
+class Portal(Emulator):
+    """`spacehook emulator` (the default seed)."""
 
     def __init__(self, procs, tmp_path, operation_delay_ms=100):
-        ready = tmp_path / "emulator.ready"
-        self.proc = procs.start([spacehook_bin(), "emulator", "--listen", "127.0.0.1:0", "--ready-file", str(ready),
-                                 "--retry-base", "0.2", "--operation-delay-ms", str(operation_delay_ms)],
-                                ready, log_path=tmp_path / "emulator.log")
-        self.url = self.proc.url
-
-    def rest(self, method, path, key=OWNER_KEY, body=None):
-        r = requests.request(method, f"{self.url}/api/2.0/{path}", headers={"Authorization": f"Bearer {key}"},
-                             json=body, timeout=15)
-        assert r.status_code < 300, r.text
-        return r.json()["response"]
-
-    def control(self, method, path, body=None):
-        r = requests.request(method, f"{self.url}/__emulator/{path}", json=body, timeout=30)
-        assert r.status_code < 300, r.text
-        return r.json()
-
-    def counters(self):
-        return self.control("GET", "counters")
-
-    def state(self):
-        return self.control("GET", "state")
+        super().__init__(procs, tmp_path, retry_base=0.2, operation_delay_ms=operation_delay_ms, timeout=30)
 
     def create_room(self, title):
         return self.rest("POST", "files/rooms", body={"title": title, "roomType": 5})["id"]
@@ -213,13 +192,8 @@ class Portal:
     def upload(self, title, folder, user="owner"):
         return self.control("POST", "upload", {"user": user, "folderId": folder, "title": title})
 
-    def subscribe(self, url):
-        return self.rest("POST", "settings/webhook", body={"name": "spacehook", "uri": url, "secretKey": SECRET,
-                                                            "enabled": True, "ssl": False, "triggers": 0})
-
-    def wait_idle(self, timeout=30):
-        assert self.control("POST", f"wait-idle?timeoutMs={int(timeout * 1000)}")["idle"]
-
+    def subscribe(self, url, secret=SECRET, ssl=False):
+        return super().subscribe(url, secret, ssl)
 
 def find_all(state, predicate):
     found = []

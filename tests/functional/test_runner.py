@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from conftest import spacehook_bin
-from loopback import SmtpSink, clean_env, iso_seconds, wait_for
+from loopback import Emulator, SmtpSink, clean_env, iso_seconds, wait_for
 
 SECRET = "runner-Secret-0042"
 OWNER_KEY = "sk-emulator-owner"
@@ -61,47 +61,17 @@ def smtp(tmp_path):
     sink.close()
 
 
-class Portal:
-    """`spacehook emulator` and its REST and control APIs."""
+class Portal(Emulator):
+    """`spacehook emulator` (the default seed)."""
 
     def __init__(self, procs, tmp_path, operation_delay_ms=100):
-        ready = tmp_path / "emulator.ready"
-        self.proc = procs.start([spacehook_bin(), "emulator", "--listen", "127.0.0.1:0", "--ready-file", str(ready),
-                                 "--retry-base", "0.05", "--operation-delay-ms", str(operation_delay_ms)],
-                                ready, log_path=tmp_path / "emulator.log")
-        self.url = self.proc.url
-
-    def rest(self, method, path, key=OWNER_KEY, body=None):
-        r = requests.request(method, f"{self.url}/api/2.0/{path}", headers={"Authorization": f"Bearer {key}"},
-                             json=body, timeout=15)
-        assert r.status_code < 300, r.text
-        return r.json()["response"]
-
-    def control(self, method, path, body=None):
-        r = requests.request(method, f"{self.url}/__emulator/{path}", json=body, timeout=15)
-        assert r.status_code < 300, r.text
-        return r.json()
-
-    def counters(self):
-        return self.control("GET", "counters")
-
-    def state(self):
-        return self.control("GET", "state")
+        super().__init__(procs, tmp_path, retry_base=0.05, operation_delay_ms=operation_delay_ms)
 
     def upload(self, title, user="rachel.admin", folder=INCOMING):
         return self.control("POST", "upload", {"user": user, "folderId": folder, "title": title})
 
-    def fault(self, **fault):
-        self.control("POST", "faults", fault)
-
-    def subscribe(self, url):
-        # The HEAD probe reaches serve, which answers it (wire.md §1.10); 0 = every trigger.
-        return self.rest("POST", "settings/webhook", body={"name": "spacehook", "uri": url, "secretKey": SECRET,
-                                                            "enabled": True, "ssl": False, "triggers": 0})
-
-    def wait_idle(self, timeout=20):
-        assert self.control("POST", f"wait-idle?timeoutMs={int(timeout * 1000)}")["idle"]
-
+    def subscribe(self, url, secret=SECRET, ssl=False):
+        return super().subscribe(url, secret, ssl)
 
 def find(state, title):
     def walk(node):

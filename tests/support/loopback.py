@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+import requests
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -155,6 +156,57 @@ class SmtpSink:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait(5)
+
+
+class Emulator:
+    """`spacehook emulator` started for one test (stopped by `procs`), with its REST API, called as
+    `owner_key` unless told otherwise, and its control API. Suites subclass it for their own shortcuts."""
+
+    owner_key = "sk-emulator-owner"  # the default seed's owner (docs/emulator.md)
+
+    def __init__(self, procs, tmp_path, *, seed=None, retry_base=0.05, operation_delay_ms=100, timeout=15):
+        ready = tmp_path / "emulator.ready"
+        args = [spacehook_bin(), "emulator", "--listen", "127.0.0.1:0", "--ready-file", str(ready),
+                "--retry-base", str(retry_base), "--operation-delay-ms", str(operation_delay_ms)]
+        if seed:
+            args += ["--seed", str(seed)]
+        self.proc = procs.start(args, ready, log_path=tmp_path / "emulator.log")
+        self.url = self.proc.url
+        self.timeout = timeout
+        self.session = requests.Session()
+
+    def rest(self, method, path, body=None, key=None):
+        r = self.session.request(method, f"{self.url}/api/2.0/{path}", json=body, timeout=self.timeout,
+                                 headers={"Authorization": f"Bearer {key or self.owner_key}"})
+        assert r.status_code < 300, (method, path, r.status_code, r.text[:500])
+        return r.json()["response"]
+
+    def control(self, method, path, body=None, timeout=None):
+        r = self.session.request(method, f"{self.url}/__emulator/{path}", json=body, timeout=timeout or self.timeout)
+        assert r.status_code < 300, (method, path, r.status_code, r.text[:500])
+        return r.json()
+
+    def counters(self):
+        return self.control("GET", "counters")
+
+    def state(self):
+        return self.control("GET", "state")
+
+    def fault(self, **fault):
+        return self.control("POST", "faults", fault)
+
+    def subscribe(self, url, secret, ssl=False):
+        # The HEAD probe reaches serve, which answers it (wire.md §1.10); 0 = every trigger.
+        return self.rest("POST", "settings/webhook", {"name": "spacehook", "uri": url, "secretKey": secret,
+                                                      "enabled": True, "ssl": ssl, "triggers": 0})
+
+    def wait_idle(self, timeout=20):
+        """Until no delivery or file operation is pending (bounded)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.control("POST", "wait-idle?timeoutMs=5000", timeout=15)["idle"]:
+                return
+        raise AssertionError(f"emulator not idle within {timeout}s")
 
 
 @pytest.fixture
