@@ -635,11 +635,15 @@ def report(summary: dict, args) -> tuple[list[str], dict, list[dict]]:
                f"min-max {p99['min']}-{p99['max']}" + "".join(
                    f"; {s} {summary[f'{s}/paced/20']['p99_ms']['median']:.1f} ms" for s in ("express", "flask")
                    if f"{s}/paced/20" in summary))
-    if sh20 and exig:
-        acks = sh20["acked_per_s"]["median"]
+    shig = summary.get("spacehook/ignored/0", {})
+    if shig and exig:
+        # Like for like: the same ignored deliveries, which spacehook journals (fsync'd) and dispatches
+        # and Express only verifies. spacehook's acks on room-setup at 20 ms are given beside it.
+        acks = shig["acked_per_s"]["median"]
         base = exig["acked_per_s"]["median"]
+        busy = f"; on room-setup at 20 ms {sh20['acked_per_s']['median']:.0f}/s" if sh20 else ""
         target("durable acks/s >= 10x Express ignored-trigger acks/s", round(acks / base, 2), 10,
-               acks >= 10 * base, f"spacehook room-setup@20ms {acks:.0f}/s, Express ignored {base:.0f}/s")
+               acks >= 10 * base, f"spacehook ignored (stored) {acks:.0f}/s, Express ignored {base:.0f}/s{busy}")
     if sh20 and ex20:
         mine = sh20.get("automations_per_s", {}).get("median")
         theirs = ex20.get("automations_per_s", {}).get("median")
