@@ -2,24 +2,19 @@
 store that outlives kills, and an SMTP sink, all on loopback, plus the bookkeeping that turns the emulator's
 delivery log, its state dump and the sink's files into the figures the tests assert and report.
 
-Process handling (ready files, logs) is the functional suite's (tests/functional/conftest.py, loaded by
-path so the two conftests never collide); the rest is what chaos needs on top: restarts on the same
-port and store, SIGKILL, ack latencies, counts per effect.
+Processes, the emulator and serve wrappers (restarts on the same port and store, SIGKILL) and the SMTP sink
+are shared with the functional suite (tests/support/loopback.py); the rest is what chaos needs on top:
+waiting for everything to settle, ack latencies, counts per effect.
 """
-import http.server
 import json
-import signal
-import subprocess
 import sys
-import threading
 import time
 from collections import Counter
 from pathlib import Path
 
-import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
-from loopback import (ROOT, Emulator, Proc, SmtpSink, clean_env, percentile,  # noqa: E402,F401  (re-exported)
+from loopback import (ROOT, Emulator, HttpReceiver, Proc, Serve, SmtpSink, clean_env, percentile,  # noqa: E402,F401  (re-exported)
                       spacehook_bin, wait_for)
 
 SECRET = "chaos-Secret-0042"
@@ -63,82 +58,12 @@ class Portal(Emulator):
     def wait_idle(self, timeout=60):
         super().wait_idle(timeout)
 
-class Spacehook:
-    """`spacehook serve` on one SQLite store; restarts keep the port the portal delivers to."""
+class Spacehook(Serve):
+    """`spacehook serve` as the chaos tests run it: the suite's secret and service key, text logs."""
 
     def __init__(self, procs, tmp_path, portal, config, smtp=None, extra_env=None, log_format="text", wrap=None):
-        self.bin = spacehook_bin()
-        self.procs = procs
-        self.tmp = tmp_path
-        self.store = f"sqlite:{tmp_path / 'spacehook.db'}"
-        self.config = tmp_path / "spacehook.yaml"
-        self.config.write_text(config)
-        self.env = clean_env(DOCSPACE_API_HOST=portal.url, DOCSPACE_API_KEY=SERVICE_KEY,
-                             DOCSPACE_WEBHOOK_SECRET=SECRET)
-        if smtp:
-            self.env.update(SMTP_URL=smtp.url, MAIL_FROM="spacehook <bot@example.com>")
-        self.env.update(extra_env or {})
-        self.log_format = log_format
-        self.wrap = list(wrap or [])  # a command the serve command line is appended to
-        self.port = 0  # the first start picks a free port; every restart listens on it again
-        self.starts = 0
-        self.proc = None
-        self.start()
-
-    def start(self, timeout=20.0):
-        self.starts += 1
-        name = f"serve-{self.starts}"
-        ready = self.tmp / f"{name}.ready"
-        args = self.wrap + [self.bin, "serve", "--listen", f"127.0.0.1:{self.port}", "--store", self.store,
-                            "--config", str(self.config), "--ready-file", str(ready), "--log-format", self.log_format]
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                self.proc = self.procs.start(args, ready, env=self.env, log_path=self.tmp / f"{name}.log")
-                break
-            except RuntimeError:
-                # The port of the killed process may take a moment to be free again.
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
-        self.port = self.proc.port
-        return self.proc
-
-    def kill(self):
-        """SIGKILL: no drain, no release, leases left to expire."""
-        self.proc.popen.send_signal(signal.SIGKILL)
-        self.proc.popen.wait(10)
-
-    @property
-    def url(self):
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def webhook_url(self):
-        return self.url + "/docspace/webhook"
-
-    def logs(self):
-        return "".join((self.tmp / f"serve-{n}.log").read_text(errors="replace") for n in range(1, self.starts + 1)
-                       if (self.tmp / f"serve-{n}.log").exists())
-
-    def cli(self, *args, check=True):
-        out = subprocess.run([self.bin, *args, "--store", self.store], capture_output=True, text=True, timeout=60,
-                             env=clean_env())
-        if check:
-            assert out.returncode == 0, out.stdout + out.stderr
-        return out
-
-    def runs(self):
-        return json.loads(self.cli("runs", "list", "--json", "--limit", "10000").stdout)["runs"]
-
-    def events(self):
-        return json.loads(self.cli("events", "list", "--json", "--limit", "10000").stdout)["events"]
-
-    def dead_letters(self):
-        return json.loads(self.cli("dlq", "list", "--json", "--limit", "10000").stdout)["dead_letters"]
-
-    def metrics(self):
-        return requests.get(self.url + "/metrics", timeout=10).text
+        super().__init__(procs, tmp_path, portal, config, secret=SECRET, key=SERVICE_KEY, smtp=smtp,
+                         extra_env=extra_env, log_format=log_format, wrap=wrap)
 
     def wait_settled(self, timeout=120):
         """Every event dispatched (or ignored) and every run done or dead; returns (events, runs)."""
@@ -269,51 +194,13 @@ class MailCount:
                 assert without_date(sink.raw(n)) == first, f"message {n} differs from its first copy"
 
 
-class Capture:
-    """A webhook receiver on port 0 that records every POST (headers and exact bytes). HEAD answers 200 (the
-    portal's probe); a POST answers 503 while `fail_first` is set and the body is a first attempt (no
+class Capture(HttpReceiver):
+    """A webhook receiver that records every POST (headers and exact bytes). HEAD answers 200 (the portal's
+    probe); a POST answers 503 while `fail_first` is set and the body is a first attempt (no
     webhook.retryCount), so every delivery also yields the sender's own re-signed retry body, then 200."""
 
     def __init__(self, fail_first=True):
-        self.fail_first = fail_first
-        self.posts = []
-        self.lock = threading.Lock()
-        outer = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_HEAD(self):
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                first = "retryCount" not in json.loads(body).get("webhook", {})
-                status = 503 if outer.fail_first and first else 200
-                with outer.lock:
-                    outer.posts.append({"headers": {k.lower(): v for k, v in self.headers.items()}, "body": body,
-                                        "status": status})
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    @property
-    def url(self):
-        return f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-
-    def received(self):
-        with self.lock:
-            return list(self.posts)
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+        def answer(path, body, index):
+            first = "retryCount" not in json.loads(body).get("webhook", {})
+            return 503 if fail_first and first else 200
+        super().__init__(answer)

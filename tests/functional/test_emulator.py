@@ -9,15 +9,14 @@ the process contract (--ready-file, SIGTERM).
 """
 import hashlib
 import hmac
-import http.server
 import json
-import threading
 import time
 
 import pytest
 import requests
 
 from conftest import spacehook_bin
+from loopback import HttpReceiver
 
 OWNER_KEY = "sk-emulator-owner"
 ROOM_ADMIN_KEY = "sk-emulator-roomadmin"
@@ -27,61 +26,12 @@ ROOM_CREATED = 4194304
 FILE_COPIED = 8192
 
 
-class Receiver:
+class Receiver(HttpReceiver):
     """A webhook endpoint on port 0: HEAD answers `head_status`, POSTs answer from `script` (last repeats)."""
 
     def __init__(self, script=(200,), head_status=200):
-        self.script = list(script)
-        self.head_status = head_status
-        self.posts = []
-        self.heads = 0
-        self.cond = threading.Condition()
-        outer = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_HEAD(self):
-                with outer.cond:
-                    outer.heads += 1
-                self.send_response(outer.head_status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                with outer.cond:
-                    status = outer.script[min(len(outer.posts), len(outer.script) - 1)]
-                    outer.posts.append({"at": time.monotonic(), "headers": {k.lower(): v for k, v in self.headers.items()},
-                                        "body": body})
-                    outer.cond.notify_all()
-                self.send_response(status)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
-
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    @property
-    def url(self):
-        return f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-
-    def wait(self, n, timeout=10.0):
-        deadline = time.monotonic() + timeout
-        with self.cond:
-            while len(self.posts) < n and time.monotonic() < deadline:
-                self.cond.wait(deadline - time.monotonic())
-            return list(self.posts)
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
+        script = list(script)
+        super().__init__(lambda path, body, index: script[min(index, len(script) - 1)], head_status)
 
 @pytest.fixture
 def receiver():

@@ -12,9 +12,9 @@ import sys
 import time
 
 import pytest
-import requests
 
 from conftest import spacehook_bin
+import loopback
 from loopback import Emulator, SmtpSink, clean_env, iso_seconds, wait_for
 
 SECRET = "runner-Secret-0042"
@@ -90,47 +90,11 @@ def find(state, title):
     return None
 
 
-class Serve:
-    """`spacehook serve` with a config, on a store that outlives restarts."""
+class Serve(loopback.Serve):
+    """`spacehook serve` with this module's secret and, unless told otherwise, the service account's key."""
 
     def __init__(self, procs, tmp_path, portal, config, smtp=None, key=SERVICE_KEY):
-        self.bin = spacehook_bin()
-        self.procs = procs
-        self.tmp = tmp_path
-        self.store = f"sqlite:{tmp_path / 'spacehook.db'}"
-        self.config = tmp_path / "spacehook.yaml"
-        self.config.write_text(config)
-        self.env = clean_env(DOCSPACE_API_HOST=portal.url, DOCSPACE_API_KEY=key, DOCSPACE_WEBHOOK_SECRET=SECRET)
-        if smtp:
-            self.env.update(SMTP_URL=smtp.url, MAIL_FROM="spacehook <bot@example.com>")
-        self.starts = 0
-        self.proc = None
-        self.start()
-
-    def start(self):
-        self.starts += 1
-        name = f"serve-{self.starts}"
-        self.proc = self.procs.start([self.bin, "serve", "--listen", "127.0.0.1:0", "--store", self.store,
-                                      "--config", str(self.config), "--ready-file", str(self.tmp / f"{name}.ready")],
-                                     self.tmp / f"{name}.ready", env=self.env, log_path=self.tmp / f"{name}.log")
-        return self.proc
-
-    @property
-    def webhook_url(self):
-        return self.proc.url + "/docspace/webhook"
-
-    def cli(self, *args, check=True):
-        out = subprocess.run([self.bin, *args, "--store", self.store], capture_output=True, text=True, timeout=30,
-                             env=clean_env())
-        if check:
-            assert out.returncode == 0, out.stdout + out.stderr
-        return out
-
-    def runs(self):
-        return json.loads(self.cli("runs", "list", "--json", "--limit", "1000").stdout)["runs"]
-
-    def events(self):
-        return json.loads(self.cli("events", "list", "--json", "--limit", "10000").stdout)["events"]
+        super().__init__(procs, tmp_path, portal, config, secret=SECRET, key=key, smtp=smtp)
 
     def wait_runs(self, n, states=("done",), timeout=90):
         def settled():
@@ -142,10 +106,6 @@ class Serve:
             print(json.dumps(self.runs(), indent=1), file=sys.stderr)
             print(self.proc.output()[-4000:], file=sys.stderr)
             raise
-
-    def metrics(self):
-        return requests.get(self.proc.url + "/metrics", timeout=10).text
-
 
 def own_events_are_ignored(serve, actor=SERVICE_ID):
     """Every event the service's actions fired is ignored by the loop guard; returns how many there were."""

@@ -13,11 +13,9 @@ searched for every secret (and the encodings SMTP AUTH sends them in):
     SPACEHOOK_BIN=build/dev/src/app/spacehook /usr/bin/python3 -m pytest tests/functional/test_secrets.py
 """
 import base64
-import http.server
 import json
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
@@ -25,7 +23,7 @@ import requests
 
 from conftest import ROOT, spacehook_bin
 from test_ingress import signature as sign_with
-from loopback import clean_env, free_port, wait_for
+from loopback import HttpReceiver, clean_env, free_port, wait_for
 from test_runner import Portal
 
 sys.path.insert(0, str(ROOT / "src" / "notify" / "testdata"))
@@ -107,42 +105,15 @@ class AuthSmtp:
         self.controller.stop()
 
 
-class SlackHook:
+class SlackHook(HttpReceiver):
     """A Slack incoming webhook at CHAT_PATH: the first post fails (500), the rest answer "ok"."""
 
     def __init__(self):
-        self.posts = []
-        outer = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                outer.posts.append((self.path, body))
-                status, answer = (500, b"internal_error") if len(outer.posts) == 1 else (200, b"ok")
-                if self.path != CHAT_PATH:
-                    status, answer = 404, b"no_service"
-                self.send_response(status)
-                self.send_header("Content-Type", "text/plain")
-                self.send_header("Content-Length", str(len(answer)))
-                self.end_headers()
-                self.wfile.write(answer)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    @property
-    def url(self):
-        return f"http://127.0.0.1:{self.server.server_address[1]}{CHAT_PATH}"
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
+        def answer(path, body, index):
+            if path != CHAT_PATH:
+                return 404, "no_service"
+            return (500, "internal_error") if index == 0 else (200, "ok")
+        super().__init__(answer, path=CHAT_PATH)
 
 @pytest.fixture
 def smtp_auth(tmp_path):
@@ -210,9 +181,7 @@ def test_no_secret_reaches_logs_errors_metrics_admin_api_or_cli(procs, tmp_path,
 
     # --- run 1: text logs ----------------------------------------------------------------------------
     first = serve("serve-text", "text")
-    hook = portal.rest("POST", "settings/webhook", body={"name": "spacehook", "uri": first.url + "/docspace/webhook",
-                                                          "secretKey": WEBHOOK_SECRET, "enabled": True, "ssl": False,
-                                                          "triggers": 0})
+    hook = portal.subscribe(first.url + "/docspace/webhook", WEBHOOK_SECRET)
     # The portal fails a room creation (5xx: the run waits) and refuses the key once (401: that event's
     # dispatch is a dead letter; its twin file.uploaded plans the same run).
     portal.fault(kind="status", status=503, count=1, method="POST", pathPrefix="/api/2.0/files/rooms")
@@ -282,7 +251,7 @@ def test_no_secret_reaches_logs_errors_metrics_admin_api_or_cli(procs, tmp_path,
     assert smtp_auth.logins and all(ok for _, ok in smtp_auth.logins)
     assert sorted(m["parsed"]["subject"] for m in smtp_auth.messages()) == \
         ["Case Alpha.docx", "Case Beta.docx", "Case Gamma.docx"]
-    assert [path for path, _ in slack.posts].count(CHAT_PATH) == 4  # one refused, three sent
+    assert [post["path"] for post in slack.received()].count(CHAT_PATH) == 4  # one refused, three sent
     assert "slack webhook answered 500" in texts["log (text)"]
     assert '"level":"debug"' in texts["log (json)"].replace(" ", "")
 
