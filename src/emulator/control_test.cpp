@@ -37,6 +37,7 @@ TEST_F(ControlTest, StatusFaultFailsTheNextCallsOnAPathPrefix) {
     EXPECT_EQ(api.Get("/api/2.0/people/@self", kOwnerKey).status, 503);
     EXPECT_EQ(api.Get("/api/2.0/people/@self", kOwnerKey).status, 200);
     EXPECT_EQ(emu.emulator.Counter("faults_injected"), 2);
+    EXPECT_EQ(emu.emulator.Counter("faults_injected.503"), 2);
 }
 
 TEST_F(ControlTest, RateLimitFaultSendsRetryAfterAndNoBody) {
@@ -72,6 +73,8 @@ TEST_F(ControlTest, SlowAnswerOutlastsTheClientTimeout) {
     const auto timed_out = api.Call("GET", "/api/2.0/people/@self", kOwnerKey, "", milliseconds(300));
     EXPECT_EQ(timed_out.status, -1);  // the client gave up
     EXPECT_EQ(api.Get("/api/2.0/people/@self", kOwnerKey).status, 200);
+    // Counted on arrival, although nobody waited for the answer.
+    EXPECT_EQ(emu.emulator.Counter("faults_injected.slow"), 1);
 }
 
 TEST_F(ControlTest, DroppedConnectionGetsNoAnswer) {
@@ -80,6 +83,7 @@ TEST_F(ControlTest, DroppedConnectionGetsNoAnswer) {
     const auto dropped = api.Get("/api/2.0/people/@self", kOwnerKey);
     EXPECT_EQ(dropped.status, -1) << dropped.body;
     EXPECT_GE(emu.emulator.Counter("faults_injected"), 1);
+    EXPECT_EQ(emu.emulator.Counter("faults_injected.drop"), emu.emulator.Counter("faults_injected"));
     api.Control("DELETE", "faults");
     EXPECT_EQ(api.Get("/api/2.0/people/@self", kOwnerKey).status, 200);
 }

@@ -8,6 +8,7 @@
 #include "core/log.hpp"
 #include "emulator/api_dispatch.hpp"
 #include "emulator/control_api.hpp"
+#include "emulator/faults.hpp"
 #include "emulator/operation_runner.hpp"
 #include "emulator/portal_actions.hpp"
 #include "emulator/seed.hpp"
@@ -231,6 +232,15 @@ private:
             return;
         }
         const auto decision = faults_.Decide(request.method, request.path);
+        if (decision.fault) {
+            // Counted when the call arrives, so a slow answer counts even if the client has gone, and a
+            // test can tell each kind reached the client: faults_injected.<status|drop|slow>.
+            const FaultSpec& fault = *decision.fault;
+            std::lock_guard lock(state_.mu);
+            state_.Count("faults_injected");
+            state_.Count(fault.kind == FaultKind::kStatus ? fmt::format("faults_injected.{}", fault.status)
+                                                          : fmt::format("faults_injected.{}", FaultKindName(fault.kind)));
+        }
         auto delay = decision.latency;
         if (decision.fault && decision.fault->kind == FaultKind::kSlow) delay += decision.fault->delay;
         runner_.PostAfter(delay, [this, request = std::move(request), respond = std::move(respond),
@@ -244,16 +254,8 @@ private:
             }
             Reply reply;
             if (fault && fault->kind == FaultKind::kStatus) {
-                {
-                    std::lock_guard lock(state_.mu);
-                    state_.Count("faults_injected");
-                }
                 reply = FaultReply(fault->status, fault->retry_after_seconds);
             } else if (fault && fault->kind == FaultKind::kDrop) {
-                {
-                    std::lock_guard lock(state_.mu);
-                    state_.Count("faults_injected");
-                }
                 reply.drop = true;
             } else {
                 reply = dispatcher_.Handle(request, PublicBase());

@@ -166,7 +166,9 @@ def test_api_outages_never_slow_the_ingress_and_every_run_completes_once(procs, 
     retried_runs = sum(r["attempts"] > 0 for r in runs)
     report(f"seed={seed} deliveries sent={len(deliveries)} acked={sum(d['acked'] for d in deliveries.values())} "
            f"attempts={len(attempts)} failed_attempts={len(failed)} runs={len(runs)} retried_runs={retried_runs} "
-           f"duplicates={len(duplicates)} api_faults={delta.get('faults_injected', 0)} api_errors={errors} "
+           f"duplicates={len(duplicates)} api_faults={delta.get('faults_injected', 0)} "
+           f"({', '.join(f'{k} {v}' for k, v in sorted(delta.items()) if k.startswith('faults_injected.'))}) "
+           f"api_errors={errors} "
            f"burst {burst_seconds:.0f}s")
     report(f"ack latency in outages: n={len(in_outage)} p50={percentile(in_outage, 50)}ms "
            f"p99={percentile(in_outage, 99)}ms max={max(in_outage)}ms; all attempts: n={len(everything)} "
@@ -178,8 +180,13 @@ def test_api_outages_never_slow_the_ingress_and_every_run_completes_once(procs, 
     assert not unprocessed(deliveries, events, runs)
     assert not duplicates, duplicates
     assert serve.dead_letters() == []
-    # Every kind of failure reached the service, and the runs did wait them out.
-    assert errors.get("unavailable", 0) > 0 and errors.get("rate_limited", 0) > 0 and errors.get("timeout", 0) > 0
+    # Every kind of failure reached the service (the emulator counts each faulted call as it arrives), and
+    # the runs did wait them out. spacehook's error metric is no proof of that: it counts calls that failed
+    # in the end, and a 429 or a timeout met while a file operation is polled is waited out inside the
+    # poller, so a stretch every worker spent polling leaves no trace there.
+    reached = {kind: delta.get(f"faults_injected.{kind}", 0) for kind in ("503", "429", "slow", "drop")}
+    assert all(reached.values()), reached
+    assert errors.get("unavailable", 0) > 0, errors
     assert retried_runs > 0
     assert any(e["attempts"] > 0 and e["state"] == "dispatched" for e in events), "no dispatch waited out a fault"
     assert serve.proc.popen.poll() is None, "serve died"
