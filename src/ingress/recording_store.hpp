@@ -83,6 +83,13 @@ public:
         return Unused();
     }
     Status CompleteRun(std::int64_t, const std::string&, TimePoint) override { return Unused(); }
+    Result<store::StepStatus> FinishAndBeginStep(std::int64_t, const std::string&, int, const Json&, int,
+                                                 const std::string&, TimePoint) override {
+        return Unused();
+    }
+    Status FinishLastStep(std::int64_t, const std::string&, int, const Json&, TimePoint) override {
+        return Unused();
+    }
     Status RetryRun(std::int64_t, const std::string&, TimePoint, const std::string&) override {
         return Unused();
     }

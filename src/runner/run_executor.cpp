@@ -185,14 +185,18 @@ RunOutcome RunExecutor::Attempt(const store::RunRecord& run, const std::string& 
                           fmt::format("the run's stored context has {} steps, the run {}",
                                       stored->steps.size(), run.step_count));
     }
-    auto checkpoints = store_.GetSteps(run.id);
-    if (!checkpoints) return Lost(run, checkpoints.error(), "reading its checkpoints");
     rules::TemplateContext context = stored->context;
-    for (const auto& checkpoint : *checkpoints) {
-        if (checkpoint.status != store::StepStatus::kDone) continue;
-        if (checkpoint.index < 0 || checkpoint.index >= run.step_count) continue;
-        context.SetStepOutput(stored->steps[static_cast<std::size_t>(checkpoint.index)].id,
-                              checkpoint.output);
+    // Only a step that finished (FinishStep moves next_step past it) has an output to restore, so a run
+    // at its first step has none to read.
+    if (run.next_step > 0) {
+        auto checkpoints = store_.GetSteps(run.id);
+        if (!checkpoints) return Lost(run, checkpoints.error(), "reading its checkpoints");
+        for (const auto& checkpoint : *checkpoints) {
+            if (checkpoint.status != store::StepStatus::kDone) continue;
+            if (checkpoint.index < 0 || checkpoint.index >= run.step_count) continue;
+            context.SetStepOutput(stored->steps[static_cast<std::size_t>(checkpoint.index)].id,
+                                  checkpoint.output);
+        }
     }
     if (run.next_step > 0 || run.attempts > 0) {
         log::Info(
@@ -202,54 +206,91 @@ RunOutcome RunExecutor::Attempt(const store::RunRecord& run, const std::string& 
         log::Info(kComponent, "run started", {{"run", run.id}, {"key", run.run_key}, {"rule", run.rule}});
     }
 
+    // Store writes per run: the claim, BeginStep of the first step, one FinishAndBeginStep between two
+    // steps and FinishLastStep at the end (a two-step run commits four times, not six). A step whose
+    // input cannot be rendered yet, or a stop request, falls back to separate FinishStep / BeginStep.
+    std::optional<BegunStep> ahead;  // step `index`, begun by the previous step's checkpoint
     for (int index = run.next_step; index < run.step_count; ++index) {
-        if (stop != nullptr && stop->load()) {
-            if (auto st = store_.ReleaseRun(run.id, owner); !st) return Lost(run, st.error(), "releasing it");
-            log::Info(kComponent, "shutting down: run released between steps; it resumes at the next start",
-                      {{"run", run.id}, {"step", index}});
-            return RunOutcome::kReleased;
-        }
         const rules::Step& step = stored->steps[static_cast<std::size_t>(index)];
         const std::string what = StepName(index, step);
-        auto input = rules::RenderStepInput(step, context);
-        if (!input) {
-            std::string reason = input.error().message;
-            if (!stored->unavailable.empty()) {
-                std::string notes;
-                for (const auto& [fact, why] : stored->unavailable.items()) {
-                    notes += fmt::format("{}{} unavailable at dispatch ({})", notes.empty() ? "" : ", ", fact,
-                                         why.is_string() ? why.get<std::string>() : why.dump());
-                }
-                reason += "; " + notes;
+        BegunStep current;
+        if (ahead) {
+            current = std::move(*ahead);
+            ahead.reset();
+        } else {
+            if (stop != nullptr && stop->load()) {
+                if (auto st = store_.ReleaseRun(run.id, owner); !st) return Lost(run, st.error(), "releasing it");
+                log::Info(kComponent,
+                          "shutting down: run released between steps; it resumes at the next start",
+                          {{"run", run.id}, {"step", index}});
+                return RunOutcome::kReleased;
             }
-            return DeadLetter(run, owner, reason);
+            auto input = RenderInput(step, context, *stored);
+            if (!input) return DeadLetter(run, owner, input.error().message);
+            auto begun = store_.BeginStep(run.id, owner, index, step.id, clock_.Now());
+            if (!begun) return Lost(run, begun.error(), "beginning " + what);
+            current = BegunStep{std::move(*input), *begun};
         }
-        auto begun = store_.BeginStep(run.id, owner, index, step.id, clock_.Now());
-        if (!begun) return Lost(run, begun.error(), "beginning " + what);
-        if (*begun == store::StepStatus::kDone) continue;  // checkpointed by an earlier attempt
+        if (current.status == store::StepStatus::kDone) continue;  // checkpointed by an earlier attempt
 
-        StepCall call{run.run_key, index, *begun == store::StepStatus::kStarted};
+        StepCall call{run.run_key, index, current.status == store::StepStatus::kStarted};
         if (call.resumed) {
             log::Info(kComponent, "step was begun by an earlier attempt; it looks before it acts",
                       {{"run", run.id}, {"step", index}, {"kind", rules::ToString(step.kind)}});
         }
         const auto started = std::chrono::steady_clock::now();
-        auto output = steps_.Execute(step.kind, *input, call);
+        auto output = steps_.Execute(step.kind, current.input, call);
         const double seconds =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
         metrics_.Step(step.kind, seconds, output.has_value());
         if (!output) return Failed(run, owner, output.error(), what);
-        if (auto st = store_.FinishStep(run.id, owner, index, *output, clock_.Now()); !st) {
+        context.SetStepOutput(step.id, *output);
+
+        if (index + 1 == run.step_count) {
+            if (auto st = store_.FinishLastStep(run.id, owner, index, *output, clock_.Now()); !st) {
+                return Lost(run, st.error(), "checkpointing " + what + " and completing the run");
+            }
+            log::Info(kComponent, "run done",
+                      {{"run", run.id}, {"key", run.run_key}, {"steps", run.step_count}});
+            return RunOutcome::kDone;
+        }
+        const rules::Step& next = stored->steps[static_cast<std::size_t>(index + 1)];
+        // Stopping, or a next input that cannot be rendered: this step is checkpointed alone and the next
+        // iteration releases the run or moves it to the dead-letter list.
+        std::optional<Json> next_input;
+        if (stop == nullptr || !stop->load()) {
+            if (auto rendered = RenderInput(next, context, *stored)) next_input = std::move(*rendered);
+        }
+        if (next_input) {
+            auto begun = store_.FinishAndBeginStep(run.id, owner, index, *output, index + 1, next.id, clock_.Now());
+            if (!begun) return Lost(run, begun.error(), "checkpointing " + what);
+            ahead = BegunStep{std::move(*next_input), *begun};
+        } else if (auto st = store_.FinishStep(run.id, owner, index, *output, clock_.Now()); !st) {
             return Lost(run, st.error(), "checkpointing " + what);
         }
         log::Debug(kComponent, "step done",
                    {{"run", run.id}, {"step", index}, {"kind", rules::ToString(step.kind)}});
-        context.SetStepOutput(step.id, std::move(*output));
     }
     if (auto st = store_.CompleteRun(run.id, owner, clock_.Now()); !st)
         return Lost(run, st.error(), "completing it");
     log::Info(kComponent, "run done", {{"run", run.id}, {"key", run.run_key}, {"steps", run.step_count}});
     return RunOutcome::kDone;
+}
+
+Result<Json> RunExecutor::RenderInput(const rules::Step& step, const rules::TemplateContext& context,
+                                      const StoredRun& stored) {
+    auto input = rules::RenderStepInput(step, context);
+    if (input) return input;
+    std::string reason = input.error().message;
+    if (!stored.unavailable.empty()) {
+        std::string notes;
+        for (const auto& [fact, why] : stored.unavailable.items()) {
+            notes += fmt::format("{}{} unavailable at dispatch ({})", notes.empty() ? "" : ", ", fact,
+                                 why.is_string() ? why.get<std::string>() : why.dump());
+        }
+        reason += "; " + notes;
+    }
+    return Fail(input.error().code, reason);
 }
 
 RunOutcome RunExecutor::Failed(const store::RunRecord& run, const std::string& owner, const Error& error,

@@ -16,6 +16,7 @@
 #include "core/random.hpp"
 #include "runner/runner_metrics.hpp"
 #include "runner/step_executor.hpp"
+#include "runner/stored_run.hpp"
 #include "store/store.hpp"
 
 namespace spacehook::runner {
@@ -112,6 +113,15 @@ public:
 
 private:
     RunOutcome Attempt(const store::RunRecord& run, const std::string& owner, const std::atomic<bool>* stop);
+    /// A step begun in the store, with its rendered input.
+    struct BegunStep {
+        Json input;
+        store::StepStatus status = store::StepStatus::kNone;
+    };
+    /// The step's input rendered against the context; a render error names the facts the dispatcher
+    /// could not look up, when there were any.
+    static Result<Json> RenderInput(const rules::Step& step, const rules::TemplateContext& context,
+                                    const StoredRun& stored);
     RunOutcome Failed(const store::RunRecord& run, const std::string& owner, const Error& error,
                       const std::string& what);
     RunOutcome DeadLetter(const store::RunRecord& run, const std::string& owner, const std::string& reason);

@@ -700,31 +700,65 @@ Result<std::vector<StepRecord>> PgStore::GetSteps(std::int64_t run_id) {
     });
 }
 
+namespace {
+
+// The step writes, each inside a transaction after FenceRun; the public methods compose them so that
+// finishing a step and beginning the next (or completing the run) share one commit.
+
+Result<StepStatus> BeginStepIn(Tx& tx, std::int64_t run_id, const LeasedRun& run, int index,
+                               const std::string& name, TimePoint now) {
+    if (auto st = CheckStepIndex(run_id, index, run); !st) return Fail(st.error());
+    auto select = tx.db.Query("SELECT status FROM steps WHERE run_id = $1 AND step_index = $2",
+                              Params::Of(run_id, index));
+    if (!select) return Fail(select.error());
+    StepStatus before = StepStatus::kNone;
+    if (!select->empty()) before = select->Text(0, 0) == "done" ? StepStatus::kDone : StepStatus::kStarted;
+    if (before == StepStatus::kDone) return before;
+    // A restarted step keeps one row: started_at is the latest attempt's start.
+    auto upsert = tx.db.Query(
+        "INSERT INTO steps (run_id, step_index, name, status, started_at) VALUES ($1, $2, $3, 'started', $4) "
+        "ON CONFLICT (run_id, step_index) DO UPDATE SET name = EXCLUDED.name, started_at = EXCLUDED.started_at",
+        Params::Of(run_id, index, name, now));
+    if (!upsert) return Fail(upsert.error());
+    return before;
+}
+
+Status FinishStepIn(Tx& tx, std::int64_t run_id, const LeasedRun& run, int index, const std::string& output_text,
+                    TimePoint now) {
+    if (auto st = CheckStepIndex(run_id, index, run); !st) return st;
+    if (auto st = UpdateOne(tx.db,
+                            "UPDATE steps SET status = 'done', output = $1, finished_at = $2 "
+                            "WHERE run_id = $3 AND step_index = $4",
+                            Params::Of(output_text, now, run_id, index), "");
+        !st) {
+        if (st.error().code != ErrorCode::kNotFound) return st;
+        return Fail(ErrorCode::kInvalidArgument,
+                    fmt::format("step {} of run {} was never begun (call BeginStep first)", index, run_id));
+    }
+    auto advance = tx.db.Query("UPDATE runs SET next_step = GREATEST(next_step, $1), updated_at = $2 WHERE id = $3",
+                               Params::Of(index + 1, now, run_id));
+    if (!advance) return Fail(advance.error());
+    return Ok();
+}
+
+Status CompleteRunIn(Tx& tx, std::int64_t run_id, const LeasedRun& run, TimePoint now) {
+    auto rows = tx.db.Query(
+        "UPDATE runs SET state = 'done', lease_owner = '', lease_until = 0, updated_at = $1 WHERE id = $2",
+        Params::Of(now, run_id));
+    if (!rows) return Fail(rows.error());
+    return WakeLockWaiters(tx, run_id, run.lock_key);
+}
+
+}  // namespace
+
 Result<StepStatus> PgStore::BeginStep(std::int64_t run_id, const std::string& owner, int index,
                                       const std::string& name, TimePoint now) {
     if (auto st = RequireOwner(owner); !st) return Fail(st.error());
     return Write<StepStatus>([&](Tx& tx) -> Result<StepStatus> {
         auto run = FenceRun(tx.db, run_id, owner);
         if (!run) return Fail(run.error());
-        if (auto st = CheckStepIndex(run_id, index, *run); !st) return Fail(st.error());
-        auto select = tx.db.Query("SELECT status FROM steps WHERE run_id = $1 AND step_index = $2",
-                                  Params::Of(run_id, index));
-        if (!select) return Fail(select.error());
-        StepStatus before = StepStatus::kNone;
-        if (!select->empty())
-            before = select->Text(0, 0) == "done" ? StepStatus::kDone : StepStatus::kStarted;
-        if (before == StepStatus::kDone) {
-            tx.NothingToCommit();
-            return before;
-        }
-        // A restarted step keeps one row: started_at is the latest attempt's start.
-        auto upsert = tx.db.Query(
-            "INSERT INTO steps (run_id, step_index, name, status, started_at) VALUES ($1, $2, $3, 'started', "
-            "$4) "
-            "ON CONFLICT (run_id, step_index) DO UPDATE SET name = EXCLUDED.name, started_at = "
-            "EXCLUDED.started_at",
-            Params::Of(run_id, index, name, now));
-        if (!upsert) return Fail(upsert.error());
+        auto before = BeginStepIn(tx, run_id, *run, index, name, now);
+        if (before && *before == StepStatus::kDone) tx.NothingToCommit();
         return before;
     });
 }
@@ -736,22 +770,7 @@ Status PgStore::FinishStep(std::int64_t run_id, const std::string& owner, int in
     return WriteStatus([&](Tx& tx) -> Status {
         auto run = FenceRun(tx.db, run_id, owner);
         if (!run) return Fail(run.error());
-        if (auto st = CheckStepIndex(run_id, index, *run); !st) return st;
-        if (auto st = UpdateOne(tx.db,
-                                "UPDATE steps SET status = 'done', output = $1, finished_at = $2 "
-                                "WHERE run_id = $3 AND step_index = $4",
-                                Params::Of(output_text, now, run_id, index), "");
-            !st) {
-            if (st.error().code != ErrorCode::kNotFound) return st;
-            return Fail(
-                ErrorCode::kInvalidArgument,
-                fmt::format("step {} of run {} was never begun (call BeginStep first)", index, run_id));
-        }
-        auto advance =
-            tx.db.Query("UPDATE runs SET next_step = GREATEST(next_step, $1), updated_at = $2 WHERE id = $3",
-                        Params::Of(index + 1, now, run_id));
-        if (!advance) return Fail(advance.error());
-        return Ok();
+        return FinishStepIn(tx, run_id, *run, index, output_text, now);
     });
 }
 
@@ -760,12 +779,32 @@ Status PgStore::CompleteRun(std::int64_t run_id, const std::string& owner, TimeP
     return WriteStatus([&](Tx& tx) -> Status {
         auto run = FenceRun(tx.db, run_id, owner);
         if (!run) return Fail(run.error());
-        auto rows = tx.db.Query(
-            "UPDATE runs SET state = 'done', lease_owner = '', lease_until = 0, updated_at = $1 WHERE id = "
-            "$2",
-            Params::Of(now, run_id));
-        if (!rows) return Fail(rows.error());
-        return WakeLockWaiters(tx, run_id, run->lock_key);
+        return CompleteRunIn(tx, run_id, *run, now);
+    });
+}
+
+Result<StepStatus> PgStore::FinishAndBeginStep(std::int64_t run_id, const std::string& owner, int index,
+                                               const Json& output, int next_index, const std::string& next_name,
+                                               TimePoint now) {
+    if (auto st = RequireOwner(owner); !st) return Fail(st.error());
+    const std::string output_text = DumpJson(output);
+    return Write<StepStatus>([&](Tx& tx) -> Result<StepStatus> {
+        auto run = FenceRun(tx.db, run_id, owner);
+        if (!run) return Fail(run.error());
+        if (auto st = FinishStepIn(tx, run_id, *run, index, output_text, now); !st) return Fail(st.error());
+        return BeginStepIn(tx, run_id, *run, next_index, next_name, now);
+    });
+}
+
+Status PgStore::FinishLastStep(std::int64_t run_id, const std::string& owner, int index, const Json& output,
+                               TimePoint now) {
+    if (auto st = RequireOwner(owner); !st) return st;
+    const std::string output_text = DumpJson(output);
+    return WriteStatus([&](Tx& tx) -> Status {
+        auto run = FenceRun(tx.db, run_id, owner);
+        if (!run) return Fail(run.error());
+        if (auto st = FinishStepIn(tx, run_id, *run, index, output_text, now); !st) return st;
+        return CompleteRunIn(tx, run_id, *run, now);
     });
 }
 

@@ -93,6 +93,11 @@ public:
     Status FinishStep(std::int64_t run_id, const std::string& owner, int index, const Json& output,
                       TimePoint now) override;
     Status CompleteRun(std::int64_t run_id, const std::string& owner, TimePoint now) override;
+    Result<StepStatus> FinishAndBeginStep(std::int64_t run_id, const std::string& owner, int index,
+                                          const Json& output, int next_index, const std::string& next_name,
+                                          TimePoint now) override;
+    Status FinishLastStep(std::int64_t run_id, const std::string& owner, int index, const Json& output,
+                          TimePoint now) override;
     Status RetryRun(std::int64_t run_id, const std::string& owner, TimePoint next_attempt_at,
                     const std::string& error) override;
     Status DeadLetterRun(std::int64_t run_id, const std::string& owner, const std::string& reason,

@@ -594,29 +594,68 @@ Result<std::vector<StepRecord>> SqliteStore::GetSteps(std::int64_t run_id) {
     });
 }
 
+namespace {
+
+// The step writes, each inside the writer's transaction after FenceRun; the public methods compose them
+// so that finishing a step and beginning the next (or completing the run) share one commit.
+
+Result<StepStatus> BeginStepIn(WriteContext& ctx, std::int64_t run_id, const LeasedRun& run, int index,
+                               const std::string& name, TimePoint now) {
+    if (auto st = CheckStepIndex(run_id, index, run); !st) return Fail(st.error());
+    StepStatus before = StepStatus::kNone;
+    {
+        auto select = ctx.db.Prepare("SELECT status FROM steps WHERE run_id = ? AND step_index = ?");
+        if (!select) return Fail(select.error());
+        auto row = select->BindAll(run_id, index).Step();
+        if (!row) return Fail(row.error());
+        if (*row) before = select->Text(0) == "done" ? StepStatus::kDone : StepStatus::kStarted;
+    }
+    if (before == StepStatus::kDone) return before;
+    // A restarted step keeps one row: started_at is the latest attempt's start.
+    auto upsert = ctx.db.Prepare(
+        "INSERT INTO steps (run_id, step_index, name, status, started_at) VALUES (?1, ?2, ?3, 'started', ?4) "
+        "ON CONFLICT (run_id, step_index) DO UPDATE SET name = excluded.name, started_at = excluded.started_at");
+    if (!upsert) return Fail(upsert.error());
+    if (auto st = upsert->BindAll(run_id, index, name, now).Run(); !st) return Fail(st.error());
+    return before;
+}
+
+Status FinishStepIn(WriteContext& ctx, std::int64_t run_id, const LeasedRun& run, int index,
+                    const std::string& output_text, TimePoint now) {
+    if (auto st = CheckStepIndex(run_id, index, run); !st) return st;
+    auto step = ctx.db.Prepare(
+        "UPDATE steps SET status = 'done', output = ?, finished_at = ? WHERE run_id = ? AND step_index = ?");
+    if (!step) return Fail(step.error());
+    step->BindAll(output_text, now, run_id, index);
+    if (auto st = UpdateOne(*step, ctx.db, ""); !st) {
+        if (st.error().code != ErrorCode::kNotFound) return st;
+        return Fail(ErrorCode::kInvalidArgument,
+                    fmt::format("step {} of run {} was never begun (call BeginStep first)", index, run_id));
+    }
+    auto advance = ctx.db.Prepare(
+        "UPDATE runs SET next_step = CASE WHEN next_step < ?1 THEN ?1 ELSE next_step END, updated_at = ?2 "
+        "WHERE id = ?3");
+    if (!advance) return Fail(advance.error());
+    return advance->BindAll(index + 1, now, run_id).Run();
+}
+
+Status CompleteRunIn(WriteContext& ctx, std::int64_t run_id, const LeasedRun& run, TimePoint now) {
+    auto update = ctx.db.Prepare(
+        "UPDATE runs SET state = 'done', lease_owner = '', lease_until = 0, updated_at = ? WHERE id = ?");
+    if (!update) return Fail(update.error());
+    if (auto st = update->BindAll(now, run_id).Run(); !st) return st;
+    return WakeLockWaiters(ctx, run_id, run.lock_key);
+}
+
+}  // namespace
+
 Result<StepStatus> SqliteStore::BeginStep(std::int64_t run_id, const std::string& owner, int index,
                                           const std::string& name, TimePoint now) {
     if (auto st = RequireOwner(owner); !st) return Fail(st.error());
     return Write<StepStatus>([&](WriteContext& ctx) -> Result<StepStatus> {
         auto run = FenceRun(ctx.db, run_id, owner);
         if (!run) return Fail(run.error());
-        if (auto st = CheckStepIndex(run_id, index, *run); !st) return Fail(st.error());
-        StepStatus before = StepStatus::kNone;
-        {
-            auto select = ctx.db.Prepare("SELECT status FROM steps WHERE run_id = ? AND step_index = ?");
-            if (!select) return Fail(select.error());
-            auto row = select->BindAll(run_id, index).Step();
-            if (!row) return Fail(row.error());
-            if (*row) before = select->Text(0) == "done" ? StepStatus::kDone : StepStatus::kStarted;
-        }
-        if (before == StepStatus::kDone) return before;
-        // A restarted step keeps one row: started_at is the latest attempt's start.
-        auto upsert = ctx.db.Prepare(
-            "INSERT INTO steps (run_id, step_index, name, status, started_at) VALUES (?1, ?2, ?3, 'started', ?4) "
-            "ON CONFLICT (run_id, step_index) DO UPDATE SET name = excluded.name, started_at = excluded.started_at");
-        if (!upsert) return Fail(upsert.error());
-        if (auto st = upsert->BindAll(run_id, index, name, now).Run(); !st) return Fail(st.error());
-        return before;
+        return BeginStepIn(ctx, run_id, *run, index, name, now);
     });
 }
 
@@ -627,21 +666,7 @@ Status SqliteStore::FinishStep(std::int64_t run_id, const std::string& owner, in
     return WriteStatus([&](WriteContext& ctx) -> Status {
         auto run = FenceRun(ctx.db, run_id, owner);
         if (!run) return Fail(run.error());
-        if (auto st = CheckStepIndex(run_id, index, *run); !st) return st;
-        auto step = ctx.db.Prepare(
-            "UPDATE steps SET status = 'done', output = ?, finished_at = ? WHERE run_id = ? AND step_index = ?");
-        if (!step) return Fail(step.error());
-        step->BindAll(output_text, now, run_id, index);
-        if (auto st = UpdateOne(*step, ctx.db, ""); !st) {
-            if (st.error().code != ErrorCode::kNotFound) return st;
-            return Fail(ErrorCode::kInvalidArgument,
-                        fmt::format("step {} of run {} was never begun (call BeginStep first)", index, run_id));
-        }
-        auto advance = ctx.db.Prepare(
-            "UPDATE runs SET next_step = CASE WHEN next_step < ?1 THEN ?1 ELSE next_step END, updated_at = ?2 "
-            "WHERE id = ?3");
-        if (!advance) return Fail(advance.error());
-        return advance->BindAll(index + 1, now, run_id).Run();
+        return FinishStepIn(ctx, run_id, *run, index, output_text, now);
     });
 }
 
@@ -650,11 +675,32 @@ Status SqliteStore::CompleteRun(std::int64_t run_id, const std::string& owner, T
     return WriteStatus([&](WriteContext& ctx) -> Status {
         auto run = FenceRun(ctx.db, run_id, owner);
         if (!run) return Fail(run.error());
-        auto update = ctx.db.Prepare(
-            "UPDATE runs SET state = 'done', lease_owner = '', lease_until = 0, updated_at = ? WHERE id = ?");
-        if (!update) return Fail(update.error());
-        if (auto st = update->BindAll(now, run_id).Run(); !st) return st;
-        return WakeLockWaiters(ctx, run_id, run->lock_key);
+        return CompleteRunIn(ctx, run_id, *run, now);
+    });
+}
+
+Result<StepStatus> SqliteStore::FinishAndBeginStep(std::int64_t run_id, const std::string& owner, int index,
+                                                   const Json& output, int next_index,
+                                                   const std::string& next_name, TimePoint now) {
+    if (auto st = RequireOwner(owner); !st) return Fail(st.error());
+    const std::string output_text = DumpJson(output);
+    return Write<StepStatus>([&](WriteContext& ctx) -> Result<StepStatus> {
+        auto run = FenceRun(ctx.db, run_id, owner);
+        if (!run) return Fail(run.error());
+        if (auto st = FinishStepIn(ctx, run_id, *run, index, output_text, now); !st) return Fail(st.error());
+        return BeginStepIn(ctx, run_id, *run, next_index, next_name, now);
+    });
+}
+
+Status SqliteStore::FinishLastStep(std::int64_t run_id, const std::string& owner, int index, const Json& output,
+                                   TimePoint now) {
+    if (auto st = RequireOwner(owner); !st) return st;
+    const std::string output_text = DumpJson(output);
+    return WriteStatus([&](WriteContext& ctx) -> Status {
+        auto run = FenceRun(ctx.db, run_id, owner);
+        if (!run) return Fail(run.error());
+        if (auto st = FinishStepIn(ctx, run_id, *run, index, output_text, now); !st) return st;
+        return CompleteRunIn(ctx, run_id, *run, now);
     });
 }
 

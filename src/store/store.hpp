@@ -274,6 +274,17 @@ public:
                               TimePoint now) = 0;
     /// The run is kDone; lease released.
     virtual Status CompleteRun(std::int64_t run_id, const std::string& owner, TimePoint now) = 0;
+    /// FinishStep(index) and BeginStep(next_index, next_name) in one transaction: one commit between two
+    /// steps instead of two. Returns what BeginStep returns for the next step. The next step is recorded
+    /// as begun before the caller causes its effect, so a crash right after this write makes that step
+    /// look before it acts on resume, as for any begun step. Nothing is written when it fails.
+    virtual Result<StepStatus> FinishAndBeginStep(std::int64_t run_id, const std::string& owner, int index,
+                                                  const Json& output, int next_index, const std::string& next_name,
+                                                  TimePoint now) = 0;
+    /// FinishStep(index) and CompleteRun in one transaction (the run's last step). Nothing is written when
+    /// it fails.
+    virtual Status FinishLastStep(std::int64_t run_id, const std::string& owner, int index, const Json& output,
+                                  TimePoint now) = 0;
     /// Transient failure: back to pending at `next_attempt_at`, attempts + 1, lease released; failed_at is
     /// set to now on the first failure (kept on later ones).
     virtual Status RetryRun(std::int64_t run_id, const std::string& owner, TimePoint next_attempt_at,

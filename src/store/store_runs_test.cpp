@@ -206,6 +206,60 @@ TEST_P(StoreTest, FinishStepNeverMovesNextStepBackwards) {
     EXPECT_EQ((*store_->GetRun(id))->next_step, 3);
 }
 
+TEST_P(StoreTest, FinishAndBeginStepAndFinishLastStepCheckpointInOneWrite) {
+    std::atomic<int> wakeups{0};
+    store_->SetWakeup([&] { ++wakeups; });
+    DispatchRuns("a", {MakeRun("r1", "room:7", 3), MakeRun("r2", "room:7", 1)});
+    const auto id = MustClaimRun("w").id;
+    const TimePoint t0 = clock_.Now();
+    const auto commits_before = store_->Stats()->commits;
+
+    ASSERT_EQ(store_->BeginStep(id, "w", 0, "create-room", t0).value(), StepStatus::kNone);
+    ASSERT_EQ(store_->FinishAndBeginStep(id, "w", 0, Json{{"room_id", 890}}, 1, "folders", t0 + seconds(1)).value(),
+              StepStatus::kNone);
+    EXPECT_EQ(store_->Stats()->commits - commits_before, 2);  // begin, then finish + begin in one commit
+    auto mid = store_->GetRun(id);
+    EXPECT_EQ((*mid)->next_step, 1);
+    EXPECT_EQ((*mid)->state, RunState::kRunning);
+    auto steps = store_->GetSteps(id);
+    ASSERT_TRUE(steps && steps->size() == 2u);
+    EXPECT_EQ((*steps)[0].status, StepStatus::kDone);
+    EXPECT_EQ((*steps)[0].output["room_id"], 890);
+    EXPECT_EQ((*steps)[0].finished_at, t0 + seconds(1));
+    EXPECT_EQ((*steps)[1].name, "folders");
+    EXPECT_EQ((*steps)[1].status, StepStatus::kStarted);
+    EXPECT_EQ((*steps)[1].started_at, t0 + seconds(1));
+
+    // The next step already done (an earlier attempt) stays untouched and is reported so.
+    ASSERT_TRUE(store_->FinishStep(id, "w", 1, Json{{"folders", 3}}, t0 + seconds(2)));
+    ASSERT_EQ(store_->BeginStep(id, "w", 2, "access", t0 + seconds(2)).value(), StepStatus::kNone);
+    EXPECT_EQ(store_->FinishAndBeginStep(id, "w", 0, Json{{"room_id", 890}}, 1, "folders", t0 + seconds(3)).value(),
+              StepStatus::kDone);
+    EXPECT_EQ((*store_->GetSteps(id))[1].output["folders"], 3);
+
+    // A bad next index or a step never begun writes nothing, not even the half that could be.
+    EXPECT_EQ(store_->FinishAndBeginStep(id, "w", 2, Json{{"x", 1}}, 3, "past", t0).error().code,
+              ErrorCode::kInvalidArgument);
+    EXPECT_EQ((*store_->GetSteps(id))[2].status, StepStatus::kStarted);
+    EXPECT_EQ((*store_->GetRun(id))->next_step, 2);
+
+    const int wakeups_before = wakeups.load();
+    ASSERT_TRUE(store_->FinishLastStep(id, "w", 2, Json{{"shared", true}}, t0 + seconds(4)));
+    auto done = store_->GetRun(id);
+    EXPECT_EQ((*done)->state, RunState::kDone);
+    EXPECT_EQ((*done)->next_step, 3);
+    EXPECT_EQ((*done)->lease_owner, "");
+    EXPECT_EQ((*store_->GetSteps(id))[2].output["shared"], true);
+    EXPECT_EQ(wakeups.load(), wakeups_before + 1);  // r2 waited for room:7
+    EXPECT_EQ(MustClaimRun("w2").run_key, "r2");
+
+    // Both are fenced like every owner write.
+    EXPECT_EQ(store_->FinishLastStep(id, "w", 2, Json{}, clock_.Now()).error().code, ErrorCode::kConflict);
+    EXPECT_EQ(store_->FinishAndBeginStep(id, "w", 1, Json{}, 2, "access", clock_.Now()).error().code,
+              ErrorCode::kConflict);
+    EXPECT_EQ(store_->FinishLastStep(id, "", 2, Json{}, clock_.Now()).error().code, ErrorCode::kInvalidArgument);
+}
+
 TEST_P(StoreTest, StepOutputWithInvalidUtf8IsStoredNotThrown) {
     DispatchRuns("a", {MakeRun("r1", "", 1)});
     const auto id = MustClaimRun("w").id;
