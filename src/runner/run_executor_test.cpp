@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+
 #include "core/hmac_sha256.hpp"
 #include "notify/mail_message.hpp"
 #include "runner/stored_run.hpp"
@@ -445,6 +448,65 @@ TEST_F(RunExecutorTest, AStopRequestReleasesTheRunBetweenStepsUntouched) {
     EXPECT_EQ(run.lease_owner, "");
     EXPECT_EQ(api_.TotalCalls() - api_.Calls("GetFolderPath"), 0);  // no step ran
     EXPECT_EQ(RunAllDue(), (std::vector<RunOutcome>{RunOutcome::kDone}));
+}
+
+TEST_F(RunExecutorTest, ConsecutiveStepsShareACommitAndTheLastOneCompletesTheRun) {
+    const auto id = StartRun();
+    const auto commits_before = store_->Stats()->commits;
+    EXPECT_EQ(RunNext(), RunOutcome::kDone);
+    // The claim, BeginStep of step 0, FinishAndBeginStep between the six steps (5) and FinishLastStep: 8
+    // commits, where separate writes would make 14.
+    EXPECT_EQ(store_->Stats()->commits - commits_before, 8);
+    ExpectProvisionedOnce(id);
+}
+
+TEST_F(RunExecutorTest, AStopRequestedDuringAStepCheckpointsItAloneAndReleasesTheRun) {
+    const auto id = StartRun();
+    api_.SetDelay("CreateRoom", milliseconds(300));
+    std::atomic<bool> stop{false};
+    std::thread stopper([&] {
+        std::this_thread::sleep_for(milliseconds(50));
+        stop = true;
+    });
+    auto outcome = executor_->RunNext("w1", &stop);
+    stopper.join();
+    ASSERT_TRUE(outcome && *outcome);
+    EXPECT_EQ(**outcome, RunOutcome::kReleased);
+    const auto run = Run(id);
+    EXPECT_EQ(run.state, store::RunState::kPending);
+    EXPECT_EQ(run.next_step, 1);
+    // Step 0 is done; step 1 was never begun, so the next attempt does not treat it as maybe done.
+    auto steps = store_->GetSteps(id);
+    ASSERT_TRUE(steps);
+    ASSERT_EQ(steps->size(), 1u);
+    EXPECT_EQ((*steps)[0].status, store::StepStatus::kDone);
+    api_.SetDelay("CreateRoom", milliseconds(0));
+    EXPECT_EQ(RunAllDue(), (std::vector<RunOutcome>{RunOutcome::kDone}));
+    ExpectProvisionedOnce(id);
+}
+
+TEST_F(RunExecutorTest, ANextStepThatCannotRenderIsNeverBegunAndTheRunIsDeadLettered) {
+    UseRules(R"(
+rules:
+  - name: broken
+    on: file.created
+    do:
+      - create_room: { title: "Client {{ entity.title }}", type: custom }
+        id: room
+      - create_folders: { in: "{{ steps.room.no_such_field }}", titles: [Documents] }
+)");
+    const auto id = StartRun();
+    EXPECT_EQ(RunAllDue(), (std::vector<RunOutcome>{RunOutcome::kDead}));
+    const auto run = Run(id);
+    EXPECT_EQ(run.state, store::RunState::kDead);
+    EXPECT_NE(run.last_error.find("no_such_field"), std::string::npos) << run.last_error;
+    EXPECT_EQ(run.next_step, 1);
+    auto steps = store_->GetSteps(id);
+    ASSERT_TRUE(steps);
+    ASSERT_EQ(steps->size(), 1u);  // the room's checkpoint; create_folders never begun
+    EXPECT_EQ((*steps)[0].status, store::StepStatus::kDone);
+    EXPECT_EQ(api_.Effects("rooms_created"), 1);
+    EXPECT_EQ(api_.Effects("folders_created"), 0);
 }
 
 TEST(LeaseKeeper, ARefusalAboutAnEarlierAttemptKeepsTheNextAttemptTracked) {
