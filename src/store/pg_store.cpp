@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <type_traits>
 
 #include "core/log.hpp"
 #include "core/random.hpp"
@@ -195,6 +196,18 @@ Result<LeasedRun> FenceRun(Connection& db, std::int64_t run_id, const std::strin
                                 state, holder));
     }
     return LeasedRun{rows->Text(0, 2), static_cast<int>(rows->Int(0, 3))};
+}
+
+/// The writer callback of every owner-fenced run write: `fn(tx, run)` runs only once FenceRun has
+/// confirmed, inside the transaction, that `owner` still leases run `run_id`.
+template <typename Fn>
+auto Fenced(std::int64_t run_id, const std::string& owner, Fn fn) {
+    return [run_id, &owner, fn = std::move(fn)](Tx& tx) {
+        using Out = std::invoke_result_t<Fn&, Tx&, const LeasedRun&>;
+        auto run = FenceRun(tx.db, run_id, owner);
+        if (!run) return Out(Fail(run.error()));
+        return fn(tx, *run);
+    };
 }
 
 Status CheckStepIndex(std::int64_t run_id, int index, const LeasedRun& run) {
@@ -668,13 +681,12 @@ Result<std::optional<RunRecord>> PgStore::ClaimRun(const std::string& owner, Tim
 Status PgStore::RenewLease(std::int64_t run_id, const std::string& owner, TimePoint now) {
     if (auto st = RequireOwner(owner); !st) return st;
     const TimePoint lease_until = now + options_.lease;
-    return WriteStatus([&](Tx& tx) -> Status {
-        if (auto fenced = FenceRun(tx.db, run_id, owner); !fenced) return Fail(fenced.error());
+    return WriteStatus(Fenced(run_id, owner, [&](Tx& tx, const LeasedRun&) -> Status {
         auto rows =
             tx.db.Query("UPDATE runs SET lease_until = $1 WHERE id = $2", Params::Of(lease_until, run_id));
         if (!rows) return Fail(rows.error());
         return Ok();
-    });
+    }));
 }
 
 Result<std::vector<StepRecord>> PgStore::GetSteps(std::int64_t run_id) {
@@ -754,33 +766,27 @@ Status CompleteRunIn(Tx& tx, std::int64_t run_id, const LeasedRun& run, TimePoin
 Result<StepStatus> PgStore::BeginStep(std::int64_t run_id, const std::string& owner, int index,
                                       const std::string& name, TimePoint now) {
     if (auto st = RequireOwner(owner); !st) return Fail(st.error());
-    return Write<StepStatus>([&](Tx& tx) -> Result<StepStatus> {
-        auto run = FenceRun(tx.db, run_id, owner);
-        if (!run) return Fail(run.error());
-        auto before = BeginStepIn(tx, run_id, *run, index, name, now);
+    return Write<StepStatus>(Fenced(run_id, owner, [&](Tx& tx, const LeasedRun& run) -> Result<StepStatus> {
+        auto before = BeginStepIn(tx, run_id, run, index, name, now);
         if (before && *before == StepStatus::kDone) tx.NothingToCommit();
         return before;
-    });
+    }));
 }
 
 Status PgStore::FinishStep(std::int64_t run_id, const std::string& owner, int index, const Json& output,
                            TimePoint now) {
     if (auto st = RequireOwner(owner); !st) return st;
     const std::string output_text = DumpJson(output);
-    return WriteStatus([&](Tx& tx) -> Status {
-        auto run = FenceRun(tx.db, run_id, owner);
-        if (!run) return Fail(run.error());
-        return FinishStepIn(tx, run_id, *run, index, output_text, now);
-    });
+    return WriteStatus(Fenced(run_id, owner, [&](Tx& tx, const LeasedRun& run) -> Status {
+        return FinishStepIn(tx, run_id, run, index, output_text, now);
+    }));
 }
 
 Status PgStore::CompleteRun(std::int64_t run_id, const std::string& owner, TimePoint now) {
     if (auto st = RequireOwner(owner); !st) return st;
-    return WriteStatus([&](Tx& tx) -> Status {
-        auto run = FenceRun(tx.db, run_id, owner);
-        if (!run) return Fail(run.error());
-        return CompleteRunIn(tx, run_id, *run, now);
-    });
+    return WriteStatus(Fenced(run_id, owner, [&](Tx& tx, const LeasedRun& run) -> Status {
+        return CompleteRunIn(tx, run_id, run, now);
+    }));
 }
 
 Result<StepStatus> PgStore::FinishAndBeginStep(std::int64_t run_id, const std::string& owner, int index,
@@ -788,33 +794,27 @@ Result<StepStatus> PgStore::FinishAndBeginStep(std::int64_t run_id, const std::s
                                                TimePoint now) {
     if (auto st = RequireOwner(owner); !st) return Fail(st.error());
     const std::string output_text = DumpJson(output);
-    return Write<StepStatus>([&](Tx& tx) -> Result<StepStatus> {
-        auto run = FenceRun(tx.db, run_id, owner);
-        if (!run) return Fail(run.error());
-        if (auto st = FinishStepIn(tx, run_id, *run, index, output_text, now); !st) return Fail(st.error());
-        return BeginStepIn(tx, run_id, *run, next_index, next_name, now);
-    });
+    return Write<StepStatus>(Fenced(run_id, owner, [&](Tx& tx, const LeasedRun& run) -> Result<StepStatus> {
+        if (auto st = FinishStepIn(tx, run_id, run, index, output_text, now); !st) return Fail(st.error());
+        return BeginStepIn(tx, run_id, run, next_index, next_name, now);
+    }));
 }
 
 Status PgStore::FinishLastStep(std::int64_t run_id, const std::string& owner, int index, const Json& output,
                                TimePoint now) {
     if (auto st = RequireOwner(owner); !st) return st;
     const std::string output_text = DumpJson(output);
-    return WriteStatus([&](Tx& tx) -> Status {
-        auto run = FenceRun(tx.db, run_id, owner);
-        if (!run) return Fail(run.error());
-        if (auto st = FinishStepIn(tx, run_id, *run, index, output_text, now); !st) return st;
-        return CompleteRunIn(tx, run_id, *run, now);
-    });
+    return WriteStatus(Fenced(run_id, owner, [&](Tx& tx, const LeasedRun& run) -> Status {
+        if (auto st = FinishStepIn(tx, run_id, run, index, output_text, now); !st) return st;
+        return CompleteRunIn(tx, run_id, run, now);
+    }));
 }
 
 Status PgStore::RetryRun(std::int64_t run_id, const std::string& owner, TimePoint next_attempt_at,
                          const std::string& error) {
     if (auto st = RequireOwner(owner); !st) return st;
     const TimePoint now = clock_.Now();
-    return WriteStatus([&](Tx& tx) -> Status {
-        auto run = FenceRun(tx.db, run_id, owner);
-        if (!run) return Fail(run.error());
+    return WriteStatus(Fenced(run_id, owner, [&](Tx& tx, const LeasedRun& run) -> Status {
         auto rows = tx.db.Query(
             "UPDATE runs SET state = 'pending', attempts = attempts + 1, next_attempt_at = $1, last_error = "
             "$2, "
@@ -827,37 +827,34 @@ Status PgStore::RetryRun(std::int64_t run_id, const std::string& owner, TimePoin
         } else if (auto st = tx.AnnounceToOthers(); !st) {
             return st;
         }
-        return WakeLockWaiters(tx, run_id, run->lock_key);
-    });
+        return WakeLockWaiters(tx, run_id, run.lock_key);
+    }));
 }
 
 Status PgStore::DeadLetterRun(std::int64_t run_id, const std::string& owner, const std::string& reason,
                               TimePoint now) {
     if (auto st = RequireOwner(owner); !st) return st;
-    return WriteStatus([&](Tx& tx) -> Status {
-        auto run = FenceRun(tx.db, run_id, owner);
-        if (!run) return Fail(run.error());
+    return WriteStatus(Fenced(run_id, owner, [&](Tx& tx, const LeasedRun& run) -> Status {
         auto rows = tx.db.Query(
             "UPDATE runs SET state = 'dead', attempts = attempts + 1, last_error = $1, failed_at = $2, "
             "lease_owner = '', lease_until = 0, updated_at = $2 WHERE id = $3",
             Params::Of(reason, now, run_id));
         if (!rows) return Fail(rows.error());
-        return WakeLockWaiters(tx, run_id, run->lock_key);
-    });
+        return WakeLockWaiters(tx, run_id, run.lock_key);
+    }));
 }
 
 Status PgStore::ReleaseRun(std::int64_t run_id, const std::string& owner) {
     if (auto st = RequireOwner(owner); !st) return st;
     const TimePoint now = clock_.Now();
-    return WriteStatus([&](Tx& tx) -> Status {
-        if (auto run = FenceRun(tx.db, run_id, owner); !run) return Fail(run.error());
+    return WriteStatus(Fenced(run_id, owner, [&](Tx& tx, const LeasedRun&) -> Status {
         auto rows = tx.db.Query(
             "UPDATE runs SET state = 'pending', next_attempt_at = $1, lease_owner = '', lease_until = 0, "
             "updated_at = $1 WHERE id = $2",
             Params::Of(now, run_id));
         if (!rows) return Fail(rows.error());
         return tx.RequestWakeup();
-    });
+    }));
 }
 
 std::string PgStore::NextDueTimeQuery() {

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <type_traits>
 #include <filesystem>
 #include <system_error>
 
@@ -164,6 +165,18 @@ Result<LeasedRun> FenceRun(Connection& db, std::int64_t run_id, const std::strin
                                                       run_id, owner, state, holder));
     }
     return LeasedRun{stmt->Text(2), static_cast<int>(stmt->Int(3))};
+}
+
+/// The writer callback of every owner-fenced run write: `fn(ctx, run)` runs only once FenceRun has
+/// confirmed, inside the transaction, that `owner` still leases run `run_id`.
+template <typename Fn>
+auto Fenced(std::int64_t run_id, const std::string& owner, Fn fn) {
+    return [run_id, &owner, fn = std::move(fn)](WriteContext& ctx) {
+        using Out = std::invoke_result_t<Fn&, WriteContext&, const LeasedRun&>;
+        auto run = FenceRun(ctx.db, run_id, owner);
+        if (!run) return Out(Fail(run.error()));
+        return fn(ctx, *run);
+    };
 }
 
 Status CheckStepIndex(std::int64_t run_id, int index, const LeasedRun& run) {
@@ -564,12 +577,11 @@ Result<std::optional<RunRecord>> SqliteStore::ClaimRun(const std::string& owner,
 Status SqliteStore::RenewLease(std::int64_t run_id, const std::string& owner, TimePoint now) {
     if (auto st = RequireOwner(owner); !st) return st;
     const TimePoint lease_until = now + options_.lease;
-    return WriteStatus([&](WriteContext& ctx) -> Status {
-        if (auto fenced = FenceRun(ctx.db, run_id, owner); !fenced) return Fail(fenced.error());
+    return WriteStatus(Fenced(run_id, owner, [&](WriteContext& ctx, const LeasedRun&) -> Status {
         auto update = ctx.db.Prepare("UPDATE runs SET lease_until = ? WHERE id = ?");
         if (!update) return Fail(update.error());
         return update->BindAll(lease_until, run_id).Run();
-    });
+    }));
 }
 
 Result<std::vector<StepRecord>> SqliteStore::GetSteps(std::int64_t run_id) {
@@ -652,31 +664,25 @@ Status CompleteRunIn(WriteContext& ctx, std::int64_t run_id, const LeasedRun& ru
 Result<StepStatus> SqliteStore::BeginStep(std::int64_t run_id, const std::string& owner, int index,
                                           const std::string& name, TimePoint now) {
     if (auto st = RequireOwner(owner); !st) return Fail(st.error());
-    return Write<StepStatus>([&](WriteContext& ctx) -> Result<StepStatus> {
-        auto run = FenceRun(ctx.db, run_id, owner);
-        if (!run) return Fail(run.error());
-        return BeginStepIn(ctx, run_id, *run, index, name, now);
-    });
+    return Write<StepStatus>(Fenced(run_id, owner, [&](WriteContext& ctx, const LeasedRun& run) -> Result<StepStatus> {
+        return BeginStepIn(ctx, run_id, run, index, name, now);
+    }));
 }
 
 Status SqliteStore::FinishStep(std::int64_t run_id, const std::string& owner, int index, const Json& output,
                                TimePoint now) {
     if (auto st = RequireOwner(owner); !st) return st;
     const std::string output_text = DumpJson(output);
-    return WriteStatus([&](WriteContext& ctx) -> Status {
-        auto run = FenceRun(ctx.db, run_id, owner);
-        if (!run) return Fail(run.error());
-        return FinishStepIn(ctx, run_id, *run, index, output_text, now);
-    });
+    return WriteStatus(Fenced(run_id, owner, [&](WriteContext& ctx, const LeasedRun& run) -> Status {
+        return FinishStepIn(ctx, run_id, run, index, output_text, now);
+    }));
 }
 
 Status SqliteStore::CompleteRun(std::int64_t run_id, const std::string& owner, TimePoint now) {
     if (auto st = RequireOwner(owner); !st) return st;
-    return WriteStatus([&](WriteContext& ctx) -> Status {
-        auto run = FenceRun(ctx.db, run_id, owner);
-        if (!run) return Fail(run.error());
-        return CompleteRunIn(ctx, run_id, *run, now);
-    });
+    return WriteStatus(Fenced(run_id, owner, [&](WriteContext& ctx, const LeasedRun& run) -> Status {
+        return CompleteRunIn(ctx, run_id, run, now);
+    }));
 }
 
 Result<StepStatus> SqliteStore::FinishAndBeginStep(std::int64_t run_id, const std::string& owner, int index,
@@ -684,33 +690,27 @@ Result<StepStatus> SqliteStore::FinishAndBeginStep(std::int64_t run_id, const st
                                                    const std::string& next_name, TimePoint now) {
     if (auto st = RequireOwner(owner); !st) return Fail(st.error());
     const std::string output_text = DumpJson(output);
-    return Write<StepStatus>([&](WriteContext& ctx) -> Result<StepStatus> {
-        auto run = FenceRun(ctx.db, run_id, owner);
-        if (!run) return Fail(run.error());
-        if (auto st = FinishStepIn(ctx, run_id, *run, index, output_text, now); !st) return Fail(st.error());
-        return BeginStepIn(ctx, run_id, *run, next_index, next_name, now);
-    });
+    return Write<StepStatus>(Fenced(run_id, owner, [&](WriteContext& ctx, const LeasedRun& run) -> Result<StepStatus> {
+        if (auto st = FinishStepIn(ctx, run_id, run, index, output_text, now); !st) return Fail(st.error());
+        return BeginStepIn(ctx, run_id, run, next_index, next_name, now);
+    }));
 }
 
 Status SqliteStore::FinishLastStep(std::int64_t run_id, const std::string& owner, int index, const Json& output,
                                    TimePoint now) {
     if (auto st = RequireOwner(owner); !st) return st;
     const std::string output_text = DumpJson(output);
-    return WriteStatus([&](WriteContext& ctx) -> Status {
-        auto run = FenceRun(ctx.db, run_id, owner);
-        if (!run) return Fail(run.error());
-        if (auto st = FinishStepIn(ctx, run_id, *run, index, output_text, now); !st) return st;
-        return CompleteRunIn(ctx, run_id, *run, now);
-    });
+    return WriteStatus(Fenced(run_id, owner, [&](WriteContext& ctx, const LeasedRun& run) -> Status {
+        if (auto st = FinishStepIn(ctx, run_id, run, index, output_text, now); !st) return st;
+        return CompleteRunIn(ctx, run_id, run, now);
+    }));
 }
 
 Status SqliteStore::RetryRun(std::int64_t run_id, const std::string& owner, TimePoint next_attempt_at,
                              const std::string& error) {
     if (auto st = RequireOwner(owner); !st) return st;
     const TimePoint now = clock_.Now();
-    return WriteStatus([&](WriteContext& ctx) -> Status {
-        auto run = FenceRun(ctx.db, run_id, owner);
-        if (!run) return Fail(run.error());
+    return WriteStatus(Fenced(run_id, owner, [&](WriteContext& ctx, const LeasedRun& run) -> Status {
         auto update = ctx.db.Prepare(
             "UPDATE runs SET state = 'pending', attempts = attempts + 1, next_attempt_at = ?1, last_error = ?2, "
             "failed_at = CASE WHEN failed_at = 0 THEN ?3 ELSE failed_at END, "
@@ -718,30 +718,27 @@ Status SqliteStore::RetryRun(std::int64_t run_id, const std::string& owner, Time
         if (!update) return Fail(update.error());
         if (auto st = update->BindAll(next_attempt_at, error, now, run_id).Run(); !st) return st;
         if (next_attempt_at <= now) ctx.RequestWakeup();
-        return WakeLockWaiters(ctx, run_id, run->lock_key);
-    });
+        return WakeLockWaiters(ctx, run_id, run.lock_key);
+    }));
 }
 
 Status SqliteStore::DeadLetterRun(std::int64_t run_id, const std::string& owner, const std::string& reason,
                                   TimePoint now) {
     if (auto st = RequireOwner(owner); !st) return st;
-    return WriteStatus([&](WriteContext& ctx) -> Status {
-        auto run = FenceRun(ctx.db, run_id, owner);
-        if (!run) return Fail(run.error());
+    return WriteStatus(Fenced(run_id, owner, [&](WriteContext& ctx, const LeasedRun& run) -> Status {
         auto update = ctx.db.Prepare(
             "UPDATE runs SET state = 'dead', attempts = attempts + 1, last_error = ?1, failed_at = ?2, "
             "lease_owner = '', lease_until = 0, updated_at = ?2 WHERE id = ?3");
         if (!update) return Fail(update.error());
         if (auto st = update->BindAll(reason, now, run_id).Run(); !st) return st;
-        return WakeLockWaiters(ctx, run_id, run->lock_key);
-    });
+        return WakeLockWaiters(ctx, run_id, run.lock_key);
+    }));
 }
 
 Status SqliteStore::ReleaseRun(std::int64_t run_id, const std::string& owner) {
     if (auto st = RequireOwner(owner); !st) return st;
     const TimePoint now = clock_.Now();
-    return WriteStatus([&](WriteContext& ctx) -> Status {
-        if (auto run = FenceRun(ctx.db, run_id, owner); !run) return Fail(run.error());
+    return WriteStatus(Fenced(run_id, owner, [&](WriteContext& ctx, const LeasedRun&) -> Status {
         auto update = ctx.db.Prepare(
             "UPDATE runs SET state = 'pending', next_attempt_at = ?1, lease_owner = '', lease_until = 0, "
             "updated_at = ?1 WHERE id = ?2");
@@ -749,7 +746,7 @@ Status SqliteStore::ReleaseRun(std::int64_t run_id, const std::string& owner) {
         if (auto st = update->BindAll(now, run_id).Run(); !st) return st;
         ctx.RequestWakeup();
         return Ok();
-    });
+    }));
 }
 
 Result<std::optional<TimePoint>> SqliteStore::NextDueTime() {
