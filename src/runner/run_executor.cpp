@@ -209,6 +209,10 @@ RunOutcome RunExecutor::Attempt(const store::RunRecord& run, const std::string& 
     // Store writes per run: the claim, BeginStep of the first step, one FinishAndBeginStep between two
     // steps and FinishLastStep at the end (a two-step run commits four times, not six). A step whose
     // input cannot be rendered yet, or a stop request, falls back to separate FinishStep / BeginStep.
+    const auto done = [&] {
+        log::Info(kComponent, "run done", {{"run", run.id}, {"key", run.run_key}, {"steps", run.step_count}});
+        return RunOutcome::kDone;
+    };
     std::optional<BegunStep> ahead;  // step `index`, begun by the previous step's checkpoint
     for (int index = run.next_step; index < run.step_count; ++index) {
         const rules::Step& step = stored->steps[static_cast<std::size_t>(index)];
@@ -250,9 +254,7 @@ RunOutcome RunExecutor::Attempt(const store::RunRecord& run, const std::string& 
             if (auto st = store_.FinishLastStep(run.id, owner, index, *output, clock_.Now()); !st) {
                 return Lost(run, st.error(), "checkpointing " + what + " and completing the run");
             }
-            log::Info(kComponent, "run done",
-                      {{"run", run.id}, {"key", run.run_key}, {"steps", run.step_count}});
-            return RunOutcome::kDone;
+            return done();
         }
         const rules::Step& next = stored->steps[static_cast<std::size_t>(index + 1)];
         // Stopping, or a next input that cannot be rendered: this step is checkpointed alone and the next
@@ -271,10 +273,10 @@ RunOutcome RunExecutor::Attempt(const store::RunRecord& run, const std::string& 
         log::Debug(kComponent, "step done",
                    {{"run", run.id}, {"step", index}, {"kind", rules::ToString(step.kind)}});
     }
+    // Every remaining step was checkpointed by an earlier attempt (or the run has none).
     if (auto st = store_.CompleteRun(run.id, owner, clock_.Now()); !st)
         return Lost(run, st.error(), "completing it");
-    log::Info(kComponent, "run done", {{"run", run.id}, {"key", run.run_key}, {"steps", run.step_count}});
-    return RunOutcome::kDone;
+    return done();
 }
 
 Result<Json> RunExecutor::RenderInput(const rules::Step& step, const rules::TemplateContext& context,
