@@ -17,8 +17,10 @@
 namespace {
 
 int Usage(const char* why) {
-    std::fprintf(stderr, "spacehook_bench_ceiling: %s\nusage: spacehook_bench_ceiling [--listen HOST:PORT] "
-                         "[--threads N] [--ready-file PATH]\n", why);
+    std::fprintf(stderr,
+                 "spacehook_bench_ceiling: %s\nusage: spacehook_bench_ceiling [--listen HOST:PORT] "
+                 "[--threads N] [--ready-file PATH]\n",
+                 why);
     return 2;
 }
 
@@ -56,9 +58,10 @@ int main(int argc, char** argv) {
     options.port = static_cast<std::uint16_t>(port);
     options.threads = threads;
     options.max_connections = 4096;  // as the benchmark's spacehook config
-    spacehook::http::Server server(options, [](spacehook::http::Request&&, spacehook::http::Responder respond) {
-        respond(spacehook::http::Response::Json(202, "{}"));
-    });
+    spacehook::http::Server server(options,
+                                   [](spacehook::http::Request&&, spacehook::http::Responder respond) {
+                                       respond(spacehook::http::Response::Json(202, "{}"));
+                                   });
     if (auto started = server.Start(); !started) {
         std::fprintf(stderr, "spacehook_bench_ceiling: cannot start: %s\n", started.error().message.c_str());
         return 1;

@@ -1,7 +1,6 @@
 // `spacehook emulator`: an in-memory DocSpace portal (REST API, webhook sender, fault injection) for
 // tests, the demo and development without a real portal. docs/emulator.md is the user's guide.
 #include <CLI/CLI.hpp>
-
 #include <iostream>
 
 #include "app/command.hpp"
@@ -29,7 +28,6 @@ struct EmulatorArgs {
     std::string log_level = "info";
     std::string ca_file;
 };
-
 
 int RunEmulator(const EmulatorArgs& args) {
     const StopSignals stop_signals;  // before any thread starts
@@ -70,7 +68,9 @@ int RunEmulator(const EmulatorArgs& args) {
         return started.error().code == ErrorCode::kConfig ? 2 : 1;
     }
     if (!args.ready_file.empty()) {
-        if (auto written = WriteReadyFile(args.ready_file, portal.port(), Json{{"admin_api_key", portal.admin_api_key()}}); !written) {
+        if (auto written = WriteReadyFile(args.ready_file, portal.port(),
+                                          Json{{"admin_api_key", portal.admin_api_key()}});
+            !written) {
             log::Error(kComponent, "cannot write the ready file", {{"error", written.error().message}});
             portal.Stop();
             return 1;
@@ -83,7 +83,8 @@ int RunEmulator(const EmulatorArgs& args) {
 
 void AddEmulatorCommand(CLI::App& app) {
     auto args = std::make_shared<EmulatorArgs>();
-    auto* cmd = app.add_subcommand("emulator", "Run an in-memory DocSpace portal (REST API, webhooks, faults)");
+    auto* cmd =
+        app.add_subcommand("emulator", "Run an in-memory DocSpace portal (REST API, webhooks, faults)");
     cmd->add_option("--listen", args->listen, "HOST:PORT to listen on (default 127.0.0.1:0 = a free port)");
     cmd->add_option("--seed", args->seed, "Seed fixture (YAML or JSON); default: the built-in portal")
         ->check(CLI::ExistingFile);
@@ -93,7 +94,8 @@ void AddEmulatorCommand(CLI::App& app) {
                   "Refuse private/loopback webhook URLs and http with ssl=true, as DocSpace 3.7 does");
     cmd->add_option("--ready-file", args->ready_file,
                     "Write {\"port\": N, \"pid\": P, \"admin_api_key\": K} here once listening");
-    cmd->add_option("--public-url", args->public_url, "Base URL used in webUrl and links (default: the listen URL)");
+    cmd->add_option("--public-url", args->public_url,
+                    "Base URL used in webUrl and links (default: the listen URL)");
     cmd->add_option("--control-token", args->control_token, "Require X-Emulator-Token on /__emulator/*");
     cmd->add_option("--ca-file", args->ca_file,
                     "CA bundle trusted for webhooks with ssl=true (default: the system's)")

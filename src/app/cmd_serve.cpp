@@ -27,7 +27,6 @@ struct ServeArgs {
     std::string log_format;
 };
 
-
 int RunServe(const ServeArgs& args) {
     const StopSignals stop_signals;  // before any thread starts
 

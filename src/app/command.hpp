@@ -32,5 +32,6 @@ int ExitCode();
 #define SPACEHOOK_COMMAND_CAT2(a, b) a##b
 #define SPACEHOOK_COMMAND_CAT(a, b) SPACEHOOK_COMMAND_CAT2(a, b)
 /// SPACEHOOK_COMMAND("serve", AddServeCommand);
-#define SPACEHOOK_COMMAND(name, fn) \
-    static const ::spacehook::app::CommandRegistration SPACEHOOK_COMMAND_CAT(spacehook_command_, __LINE__)(name, fn)
+#define SPACEHOOK_COMMAND(name, fn)                                                                         \
+    static const ::spacehook::app::CommandRegistration SPACEHOOK_COMMAND_CAT(spacehook_command_, __LINE__)( \
+        name, fn)

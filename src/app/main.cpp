@@ -1,5 +1,4 @@
 #include <CLI/CLI.hpp>
-
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
@@ -21,8 +20,12 @@ namespace {
 std::atomic<int> g_exit_code{0};
 }
 
-void SetExitCode(int code) { g_exit_code = code; }
-int ExitCode() { return g_exit_code; }
+void SetExitCode(int code) {
+    g_exit_code = code;
+}
+int ExitCode() {
+    return g_exit_code;
+}
 
 }  // namespace spacehook::app
 

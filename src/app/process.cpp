@@ -20,7 +20,8 @@ StopSignals::StopSignals() {
 void StopSignals::Wait(std::string_view component) const {
     int signal_number = 0;
     sigwait(&set_, &signal_number);
-    log::Info(component, "stop signal received", {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}});
+    log::Info(component, "stop signal received",
+              {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}});
 }
 
 Status WriteReadyFile(const std::string& path, std::uint16_t port, const Json& extra) {

@@ -72,7 +72,8 @@ std::optional<TimePoint> ParseIso8601(std::string_view s) {
         (s[10] != 'T' && s[10] != ' ') || s[13] != ':' || s[16] != ':') {
         return std::nullopt;
     }
-    if (*mon < 1 || *mon > 12 || *day < 1 || *day > 31 || *hour > 23 || *min > 59 || *sec > 60) return std::nullopt;
+    if (*mon < 1 || *mon > 12 || *day < 1 || *day > 31 || *hour > 23 || *min > 59 || *sec > 60)
+        return std::nullopt;
     size_t pos = 19;
     std::int64_t nanos = 0;
     if (pos < s.size() && s[pos] == '.') {
@@ -112,10 +113,11 @@ std::optional<TimePoint> ParseIso8601(std::string_view s) {
     using std::chrono::seconds;
     constexpr std::int64_t kLastSecond =
         std::chrono::duration_cast<seconds>(TimePoint::duration::max()).count() - 1;
-    const std::int64_t utc_seconds = static_cast<std::int64_t>(timegm(&tm)) - std::int64_t{offset_minutes} * 60;
+    const std::int64_t utc_seconds =
+        static_cast<std::int64_t>(timegm(&tm)) - std::int64_t{offset_minutes} * 60;
     if (utc_seconds < 0 || utc_seconds > kLastSecond) return std::nullopt;
-    return TimePoint{} +
-           std::chrono::duration_cast<TimePoint::duration>(seconds(utc_seconds) + std::chrono::nanoseconds(nanos));
+    return TimePoint{} + std::chrono::duration_cast<TimePoint::duration>(seconds(utc_seconds) +
+                                                                         std::chrono::nanoseconds(nanos));
 }
 
 std::string FormatRfc5322(TimePoint t) {

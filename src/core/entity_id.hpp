@@ -40,5 +40,7 @@ private:
 
 template <>
 struct std::hash<spacehook::EntityId> {
-    size_t operator()(const spacehook::EntityId& id) const noexcept { return std::hash<std::string>{}(id.str()); }
+    size_t operator()(const spacehook::EntityId& id) const noexcept {
+        return std::hash<std::string>{}(id.str());
+    }
 };

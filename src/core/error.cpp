@@ -15,32 +15,52 @@ bool Error::IsTransient() const {
 
 std::string_view ToString(ErrorCode code) {
     switch (code) {
-        case ErrorCode::kInvalidArgument: return "invalid_argument";
-        case ErrorCode::kUnauthorized: return "unauthorized";
-        case ErrorCode::kForbidden: return "forbidden";
-        case ErrorCode::kNotFound: return "not_found";
-        case ErrorCode::kConflict: return "conflict";
-        case ErrorCode::kPayloadTooLarge: return "payload_too_large";
-        case ErrorCode::kUnavailable: return "unavailable";
-        case ErrorCode::kRateLimited: return "rate_limited";
-        case ErrorCode::kTimeout: return "timeout";
-        case ErrorCode::kPermanent: return "permanent";
-        case ErrorCode::kConfig: return "config";
-        case ErrorCode::kInternal: return "internal";
+        case ErrorCode::kInvalidArgument:
+            return "invalid_argument";
+        case ErrorCode::kUnauthorized:
+            return "unauthorized";
+        case ErrorCode::kForbidden:
+            return "forbidden";
+        case ErrorCode::kNotFound:
+            return "not_found";
+        case ErrorCode::kConflict:
+            return "conflict";
+        case ErrorCode::kPayloadTooLarge:
+            return "payload_too_large";
+        case ErrorCode::kUnavailable:
+            return "unavailable";
+        case ErrorCode::kRateLimited:
+            return "rate_limited";
+        case ErrorCode::kTimeout:
+            return "timeout";
+        case ErrorCode::kPermanent:
+            return "permanent";
+        case ErrorCode::kConfig:
+            return "config";
+        case ErrorCode::kInternal:
+            return "internal";
     }
     return "internal";
 }
 
 int HttpStatus(ErrorCode code) {
     switch (code) {
-        case ErrorCode::kInvalidArgument: return 400;
-        case ErrorCode::kUnauthorized: return 401;
-        case ErrorCode::kForbidden: return 403;
-        case ErrorCode::kNotFound: return 404;
-        case ErrorCode::kConflict: return 409;
-        case ErrorCode::kPayloadTooLarge: return 413;
-        case ErrorCode::kRateLimited: return 429;
-        case ErrorCode::kPermanent: return 400;
+        case ErrorCode::kInvalidArgument:
+            return 400;
+        case ErrorCode::kUnauthorized:
+            return 401;
+        case ErrorCode::kForbidden:
+            return 403;
+        case ErrorCode::kNotFound:
+            return 404;
+        case ErrorCode::kConflict:
+            return 409;
+        case ErrorCode::kPayloadTooLarge:
+            return 413;
+        case ErrorCode::kRateLimited:
+            return 429;
+        case ErrorCode::kPermanent:
+            return 400;
         case ErrorCode::kUnavailable:
         case ErrorCode::kTimeout:
             return 503;
@@ -53,13 +73,20 @@ int HttpStatus(ErrorCode code) {
 
 std::string_view ExternalMessage(ErrorCode code) {
     switch (code) {
-        case ErrorCode::kInvalidArgument: return "bad request";
-        case ErrorCode::kUnauthorized: return "unauthorized";
-        case ErrorCode::kForbidden: return "forbidden";
-        case ErrorCode::kNotFound: return "not found";
-        case ErrorCode::kConflict: return "conflict";
-        case ErrorCode::kPayloadTooLarge: return "payload too large";
-        case ErrorCode::kRateLimited: return "too many requests";
+        case ErrorCode::kInvalidArgument:
+            return "bad request";
+        case ErrorCode::kUnauthorized:
+            return "unauthorized";
+        case ErrorCode::kForbidden:
+            return "forbidden";
+        case ErrorCode::kNotFound:
+            return "not found";
+        case ErrorCode::kConflict:
+            return "conflict";
+        case ErrorCode::kPayloadTooLarge:
+            return "payload too large";
+        case ErrorCode::kRateLimited:
+            return "too many requests";
         case ErrorCode::kUnavailable:
         case ErrorCode::kTimeout:
             return "temporarily unavailable";

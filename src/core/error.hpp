@@ -59,8 +59,12 @@ inline tl::unexpected<Error> Fail(ErrorCode code, std::string message) {
     return tl::unexpected<Error>(Error{code, std::move(message), 0, std::nullopt});
 }
 
-inline tl::unexpected<Error> Fail(Error error) { return tl::unexpected<Error>(std::move(error)); }
+inline tl::unexpected<Error> Fail(Error error) {
+    return tl::unexpected<Error>(std::move(error));
+}
 
-inline Status Ok() { return {}; }
+inline Status Ok() {
+    return {};
+}
 
 }  // namespace spacehook

@@ -21,8 +21,8 @@ std::string ToHex(std::string_view bytes) {
 std::string HmacSha256Hex(std::string_view key, std::string_view message, bool upper_case) {
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
-    HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(message.data()),
-         message.size(), digest, &len);
+    HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+         reinterpret_cast<const unsigned char*>(message.data()), message.size(), digest, &len);
     std::string hex = ToHex(std::string_view(reinterpret_cast<const char*>(digest), len));
     if (upper_case) {
         for (auto& c : hex) {
@@ -36,7 +36,9 @@ bool HexEqualsConstantTime(std::string_view a, std::string_view b) {
     if (a.size() != b.size() || a.empty()) return false;
     // Only hex digits take part: case folding below would otherwise map e.g. 0x10 onto '0'. Checking
     // the alphabet leaks nothing about the expected MAC, which is always valid hex.
-    auto is_hex = [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); };
+    auto is_hex = [](char c) {
+        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+    };
     bool all_hex = true;
     for (size_t i = 0; i < a.size(); ++i) all_hex = all_hex && is_hex(a[i]) && is_hex(b[i]);
     if (!all_hex) return false;

@@ -27,10 +27,14 @@ std::atomic<int> g_level{static_cast<int>(Level::kInfo)};
 
 std::string_view LevelName(Level level) {
     switch (level) {
-        case Level::kDebug: return "debug";
-        case Level::kInfo: return "info";
-        case Level::kWarn: return "warn";
-        case Level::kError: return "error";
+        case Level::kDebug:
+            return "debug";
+        case Level::kInfo:
+            return "info";
+        case Level::kWarn:
+            return "warn";
+        case Level::kError:
+            return "error";
     }
     return "info";
 }
@@ -40,11 +44,21 @@ void AppendJsonString(std::string& out, std::string_view s) {
     for (const char ch : s) {
         const auto c = static_cast<unsigned char>(ch);
         switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\t': out += "\\t"; break;
+            case '"':
+                out += "\\\"";
+                break;
+            case '\\':
+                out += "\\\\";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            case '\r':
+                out += "\\r";
+                break;
+            case '\t':
+                out += "\\t";
+                break;
             default:
                 if (c < 0x20) {
                     out += fmt::format("\\u{:04x}", c);
@@ -78,15 +92,22 @@ void Configure(Level level, Format format, std::FILE* sink) {
 }
 
 bool ParseLevel(std::string_view text, Level& out) {
-    if (text == "debug") out = Level::kDebug;
-    else if (text == "info") out = Level::kInfo;
-    else if (text == "warn" || text == "warning") out = Level::kWarn;
-    else if (text == "error") out = Level::kError;
-    else return false;
+    if (text == "debug")
+        out = Level::kDebug;
+    else if (text == "info")
+        out = Level::kInfo;
+    else if (text == "warn" || text == "warning")
+        out = Level::kWarn;
+    else if (text == "error")
+        out = Level::kError;
+    else
+        return false;
     return true;
 }
 
-Level CurrentLevel() { return static_cast<Level>(g_level.load(std::memory_order_relaxed)); }
+Level CurrentLevel() {
+    return static_cast<Level>(g_level.load(std::memory_order_relaxed));
+}
 
 void RegisterSecret(std::string_view secret) {
     if (secret.size() < 4) return;
@@ -104,7 +125,8 @@ std::string Redact(std::string_view text) {
     return RedactLocked(state, text);
 }
 
-void Write(Level level, std::string_view component, std::string_view message, const std::vector<Field>& fields) {
+void Write(Level level, std::string_view component, std::string_view message,
+           const std::vector<Field>& fields) {
     if (static_cast<int>(level) < g_level.load(std::memory_order_relaxed)) return;
     auto& state = GetState();
     const std::string ts = FormatIso8601(std::chrono::system_clock::now(), true);

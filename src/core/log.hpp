@@ -44,13 +44,20 @@ void RegisterSecret(std::string_view secret);
 /// Replaces every registered secret in `text`; used for error texts shown outside logs too.
 std::string Redact(std::string_view text);
 
-void Write(Level level, std::string_view component, std::string_view message, const std::vector<Field>& fields = {});
+void Write(Level level, std::string_view component, std::string_view message,
+           const std::vector<Field>& fields = {});
 
 inline void Debug(std::string_view c, std::string_view m, const std::vector<Field>& f = {}) {
     if (CurrentLevel() <= Level::kDebug) Write(Level::kDebug, c, m, f);
 }
-inline void Info(std::string_view c, std::string_view m, const std::vector<Field>& f = {}) { Write(Level::kInfo, c, m, f); }
-inline void Warn(std::string_view c, std::string_view m, const std::vector<Field>& f = {}) { Write(Level::kWarn, c, m, f); }
-inline void Error(std::string_view c, std::string_view m, const std::vector<Field>& f = {}) { Write(Level::kError, c, m, f); }
+inline void Info(std::string_view c, std::string_view m, const std::vector<Field>& f = {}) {
+    Write(Level::kInfo, c, m, f);
+}
+inline void Warn(std::string_view c, std::string_view m, const std::vector<Field>& f = {}) {
+    Write(Level::kWarn, c, m, f);
+}
+inline void Error(std::string_view c, std::string_view m, const std::vector<Field>& f = {}) {
+    Write(Level::kError, c, m, f);
+}
 
 }  // namespace spacehook::log

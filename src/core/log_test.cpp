@@ -23,7 +23,9 @@ std::string Capture(log::Format format, auto fn) {
 }  // namespace
 
 TEST(Log, JsonLinesCarryFields) {
-    auto out = Capture(log::Format::kJson, [] { log::Info("ingress", "stored", {{"event", "4821"}, {"bytes", 512}}); });
+    auto out = Capture(log::Format::kJson, [] {
+        log::Info("ingress", "stored", {{"event", "4821"}, {"bytes", 512}});
+    });
     EXPECT_NE(out.find("\"component\":\"ingress\""), std::string::npos);
     EXPECT_NE(out.find("\"event\":\"4821\""), std::string::npos);
     EXPECT_NE(out.find("\"bytes\":512"), std::string::npos);

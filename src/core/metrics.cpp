@@ -27,7 +27,9 @@ std::vector<std::uint64_t> Histogram::BucketCounts() const {
     return out;
 }
 
-double Histogram::Sum() const { return static_cast<double>(sum_micro_.load(std::memory_order_relaxed)) / 1e6; }
+double Histogram::Sum() const {
+    return static_cast<double>(sum_micro_.load(std::memory_order_relaxed)) / 1e6;
+}
 
 double Histogram::Quantile(double q) const {
     const auto counts = BucketCounts();
@@ -48,8 +50,8 @@ double Histogram::Quantile(double q) const {
     return bounds_.empty() ? 0 : bounds_.back();
 }
 
-MetricsRegistry::Series& MetricsRegistry::GetSeries(const std::string& name, const std::string& help, Kind kind,
-                                                    const Labels& labels) {
+MetricsRegistry::Series& MetricsRegistry::GetSeries(const std::string& name, const std::string& help,
+                                                    Kind kind, const Labels& labels) {
     std::lock_guard lock(mu_);
     auto [it, inserted] = families_.try_emplace(name, Family{kind, help, {}});
     if (!inserted && it->second.kind != kind) {
@@ -86,8 +88,8 @@ Histogram& MetricsRegistry::GetHistogram(const std::string& name, const std::str
     return *s.histogram;
 }
 
-void MetricsRegistry::AddGaugeCallback(const std::string& name, const std::string& help, std::function<double()> fn,
-                                       const Labels& labels) {
+void MetricsRegistry::AddGaugeCallback(const std::string& name, const std::string& help,
+                                       std::function<double()> fn, const Labels& labels) {
     auto& s = GetSeries(name, help, Kind::kGauge, labels);
     std::lock_guard lock(mu_);
     s.callback = std::move(fn);
@@ -107,7 +109,8 @@ std::string EscapeLabel(const std::string& v) {
     return out;
 }
 
-std::string RenderLabels(const Labels& labels, const std::string& extra_key = {}, const std::string& extra_value = {}) {
+std::string RenderLabels(const Labels& labels, const std::string& extra_key = {},
+                         const std::string& extra_value = {}) {
     if (labels.empty() && extra_key.empty()) return {};
     std::string out = "{";
     bool first = true;
@@ -136,7 +139,9 @@ std::string MetricsRegistry::RenderPrometheus() const {
     std::string out;
     std::lock_guard lock(mu_);
     for (const auto& [name, family] : families_) {
-        const char* type = family.kind == Kind::kCounter ? "counter" : family.kind == Kind::kGauge ? "gauge" : "histogram";
+        const char* type = family.kind == Kind::kCounter ? "counter"
+                           : family.kind == Kind::kGauge ? "gauge"
+                                                         : "histogram";
         out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, family.help, name, type);
         for (const auto& s : family.series) {
             if (s->counter) {
@@ -144,16 +149,20 @@ std::string MetricsRegistry::RenderPrometheus() const {
             } else if (s->callback) {
                 out += fmt::format("{}{} {}\n", name, RenderLabels(s->labels), FormatValue(s->callback()));
             } else if (s->gauge) {
-                out += fmt::format("{}{} {}\n", name, RenderLabels(s->labels), FormatValue(s->gauge->Value()));
+                out +=
+                    fmt::format("{}{} {}\n", name, RenderLabels(s->labels), FormatValue(s->gauge->Value()));
             } else if (s->histogram) {
                 const auto counts = s->histogram->BucketCounts();
                 std::uint64_t cumulative = 0;
                 for (size_t i = 0; i < counts.size(); ++i) {
                     cumulative += counts[i];
-                    const std::string le = i < s->histogram->bounds().size() ? FormatValue(s->histogram->bounds()[i]) : "+Inf";
-                    out += fmt::format("{}_bucket{} {}\n", name, RenderLabels(s->labels, "le", le), cumulative);
+                    const std::string le =
+                        i < s->histogram->bounds().size() ? FormatValue(s->histogram->bounds()[i]) : "+Inf";
+                    out +=
+                        fmt::format("{}_bucket{} {}\n", name, RenderLabels(s->labels, "le", le), cumulative);
                 }
-                out += fmt::format("{}_sum{} {}\n", name, RenderLabels(s->labels), FormatValue(s->histogram->Sum()));
+                out += fmt::format("{}_sum{} {}\n", name, RenderLabels(s->labels),
+                                   FormatValue(s->histogram->Sum()));
                 out += fmt::format("{}_count{} {}\n", name, RenderLabels(s->labels), cumulative);
             }
         }
@@ -162,9 +171,8 @@ std::string MetricsRegistry::RenderPrometheus() const {
 }
 
 const std::vector<double>& LatencyBucketsSeconds() {
-    static const std::vector<double> kBuckets = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
-                                                 0.025,  0.05,    0.1,    0.25,  0.5,    1,     2.5,
-                                                 5,      10};
+    static const std::vector<double> kBuckets = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                 0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,    10};
     return kBuckets;
 }
 

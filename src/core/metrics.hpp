@@ -60,8 +60,8 @@ class MetricsRegistry {
 public:
     Counter& GetCounter(const std::string& name, const std::string& help, const Labels& labels = {});
     Gauge& GetGauge(const std::string& name, const std::string& help, const Labels& labels = {});
-    Histogram& GetHistogram(const std::string& name, const std::string& help, const std::vector<double>& bounds,
-                            const Labels& labels = {});
+    Histogram& GetHistogram(const std::string& name, const std::string& help,
+                            const std::vector<double>& bounds, const Labels& labels = {});
     /// A gauge computed at scrape time (journal size, queue depth). Failing callbacks must return NaN.
     void AddGaugeCallback(const std::string& name, const std::string& help, std::function<double()> fn,
                           const Labels& labels = {});

@@ -6,8 +6,10 @@ using namespace spacehook;
 
 TEST(Metrics, RendersPrometheusText) {
     MetricsRegistry registry;
-    registry.GetCounter("spacehook_deliveries_total", "Deliveries by outcome", {{"outcome", "stored"}}).Inc(3);
-    registry.GetCounter("spacehook_deliveries_total", "Deliveries by outcome", {{"outcome", "bad_signature"}}).Inc();
+    registry.GetCounter("spacehook_deliveries_total", "Deliveries by outcome", {{"outcome", "stored"}})
+        .Inc(3);
+    registry.GetCounter("spacehook_deliveries_total", "Deliveries by outcome", {{"outcome", "bad_signature"}})
+        .Inc();
     auto& h = registry.GetHistogram("spacehook_ack_seconds", "Ack latency", {0.001, 0.01});
     h.Observe(0.0005);
     h.Observe(0.005);

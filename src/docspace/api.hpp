@@ -19,14 +19,14 @@ namespace spacehook::docspace {
 struct Entry {
     EntityId id;
     std::string title;
-    EntityId parent_id;          ///< folderId (files) / parentId (folders, rooms)
-    int entry_type = 0;          ///< FileEntryType: 1 folder, 2 file
+    EntityId parent_id;            ///< folderId (files) / parentId (folders, rooms)
+    int entry_type = 0;            ///< FileEntryType: 1 folder, 2 file
     std::optional<int> room_type;  ///< set for rooms (RoomType)
     int folder_type = 0;
     int root_folder_type = 0;
-    std::string web_url;         ///< files: editor/viewer link; rooms/folders: computed link if the API gave none
+    std::string web_url;  ///< files: editor/viewer link; rooms/folders: computed link if the API gave none
     int version = 0;
-    std::string file_exst;       ///< ".docx"
+    std::string file_exst;  ///< ".docx"
     std::vector<std::string> tags;
     Json raw;
 };
@@ -77,7 +77,7 @@ bool TitleMatches(const std::string& candidate, const std::string& source, bool 
 /// confirmed the result by listing the destination instead.
 struct OperationOutcome {
     std::string operation_id;
-    std::vector<Entry> files;    ///< the resulting entries (the new copies / moved items)
+    std::vector<Entry> files;  ///< the resulting entries (the new copies / moved items)
     std::vector<Entry> folders;
     bool verified_by_target = false;
 };
@@ -134,7 +134,8 @@ public:
     virtual Result<User> GetUserByEmail(const std::string& email) = 0;
 
     // rooms
-    virtual Result<Entry> CreateRoom(const std::string& title, int room_type, const std::vector<std::string>& tags) = 0;
+    virtual Result<Entry> CreateRoom(const std::string& title, int room_type,
+                                     const std::vector<std::string>& tags) = 0;
     virtual Result<Entry> GetRoom(const EntityId& room_id) = 0;
     virtual Result<std::vector<Entry>> FindRooms(const RoomQuery& query) = 0;
     /// PUT rooms/{id}/share. Returns the `members` array the portal answered with.

@@ -21,7 +21,9 @@ constexpr int kMaxPages = 1000;
 /// The pause a 429 without Retry-After or X-RateLimit-Reset imposes on the bucket.
 constexpr milliseconds kDefaultRateLimitPause{1000};
 
-std::string Segment(const EntityId& id) { return httpc::UrlEncode(id.str()); }
+std::string Segment(const EntityId& id) {
+    return httpc::UrlEncode(id.str());
+}
 
 std::string Snippet(const Json& value) {
     std::string text = value.dump(-1, ' ', false, Json::error_handler_t::replace);
@@ -30,8 +32,8 @@ std::string Snippet(const Json& value) {
 }
 
 Error Unexpected(std::string_view what, const Json& response) {
-    return Error{ErrorCode::kPermanent, fmt::format("DocSpace {}: unexpected answer: {}", what, Snippet(response)), 0,
-                 std::nullopt};
+    return Error{ErrorCode::kPermanent,
+                 fmt::format("DocSpace {}: unexpected answer: {}", what, Snippet(response)), 0, std::nullopt};
 }
 
 Json IdArray(const std::vector<EntityId>& ids) {
@@ -44,8 +46,8 @@ Json WebhookBody(const WebhookSpec& spec) {
     // PUT is a full replace (wire.md §1.13): an omitted `enabled` becomes false, omitted `triggers`
     // becomes 0 = All, omitted `targetId` becomes null. So every one of them is always sent. An empty
     // target goes out as null, never "": a "" target would match no entity and silence the webhook.
-    Json body = {{"name", spec.name},   {"uri", spec.uri},           {"enabled", spec.enabled},
-                 {"ssl", spec.ssl},     {"triggers", spec.triggers}, {"targetId", nullptr}};
+    Json body = {{"name", spec.name}, {"uri", spec.uri},           {"enabled", spec.enabled},
+                 {"ssl", spec.ssl},   {"triggers", spec.triggers}, {"targetId", nullptr}};
     if (!spec.target_id.empty()) body["targetId"] = spec.target_id;
     // Required on create; on update empty means "keep the current secret" (wire.md §1.11).
     if (!spec.secret.empty()) body["secretKey"] = spec.secret;
@@ -65,10 +67,11 @@ bool TitleMatches(const std::string& candidate, const std::string& source, bool 
     if (candidate.size() <= prefix.size() + suffix.size()) return false;
     if (candidate.compare(0, prefix.size(), prefix) != 0) return false;
     if (candidate.compare(candidate.size() - suffix.size(), suffix.size(), suffix) != 0) return false;
-    const std::string number = candidate.substr(prefix.size(), candidate.size() - prefix.size() - suffix.size());
-    return !number.empty() && std::all_of(number.begin(), number.end(), [](char c) { return c >= '0' && c <= '9'; });
+    const std::string number =
+        candidate.substr(prefix.size(), candidate.size() - prefix.size() - suffix.size());
+    return !number.empty() &&
+           std::all_of(number.begin(), number.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
-
 
 DocSpaceClient::DocSpaceClient(ClientOptions options, std::shared_ptr<CallLimiter> limiter,
                                std::shared_ptr<httpc::Client> http)
@@ -116,7 +119,8 @@ Result<Envelope> DocSpaceClient::Call(std::string_view method, std::string_view 
                    {{"method", method}, {"path", path}, {"error", ToString(error.code)}, {"ms", elapsed_ms}});
         return Fail(std::move(error));
     }
-    log::Debug("docspace", "call", {{"method", method}, {"path", path}, {"status", response->status}, {"ms", elapsed_ms}});
+    log::Debug("docspace", "call",
+               {{"method", method}, {"path", path}, {"status", response->status}, {"ms", elapsed_ms}});
     auto envelope = ParseEnvelope(*response, what, SystemClock::Instance().Now());
     if (!envelope && (envelope.error().code == ErrorCode::kRateLimited || envelope.error().retry_after)) {
         // The portal asked everyone using this key to wait (wire.md §2.3): pause the shared bucket.
@@ -165,7 +169,8 @@ Result<User> DocSpaceClient::GetUser(const std::string& id_or_user_name) {
 
 Result<User> DocSpaceClient::GetUserByEmail(const std::string& email) {
     if (email.empty()) return Fail(ErrorCode::kInvalidArgument, "GetUserByEmail: empty e-mail");
-    return UserFrom(Call("GET", "/api/2.0/people/email", "email=" + httpc::UrlEncode(email)), "/api/2.0/people/email");
+    return UserFrom(Call("GET", "/api/2.0/people/email", "email=" + httpc::UrlEncode(email)),
+                    "/api/2.0/people/email");
 }
 
 // --- rooms ------------------------------------------------------------------------------------------
@@ -201,29 +206,35 @@ Result<std::vector<Entry>> DocSpaceClient::FindRooms(const RoomQuery& query) {
     std::size_t start = 0;
     for (int page = 0; page < kMaxPages && rooms.size() < limit; ++page) {
         const auto count = static_cast<std::size_t>(std::min<std::size_t>(kPageSize, limit - rooms.size()));
-        auto envelope = Call("GET", "/api/2.0/files/rooms", fmt::format("count={}&startIndex={}{}", count, start, filters));
+        auto envelope = Call("GET", "/api/2.0/files/rooms",
+                             fmt::format("count={}&startIndex={}{}", count, start, filters));
         if (!envelope) return Fail(envelope.error());
         const Json& content = envelope->response;
         const Json* folders = FindKey(content, "folders");
-        if (folders == nullptr || !folders->is_array()) return Fail(Unexpected("GET /api/2.0/files/rooms", content));
+        if (folders == nullptr || !folders->is_array())
+            return Fail(Unexpected("GET /api/2.0/files/rooms", content));
         for (const auto& item : *folders) {
             auto room = ParseEntry(item, options_.base_url);
             if (!room) continue;
             // Every asked tag must be on the room, whatever the portal's own matching does.
-            const bool has_all = std::all_of(query.tags.begin(), query.tags.end(), [&](const std::string& tag) {
-                return std::find(room->tags.begin(), room->tags.end(), tag) != room->tags.end();
-            });
+            const bool has_all =
+                std::all_of(query.tags.begin(), query.tags.end(), [&](const std::string& tag) {
+                    return std::find(room->tags.begin(), room->tags.end(), tag) != room->tags.end();
+                });
             if (has_all && rooms.size() < limit) rooms.push_back(std::move(*room));
         }
         start += folders->size();
         const auto total = IntegerOf(FindKey(content, "total"));
-        if (folders->empty() || (total && static_cast<std::int64_t>(start) >= *total) || folders->size() < count) break;
+        if (folders->empty() || (total && static_cast<std::int64_t>(start) >= *total) ||
+            folders->size() < count)
+            break;
     }
     return rooms;
 }
 
-Result<Json> DocSpaceClient::SetRoomAccess(const EntityId& room_id, const std::vector<Invitation>& invitations,
-                                           bool notify, const std::string& message) {
+Result<Json> DocSpaceClient::SetRoomAccess(const EntityId& room_id,
+                                           const std::vector<Invitation>& invitations, bool notify,
+                                           const std::string& message) {
     Json list = Json::array();
     for (const auto& invitation : invitations) {
         Json item = {{"access", invitation.access}};
@@ -244,10 +255,11 @@ Result<Json> DocSpaceClient::SetRoomAccess(const EntityId& room_id, const std::v
     // RoomSecurityDto {members, warning, error}; error 1 = FormRoleBlockingDeletion (wire.md §2.5).
     const Json& security = envelope->response;
     if (auto code = IntegerOf(FindKey(security, "error")); code && *code != 0) {
-        return Fail(ErrorCode::kPermanent,
-                    fmt::format("DocSpace PUT {}: the portal refused the change (error {}: a member holds a form "
-                                "role and cannot be removed) {}",
-                                path, *code, TextOf(FindKey(security, "warning"))));
+        return Fail(
+            ErrorCode::kPermanent,
+            fmt::format("DocSpace PUT {}: the portal refused the change (error {}: a member holds a form "
+                        "role and cannot be removed) {}",
+                        path, *code, TextOf(FindKey(security, "warning"))));
     }
     const Json* members = FindKey(security, "members");
     return members != nullptr && members->is_array() ? *members : Json::array();
@@ -277,7 +289,8 @@ Result<FolderContents> DocSpaceClient::GetFolder(const EntityId& folder_id) {
         }
         if (page == 0) {
             if (const Json* current = FindKey(content, "current")) {
-                if (auto entry = ParseEntry(*current, options_.base_url)) contents.current = std::move(*entry);
+                if (auto entry = ParseEntry(*current, options_.base_url))
+                    contents.current = std::move(*entry);
             }
             if (const Json* parts = FindKey(content, "pathParts"); parts != nullptr && parts->is_array()) {
                 for (const auto& part : *parts) {
@@ -347,9 +360,11 @@ Result<OperationOutcome> DocSpaceClient::MoveItems(const std::vector<EntityId>& 
     return RunOperation(OperationKind::kMove, file_ids, folder_ids, dest_folder_id, conflict);
 }
 
-Result<OperationOutcome> DocSpaceClient::RunOperation(OperationKind kind, const std::vector<EntityId>& file_ids,
+Result<OperationOutcome> DocSpaceClient::RunOperation(OperationKind kind,
+                                                      const std::vector<EntityId>& file_ids,
                                                       const std::vector<EntityId>& folder_ids,
-                                                      const EntityId& dest_folder_id, ConflictResolve conflict) {
+                                                      const EntityId& dest_folder_id,
+                                                      ConflictResolve conflict) {
     const std::string_view name = kind == OperationKind::kCopy ? "copy" : "move";
     if (file_ids.empty() && folder_ids.empty()) {
         // DocSpace would create no operation and answer with the user's other operations (wire.md §2.5).
@@ -370,8 +385,8 @@ Result<OperationOutcome> DocSpaceClient::RunOperation(OperationKind kind, const 
     if (!envelope) return Fail(envelope.error());
     const auto started = ParseFileOperations(envelope->response, options_.base_url);
     if (started.empty()) {
-        return Fail(ErrorCode::kPermanent,
-                    fmt::format("DocSpace PUT {}: no operation was started: {}", path, Snippet(envelope->response)));
+        return Fail(ErrorCode::kPermanent, fmt::format("DocSpace PUT {}: no operation was started: {}", path,
+                                                       Snippet(envelope->response)));
     }
     log::Debug("docspace", "file operation started", {{"operation", started.front().id}, {"kind", name}});
 
@@ -383,13 +398,16 @@ Result<OperationOutcome> DocSpaceClient::RunOperation(OperationKind kind, const 
         if (!listed) return Fail(listed.error());
         return ParseFileOperations(listed->response, options_.base_url);
     };
-    hooks.verify_target = [&, this] { return VerifyAtDestination(kind, file_ids, folder_ids, dest_folder_id, conflict); };
+    hooks.verify_target = [&, this] {
+        return VerifyAtDestination(kind, file_ids, folder_ids, dest_folder_id, conflict);
+    };
     hooks.sleep = [](milliseconds d) { std::this_thread::sleep_for(d); };
     hooks.now = [] { return std::chrono::steady_clock::now(); };
     return AwaitFileOperation(started.front(), name, poll, hooks);
 }
 
-Result<OperationOutcome> DocSpaceClient::VerifyAtDestination(OperationKind kind, const std::vector<EntityId>& file_ids,
+Result<OperationOutcome> DocSpaceClient::VerifyAtDestination(OperationKind kind,
+                                                             const std::vector<EntityId>& file_ids,
                                                              const std::vector<EntityId>& folder_ids,
                                                              const EntityId& dest_folder_id,
                                                              ConflictResolve conflict) {
@@ -453,11 +471,12 @@ Result<OperationOutcome> DocSpaceClient::VerifyAtDestination(OperationKind kind,
     if (!missing.empty()) {
         std::string names;
         for (const auto& title : missing) names += (names.empty() ? "'" : ", '") + title + "'";
-        return Fail(ErrorCode::kUnavailable,
-                    fmt::format("DocSpace {} operation vanished from /fileops before it was seen finished (another "
-                                "poller of the same user dequeued it, wire.md §2.5) and folder {} does not hold {} "
-                                "yet",
-                                kind == OperationKind::kCopy ? "copy" : "move", dest_folder_id.str(), names));
+        return Fail(
+            ErrorCode::kUnavailable,
+            fmt::format("DocSpace {} operation vanished from /fileops before it was seen finished (another "
+                        "poller of the same user dequeued it, wire.md §2.5) and folder {} does not hold {} "
+                        "yet",
+                        kind == OperationKind::kCopy ? "copy" : "move", dest_folder_id.str(), names));
     }
     return outcome;
 }
@@ -468,7 +487,8 @@ Result<std::vector<WebhookConfig>> DocSpaceClient::ListWebhooks() {
     auto envelope = Call("GET", "/api/2.0/settings/webhook");
     if (!envelope) return Fail(envelope.error());
     if (envelope->response.is_null()) return std::vector<WebhookConfig>{};
-    if (!envelope->response.is_array()) return Fail(Unexpected("GET /api/2.0/settings/webhook", envelope->response));
+    if (!envelope->response.is_array())
+        return Fail(Unexpected("GET /api/2.0/settings/webhook", envelope->response));
     std::vector<WebhookConfig> configs;
     for (const auto& item : envelope->response) {
         if (auto config = ParseWebhookConfig(item)) configs.push_back(std::move(*config));

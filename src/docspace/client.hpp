@@ -44,11 +44,12 @@ public:
     Result<User> GetUser(const std::string& id_or_user_name) override;
     Result<User> GetUserByEmail(const std::string& email) override;
 
-    Result<Entry> CreateRoom(const std::string& title, int room_type, const std::vector<std::string>& tags) override;
+    Result<Entry> CreateRoom(const std::string& title, int room_type,
+                             const std::vector<std::string>& tags) override;
     Result<Entry> GetRoom(const EntityId& room_id) override;
     Result<std::vector<Entry>> FindRooms(const RoomQuery& query) override;
-    Result<Json> SetRoomAccess(const EntityId& room_id, const std::vector<Invitation>& invitations, bool notify,
-                               const std::string& message) override;
+    Result<Json> SetRoomAccess(const EntityId& room_id, const std::vector<Invitation>& invitations,
+                               bool notify, const std::string& message) override;
 
     Result<Entry> CreateFolder(const EntityId& parent_id, const std::string& title) override;
     Result<FolderContents> GetFolder(const EntityId& folder_id) override;
@@ -57,9 +58,11 @@ public:
     Result<Entry> CopyFileAs(const EntityId& file_id, const EntityId& dest_folder_id,
                              const std::string& dest_title) override;
 
-    Result<OperationOutcome> CopyItems(const std::vector<EntityId>& file_ids, const std::vector<EntityId>& folder_ids,
+    Result<OperationOutcome> CopyItems(const std::vector<EntityId>& file_ids,
+                                       const std::vector<EntityId>& folder_ids,
                                        const EntityId& dest_folder_id, ConflictResolve conflict) override;
-    Result<OperationOutcome> MoveItems(const std::vector<EntityId>& file_ids, const std::vector<EntityId>& folder_ids,
+    Result<OperationOutcome> MoveItems(const std::vector<EntityId>& file_ids,
+                                       const std::vector<EntityId>& folder_ids,
                                        const EntityId& dest_folder_id, ConflictResolve conflict) override;
 
     Result<std::vector<WebhookConfig>> ListWebhooks() override;
@@ -80,8 +83,8 @@ public:
 private:
     enum class OperationKind { kCopy, kMove };
     Result<OperationOutcome> RunOperation(OperationKind kind, const std::vector<EntityId>& file_ids,
-                                          const std::vector<EntityId>& folder_ids, const EntityId& dest_folder_id,
-                                          ConflictResolve conflict);
+                                          const std::vector<EntityId>& folder_ids,
+                                          const EntityId& dest_folder_id, ConflictResolve conflict);
     Result<OperationOutcome> VerifyAtDestination(OperationKind kind, const std::vector<EntityId>& file_ids,
                                                  const std::vector<EntityId>& folder_ids,
                                                  const EntityId& dest_folder_id, ConflictResolve conflict);

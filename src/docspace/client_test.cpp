@@ -203,9 +203,10 @@ TEST_F(DocSpaceClientTest, SetRoomAccessInvitesByIdAndEmail) {
     auto client = Client();
     auto room = client->CreateRoom("Shared", 5, {});
     ASSERT_TRUE(room) << room.error().message;
-    auto members = client->SetRoomAccess(
-        room->id, {{kJaneId, "", *ParseAccessLevel("editor")}, {"", "new.person@example.com", *ParseAccessLevel("viewer")}},
-        false, "Welcome");
+    auto members = client->SetRoomAccess(room->id,
+                                         {{kJaneId, "", *ParseAccessLevel("editor")},
+                                          {"", "new.person@example.com", *ParseAccessLevel("viewer")}},
+                                         false, "Welcome");
     ASSERT_TRUE(members) << members.error().message;
     ASSERT_TRUE(members->is_array());
     bool jane_is_editor = false;
@@ -245,7 +246,8 @@ TEST_F(DocSpaceClientTest, FoldersContentsAndPaths) {
     ASSERT_TRUE(inside) << inside.error().message;
     ASSERT_FALSE(inside->path_parts.empty());
     bool room_in_path = false;
-    for (const auto& part : inside->path_parts) room_in_path |= part.id == acme.id && part.room_type.has_value();
+    for (const auto& part : inside->path_parts)
+        room_in_path |= part.id == acme.id && part.room_type.has_value();
     EXPECT_TRUE(room_in_path);
 
     auto path = client->GetFolderPath(folder->id);
@@ -564,9 +566,10 @@ public:
         http::ServerOptions options;
         options.host = "127.0.0.1";
         options.port = 0;
-        server_ = std::make_unique<http::Server>(options, [head_status](http::Request&& request, http::Responder respond) {
-            respond(http::Response::Text(request.method == "HEAD" ? head_status : 200, ""));
-        });
+        server_ = std::make_unique<http::Server>(
+            options, [head_status](http::Request&& request, http::Responder respond) {
+                respond(http::Response::Text(request.method == "HEAD" ? head_status : 200, ""));
+            });
         auto started = server_->Start();
         if (!started) throw std::runtime_error(started.error().message);
     }
@@ -625,7 +628,8 @@ TEST_F(DocSpaceClientTest, TriggersAvailabilityFollowsTheRole) {
     auto admin = Client();
     auto all = admin->ListTriggers();
     ASSERT_TRUE(all) << all.error().message;
-    auto find = [](const std::vector<WebhookTriggerInfo>& list, std::string_view name) -> const WebhookTriggerInfo* {
+    auto find = [](const std::vector<WebhookTriggerInfo>& list,
+                   std::string_view name) -> const WebhookTriggerInfo* {
         for (const auto& t : list) {
             if (t.name == name) return &t;
         }
@@ -749,20 +753,22 @@ public:
         http::ServerOptions options;
         options.host = "127.0.0.1";
         options.port = 0;
-        server_ = std::make_unique<http::Server>(options, [this](http::Request&& request, http::Responder respond) {
+        server_ = std::make_unique<http::Server>(options, [this](http::Request&& request,
+                                                                 http::Responder respond) {
             {
                 std::lock_guard lock(mu_);
                 requests_.push_back(std::move(request));
             }
-            respond(http::Response::Json(200, Json{{"response", response_}, {"count", 1}, {"status", 0},
-                                                   {"statusCode", 200}}
-                                                  .dump()));
+            respond(http::Response::Json(
+                200, Json{{"response", response_}, {"count", 1}, {"status", 0}, {"statusCode", 200}}.dump()));
         });
         auto started = server_->Start();
         if (!started) throw std::runtime_error(started.error().message);
     }
     ~RecordingPortal() { server_->Stop(milliseconds(500)); }
-    [[nodiscard]] std::string BaseUrl() const { return "http://127.0.0.1:" + std::to_string(server_->port()); }
+    [[nodiscard]] std::string BaseUrl() const {
+        return "http://127.0.0.1:" + std::to_string(server_->port());
+    }
     http::Request Last() {
         std::lock_guard lock(mu_);
         return requests_.back();
@@ -783,10 +789,13 @@ std::unique_ptr<DocSpaceClient> ClientFor(const RecordingPortal& portal) {
 }
 
 TEST(DocSpaceClientWire, StringIdsGoBackAsStringsAndNumbersAsNumbers) {
-    RecordingPortal portal(Json{{"id", "sbox-7|Copy.docx"}, {"title", "Copy.docx"}, {"folderId", "sbox-7|dir"},
+    RecordingPortal portal(Json{{"id", "sbox-7|Copy.docx"},
+                                {"title", "Copy.docx"},
+                                {"folderId", "sbox-7|dir"},
                                 {"fileExst", ".docx"}});
     auto client = ClientFor(portal);
-    auto copy = client->CopyFileAs(EntityId::String("sbox-7|a b.docx"), EntityId::String("sbox-7|dir"), "Copy.docx");
+    auto copy =
+        client->CopyFileAs(EntityId::String("sbox-7|a b.docx"), EntityId::String("sbox-7|dir"), "Copy.docx");
     ASSERT_TRUE(copy) << copy.error().message;
     EXPECT_FALSE(copy->id.is_number());
     EXPECT_EQ(copy->parent_id.str(), "sbox-7|dir");
@@ -805,8 +814,12 @@ TEST(DocSpaceClientWire, StringIdsGoBackAsStringsAndNumbersAsNumbers) {
 
 TEST(DocSpaceClientWire, FileOperationBodyFollowsTheWireRules) {
     // An operation that is already finished in the PUT answer: nothing to poll.
-    RecordingPortal portal(Json::array({Json{{"id", "op-9"}, {"Operation", 1}, {"progress", 100}, {"error", ""},
-                                             {"processed", "1"}, {"finished", true}}}));
+    RecordingPortal portal(Json::array({Json{{"id", "op-9"},
+                                             {"Operation", 1},
+                                             {"progress", 100},
+                                             {"error", ""},
+                                             {"processed", "1"},
+                                             {"finished", true}}}));
     auto client = ClientFor(portal);
     auto outcome = client->CopyItems({EntityId::Number(1), EntityId::String("sbox|f")}, {EntityId::Number(3)},
                                      EntityId::Number(567), ConflictResolve::kDuplicate);
@@ -825,8 +838,8 @@ TEST(DocSpaceClientWire, FileOperationBodyFollowsTheWireRules) {
 }
 
 TEST(DocSpaceClientWire, WebhookUpdateIsAFullReplace) {
-    RecordingPortal portal(Json{{"id", 7}, {"name", "spacehook"}, {"uri", "https://h/x"}, {"enabled", true},
-                                {"triggers", 128}});
+    RecordingPortal portal(
+        Json{{"id", 7}, {"name", "spacehook"}, {"uri", "https://h/x"}, {"enabled", true}, {"triggers", 128}});
     auto client = ClientFor(portal);
     WebhookSpec spec;
     spec.name = "spacehook";
@@ -840,7 +853,7 @@ TEST(DocSpaceClientWire, WebhookUpdateIsAFullReplace) {
     EXPECT_EQ(body["enabled"], false);  // sent even when false: omitted would mean false anyway, but say it
     EXPECT_EQ(body["triggers"], 0);
     ASSERT_TRUE(body.contains("targetId"));
-    EXPECT_TRUE(body["targetId"].is_null());  // never "": a "" target would match nothing
+    EXPECT_TRUE(body["targetId"].is_null());   // never "": a "" target would match nothing
     EXPECT_FALSE(body.contains("secretKey"));  // empty = keep the current secret
 
     spec.secret = "Secret-12345";

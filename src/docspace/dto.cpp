@@ -11,14 +11,17 @@ namespace {
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
     if (a.size() != b.size()) return false;
     for (std::size_t i = 0; i < a.size(); ++i) {
-        if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) {
+        if (std::tolower(static_cast<unsigned char>(a[i])) !=
+            std::tolower(static_cast<unsigned char>(b[i]))) {
             return false;
         }
     }
     return true;
 }
 
-std::string StringField(const Json& dto, std::string_view key) { return TextOf(FindKey(dto, key)); }
+std::string StringField(const Json& dto, std::string_view key) {
+    return TextOf(FindKey(dto, key));
+}
 
 int IntField(const Json& dto, std::string_view key, int fallback = 0) {
     return static_cast<int>(IntegerOf(FindKey(dto, key)).value_or(fallback));
@@ -80,7 +83,8 @@ std::optional<Entry> ParseEntry(const Json& dto, std::string_view base_url) {
     entry.entry_type = IntField(dto, "fileEntryType", looks_like_file ? 2 : 1);
     // Files name their parent folderId, folders and rooms parentId (wire.md §2.5).
     entry.parent_id = IdField(dto, entry.entry_type == 2 ? "folderId" : "parentId");
-    if (entry.parent_id.empty()) entry.parent_id = IdField(dto, entry.entry_type == 2 ? "parentId" : "folderId");
+    if (entry.parent_id.empty())
+        entry.parent_id = IdField(dto, entry.entry_type == 2 ? "parentId" : "folderId");
     if (auto room_type = IntegerOf(FindKey(dto, "roomType")); room_type && *room_type != 0) {
         entry.room_type = static_cast<int>(*room_type);
     }
@@ -93,7 +97,8 @@ std::optional<Entry> ParseEntry(const Json& dto, std::string_view base_url) {
         // DocSpace's FolderDto carries no link; this is the web client's route to a room or folder.
         std::string base(base_url);
         while (!base.empty() && base.back() == '/') base.pop_back();
-        entry.web_url = fmt::format("{}/rooms/shared/{}/filter?folder={}", base, entry.id.str(), entry.id.str());
+        entry.web_url =
+            fmt::format("{}/rooms/shared/{}/filter?folder={}", base, entry.id.str(), entry.id.str());
     }
     if (const Json* tags = FindKey(dto, "tags"); tags != nullptr && tags->is_array()) {
         for (const auto& tag : *tags) {

@@ -25,22 +25,38 @@ std::optional<long long> ParseInteger(std::string_view text) {
 
 std::string ReasonPhrase(int status) {
     switch (status) {
-        case 400: return "Bad Request";
-        case 401: return "Unauthorized";
-        case 402: return "Payment Required";
-        case 403: return "Forbidden";
-        case 404: return "Not Found";
-        case 405: return "Method Not Allowed";
-        case 408: return "Request Timeout";
-        case 409: return "Conflict";
-        case 413: return "Payload Too Large";
-        case 415: return "Unsupported Media Type";
-        case 429: return "Too Many Requests";
-        case 500: return "Internal Server Error";
-        case 502: return "Bad Gateway";
-        case 503: return "Service Unavailable";
-        case 504: return "Gateway Timeout";
-        default: return "";
+        case 400:
+            return "Bad Request";
+        case 401:
+            return "Unauthorized";
+        case 402:
+            return "Payment Required";
+        case 403:
+            return "Forbidden";
+        case 404:
+            return "Not Found";
+        case 405:
+            return "Method Not Allowed";
+        case 408:
+            return "Request Timeout";
+        case 409:
+            return "Conflict";
+        case 413:
+            return "Payload Too Large";
+        case 415:
+            return "Unsupported Media Type";
+        case 429:
+            return "Too Many Requests";
+        case 500:
+            return "Internal Server Error";
+        case 502:
+            return "Bad Gateway";
+        case 503:
+            return "Service Unavailable";
+        case 504:
+            return "Gateway Timeout";
+        default:
+            return "";
     }
 }
 
@@ -82,7 +98,8 @@ std::string PortalMessage(const Json& body) {
         }
     }
     if (text.empty()) {
-        if (auto r = problem->find("response"); r != problem->end() && r->is_string()) text = r->get<std::string>();
+        if (auto r = problem->find("response"); r != problem->end() && r->is_string())
+            text = r->get<std::string>();
     }
     return text;
 }
@@ -99,7 +116,8 @@ int EnvelopeStatusCode(const Json& body) {
 bool EnvelopeSaysError(const Json& body) {
     if (!body.is_object()) return false;
     if (auto it = body.find("error"); it != body.end() && !it->is_null()) return true;
-    if (auto it = body.find("status"); it != body.end() && it->is_number_integer() && it->get<int>() != 0) return true;
+    if (auto it = body.find("status"); it != body.end() && it->is_number_integer() && it->get<int>() != 0)
+        return true;
     return false;
 }
 
@@ -191,13 +209,15 @@ Result<Envelope> ParseEnvelope(const httpc::Response& response, std::string_view
             message += ": " + Quote(response.body);
         }
         if (http_status >= 300 && http_status < 400) {
-            message += fmt::format(" (redirect to '{}' not followed: check DOCSPACE_API_HOST, e.g. http vs https)",
-                                   response.Header("location").value_or(""));
+            message +=
+                fmt::format(" (redirect to '{}' not followed: check DOCSPACE_API_HOST, e.g. http vs https)",
+                            response.Header("location").value_or(""));
         }
         if (code == ErrorCode::kUnauthorized && portal.empty()) message += ": the API key was refused";
     }
     Error error{code, log::Redact(message), status != 0 ? status : http_status, std::nullopt};
-    if (code == ErrorCode::kRateLimited || code == ErrorCode::kUnavailable) error.retry_after = RetryAfter(response, now);
+    if (code == ErrorCode::kRateLimited || code == ErrorCode::kUnavailable)
+        error.retry_after = RetryAfter(response, now);
     return Fail(std::move(error));
 }
 

@@ -7,7 +7,8 @@ namespace {
 
 using std::chrono::milliseconds;
 
-httpc::Response Answer(int status, std::string body, std::vector<std::pair<std::string, std::string>> headers = {}) {
+httpc::Response Answer(int status, std::string body,
+                       std::vector<std::pair<std::string, std::string>> headers = {}) {
     httpc::Response response;
     response.status = status;
     response.body = std::move(body);
@@ -19,8 +20,8 @@ const TimePoint kNow = std::chrono::system_clock::from_time_t(1'782'800'000);  /
 
 TEST(Envelope, SuccessYieldsResponseAndTotal) {
     auto envelope = ParseEnvelope(
-        Answer(200, R"({"response":[{"id":1}],"count":1,"total":7,"links":[],"status":0,"statusCode":200})"), "GET /x",
-        kNow);
+        Answer(200, R"({"response":[{"id":1}],"count":1,"total":7,"links":[],"status":0,"statusCode":200})"),
+        "GET /x", kNow);
     ASSERT_TRUE(envelope) << envelope.error().message;
     EXPECT_EQ(envelope->response, Json::parse(R"([{"id":1}])"));
     EXPECT_EQ(envelope->total, 7);
@@ -35,7 +36,9 @@ TEST(Envelope, EmptyTwoHundredIsANullResponse) {
 TEST(Envelope, ErrorEnvelopeOnATwoHundredIsAnError) {
     // DocSpace does not always respect status codes (wire.md §2.2).
     auto envelope = ParseEnvelope(
-        Answer(200, R"({"error":{"message":"The required file was not found","type":"ItemNotFound"},"status":1,"statusCode":404})"),
+        Answer(
+            200,
+            R"({"error":{"message":"The required file was not found","type":"ItemNotFound"},"status":1,"statusCode":404})"),
         "GET /api/2.0/files/file/9", kNow);
     ASSERT_FALSE(envelope);
     EXPECT_EQ(envelope.error().code, ErrorCode::kNotFound);
@@ -81,7 +84,8 @@ TEST(Envelope, StatusClasses) {
 TEST(Envelope, UnauthorizedWithoutBodySaysTheKeyWasRefused) {
     auto envelope = ParseEnvelope(Answer(401, ""), "GET /api/2.0/people/@self", kNow);
     ASSERT_FALSE(envelope);
-    EXPECT_NE(envelope.error().message.find("API key was refused"), std::string::npos) << envelope.error().message;
+    EXPECT_NE(envelope.error().message.find("API key was refused"), std::string::npos)
+        << envelope.error().message;
 }
 
 TEST(Envelope, ProxyHtmlOnA502IsQuotedShortly) {
@@ -125,7 +129,8 @@ TEST(Envelope, AnswerNestingTooDeepIsNotTakenAsJson) {
 }
 
 TEST(Envelope, RedirectNamesTheBaseUrlProblem) {
-    auto envelope = ParseEnvelope(Answer(301, "", {{"location", "https://portal.example.com/api/2.0/x"}}), "GET /x", kNow);
+    auto envelope = ParseEnvelope(Answer(301, "", {{"location", "https://portal.example.com/api/2.0/x"}}),
+                                  "GET /x", kNow);
     ASSERT_FALSE(envelope);
     EXPECT_NE(envelope.error().message.find("DOCSPACE_API_HOST"), std::string::npos);
     EXPECT_NE(envelope.error().message.find("https://portal.example.com/api/2.0/x"), std::string::npos);

@@ -58,7 +58,8 @@ Result<OperationOutcome> AwaitFileOperation(const FileOperation& started, std::s
     const auto check_final = [&](const FileOperation& op) -> std::optional<Result<OperationOutcome>> {
         if (!op.error.empty()) {
             return Result<OperationOutcome>(
-                Fail(ErrorCode::kPermanent, fmt::format("DocSpace {} operation {} failed: {}", what, op.id, op.error)));
+                Fail(ErrorCode::kPermanent,
+                     fmt::format("DocSpace {} operation {} failed: {}", what, op.id, op.error)));
         }
         if (op.Done()) return Result<OperationOutcome>(OutcomeOf(op));
         return std::nullopt;
@@ -69,8 +70,8 @@ Result<OperationOutcome> AwaitFileOperation(const FileOperation& started, std::s
     std::optional<Error> last_transient;
     for (;;) {
         if (hooks.now() >= deadline) {
-            std::string message = fmt::format("DocSpace {} operation {} not finished after {} ms", what, started.id,
-                                              options.timeout.count());
+            std::string message = fmt::format("DocSpace {} operation {} not finished after {} ms", what,
+                                              started.id, options.timeout.count());
             if (last_transient) message += " (last poll error: " + last_transient->message + ")";
             return Fail(ErrorCode::kTimeout, std::move(message));
         }

@@ -27,7 +27,8 @@ TEST(FileOperation, ParsesTheCapitalOperationKeyAndStringProcessed) {
 }
 
 TEST(FileOperation, KeysAreCaseInsensitiveAndNumbersMayBeStrings) {
-    const auto op = ParseFileOperation(Json::parse(R"({"ID":"x","operation":"0","Progress":"40","Processed":3})"), "");
+    const auto op =
+        ParseFileOperation(Json::parse(R"({"ID":"x","operation":"0","Progress":"40","Processed":3})"), "");
     ASSERT_TRUE(op);
     EXPECT_EQ(op->operation, 0);
     EXPECT_EQ(op->progress, 40);
@@ -186,9 +187,10 @@ TEST(AwaitFileOperation, AlreadyFinishedNeedsNoPoll) {
 }
 
 TEST(Dto, EntryIdsKeepTheirJsonKind) {
-    const auto file = ParseEntry(Json::parse(R"({"id":"sbox-123|abc","title":"a.docx","folderId":"sbox-123|dir",
+    const auto file =
+        ParseEntry(Json::parse(R"({"id":"sbox-123|abc","title":"a.docx","folderId":"sbox-123|dir",
         "fileExst":".docx","version":3,"webUrl":"https://p/doceditor?fileid=1"})"),
-                                 "https://p");
+                   "https://p");
     ASSERT_TRUE(file);
     EXPECT_FALSE(file->id.is_number());
     EXPECT_EQ(file->entry_type, 2);

@@ -108,12 +108,14 @@ std::shared_ptr<RateLimiter> PortalRateLimiter(const std::string& base_url, cons
     return limiter;
 }
 
-std::string PortalRateKey(const std::string& base_url) { return "docspace:" + NormalizedPortal(base_url); }
+std::string PortalRateKey(const std::string& base_url) {
+    return "docspace:" + NormalizedPortal(base_url);
+}
 
 // --- shared across replicas -------------------------------------------------------------------
 
-SharedRateLimiter::SharedRateLimiter(std::string key, RateLimitOptions options, SharedBucket bucket, const Clock* clock,
-                                     Sleeper sleep)
+SharedRateLimiter::SharedRateLimiter(std::string key, RateLimitOptions options, SharedBucket bucket,
+                                     const Clock* clock, Sleeper sleep)
     : key_(std::move(key)),
       options_(options),
       bucket_(std::move(bucket)),
@@ -152,7 +154,9 @@ void SharedRateLimiter::PauseFor(std::chrono::milliseconds duration) {
     }
 }
 
-std::chrono::milliseconds SharedRateLimiter::RemainingPause() const { return local_.RemainingPause(); }
+std::chrono::milliseconds SharedRateLimiter::RemainingPause() const {
+    return local_.RemainingPause();
+}
 
 void SharedRateLimiter::NoteOutage(const Error& error) {
     if (outage_.exchange(true)) return;

@@ -45,7 +45,6 @@ public:
 /// Thread-safe.
 class RateLimiter final : public CallLimiter {
 public:
-
     /// `clock` = nullptr uses a steady clock (wall-clock jumps must not starve or flood the bucket);
     /// tests pass a ManualClock and a sleeper that advances it, which makes waits exact.
     explicit RateLimiter(RateLimitOptions options, const Clock* clock = nullptr, Sleeper sleep = {});
@@ -68,7 +67,7 @@ private:
     Sleeper sleep_;
     mutable std::mutex mu_;
     double tokens_;
-    std::chrono::nanoseconds updated_{0};       ///< tokens_ is exact at this instant
+    std::chrono::nanoseconds updated_{0};  ///< tokens_ is exact at this instant
     std::chrono::nanoseconds paused_until_{0};
 };
 
@@ -104,8 +103,8 @@ struct SharedBucket {
 /// shared bucket is used again as soon as it answers. Thread-safe.
 class SharedRateLimiter final : public CallLimiter {
 public:
-    SharedRateLimiter(std::string key, RateLimitOptions options, SharedBucket bucket, const Clock* clock = nullptr,
-                      Sleeper sleep = {});
+    SharedRateLimiter(std::string key, RateLimitOptions options, SharedBucket bucket,
+                      const Clock* clock = nullptr, Sleeper sleep = {});
 
     void Acquire() override;
     void PauseFor(std::chrono::milliseconds duration) override;

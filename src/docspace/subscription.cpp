@@ -27,18 +27,23 @@ std::string TriggerList(std::int64_t mask) {
     return text;
 }
 
-bool IsHttps(const std::string& url) { return url.rfind("https://", 0) == 0; }
+bool IsHttps(const std::string& url) {
+    return url.rfind("https://", 0) == 0;
+}
 
-const char* OnOff(bool value) { return value ? "on" : "off"; }
+const char* OnOff(bool value) {
+    return value ? "on" : "off";
+}
 
 }  // namespace
 
 Status ValidateSubscription(const SubscriptionRequest& request) {
     if (request.url.rfind("https://", 0) != 0 && request.url.rfind("http://", 0) != 0) {
-        return Fail(ErrorCode::kInvalidArgument,
-                    fmt::format("webhook URL '{}' must start with https:// (or http:// for a portal without the "
-                                "SSRF guard)",
-                                request.url));
+        return Fail(
+            ErrorCode::kInvalidArgument,
+            fmt::format("webhook URL '{}' must start with https:// (or http:// for a portal without the "
+                        "SSRF guard)",
+                        request.url));
     }
     if (request.url.size() <= std::string_view("https://").size()) {
         return Fail(ErrorCode::kInvalidArgument, "webhook URL has no host");
@@ -48,17 +53,19 @@ Status ValidateSubscription(const SubscriptionRequest& request) {
     }
     const auto& secret = request.secret;
     if (secret.empty()) {
-        return Fail(ErrorCode::kConfig,
-                    "no webhook secret: set DOCSPACE_WEBHOOK_SECRET or webhook.secret(s) in the config; DocSpace "
-                    "requires one and spacehook verifies every delivery with it");
+        return Fail(
+            ErrorCode::kConfig,
+            "no webhook secret: set DOCSPACE_WEBHOOK_SECRET or webhook.secret(s) in the config; DocSpace "
+            "requires one and spacehook verifies every delivery with it");
     }
     const bool printable =
         std::all_of(secret.begin(), secret.end(), [](char c) { return c >= 0x21 && c <= 0x7E; });
     if (secret.size() < 8 || secret.size() > 30 || !printable) {
-        return Fail(ErrorCode::kConfig,
-                    fmt::format("the webhook secret must be 8 to 30 printable ASCII characters without spaces "
-                                "(DocSpace's rule, wire.md §1.11); this one has {} characters{}",
-                                secret.size(), printable ? "" : " and characters outside that range"));
+        return Fail(
+            ErrorCode::kConfig,
+            fmt::format("the webhook secret must be 8 to 30 printable ASCII characters without spaces "
+                        "(DocSpace's rule, wire.md §1.11); this one has {} characters{}",
+                        secret.size(), printable ? "" : " and characters outside that range"));
     }
     return Ok();
 }
@@ -68,38 +75,52 @@ Error ExplainRefusal(Error error, const SubscriptionRequest& request) {
     std::string hint;
     if (Contains(m, "blacklist")) {
         hint = fmt::format(
-            "DocSpace 3.7 refuses webhook URLs that resolve to private or loopback addresses (its SSRF guard, "
-            "wire.md §1.9). Give a public URL (a reverse proxy or an HTTPS tunnel to this service), or have the "
-            "portal admin override `webhooks:blacklist` with a dummy entry such as [\"192.0.2.1/32\"]; an empty "
+            "DocSpace 3.7 refuses webhook URLs that resolve to private or loopback addresses (its SSRF "
+            "guard, "
+            "wire.md §1.9). Give a public URL (a reverse proxy or an HTTPS tunnel to this service), or have "
+            "the "
+            "portal admin override `webhooks:blacklist` with a dummy entry such as [\"192.0.2.1/32\"]; an "
+            "empty "
             "list probably does not lift the block (wire.md §4.12). URL: {}",
             request.url);
     } else if (Contains(m, "trigger") && Contains(m, "not available")) {
         hint = fmt::format(
-            "the API key's user may not subscribe to some of these triggers: {}. user.created/invited, group.* "
-            "and room.created/copied need a DocSpace admin or room admin key (wire.md §1.5, §1.8); drop the rules "
+            "the API key's user may not subscribe to some of these triggers: {}. user.created/invited, "
+            "group.* "
+            "and room.created/copied need a DocSpace admin or room admin key (wire.md §1.5, §1.8); drop the "
+            "rules "
             "that need them or use an admin's key",
             TriggerList(request.triggers));
     } else if (Contains(m, "HEAD") || (Contains(m, "not available") && Contains(m, "URL"))) {
         hint = fmt::format(
             "DocSpace probes the URL with a HEAD request and needs a 2xx answer within 10 s (wire.md §1.10). "
-            "Make sure `spacehook serve` is running, reachable from the portal at {}, and answers HEAD on that "
+            "Make sure `spacehook serve` is running, reachable from the portal at {}, and answers HEAD on "
+            "that "
             "path with 2xx (spacehook's webhook path does)",
             request.url);
     } else if (Contains(m, "same name")) {
         hint = "a webhook with this name and URL exists already; run subscribe again to update it";
     } else if (Contains(m, "password") || Contains(m, "secret")) {
-        hint = "the portal's password policy applies to the secret (wire.md §1.11): 8 to 30 printable ASCII "
-               "characters, plus digits, capitals or special characters if the portal's policy asks for them";
+        hint =
+            "the portal's password policy applies to the secret (wire.md §1.11): 8 to 30 printable ASCII "
+            "characters, plus digits, capitals or special characters if the portal's policy asks for them";
     } else if (Contains(m, "https") || Contains(m, "ssl")) {
-        hint = "with ssl on (any https:// URL) DocSpace requires HTTPS and a certificate it trusts (wire.md §1.9)";
+        hint =
+            "with ssl on (any https:// URL) DocSpace requires HTTPS and a certificate it trusts (wire.md "
+            "§1.9)";
     } else if (error.code == ErrorCode::kForbidden) {
-        hint = "the API key's user may not manage webhooks: guests never can, and the portal may limit developer "
-               "tools to admins (wire.md §1.13)";
+        hint =
+            "the API key's user may not manage webhooks: guests never can, and the portal may limit "
+            "developer "
+            "tools to admins (wire.md §1.13)";
     } else if (error.code == ErrorCode::kUnauthorized) {
-        hint = "DocSpace refused the API key: check DOCSPACE_API_KEY (OAuth tokens cannot manage webhooks, wire.md §3)";
+        hint =
+            "DocSpace refused the API key: check DOCSPACE_API_KEY (OAuth tokens cannot manage webhooks, "
+            "wire.md §3)";
     } else if (error.upstream_status == 500) {
         hint = fmt::format(
-            "DocSpace answers 500 when its HEAD probe cannot connect or times out (wire.md §1.10): check that {} "
+            "DocSpace answers 500 when its HEAD probe cannot connect or times out (wire.md §1.10): check "
+            "that {} "
             "is reachable from the portal",
             request.url);
     }
@@ -110,7 +131,8 @@ Error ExplainRefusal(Error error, const SubscriptionRequest& request) {
 std::vector<std::string> SubscriptionReport::Describe() const {
     std::vector<std::string> lines;
     const std::string would = dry_run ? "would be " : "";
-    const std::string who = fmt::format("webhook '{}'{}", config.name, config.id != 0 ? fmt::format(" (id {})", config.id) : "");
+    const std::string who =
+        fmt::format("webhook '{}'{}", config.name, config.id != 0 ? fmt::format(" (id {})", config.id) : "");
     switch (action) {
         case SubscriptionAction::kCreated:
             lines.push_back(fmt::format("{} {}created -> {}", who, would, config.uri));
@@ -158,12 +180,14 @@ Result<SubscriptionReport> SyncSubscription(Api& api, const SubscriptionRequest&
             if (!refused.empty()) {
                 std::string names;
                 for (const auto& n : refused) names += (names.empty() ? "" : ", ") + n;
-                return Fail(ErrorCode::kForbidden,
-                            fmt::format("the API key's user may not subscribe to: {}. The portal does not offer these "
-                                        "triggers to this key's role (user.*, group.*, room.created need a DocSpace "
-                                        "admin or room admin key, wire.md §1.5, §1.8) or, for the newest triggers, "
-                                        "to its version; drop the rules that need them or use an admin's key",
-                                        names));
+                return Fail(
+                    ErrorCode::kForbidden,
+                    fmt::format(
+                        "the API key's user may not subscribe to: {}. The portal does not offer these "
+                        "triggers to this key's role (user.*, group.*, room.created need a DocSpace "
+                        "admin or room admin key, wire.md §1.5, §1.8) or, for the newest triggers, "
+                        "to its version; drop the rules that need them or use an admin's key",
+                        names));
             }
         }
     }
@@ -177,10 +201,11 @@ Result<SubscriptionReport> SyncSubscription(Api& api, const SubscriptionRequest&
         if (config.name == request.name && config.uri == request.url) {
             if (existing == nullptr) existing = &config;
         } else if (config.uri == request.url) {
-            report.notes.push_back(fmt::format(
-                "webhook '{}' (id {}) also points at this URL; spacehook de-duplicates deliveries per webhook, so "
-                "events would be processed once per webhook — delete it if it is a leftover",
-                config.name, config.id));
+            report.notes.push_back(
+                fmt::format("webhook '{}' (id {}) also points at this URL; spacehook de-duplicates "
+                            "deliveries per webhook, so "
+                            "events would be processed once per webhook — delete it if it is a leftover",
+                            config.name, config.id));
         }
     }
 
@@ -214,7 +239,8 @@ Result<SubscriptionReport> SyncSubscription(Api& api, const SubscriptionRequest&
         report.changes.push_back(
             fmt::format("triggers: {} -> {}", TriggerList(current.triggers), TriggerList(request.triggers)));
     }
-    if (current.ssl != ssl) report.changes.push_back(fmt::format("ssl: {} -> {}", OnOff(current.ssl), OnOff(ssl)));
+    if (current.ssl != ssl)
+        report.changes.push_back(fmt::format("ssl: {} -> {}", OnOff(current.ssl), OnOff(ssl)));
     if (!current.target_id.empty()) {
         // A target narrows events to one entity id (wire.md §1.8); the rules filter rooms themselves.
         report.changes.push_back(fmt::format("target: {} -> none", current.target_id));
@@ -225,8 +251,8 @@ Result<SubscriptionReport> SyncSubscription(Api& api, const SubscriptionRequest&
     if (!current.enabled) {
         std::string why = current.last_failure_content.empty()
                               ? std::string()
-                              : fmt::format(" after failed deliveries (last failure {}: {})", current.last_failure_on,
-                                            current.last_failure_content);
+                              : fmt::format(" after failed deliveries (last failure {}: {})",
+                                            current.last_failure_on, current.last_failure_content);
         if (enable) {
             report.notes.push_back("the portal had disabled this webhook" + why);
         } else {

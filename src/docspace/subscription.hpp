@@ -13,8 +13,8 @@ namespace spacehook::docspace {
 /// refuses a second config with the same pair, wire.md §1.13).
 struct SubscriptionRequest {
     std::string name = "spacehook";
-    std::string url;     ///< the public URL of the webhook endpoint; https -> ssl on
-    std::string secret;  ///< DOCSPACE_WEBHOOK_SECRET (the first, when several are configured)
+    std::string url;            ///< the public URL of the webhook endpoint; https -> ssl on
+    std::string secret;         ///< DOCSPACE_WEBHOOK_SECRET (the first, when several are configured)
     std::int64_t triggers = 0;  ///< bitmask the rules need; 0 = all (wire.md §1.5)
     bool enable = false;        ///< re-enable the subscription if the portal disabled it
     bool dry_run = false;       ///< read only: say what would be done

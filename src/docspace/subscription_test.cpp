@@ -19,23 +19,28 @@ public:
     Result<User> GetSelf() override { return Unused(); }
     Result<User> GetUser(const std::string&) override { return Unused(); }
     Result<User> GetUserByEmail(const std::string&) override { return Unused(); }
-    Result<Entry> CreateRoom(const std::string&, int, const std::vector<std::string>&) override { return Unused(); }
+    Result<Entry> CreateRoom(const std::string&, int, const std::vector<std::string>&) override {
+        return Unused();
+    }
     Result<Entry> GetRoom(const EntityId&) override { return Unused(); }
     Result<std::vector<Entry>> FindRooms(const RoomQuery&) override { return Unused(); }
-    Result<Json> SetRoomAccess(const EntityId&, const std::vector<Invitation>&, bool, const std::string&) override {
+    Result<Json> SetRoomAccess(const EntityId&, const std::vector<Invitation>&, bool,
+                               const std::string&) override {
         return Unused();
     }
     Result<Entry> CreateFolder(const EntityId&, const std::string&) override { return Unused(); }
     Result<FolderContents> GetFolder(const EntityId&) override { return Unused(); }
     Result<std::vector<Entry>> GetFolderPath(const EntityId&) override { return Unused(); }
     Result<Entry> GetFile(const EntityId&) override { return Unused(); }
-    Result<Entry> CopyFileAs(const EntityId&, const EntityId&, const std::string&) override { return Unused(); }
-    Result<OperationOutcome> CopyItems(const std::vector<EntityId>&, const std::vector<EntityId>&, const EntityId&,
-                                       ConflictResolve) override {
+    Result<Entry> CopyFileAs(const EntityId&, const EntityId&, const std::string&) override {
         return Unused();
     }
-    Result<OperationOutcome> MoveItems(const std::vector<EntityId>&, const std::vector<EntityId>&, const EntityId&,
-                                       ConflictResolve) override {
+    Result<OperationOutcome> CopyItems(const std::vector<EntityId>&, const std::vector<EntityId>&,
+                                       const EntityId&, ConflictResolve) override {
+        return Unused();
+    }
+    Result<OperationOutcome> MoveItems(const std::vector<EntityId>&, const std::vector<EntityId>&,
+                                       const EntityId&, ConflictResolve) override {
         return Unused();
     }
 
@@ -80,7 +85,9 @@ public:
     }
 
 private:
-    static tl::unexpected<Error> Unused() { return Fail(ErrorCode::kInternal, "not used by subscription sync"); }
+    static tl::unexpected<Error> Unused() {
+        return Fail(ErrorCode::kInternal, "not used by subscription sync");
+    }
     static WebhookConfig FromSpec(std::int64_t id, const WebhookSpec& spec) {
         WebhookConfig config;
         config.id = id;
@@ -235,7 +242,8 @@ TEST(SyncSubscription, TriggersMissingFromTheRolesListAreRefusedToo) {
 }
 
 TEST(SyncSubscription, SecretRulesAreCheckedFirst) {
-    for (const std::string& secret : std::vector<std::string>{"short", "has a space in it", std::string(31, 'x'), ""}) {
+    for (const std::string& secret :
+         std::vector<std::string>{"short", "has a space in it", std::string(31, 'x'), ""}) {
         FakeWebhookApi api;
         auto request = Request();
         request.secret = secret;
@@ -252,15 +260,23 @@ TEST(SyncSubscription, PortalRefusalsGetTheNextStep) {
         std::string expected;
     };
     const std::vector<Case> cases = {
-        {{ErrorCode::kPermanent, "DocSpace POST /api/2.0/settings/webhook: HTTP 400: URL resolves to a blacklisted IP address", 400, std::nullopt},
+        {{ErrorCode::kPermanent,
+          "DocSpace POST /api/2.0/settings/webhook: HTTP 400: URL resolves to a blacklisted IP address", 400,
+          std::nullopt},
          "webhooks:blacklist"},
-        {{ErrorCode::kPermanent, "DocSpace POST /api/2.0/settings/webhook: HTTP 400: Webhook URL is not available. HEAD request is not response 200 http status.", 400, std::nullopt},
+        {{ErrorCode::kPermanent,
+          "DocSpace POST /api/2.0/settings/webhook: HTTP 400: Webhook URL is not available. HEAD request is "
+          "not response 200 http status.",
+          400, std::nullopt},
          "HEAD request and needs a 2xx"},
-        {{ErrorCode::kUnavailable, "DocSpace POST /api/2.0/settings/webhook: HTTP 500 Internal Server Error", 500, std::nullopt},
+        {{ErrorCode::kUnavailable, "DocSpace POST /api/2.0/settings/webhook: HTTP 500 Internal Server Error",
+          500, std::nullopt},
          "HEAD probe cannot connect"},
-        {{ErrorCode::kPermanent, "DocSpace POST /api/2.0/settings/webhook: HTTP 400: Trigger is not available", 400, std::nullopt},
+        {{ErrorCode::kPermanent,
+          "DocSpace POST /api/2.0/settings/webhook: HTTP 400: Trigger is not available", 400, std::nullopt},
          "admin"},
-        {{ErrorCode::kForbidden, "DocSpace POST /api/2.0/settings/webhook: HTTP 403 Forbidden: Access denied", 403, std::nullopt},
+        {{ErrorCode::kForbidden, "DocSpace POST /api/2.0/settings/webhook: HTTP 403 Forbidden: Access denied",
+          403, std::nullopt},
          "guests never can"},
     };
     for (const auto& c : cases) {

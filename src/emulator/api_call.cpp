@@ -24,18 +24,22 @@ std::vector<std::string> ApiCall::QueryAll(std::string_view name) const {
 
 std::optional<Reply> ParseBody(const ApiCall& call, OJson& out) {
     if (call.body.empty()) {
-        return call.Invalid({{"", {"A non-empty request body is required."}}, {"inDto", {"The inDto field is required."}}});
+        return call.Invalid(
+            {{"", {"A non-empty request body is required."}}, {"inDto", {"The inDto field is required."}}});
     }
     out = OJson::parse(call.body, nullptr, false);
     if (out.is_discarded() || !out.is_object()) {
-        return call.Invalid({{"$", {"The JSON value could not be converted to the request model. Path: $ | "
-                                    "LineNumber: 0 | BytePositionInLine: 0."}},
+        return call.Invalid({{"$",
+                              {"The JSON value could not be converted to the request model. Path: $ | "
+                               "LineNumber: 0 | BytePositionInLine: 0."}},
                              {"inDto", {"The inDto field is required."}}});
     }
     return std::nullopt;
 }
 
-EntityId RouteId(const std::string& text) { return EntityId::Parse(text); }
+EntityId RouteId(const std::string& text) {
+    return EntityId::Parse(text);
+}
 
 std::optional<EntityId> JsonId(const OJson& value) {
     if (value.is_number_integer()) return EntityId::Number(value.get<std::int64_t>());

@@ -26,7 +26,7 @@ struct ApiCall {
     std::string path;    ///< percent-decoded, after "/api/2.0/" ("files/rooms/12/share")
     std::map<std::string, std::vector<std::string>> query;  ///< names lower-cased, values decoded
     std::string body;
-    std::string href;  ///< full request URL for `links[0].href`
+    std::string href;                 ///< full request URL for `links[0].href`
     std::vector<std::string> params;  ///< route parameters in order
     User user;                        ///< the acting user (a copy: the key's owner)
 
@@ -64,7 +64,7 @@ struct ApiRoute {
     std::string method;
     std::string pattern;  ///< "files/rooms/{id}/share": literal segments match case-insensitively
     ApiHandler handler;
-    std::string name;   ///< "VirtualRoomsController.SetRoomSecurity", for error stacks
+    std::string name;    ///< "VirtualRoomsController.SetRoomSecurity", for error stacks
     bool locked = true;  ///< the dispatcher holds PortalState::mu around the handler
 };
 

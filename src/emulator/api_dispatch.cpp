@@ -52,7 +52,8 @@ std::string Credential(const IncomingRequest& request) {
 
 ApiDispatcher::ApiDispatcher(ApiServices services) : services_(std::move(services)) {
     // Specific routes before generic ones: files/{folderId} comes last.
-    for (auto table : {PeopleRoutes(), RoomRoutes(), FileOperationRoutes(), WebhookRoutes(), FolderFileRoutes()}) {
+    for (auto table :
+         {PeopleRoutes(), RoomRoutes(), FileOperationRoutes(), WebhookRoutes(), FolderFileRoutes()}) {
         routes_.insert(routes_.end(), table.begin(), table.end());
     }
 }

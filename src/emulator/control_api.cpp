@@ -15,9 +15,13 @@ Reply JsonReply(int status, const Json& body) {
     return Reply::WithJson(status, body.dump(-1, ' ', false, Json::error_handler_t::replace));
 }
 
-Reply Problem(int status, const std::string& message) { return JsonReply(status, Json{{"error", message}}); }
+Reply Problem(int status, const std::string& message) {
+    return JsonReply(status, Json{{"error", message}});
+}
 
-Reply FromFailure(const ApiFailure& f) { return JsonReply(f.status, Json{{"error", f.message}, {"type", f.type}}); }
+Reply FromFailure(const ApiFailure& f) {
+    return JsonReply(f.status, Json{{"error", f.message}, {"type", f.type}});
+}
 
 std::optional<Json> Body(const IncomingRequest& request) {
     if (request.body.empty()) return Json::object();
@@ -79,7 +83,8 @@ Reply CreateGroup(ControlTarget& t, const Json& body) {
     std::lock_guard lock(state.mu);
     const auto name = TextField(body, "name");
     if (name.empty()) return Problem(400, "name is required");
-    const User* actor = body.contains("actor") ? state.FindAnyUser(TextField(body, "actor")) : state.portal.owner();
+    const User* actor =
+        body.contains("actor") ? state.FindAnyUser(TextField(body, "actor")) : state.portal.owner();
     if (actor == nullptr) return Problem(400, "unknown actor");
     Group g;
     g.id = NewGuid();
@@ -151,7 +156,8 @@ Reply HandleControl(ControlTarget& t, const IncomingRequest& request, const std:
         }
     }
     if (what == "latency" && (m == "PUT" || m == "POST")) {
-        if (!body->contains("ms") || !(*body)["ms"].is_number_integer() || (*body)["ms"].get<std::int64_t>() < 0) {
+        if (!body->contains("ms") || !(*body)["ms"].is_number_integer() ||
+            (*body)["ms"].get<std::int64_t>() < 0) {
             return Problem(400, "ms must be a non-negative integer");
         }
         t.Faults().SetLatency(std::chrono::milliseconds((*body)["ms"].get<std::int64_t>()));

@@ -2,13 +2,13 @@
 // path prefix and method, time windows, latency, slow answers, dropped connections; state dump,
 // counters, reset, seeds, uploads, wait-idle and the control token.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <set>
 #include <thread>
-#include <unistd.h>
 
 #include "emulator/emulator_test_support.hpp"
 
@@ -18,7 +18,9 @@ namespace {
 using std::chrono::milliseconds;
 using Clock = std::chrono::steady_clock;
 
-std::string S(const Json& id) { return id.is_string() ? id.get<std::string>() : id.dump(); }
+std::string S(const Json& id) {
+    return id.is_string() ? id.get<std::string>() : id.dump();
+}
 
 class ControlTest : public ::testing::Test {
 protected:
@@ -27,7 +29,8 @@ protected:
 };
 
 TEST_F(ControlTest, StatusFaultFailsTheNextCallsOnAPathPrefix) {
-    const auto set = api.Control("POST", "faults", Json{{"status", 503}, {"count", 2}, {"pathPrefix", "/api/2.0/people"}});
+    const auto set =
+        api.Control("POST", "faults", Json{{"status", 503}, {"count", 2}, {"pathPrefix", "/api/2.0/people"}});
     ASSERT_EQ(set.status, 200) << set.body;
     EXPECT_EQ(api.Get("/api/2.0/files/rooms", kOwnerKey).status, 200);  // other prefix untouched
     const auto first = api.Get("/api/2.0/people/@self", kOwnerKey);
@@ -98,7 +101,8 @@ TEST_F(ControlTest, ControlApiIsNeverFaulted) {
 }
 
 TEST_F(ControlTest, StateDumpCountsEveryMutation) {
-    const auto room = api.Post("/api/2.0/files/rooms", kOwnerKey, Json{{"title", "Counted"}, {"roomType", 2}});
+    const auto room =
+        api.Post("/api/2.0/files/rooms", kOwnerKey, Json{{"title", "Counted"}, {"roomType", 2}});
     api.Post("/api/2.0/files/folder/" + S(room.response()["id"]), kOwnerKey, Json{{"title", "F"}});
     api.Put("/api/2.0/files/rooms/" + S(room.response()["id"]) + "/share", kOwnerKey,
             Json{{"invitations", {{{"id", kJaneId}, {"access", 10}}}}});
@@ -141,14 +145,17 @@ TEST_F(ControlTest, UploadEditApiKeysGroupsAndWaitIdle) {
     Receiver receiver;
     Subscribe(api, kOwnerKey, "all", receiver.url(), 0);
     const auto incoming = IdOf(emu.emulator.State(), "Incoming");
-    const auto up = api.Control("POST", "upload",
-                                Json{{"user", "rachel.admin"}, {"folderId", incoming}, {"title", "Invoice-0042.docx"}});
+    const auto up =
+        api.Control("POST", "upload",
+                    Json{{"user", "rachel.admin"}, {"folderId", incoming}, {"title", "Invoice-0042.docx"}});
     ASSERT_EQ(up.status, 200) << up.body;
     EXPECT_EQ(up.json["title"], "Invoice-0042.docx");
     const auto edited = api.Control("POST", "edit", Json{{"user", "jane.doe"}, {"fileId", up.json["id"]}});
     EXPECT_EQ(edited.json["version"], 2);
-    EXPECT_EQ(api.Control("POST", "upload", Json{{"user", "gary.guest"}, {"folderId", incoming}, {"title", "x"}}).status,
-              403);
+    EXPECT_EQ(
+        api.Control("POST", "upload", Json{{"user", "gary.guest"}, {"folderId", incoming}, {"title", "x"}})
+            .status,
+        403);
     const auto key = api.Control("POST", "api-keys", Json{{"user", "jane.doe"}, {"key", "sk-jane-2"}});
     EXPECT_EQ(key.json["apiKey"], "sk-jane-2");
     EXPECT_EQ(api.Get("/api/2.0/people/@self", "sk-jane-2").response()["id"], kJaneId);
@@ -158,7 +165,8 @@ TEST_F(ControlTest, UploadEditApiKeysGroupsAndWaitIdle) {
     EXPECT_EQ(idle.json["idle"], true);
     std::multiset<std::string> triggers;
     for (const auto& p : receiver.Posts()) triggers.insert(p.Parsed()["event"]["trigger"]);
-    EXPECT_EQ(triggers, (std::multiset<std::string>{"file.created", "file.uploaded", "file.updated", "group.created"}));
+    EXPECT_EQ(triggers,
+              (std::multiset<std::string>{"file.created", "file.uploaded", "file.updated", "group.created"}));
     const auto deliveries = api.Control("GET", "deliveries").json;
     EXPECT_EQ(deliveries.size(), 4U);
     EXPECT_EQ(deliveries[0]["status"], 200);
@@ -200,7 +208,8 @@ webhooks:
     secret: seeded-secret
     triggers: [file.created]
 )";
-        std::ofstream(dir / "bad.json") << R"({"users":[{"user_name":"x","type":"owner"}],"rooms":[{"title":"r","colour":"red"}]})";
+        std::ofstream(dir / "bad.json")
+            << R"({"users":[{"user_name":"x","type":"owner"}],"rooms":[{"title":"r","colour":"red"}]})";
     }
     Options options = RunningEmulator::FastOptions();
     options.seed_file = (dir / "seed.yaml").string();

@@ -8,7 +8,9 @@
 namespace spacehook::emulator {
 namespace {
 
-OJson EntryId(const EntityId& id) { return id.is_number() ? OJson(std::stoll(id.str())) : OJson(id.str()); }
+OJson EntryId(const EntityId& id) {
+    return id.is_number() ? OJson(std::stoll(id.str())) : OJson(id.str());
+}
 
 std::string AvatarPath(std::string_view size) {
     return fmt::format("/static/images/default_user_photo_size_{0}-{0}.png", size);

@@ -25,11 +25,16 @@ constexpr std::string_view kControlPrefix = "/__emulator/";
 
 ErrorCode CodeFor(int status) {
     switch (status) {
-        case 400: return ErrorCode::kInvalidArgument;
-        case 401: return ErrorCode::kUnauthorized;
-        case 403: return ErrorCode::kForbidden;
-        case 404: return ErrorCode::kNotFound;
-        default: return ErrorCode::kInternal;
+        case 400:
+            return ErrorCode::kInvalidArgument;
+        case 401:
+            return ErrorCode::kUnauthorized;
+        case 403:
+            return ErrorCode::kForbidden;
+        case 404:
+            return ErrorCode::kNotFound;
+        default:
+            return ErrorCode::kInternal;
     }
 }
 
@@ -106,10 +111,10 @@ public:
         server_options.handler_timeout = std::chrono::minutes(15);
         // One handler rather than http::Router: DocSpace routes carry parameters ("files/rooms/{id}/share"),
         // which ApiDispatcher matches segment by segment, and /__emulator/* must bypass the fault rules.
-        server_ = std::make_unique<http::Server>(
-            server_options, [this](http::Request&& request, http::Responder respond) {
-                Route(FromHttp(std::move(request)), std::move(respond));
-            });
+        server_ = std::make_unique<http::Server>(server_options,
+                                                 [this](http::Request&& request, http::Responder respond) {
+                                                     Route(FromHttp(std::move(request)), std::move(respond));
+                                                 });
         if (auto ok = server_->Start(); !ok) {
             server_.reset();
             return ok;
@@ -238,8 +243,9 @@ private:
             const FaultSpec& fault = *decision.fault;
             std::lock_guard lock(state_.mu);
             state_.Count("faults_injected");
-            state_.Count(fault.kind == FaultKind::kStatus ? fmt::format("faults_injected.{}", fault.status)
-                                                          : fmt::format("faults_injected.{}", FaultKindName(fault.kind)));
+            state_.Count(fault.kind == FaultKind::kStatus
+                             ? fmt::format("faults_injected.{}", fault.status)
+                             : fmt::format("faults_injected.{}", FaultKindName(fault.kind)));
         }
         auto delay = decision.latency;
         if (decision.fault && decision.fault->kind == FaultKind::kSlow) delay += decision.fault->delay;
@@ -282,10 +288,18 @@ private:
 Emulator::Emulator(Options options) : impl_(std::make_unique<Impl>(std::move(options))) {}
 Emulator::~Emulator() = default;
 
-Status Emulator::Start() { return impl_->Start(); }
-void Emulator::Stop() { impl_->Stop(); }
-std::uint16_t Emulator::port() const { return impl_->port(); }
-std::string Emulator::base_url() const { return impl_->base_url(); }
+Status Emulator::Start() {
+    return impl_->Start();
+}
+void Emulator::Stop() {
+    impl_->Stop();
+}
+std::uint16_t Emulator::port() const {
+    return impl_->port();
+}
+std::string Emulator::base_url() const {
+    return impl_->base_url();
+}
 
 std::string Emulator::admin_api_key() const {
     auto& state = impl_->State();
@@ -322,28 +336,48 @@ EntityId Emulator::rooms_root_id() const {
     return state.portal.rooms_root();
 }
 
-Json Emulator::State() const { return impl_->StateJson(); }
-std::map<std::string, std::int64_t> Emulator::Counters() const { return impl_->CounterMap(); }
+Json Emulator::State() const {
+    return impl_->StateJson();
+}
+std::map<std::string, std::int64_t> Emulator::Counters() const {
+    return impl_->CounterMap();
+}
 std::int64_t Emulator::Counter(std::string_view name) const {
     const auto counters = impl_->CounterMap();
     auto it = counters.find(std::string(name));
     return it == counters.end() ? 0 : it->second;
 }
-Status Emulator::Reset() { return impl_->ResetToSeed(); }
-Status Emulator::LoadSeed(const Json& seed) { return impl_->ReplaceSeed(seed); }
-Json Emulator::Deliveries() const { return impl_->DeliveriesList(); }
-bool Emulator::WaitIdle(std::chrono::milliseconds timeout) const { return impl_->Idle(timeout); }
-void Emulator::SetLatency(std::chrono::milliseconds latency) { impl_->Faults().SetLatency(latency); }
-void Emulator::AddFault(FaultSpec fault) { impl_->Faults().Add(std::move(fault)); }
-void Emulator::ClearFaults() { impl_->Faults().Clear(); }
+Status Emulator::Reset() {
+    return impl_->ResetToSeed();
+}
+Status Emulator::LoadSeed(const Json& seed) {
+    return impl_->ReplaceSeed(seed);
+}
+Json Emulator::Deliveries() const {
+    return impl_->DeliveriesList();
+}
+bool Emulator::WaitIdle(std::chrono::milliseconds timeout) const {
+    return impl_->Idle(timeout);
+}
+void Emulator::SetLatency(std::chrono::milliseconds latency) {
+    impl_->Faults().SetLatency(latency);
+}
+void Emulator::AddFault(FaultSpec fault) {
+    impl_->Faults().Add(std::move(fault));
+}
+void Emulator::ClearFaults() {
+    impl_->Faults().Clear();
+}
 
 Result<Json> Emulator::UploadFile(const UploadSpec& upload) {
     auto& state = impl_->State();
     std::lock_guard lock(state.mu);
     const User* user = state.FindAnyUser(upload.user);
-    if (user == nullptr) return Fail(ErrorCode::kInvalidArgument, fmt::format("unknown user '{}'", upload.user));
+    if (user == nullptr)
+        return Fail(ErrorCode::kInvalidArgument, fmt::format("unknown user '{}'", upload.user));
     const User actor = *user;
-    auto file = emulator::UploadFile(state, actor, upload.folder_id, upload.title, upload.size, upload.chunked);
+    auto file =
+        emulator::UploadFile(state, actor, upload.folder_id, upload.title, upload.size, upload.chunked);
     if (!file) return Fail(CodeFor(file.error().status), file.error().message);
     return FromOrdered(FileDto(state.Dto(&actor), **file));
 }

@@ -76,8 +76,8 @@ struct FaultSpec {
     int retry_after_seconds = -1;
     int count = 1;
     std::chrono::milliseconds duration{0};
-    std::string method;       ///< "GET", "PUT", ...; empty = any
-    std::string path_prefix;  ///< e.g. "/api/2.0/files/fileops"; empty = any
+    std::string method;                  ///< "GET", "PUT", ...; empty = any
+    std::string path_prefix;             ///< e.g. "/api/2.0/files/fileops"; empty = any
     std::chrono::milliseconds delay{0};  ///< for kSlow
 };
 

@@ -15,25 +15,29 @@ Receiver::Receiver() {
     http::ServerOptions options;
     options.host = "127.0.0.1";
     options.port = 0;
-    server_ = std::make_unique<http::Server>(options, [this](http::Request&& request, http::Responder respond) {
-        std::unique_lock lock(mu_);
-        if (request.method == "HEAD") {
-            ++heads_;
-            const int status = head_status_;
+    server_ =
+        std::make_unique<http::Server>(options, [this](http::Request&& request, http::Responder respond) {
+            std::unique_lock lock(mu_);
+            if (request.method == "HEAD") {
+                ++heads_;
+                const int status = head_status_;
+                lock.unlock();
+                respond(http::Response::Text(status, ""));
+                return;
+            }
+            const int status = script_[std::min(posts_.size(), script_.size() - 1)];
+            posts_.push_back(
+                Received{request.path, request.headers, request.body, std::chrono::steady_clock::now()});
             lock.unlock();
-            respond(http::Response::Text(status, ""));
-            return;
-        }
-        const int status = script_[std::min(posts_.size(), script_.size() - 1)];
-        posts_.push_back(Received{request.path, request.headers, request.body, std::chrono::steady_clock::now()});
-        lock.unlock();
-        cv_.notify_all();
-        respond(http::Response::Text(status, "ok"));
-    });
+            cv_.notify_all();
+            respond(http::Response::Text(status, "ok"));
+        });
     if (auto ok = server_->Start(); !ok) throw std::runtime_error(ok.error().message);
 }
 
-Receiver::~Receiver() { server_->Stop(std::chrono::milliseconds(200)); }
+Receiver::~Receiver() {
+    server_->Stop(std::chrono::milliseconds(200));
+}
 
 std::string Receiver::url(std::string_view path) const {
     return "http://127.0.0.1:" + std::to_string(server_->port()) + std::string(path);
@@ -72,8 +76,8 @@ std::string Answer::Header(std::string_view lower_name) const {
     return {};
 }
 
-Answer Api::Call(const std::string& method, const std::string& path, const std::string& key, const std::string& body,
-                 std::chrono::milliseconds timeout) {
+Answer Api::Call(const std::string& method, const std::string& path, const std::string& key,
+                 const std::string& body, std::chrono::milliseconds timeout) {
     httpc::Request request;
     request.method = method;
     request.url = base_ + path;
@@ -116,7 +120,11 @@ RunningEmulator::RunningEmulator(Options options) : emulator(std::move(options))
 
 std::int64_t Subscribe(Api& api, const std::string& key, const std::string& name, const std::string& uri,
                        std::int64_t triggers, const std::string& target_id) {
-    Json body = {{"name", name}, {"uri", uri}, {"secretKey", "s3cret-key!"}, {"enabled", true}, {"triggers", triggers}};
+    Json body = {{"name", name},
+                 {"uri", uri},
+                 {"secretKey", "s3cret-key!"},
+                 {"enabled", true},
+                 {"triggers", triggers}};
     if (!target_id.empty()) body["targetId"] = target_id;
     const auto answer = api.Post("/api/2.0/settings/webhook", key, body);
     if (answer.status != 200) throw std::runtime_error("subscribe failed: " + answer.body);

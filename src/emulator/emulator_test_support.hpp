@@ -37,7 +37,8 @@ public:
     void SetHeadStatus(int status);
     void SetPostScript(std::vector<int> statuses);
     /// Waits until at least `n` POSTs arrived; returns them all.
-    std::vector<Received> WaitPosts(std::size_t n, std::chrono::milliseconds timeout = std::chrono::seconds(10));
+    std::vector<Received> WaitPosts(std::size_t n,
+                                    std::chrono::milliseconds timeout = std::chrono::seconds(10));
     /// POSTs so far.
     std::vector<Received> Posts();
     int heads() const;

@@ -47,7 +47,8 @@ Reply ErrorEnvelope(const ApiFailure& f, const std::string& where) {
     error["message"] = f.message;
     error["type"] = f.type;
     // The portal sends its stack trace (withStackTrace is on in most branches); ours names the handler.
-    error["stack"] = fmt::format("   at {}", where.empty() ? "ASC.Api.Core.Middleware.CustomExceptionHandler" : where);
+    error["stack"] =
+        fmt::format("   at {}", where.empty() ? "ASC.Api.Core.Middleware.CustomExceptionHandler" : where);
     error["hresult"] = f.hresult;
     OJson env = OJson::object();
     env["error"] = std::move(error);
@@ -89,8 +90,8 @@ Reply ValidationProblem(const std::string& href, const std::string& method,
 }
 
 Reply FaultReply(int status, int retry_after_seconds) {
-    ApiFailure f{status, "ASC.Emulator.InjectedFault", fmt::format("Injected fault: {} {}", status, ReasonPhrase(status)),
-                 -2146233088};
+    ApiFailure f{status, "ASC.Emulator.InjectedFault",
+                 fmt::format("Injected fault: {} {}", status, ReasonPhrase(status)), -2146233088};
     Reply r = ErrorEnvelope(f, "ASC.Emulator.FaultInjection");
     if (status == 429) {
         // The rate limiter answers 429 with no body (wire.md §2.3).
@@ -102,33 +103,60 @@ Reply FaultReply(int status, int retry_after_seconds) {
 
 std::string ReasonPhrase(int status) {
     switch (status) {
-        case 200: return "OK";
-        case 201: return "Created";
-        case 202: return "Accepted";
-        case 204: return "No Content";
-        case 301: return "Moved Permanently";
-        case 302: return "Found";
-        case 304: return "Not Modified";
-        case 307: return "Temporary Redirect";
-        case 308: return "Permanent Redirect";
-        case 400: return "Bad Request";
-        case 401: return "Unauthorized";
-        case 403: return "Forbidden";
-        case 404: return "Not Found";
-        case 405: return "Method Not Allowed";
-        case 408: return "Request Timeout";
-        case 409: return "Conflict";
-        case 410: return "Gone";
-        case 413: return "Request Entity Too Large";
-        case 415: return "Unsupported Media Type";
-        case 422: return "Unprocessable Entity";
-        case 429: return "Too Many Requests";
-        case 500: return "Internal Server Error";
-        case 501: return "Not Implemented";
-        case 502: return "Bad Gateway";
-        case 503: return "Service Unavailable";
-        case 504: return "Gateway Timeout";
-        default: return "Unknown";
+        case 200:
+            return "OK";
+        case 201:
+            return "Created";
+        case 202:
+            return "Accepted";
+        case 204:
+            return "No Content";
+        case 301:
+            return "Moved Permanently";
+        case 302:
+            return "Found";
+        case 304:
+            return "Not Modified";
+        case 307:
+            return "Temporary Redirect";
+        case 308:
+            return "Permanent Redirect";
+        case 400:
+            return "Bad Request";
+        case 401:
+            return "Unauthorized";
+        case 403:
+            return "Forbidden";
+        case 404:
+            return "Not Found";
+        case 405:
+            return "Method Not Allowed";
+        case 408:
+            return "Request Timeout";
+        case 409:
+            return "Conflict";
+        case 410:
+            return "Gone";
+        case 413:
+            return "Request Entity Too Large";
+        case 415:
+            return "Unsupported Media Type";
+        case 422:
+            return "Unprocessable Entity";
+        case 429:
+            return "Too Many Requests";
+        case 500:
+            return "Internal Server Error";
+        case 501:
+            return "Not Implemented";
+        case 502:
+            return "Bad Gateway";
+        case 503:
+            return "Service Unavailable";
+        case 504:
+            return "Gateway Timeout";
+        default:
+            return "Unknown";
     }
 }
 

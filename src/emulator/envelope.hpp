@@ -43,11 +43,11 @@ struct ApiFailure {
     long long hresult = -2146233088;
 };
 
-ApiFailure NotFound(std::string message);          ///< ItemNotFoundException -> 404
+ApiFailure NotFound(std::string message);                        ///< ItemNotFoundException -> 404
 ApiFailure AccessDenied(std::string message = "Access denied");  ///< SecurityException -> 403
-ApiFailure InvalidOperation(std::string message);  ///< InvalidOperationException -> 403
-ApiFailure BadArgument(std::string message);       ///< ArgumentException -> 400
-ApiFailure Internal(std::string type, std::string message);  ///< anything else -> 500
+ApiFailure InvalidOperation(std::string message);                ///< InvalidOperationException -> 403
+ApiFailure BadArgument(std::string message);                     ///< ArgumentException -> 400
+ApiFailure Internal(std::string type, std::string message);      ///< anything else -> 500
 
 /// How the success envelope's `count` is computed (wire.md §2.2).
 enum class CountMode {

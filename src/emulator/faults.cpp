@@ -28,17 +28,20 @@ FaultDecision FaultSet::Decide(std::string_view method, std::string_view path) {
     FaultDecision decision;
     decision.latency = latency_;
     const auto now = std::chrono::steady_clock::now();
-    rules_.erase(std::remove_if(rules_.begin(), rules_.end(),
-                                [&](const Rule& r) { return r.remaining == 0 || (r.expires && *r.expires <= now); }),
-                 rules_.end());
+    rules_.erase(
+        std::remove_if(rules_.begin(), rules_.end(),
+                       [&](const Rule& r) { return r.remaining == 0 || (r.expires && *r.expires <= now); }),
+        rules_.end());
     for (auto& rule : rules_) {
         const auto& spec = rule.spec;
         if (!spec.method.empty()) {
             std::string upper(spec.method);
-            std::transform(upper.begin(), upper.end(), upper.begin(), [](unsigned char c) { return std::toupper(c); });
+            std::transform(upper.begin(), upper.end(), upper.begin(),
+                           [](unsigned char c) { return std::toupper(c); });
             if (upper != method) continue;
         }
-        if (!spec.path_prefix.empty() && path.substr(0, spec.path_prefix.size()) != spec.path_prefix) continue;
+        if (!spec.path_prefix.empty() && path.substr(0, spec.path_prefix.size()) != spec.path_prefix)
+            continue;
         if (rule.remaining > 0) --rule.remaining;
         decision.fault = spec;
         break;
@@ -48,9 +51,12 @@ FaultDecision FaultSet::Decide(std::string_view method, std::string_view path) {
 
 std::string_view FaultKindName(FaultKind kind) {
     switch (kind) {
-        case FaultKind::kStatus: return "status";
-        case FaultKind::kDrop: return "drop";
-        case FaultKind::kSlow: return "slow";
+        case FaultKind::kStatus:
+            return "status";
+        case FaultKind::kDrop:
+            return "drop";
+        case FaultKind::kSlow:
+            return "slow";
     }
     return "status";
 }
@@ -68,7 +74,8 @@ OJson FaultSet::ToJson() const {
         f["retryAfter"] = r.spec.retry_after_seconds;
         f["remaining"] = r.remaining;
         if (r.expires) {
-            f["expiresInMs"] = std::chrono::duration_cast<std::chrono::milliseconds>(*r.expires - now).count();
+            f["expiresInMs"] =
+                std::chrono::duration_cast<std::chrono::milliseconds>(*r.expires - now).count();
         }
         f["method"] = r.spec.method;
         f["pathPrefix"] = r.spec.path_prefix;

@@ -25,7 +25,8 @@ public:
     void Add(FaultSpec fault);
     void Clear();
     FaultDecision Decide(std::string_view method, std::string_view path);
-    /// {"latencyMs": N, "faults": [{kind, status, retryAfter, remaining, expiresInMs, method, pathPrefix, delayMs}]}
+    /// {"latencyMs": N, "faults": [{kind, status, retryAfter, remaining, expiresInMs, method, pathPrefix,
+    /// delayMs}]}
     [[nodiscard]] OJson ToJson() const;
 
 private:

@@ -47,13 +47,15 @@ TEST(FaultSetTest, LatencyAppliesToEveryCallUntilCleared) {
 
 TEST(FaultSetTest, ParsesTheControlApiShape) {
     FaultSpec spec;
-    EXPECT_FALSE(ParseFault(OJson::parse(R"({"kind":"status","status":429,"retryAfter":3,"durationMs":1000})"), spec));
+    EXPECT_FALSE(
+        ParseFault(OJson::parse(R"({"kind":"status","status":429,"retryAfter":3,"durationMs":1000})"), spec));
     EXPECT_EQ(spec.kind, FaultKind::kStatus);
     EXPECT_EQ(spec.status, 429);
     EXPECT_EQ(spec.retry_after_seconds, 3);
     EXPECT_EQ(spec.count, 0);  // a duration alone means every call for that long
     EXPECT_EQ(spec.duration, milliseconds(1000));
-    EXPECT_FALSE(ParseFault(OJson::parse(R"({"kind":"slow","delayMs":5000,"pathPrefix":"/api/2.0/files"})"), spec));
+    EXPECT_FALSE(
+        ParseFault(OJson::parse(R"({"kind":"slow","delayMs":5000,"pathPrefix":"/api/2.0/files"})"), spec));
     EXPECT_EQ(spec.kind, FaultKind::kSlow);
     EXPECT_EQ(spec.count, 1);
     EXPECT_TRUE(ParseFault(OJson::parse(R"({"kind":"slow"})"), spec));

@@ -16,11 +16,13 @@ FileOperation* FileOperationStore::Find(const std::string& id) {
     return nullptr;
 }
 
-std::vector<FileOperation> FileOperationStore::TakeResults(const std::string& owner, std::optional<OperationType> type,
+std::vector<FileOperation> FileOperationStore::TakeResults(const std::string& owner,
+                                                           std::optional<OperationType> type,
                                                            const std::string& id) {
     std::vector<FileOperation> out;
     for (auto it = ops_.begin(); it != ops_.end();) {
-        const bool selected = it->owner == owner && (!type || it->type == *type) && (id.empty() || it->id == id);
+        const bool selected =
+            it->owner == owner && (!type || it->type == *type) && (id.empty() || it->id == id);
         if (!selected) {
             ++it;
             continue;
@@ -40,15 +42,17 @@ std::vector<FileOperation> FileOperationStore::TakeResults(const std::string& ow
 }
 
 std::size_t FileOperationStore::Running() const {
-    return static_cast<std::size_t>(std::count_if(ops_.begin(), ops_.end(), [](const auto& op) { return !op.finished; }));
+    return static_cast<std::size_t>(
+        std::count_if(ops_.begin(), ops_.end(), [](const auto& op) { return !op.finished; }));
 }
 
 OJson FileOperationDto(const DtoContext& ctx, const FileOperation& op) {
     int progress = op.progress;
     if (!op.finished && op.duration.count() > 0) {
-        const auto elapsed =
-            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - op.started);
-        progress = static_cast<int>(std::clamp<std::int64_t>(elapsed.count() * 100 / op.duration.count(), 0, 99));
+        const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
+            std::chrono::steady_clock::now() - op.started);
+        progress =
+            static_cast<int>(std::clamp<std::int64_t>(elapsed.count() * 100 / op.duration.count(), 0, 99));
     }
     OJson o = OJson::object();
     o["id"] = op.id;

@@ -27,8 +27,8 @@ struct FileOperation {
     std::vector<EntityId> folder_ids;
     std::vector<EntityId> file_ids;
     EntityId dest;
-    int conflict = 0;   ///< FileConflictResolveType: Skip 0, Overwrite 1, Duplicate 2
-    bool hold = true;   ///< !deleteAfter: keep the finished operation for one poll
+    int conflict = 0;  ///< FileConflictResolveType: Skip 0, Overwrite 1, Duplicate 2
+    bool hold = true;  ///< !deleteAfter: keep the finished operation for one poll
     bool content = false;
     std::chrono::steady_clock::time_point started{};
     std::chrono::milliseconds duration{0};
@@ -38,7 +38,7 @@ struct FileOperation {
     std::string error;
     int processed = 0;
     bool finished = false;
-    std::vector<EntityId> result_files;    ///< the new copies (copy) or the moved files (move)
+    std::vector<EntityId> result_files;  ///< the new copies (copy) or the moved files (move)
     std::vector<EntityId> result_folders;
 };
 

@@ -12,7 +12,9 @@ namespace {
 
 using std::chrono::milliseconds;
 
-std::string S(const Json& id) { return id.is_string() ? id.get<std::string>() : id.dump(); }
+std::string S(const Json& id) {
+    return id.is_string() ? id.get<std::string>() : id.dump();
+}
 
 class FileOpsTest : public ::testing::Test {
 protected:
@@ -30,7 +32,8 @@ protected:
     Json PollFinished(const std::string& id, const std::string& key = kRoomAdminKey) {
         for (int i = 0; i < 150; ++i) {
             const auto a = api.Get("/api/2.0/files/fileops?id=" + id, key);
-            if (a.status == 200 && !a.response().empty() && a.response()[0]["finished"] == true) return a.response()[0];
+            if (a.status == 200 && !a.response().empty() && a.response()[0]["finished"] == true)
+                return a.response()[0];
             std::this_thread::sleep_for(milliseconds(20));
         }
         return nullptr;
@@ -46,9 +49,9 @@ TEST_F(FileOpsTest, CopyRunsAsynchronouslyAndIsDequeuedWhenFirstSeenFinished) {
     ASSERT_EQ(start.status, 200) << start.body;
     ASSERT_EQ(start.response().size(), 1U);
     const auto& op = start.response()[0];
-    EXPECT_EQ(op["Operation"], 1);           // capital O: FileOperationType.Copy
+    EXPECT_EQ(op["Operation"], 1);  // capital O: FileOperationType.Copy
     EXPECT_FALSE(op.contains("operation"));
-    EXPECT_EQ(op["processed"], "0");          // a string
+    EXPECT_EQ(op["processed"], "0");  // a string
     EXPECT_EQ(op["finished"], false);
     EXPECT_NE(start.body.find(R"("Operation":1)"), std::string::npos);
 
@@ -64,7 +67,9 @@ TEST_F(FileOpsTest, CopyRunsAsynchronouslyAndIsDequeuedWhenFirstSeenFinished) {
     EXPECT_EQ(copy["folderId"], IdOf(state, "Incoming"));
     EXPECT_NE(copy["id"], IdOf(state, "Contract.docx"));
     // Dequeued: the next poll no longer lists it.
-    EXPECT_TRUE(api.Get("/api/2.0/files/fileops?id=" + op["id"].get<std::string>(), kRoomAdminKey).response().empty());
+    EXPECT_TRUE(api.Get("/api/2.0/files/fileops?id=" + op["id"].get<std::string>(), kRoomAdminKey)
+                    .response()
+                    .empty());
     // file.copied fires with the new copy, by the acting user, when the operation completes.
     const auto posts = receiver.WaitPosts(1);
     ASSERT_EQ(posts.size(), 1U);
@@ -77,7 +82,8 @@ TEST_F(FileOpsTest, CopyRunsAsynchronouslyAndIsDequeuedWhenFirstSeenFinished) {
 }
 
 TEST_F(FileOpsTest, WithoutSingleOperationTheArrayHoldsAllOfTheUsersOperationsOfThatType) {
-    const Json body = {{"fileIds", {IdOf(state, "Contract.docx")}}, {"destFolderId", IdOf(state, "Archive 2025")},
+    const Json body = {{"fileIds", {IdOf(state, "Contract.docx")}},
+                       {"destFolderId", IdOf(state, "Archive 2025")},
                        {"conflictResolveType", "Duplicate"}};
     ASSERT_EQ(Copy(body).response().size(), 1U);
     const auto second = Copy(body);
@@ -85,7 +91,8 @@ TEST_F(FileOpsTest, WithoutSingleOperationTheArrayHoldsAllOfTheUsersOperationsOf
     EXPECT_EQ(second.json["count"], 1);  // an IAsyncEnumerable endpoint (wire.md §2.2)
     // Other users see none of them; a move is not listed under copy.
     EXPECT_TRUE(api.Get("/api/2.0/files/fileops", kJaneKey).response().empty());
-    const auto move = Move(Json{{"fileIds", {IdOf(state, "Contract.docx")}}, {"destFolderId", IdOf(state, "Incoming")},
+    const auto move = Move(Json{{"fileIds", {IdOf(state, "Contract.docx")}},
+                                {"destFolderId", IdOf(state, "Incoming")},
                                 {"returnSingleOperation", true}});
     EXPECT_EQ(move.response()[0]["Operation"], 0);
     ASSERT_TRUE(emu.emulator.WaitIdle(milliseconds(5000)));
@@ -100,7 +107,9 @@ TEST_F(FileOpsTest, WithoutSingleOperationTheArrayHoldsAllOfTheUsersOperationsOf
 }
 
 TEST_F(FileOpsTest, EmptyIdListsCreateNoOperation) {
-    const auto a = Copy(Json{{"fileIds", Json::array()}, {"folderIds", Json::array()}, {"destFolderId", 1},
+    const auto a = Copy(Json{{"fileIds", Json::array()},
+                             {"folderIds", Json::array()},
+                             {"destFolderId", 1},
                              {"returnSingleOperation", true}});
     EXPECT_EQ(a.status, 200);
     EXPECT_TRUE(a.response().empty());
@@ -112,7 +121,9 @@ TEST_F(FileOpsTest, ConflictsSkipOverwriteDuplicate) {
     const auto room = IdOf(state, "Client ACME");
     const auto contract = IdOf(state, "Contract.docx");
     auto run = [&](Json resolve) {
-        const auto a = Copy(Json{{"fileIds", {contract}}, {"destFolderId", room}, {"conflictResolveType", resolve},
+        const auto a = Copy(Json{{"fileIds", {contract}},
+                                 {"destFolderId", room},
+                                 {"conflictResolveType", resolve},
                                  {"returnSingleOperation", true}});
         return PollFinished(a.response()[0]["id"]);
     };
@@ -125,23 +136,28 @@ TEST_F(FileOpsTest, ConflictsSkipOverwriteDuplicate) {
     ASSERT_EQ(overwritten["files"].size(), 1U);
     EXPECT_EQ(overwritten["files"][0]["id"], contract);  // the existing file got a new version
     EXPECT_EQ(overwritten["files"][0]["version"], 2);
-    const auto bad = Copy(Json{{"fileIds", {contract}}, {"destFolderId", room}, {"conflictResolveType", "Merge"}});
+    const auto bad =
+        Copy(Json{{"fileIds", {contract}}, {"destFolderId", room}, {"conflictResolveType", "Merge"}});
     EXPECT_EQ(bad.json["statusCode"], 400);
 }
 
 TEST_F(FileOpsTest, MovesFireMovedOrRestored) {
     Receiver receiver;
-    Subscribe(api, kOwnerKey, "moves", receiver.url(), 16384 | 4096 | 2097152);  // file.moved, file.restored, folder.moved
+    Subscribe(api, kOwnerKey, "moves", receiver.url(),
+              16384 | 4096 | 2097152);  // file.moved, file.restored, folder.moved
     const auto incoming = IdOf(state, "Incoming");
-    const auto a = Move(Json{{"fileIds", {IdOf(state, "Contract.docx")}}, {"folderIds", {IdOf(state, "Archive 2025")}},
-                             {"destFolderId", incoming}, {"returnSingleOperation", true}});
+    const auto a = Move(Json{{"fileIds", {IdOf(state, "Contract.docx")}},
+                             {"folderIds", {IdOf(state, "Archive 2025")}},
+                             {"destFolderId", incoming},
+                             {"returnSingleOperation", true}});
     const auto done = PollFinished(a.response()[0]["id"]);
     ASSERT_FALSE(done.is_null());
     EXPECT_EQ(done["processed"], "2");
     EXPECT_EQ(done["files"][0]["folderId"], incoming);
     EXPECT_EQ(done["folders"][0]["parentId"], incoming);
     // Out of Trash (an admin's move): file.restored.
-    const auto restore = Move(Json{{"fileIds", {IdOf(state, "Old draft.docx")}}, {"destFolderId", incoming},
+    const auto restore = Move(Json{{"fileIds", {IdOf(state, "Old draft.docx")}},
+                                   {"destFolderId", incoming},
                                    {"returnSingleOperation", true}},
                               kOwnerKey);
     ASSERT_FALSE(PollFinished(restore.response()[0]["id"], kOwnerKey).is_null());
@@ -156,8 +172,10 @@ TEST_F(FileOpsTest, MovesFireMovedOrRestored) {
 TEST_F(FileOpsTest, FolderCopyCopiesTheSubtreeAndFiresOnce) {
     Receiver receiver;
     Subscribe(api, kOwnerKey, "folders", receiver.url(), 1048576 | 8192);  // folder.copied, file.copied
-    ASSERT_TRUE(emu.emulator.UploadFile({"owner", EntityId::Parse(S(IdOf(state, "Incoming"))), "inner.docx", 5, true}));
-    const auto a = Copy(Json{{"folderIds", {IdOf(state, "Incoming")}}, {"destFolderId", IdOf(state, "Archive 2025")},
+    ASSERT_TRUE(emu.emulator.UploadFile(
+        {"owner", EntityId::Parse(S(IdOf(state, "Incoming"))), "inner.docx", 5, true}));
+    const auto a = Copy(Json{{"folderIds", {IdOf(state, "Incoming")}},
+                             {"destFolderId", IdOf(state, "Archive 2025")},
                              {"returnSingleOperation", true}});
     const auto done = PollFinished(a.response()[0]["id"]);
     ASSERT_EQ(done["folders"].size(), 1U);
@@ -170,12 +188,15 @@ TEST_F(FileOpsTest, FolderCopyCopiesTheSubtreeAndFiresOnce) {
 }
 
 TEST_F(FileOpsTest, DeleteAfterMeansTheResultIsNotHeld) {
-    const auto a = Copy(Json{{"fileIds", {IdOf(state, "Contract.docx")}}, {"destFolderId", IdOf(state, "Incoming")},
-                             {"deleteAfter", true}, {"returnSingleOperation", true}});
+    const auto a = Copy(Json{{"fileIds", {IdOf(state, "Contract.docx")}},
+                             {"destFolderId", IdOf(state, "Incoming")},
+                             {"deleteAfter", true},
+                             {"returnSingleOperation", true}});
     ASSERT_TRUE(emu.emulator.WaitIdle(milliseconds(5000)));
-    EXPECT_TRUE(api.Get("/api/2.0/files/fileops?id=" + a.response()[0]["id"].get<std::string>(), kRoomAdminKey)
-                    .response()
-                    .empty());
+    EXPECT_TRUE(
+        api.Get("/api/2.0/files/fileops?id=" + a.response()[0]["id"].get<std::string>(), kRoomAdminKey)
+            .response()
+            .empty());
     // The source is still there: deleteAfter never deletes (wire.md §2.5).
     EXPECT_EQ(FindNode(emu.emulator.State(), "Client ACME")["files"].size(), 1U);
     EXPECT_EQ(emu.emulator.Counter("files_copied"), 1);
@@ -183,14 +204,16 @@ TEST_F(FileOpsTest, DeleteAfterMeansTheResultIsNotHeld) {
 
 TEST_F(FileOpsTest, FailuresAreReportedInTheOperation) {
     // Jane (editor) may not copy into Incoming; the operation finishes with an error.
-    const auto a = Copy(Json{{"fileIds", {IdOf(state, "Contract.docx")}}, {"destFolderId", IdOf(state, "Incoming")},
+    const auto a = Copy(Json{{"fileIds", {IdOf(state, "Contract.docx")}},
+                             {"destFolderId", IdOf(state, "Incoming")},
                              {"returnSingleOperation", true}},
                         kJaneKey);
     const auto done = PollFinished(a.response()[0]["id"], kJaneKey);
     ASSERT_FALSE(done.is_null());
     EXPECT_NE(done["error"], "");
     EXPECT_EQ(done["status"], 4);
-    const auto missing = Copy(Json{{"fileIds", {IdOf(state, "Contract.docx")}}, {"destFolderId", 99999},
+    const auto missing = Copy(Json{{"fileIds", {IdOf(state, "Contract.docx")}},
+                                   {"destFolderId", 99999},
                                    {"returnSingleOperation", true}});
     EXPECT_EQ(PollFinished(missing.response()[0]["id"])["error"], "The required folder was not found");
 }

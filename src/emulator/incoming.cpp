@@ -44,8 +44,10 @@ std::map<std::string, std::vector<std::string>> ParseQuery(std::string_view quer
         if (part.empty()) continue;
         const auto eq = part.find('=');
         std::string name = PercentDecode(part.substr(0, eq), true);
-        std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
-        const std::string value = eq == std::string_view::npos ? std::string() : PercentDecode(part.substr(eq + 1), true);
+        std::transform(name.begin(), name.end(), name.begin(),
+                       [](unsigned char c) { return std::tolower(c); });
+        const std::string value =
+            eq == std::string_view::npos ? std::string() : PercentDecode(part.substr(eq + 1), true);
         out[name].push_back(value);
     }
     return out;

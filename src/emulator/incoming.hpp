@@ -12,9 +12,9 @@ namespace spacehook::emulator {
 /// An inbound request in the emulator's own terms (converted from http::Request at the edge), so the
 /// dispatchers are testable without a server.
 struct IncomingRequest {
-    std::string method;  ///< upper case
-    std::string path;    ///< raw path, not decoded
-    std::string query;   ///< raw query, without '?'
+    std::string method;                                        ///< upper case
+    std::string path;                                          ///< raw path, not decoded
+    std::string query;                                         ///< raw query, without '?'
     std::vector<std::pair<std::string, std::string>> headers;  ///< names lower case
     std::string body;
 

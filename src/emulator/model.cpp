@@ -14,7 +14,9 @@ std::string Lower(std::string_view s) {
     return out;
 }
 
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) { return Lower(a) == Lower(b); }
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+    return Lower(a) == Lower(b);
+}
 
 }  // namespace
 
@@ -30,7 +32,9 @@ std::string User::DisplayName() const {
     return first_name + " " + last_name;
 }
 
-std::string Entry::Extension() const { return is_folder ? std::string() : ExtensionOf(title); }
+std::string Entry::Extension() const {
+    return is_folder ? std::string() : ExtensionOf(title);
+}
 
 bool IdLess(const EntityId& a, const EntityId& b) {
     if (a.is_number() != b.is_number()) return a.is_number();
@@ -40,13 +44,20 @@ bool IdLess(const EntityId& a, const EntityId& b) {
 
 int RoomFolderType(int room_type) {
     switch (room_type) {
-        case 1: return 15;
-        case 2: return 16;
-        case 5: return 19;
-        case 6: return 22;
-        case 8: return 29;
-        case 9: return 31;
-        default: return kFolderDefault;
+        case 1:
+            return 15;
+        case 2:
+            return 16;
+        case 5:
+            return 19;
+        case 6:
+            return 22;
+        case 8:
+            return 29;
+        case 9:
+            return 31;
+        default:
+            return kFolderDefault;
     }
 }
 
@@ -60,17 +71,26 @@ const std::vector<int>& AllowedRoomAccesses(int room_type) {
     static const std::vector<int> kAi = {9, 11, 2, 0};
     static const std::vector<int> kNone;
     switch (room_type) {
-        case 5: return kCustom;
-        case 6: return kPublic;
-        case 1: return kFillingForms;
-        case 2: return kEditing;
-        case 8: return kVirtualData;
-        case 9: return kAi;
-        default: return kNone;
+        case 5:
+            return kCustom;
+        case 6:
+            return kPublic;
+        case 1:
+            return kFillingForms;
+        case 2:
+            return kEditing;
+        case 8:
+            return kVirtualData;
+        case 9:
+            return kAi;
+        default:
+            return kNone;
     }
 }
 
-bool IsKnownRoomType(int room_type) { return !AllowedRoomAccesses(room_type).empty(); }
+bool IsKnownRoomType(int room_type) {
+    return !AllowedRoomAccesses(room_type).empty();
+}
 
 std::string ExtensionOf(std::string_view title) {
     const auto dot = title.rfind('.');
@@ -98,7 +118,8 @@ Group& Portal::AddGroup(Group group) {
 
 User* Portal::FindUser(std::string_view id_or_user_name) {
     for (auto& u : users_) {
-        if (EqualsIgnoreCase(u.id, id_or_user_name) || EqualsIgnoreCase(u.user_name, id_or_user_name)) return &u;
+        if (EqualsIgnoreCase(u.id, id_or_user_name) || EqualsIgnoreCase(u.user_name, id_or_user_name))
+            return &u;
     }
     return nullptr;
 }
@@ -166,7 +187,9 @@ const Entry* Portal::File(const EntityId& id) const {
     auto it = files_.find(id.str());
     return it == files_.end() ? nullptr : &it->second;
 }
-Entry* Portal::Find(const EntityId& id, bool is_folder) { return is_folder ? Folder(id) : File(id); }
+Entry* Portal::Find(const EntityId& id, bool is_folder) {
+    return is_folder ? Folder(id) : File(id);
+}
 
 EntityId Portal::NextId(const EntityId& parent, bool is_folder) {
     // Inside a third-party room every id is a string (FileEntry<string>, wire.md §1.7).
@@ -224,8 +247,8 @@ Entry& Portal::CreateRoom(const std::string& title, int room_type, const std::st
     return Insert(std::move(e));
 }
 
-Entry& Portal::CreateFolder(const EntityId& parent, const std::string& title, const std::string& by, TimePoint now,
-                            std::optional<EntityId> id) {
+Entry& Portal::CreateFolder(const EntityId& parent, const std::string& title, const std::string& by,
+                            TimePoint now, std::optional<EntityId> id) {
     Entry e;
     e.id = id ? *id : NextId(parent, true);
     e.is_folder = true;
@@ -236,8 +259,8 @@ Entry& Portal::CreateFolder(const EntityId& parent, const std::string& title, co
     return Insert(std::move(e));
 }
 
-Entry& Portal::CreateFile(const EntityId& parent, const std::string& title, std::int64_t size, const std::string& by,
-                          TimePoint now, std::optional<EntityId> id) {
+Entry& Portal::CreateFile(const EntityId& parent, const std::string& title, std::int64_t size,
+                          const std::string& by, TimePoint now, std::optional<EntityId> id) {
     Entry e;
     e.id = id ? *id : NextId(parent, false);
     e.is_folder = false;
@@ -252,7 +275,8 @@ Entry& Portal::CreateFile(const EntityId& parent, const std::string& title, std:
 void Portal::Move(Entry& entry, const EntityId& new_parent) {
     Unlink(entry);
     entry.parent_id = new_parent;
-    if (Entry* parent = Folder(new_parent)) (entry.is_folder ? parent->folders : parent->files).push_back(entry.id);
+    if (Entry* parent = Folder(new_parent))
+        (entry.is_folder ? parent->folders : parent->files).push_back(entry.id);
 }
 
 void Portal::RemoveFile(const EntityId& id) {
@@ -270,7 +294,8 @@ const Entry& Portal::RootOf(const Entry& entry) const {
 }
 
 const Entry* Portal::RoomOf(const Entry& entry) const {
-    for (const Entry* p = entry.is_folder ? &entry : Folder(entry.parent_id); p != nullptr; p = Folder(p->parent_id)) {
+    for (const Entry* p = entry.is_folder ? &entry : Folder(entry.parent_id); p != nullptr;
+         p = Folder(p->parent_id)) {
         if (p->IsRoom()) return p;
     }
     return nullptr;

@@ -1,11 +1,11 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <deque>
 #include <vector>
 
 #include "core/clock.hpp"
@@ -41,7 +41,7 @@ struct User {
     std::string user_name;
     std::string email;
     UserType type = UserType::kUser;
-    bool is_owner = false;  ///< the portal owner (one per portal)
+    bool is_owner = false;      ///< the portal owner (one per portal)
     int status = 1;             ///< EmployeeStatus: 1 Active
     int activation_status = 1;  ///< EmployeeActivationStatus: 1 Activated, 2 Pending (invited)
     std::string created_by;
@@ -141,10 +141,10 @@ public:
 
     Entry& CreateRoom(const std::string& title, int room_type, const std::string& by, TimePoint now,
                       const std::string& provider_key = {}, std::optional<EntityId> id = std::nullopt);
-    Entry& CreateFolder(const EntityId& parent, const std::string& title, const std::string& by, TimePoint now,
-                        std::optional<EntityId> id = std::nullopt);
-    Entry& CreateFile(const EntityId& parent, const std::string& title, std::int64_t size, const std::string& by,
-                      TimePoint now, std::optional<EntityId> id = std::nullopt);
+    Entry& CreateFolder(const EntityId& parent, const std::string& title, const std::string& by,
+                        TimePoint now, std::optional<EntityId> id = std::nullopt);
+    Entry& CreateFile(const EntityId& parent, const std::string& title, std::int64_t size,
+                      const std::string& by, TimePoint now, std::optional<EntityId> id = std::nullopt);
     /// Moves a file or folder under `new_parent` (keeps its id).
     void Move(Entry& entry, const EntityId& new_parent);
     /// Removes a file (an Overwrite replaces the old file's content; the emulator keeps one entry).

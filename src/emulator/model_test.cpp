@@ -8,7 +8,9 @@
 namespace spacehook::emulator {
 namespace {
 
-TimePoint Now() { return *ParseIso8601("2026-06-30T10:15:41Z"); }
+TimePoint Now() {
+    return *ParseIso8601("2026-06-30T10:15:41Z");
+}
 
 struct Portal3 {
     Portal portal;

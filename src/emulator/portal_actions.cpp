@@ -23,7 +23,8 @@ std::string UniqueUserName(Portal& portal, const std::string& email) {
     return candidate;
 }
 
-const User& InviteUser(PortalState& state, const std::string& email, UserType type, const std::string& actor) {
+const User& InviteUser(PortalState& state, const std::string& email, UserType type,
+                       const std::string& actor) {
     User u;
     u.id = NewGuid();
     u.email = email;

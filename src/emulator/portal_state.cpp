@@ -8,8 +8,8 @@ namespace spacehook::emulator {
 
 std::string NewGuid() {
     const auto hex = RandomHexToken(16);
-    return fmt::format("{}-{}-{}-{}-{}", hex.substr(0, 8), hex.substr(8, 4), hex.substr(12, 4), hex.substr(16, 4),
-                       hex.substr(20, 12));
+    return fmt::format("{}-{}-{}-{}-{}", hex.substr(0, 8), hex.substr(8, 4), hex.substr(12, 4),
+                       hex.substr(16, 4), hex.substr(20, 12));
 }
 
 PortalState::PortalState(const Options& options, const Clock& clock, WebhookBook& book,
@@ -35,15 +35,16 @@ std::string PortalState::KeyOf(const std::string& user_id) const {
     return {};
 }
 
-void PortalState::Fire(const std::string& trigger, const OJson& payload, const EntityId& id, const std::string& actor,
-                       const std::function<bool(const User&)>& readable) {
+void PortalState::Fire(const std::string& trigger, const OJson& payload, const EntityId& id,
+                       const std::string& actor, const std::function<bool(const User&)>& readable) {
     Count("events." + trigger);
     // Called with `mu` held, so the access check reads the portal directly.
     auto creator_can_read = [&](const std::string& creator) {
         const User* u = portal.FindUser(creator);
         return u != nullptr && readable(*u);
     };
-    for (const auto log_id : book_.Publish(trigger, payload, id.str(), id.ToJson(), actor, creator_can_read)) {
+    for (const auto log_id :
+         book_.Publish(trigger, payload, id.str(), id.ToJson(), actor, creator_can_read)) {
         deliver_(log_id);
     }
 }

@@ -6,7 +6,9 @@
 namespace spacehook::emulator::testing {
 namespace {
 
-std::string S(const Json& id) { return id.is_string() ? id.get<std::string>() : id.dump(); }
+std::string S(const Json& id) {
+    return id.is_string() ? id.get<std::string>() : id.dump();
+}
 
 class RestApiTest : public ::testing::Test {
 protected:
@@ -58,30 +60,35 @@ TEST_F(RestApiTest, ModelValidationIsASuccessEnvelopeWithStatus1) {
     EXPECT_EQ(a.json["statusCode"], 400);
     EXPECT_EQ(a.response()["title"], "One or more validation errors occurred.");
     EXPECT_TRUE(a.response()["errors"].contains("Title"));
-    const auto long_title = api.Post("/api/2.0/files/rooms", kOwnerKey, Json{{"title", std::string(171, 'x')}, {"roomType", 2}});
+    const auto long_title =
+        api.Post("/api/2.0/files/rooms", kOwnerKey, Json{{"title", std::string(171, 'x')}, {"roomType", 2}});
     EXPECT_EQ(long_title.status, 400);
     EXPECT_EQ(api.Call("POST", "/api/2.0/files/rooms", kOwnerKey, "{not json").json["statusCode"], 400);
 }
 
 TEST_F(RestApiTest, PeopleLookups) {
     EXPECT_EQ(api.Get("/api/2.0/people/jane.doe", kOwnerKey).response()["id"], kJaneId);
-    EXPECT_EQ(api.Get(std::string("/api/2.0/people/") + kJaneId, kOwnerKey).response()["userName"], "jane.doe");
-    EXPECT_EQ(api.Get("/api/2.0/people/email?email=jane.doe%40example.com", kOwnerKey).response()["id"], kJaneId);
+    EXPECT_EQ(api.Get(std::string("/api/2.0/people/") + kJaneId, kOwnerKey).response()["userName"],
+              "jane.doe");
+    EXPECT_EQ(api.Get("/api/2.0/people/email?email=jane.doe%40example.com", kOwnerKey).response()["id"],
+              kJaneId);
     EXPECT_EQ(api.Get("/api/2.0/people/email?email=", kOwnerKey).status, 400);
     EXPECT_EQ(api.Get("/api/2.0/people/email?email=nobody%40example.com", kOwnerKey).status, 404);
     EXPECT_EQ(api.Get("/api/2.0/people/nobody", kOwnerKey).status, 404);
 }
 
 TEST_F(RestApiTest, AddingAndInvitingPeople) {
-    const auto added = api.Post("/api/2.0/people", kOwnerKey,
-                                Json{{"firstName", "Ann"}, {"lastName", "Lee"}, {"email", "ann.lee@example.com"}});
+    const auto added =
+        api.Post("/api/2.0/people", kOwnerKey,
+                 Json{{"firstName", "Ann"}, {"lastName", "Lee"}, {"email", "ann.lee@example.com"}});
     ASSERT_EQ(added.status, 200) << added.body;
     EXPECT_EQ(added.response()["userName"], "ann.lee");
     EXPECT_EQ(added.response()["activationStatus"], 1);
     EXPECT_EQ(api.Post("/api/2.0/people", kOwnerKey, Json{{"email", "ann.lee@example.com"}}).status, 400);
     EXPECT_EQ(api.Post("/api/2.0/people", kJaneKey, Json{{"email", "x@example.com"}}).status, 403);
-    const auto invited = api.Post("/api/2.0/people/invite", kOwnerKey,
-                                  Json{{"invitations", {{{"email", "new.one@example.com"}, {"type", "User"}}}}});
+    const auto invited =
+        api.Post("/api/2.0/people/invite", kOwnerKey,
+                 Json{{"invitations", {{{"email", "new.one@example.com"}, {"type", "User"}}}}});
     ASSERT_EQ(invited.status, 200) << invited.body;
     EXPECT_EQ(invited.response()[0]["activationStatus"], 2);
     EXPECT_EQ(emu.emulator.Counter("users_created"), 1);
@@ -89,8 +96,9 @@ TEST_F(RestApiTest, AddingAndInvitingPeople) {
 }
 
 TEST_F(RestApiTest, CreateAndReadARoom) {
-    const auto created = api.Post("/api/2.0/files/rooms", kRoomAdminKey,
-                                  Json{{"title", "Client Ж"}, {"roomType", "CustomRoom"}, {"tags", {"a", "b"}}});
+    const auto created =
+        api.Post("/api/2.0/files/rooms", kRoomAdminKey,
+                 Json{{"title", "Client Ж"}, {"roomType", "CustomRoom"}, {"tags", {"a", "b"}}});
     ASSERT_EQ(created.status, 200) << created.body;
     const auto& room = created.response();
     EXPECT_EQ(room["roomType"], 5);
@@ -102,14 +110,18 @@ TEST_F(RestApiTest, CreateAndReadARoom) {
     EXPECT_EQ(read.response()["title"], "Client Ж");
     EXPECT_EQ(api.Post("/api/2.0/files/rooms", kJaneKey, Json{{"title", "x"}, {"roomType", 2}}).status, 403);
     EXPECT_EQ(api.Post("/api/2.0/files/rooms", kOwnerKey, Json{{"title", "x"}, {"roomType", 3}}).status, 400);
-    EXPECT_EQ(api.Post("/api/2.0/files/rooms", kOwnerKey, Json{{"title", "x"}, {"roomType", "Nope"}}).json["statusCode"], 400);
+    EXPECT_EQ(api.Post("/api/2.0/files/rooms", kOwnerKey, Json{{"title", "x"}, {"roomType", "Nope"}})
+                  .json["statusCode"],
+              400);
     EXPECT_EQ(api.Get("/api/2.0/files/rooms/99999", kOwnerKey).status, 404);
     EXPECT_EQ(emu.emulator.Counter("rooms_created"), 1);
 }
 
 TEST_F(RestApiTest, ListRoomsWithFilterValueAndTags) {
-    api.Post("/api/2.0/files/rooms", kOwnerKey, Json{{"title", "Home of Ann"}, {"roomType", 2}, {"tags", {"run:abc"}}});
-    api.Post("/api/2.0/files/rooms", kOwnerKey, Json{{"title", "Home of Bob"}, {"roomType", 2}, {"tags", {"run:def"}}});
+    api.Post("/api/2.0/files/rooms", kOwnerKey,
+             Json{{"title", "Home of Ann"}, {"roomType", 2}, {"tags", {"run:abc"}}});
+    api.Post("/api/2.0/files/rooms", kOwnerKey,
+             Json{{"title", "Home of Bob"}, {"roomType", 2}, {"tags", {"run:def"}}});
     const auto by_text = api.Get("/api/2.0/files/rooms?filterValue=home%20of", kOwnerKey);
     ASSERT_EQ(by_text.status, 200);
     EXPECT_EQ(by_text.response()["total"], 2);
@@ -134,8 +146,9 @@ TEST_F(RestApiTest, ShareValidatesAccessAgainstTheRoomType) {
     const std::string share = "/api/2.0/files/rooms/" + S(room.response()["id"]) + "/share";
     const std::string sales = "b1f7c3a2-0000-4000-8000-000000000002";
     // Editing (10) for a user and Read (2) for a group are allowed in a collaboration room.
-    auto ok = api.Put(share, kOwnerKey,
-                      Json{{"invitations", {{{"id", kJaneId}, {"access", 10}}, {{"id", sales}, {"access", 2}}}}});
+    auto ok =
+        api.Put(share, kOwnerKey,
+                Json{{"invitations", {{{"id", kJaneId}, {"access", 10}}, {{"id", sales}, {"access", 2}}}}});
     ASSERT_EQ(ok.status, 200) << ok.body;
     ASSERT_EQ(ok.response()["members"].size(), 2U);
     EXPECT_EQ(ok.response()["members"][0]["access"], 10);
@@ -143,10 +156,14 @@ TEST_F(RestApiTest, ShareValidatesAccessAgainstTheRoomType) {
     EXPECT_EQ(ok.response()["members"][1]["subjectType"], 2);
     EXPECT_EQ(ok.response()["error"], 0);
     // Review (5) is not in the collaboration room's set; RoomManager is for admins only, never groups.
-    EXPECT_EQ(api.Put(share, kOwnerKey, Json{{"invitations", {{{"id", kJaneId}, {"access", 5}}}}}).status, 403);
-    EXPECT_EQ(api.Put(share, kOwnerKey, Json{{"invitations", {{{"id", kJaneId}, {"access", 9}}}}}).status, 403);
+    EXPECT_EQ(api.Put(share, kOwnerKey, Json{{"invitations", {{{"id", kJaneId}, {"access", 5}}}}}).status,
+              403);
+    EXPECT_EQ(api.Put(share, kOwnerKey, Json{{"invitations", {{{"id", kJaneId}, {"access", 9}}}}}).status,
+              403);
     EXPECT_EQ(api.Put(share, kOwnerKey, Json{{"invitations", {{{"id", sales}, {"access", 9}}}}}).status, 403);
-    EXPECT_EQ(api.Put(share, kOwnerKey, Json{{"invitations", {{{"id", "not-a-guid"}, {"access", 2}}}}}).status, 400);
+    EXPECT_EQ(
+        api.Put(share, kOwnerKey, Json{{"invitations", {{{"id", "not-a-guid"}, {"access", 2}}}}}).status,
+        400);
     // Empty invitations: {"error":0} and nothing else.
     const auto empty = api.Put(share, kOwnerKey, Json{{"invitations", Json::array()}});
     EXPECT_EQ(empty.response(), Json({{"error", 0}}));
@@ -227,7 +244,9 @@ TEST_F(RestApiTest, RenamesFireUpdates) {
     EXPECT_EQ(renamed.response()["title"], "Signed.docx");  // the extension is kept
     EXPECT_EQ(emu.emulator.Counter("events.file.updated"), 1);
     const auto folder = S(IdOf(state, "Incoming"));
-    EXPECT_EQ(api.Put("/api/2.0/files/folder/" + folder, kRoomAdminKey, Json{{"title", "Inbox"}}).response()["title"], "Inbox");
+    EXPECT_EQ(api.Put("/api/2.0/files/folder/" + folder, kRoomAdminKey, Json{{"title", "Inbox"}})
+                  .response()["title"],
+              "Inbox");
     EXPECT_EQ(emu.emulator.Counter("events.folder.updated"), 1);
 }
 

@@ -33,7 +33,8 @@ std::optional<int> ParseConflict(const OJson* value) {
 
 /// FileOperationType by name or number, for GET fileops/{type}.
 std::optional<int> ParseOperationType(const std::string& text) {
-    static const char* kNames[] = {"move", "copy", "delete", "download", "markasread", "import", "convert", "duplicate"};
+    static const char* kNames[] = {"move",       "copy",   "delete",  "download",
+                                   "markasread", "import", "convert", "duplicate"};
     const auto lower = Lower(text);
     for (int i = 0; i < 8; ++i) {
         if (lower == kNames[i] || lower == std::to_string(i)) return i;
@@ -63,13 +64,16 @@ Reply Start(ApiServices& s, ApiCall& call, OperationType type) {
     OJson body;
     if (auto invalid = ParseBody(call, body)) return *invalid;
     FileOperation op;
-    if (!ParseIdList(Field(body, "folderIds"), op.folder_ids) || !ParseIdList(Field(body, "fileIds"), op.file_ids)) {
-        return call.Invalid({{"$.fileIds", {"The JSON value could not be converted to System.Text.Json.JsonElement[]."}}});
+    if (!ParseIdList(Field(body, "folderIds"), op.folder_ids) ||
+        !ParseIdList(Field(body, "fileIds"), op.file_ids)) {
+        return call.Invalid(
+            {{"$.fileIds", {"The JSON value could not be converted to System.Text.Json.JsonElement[]."}}});
     }
     const auto conflict = ParseConflict(Field(body, "conflictResolveType"));
     if (!conflict) {
-        return call.Invalid({{"$.conflictResolveType",
-                              {"The JSON value could not be converted to ASC.Files.Core.FileConflictResolveType."}}});
+        return call.Invalid(
+            {{"$.conflictResolveType",
+              {"The JSON value could not be converted to ASC.Files.Core.FileConflictResolveType."}}});
     }
     const bool single = JsonBool(body, "returnSingleOperation");
     s.state.Count(type == OperationType::kCopy ? "copy_calls" : "move_calls");
@@ -107,8 +111,12 @@ Reply Start(ApiServices& s, ApiCall& call, OperationType type) {
                    CountMode::kAsyncStream);
 }
 
-Reply Copy(ApiServices& s, ApiCall& call) { return Start(s, call, OperationType::kCopy); }
-Reply Move(ApiServices& s, ApiCall& call) { return Start(s, call, OperationType::kMove); }
+Reply Copy(ApiServices& s, ApiCall& call) {
+    return Start(s, call, OperationType::kCopy);
+}
+Reply Move(ApiServices& s, ApiCall& call) {
+    return Start(s, call, OperationType::kMove);
+}
 
 /// GET files/fileops[?id=]: there is no fileops/{id} route (wire.md §2.5).
 Reply Poll(ApiServices& s, ApiCall& call) {
@@ -120,11 +128,14 @@ Reply Poll(ApiServices& s, ApiCall& call) {
 Reply PollByType(ApiServices& s, ApiCall& call) {
     const auto type = ParseOperationType(call.params[0]);
     if (!type) {
-        return call.Invalid({{"operationType", {fmt::format("The value '{}' is not valid.", call.params[0])}}});
+        return call.Invalid(
+            {{"operationType", {fmt::format("The value '{}' is not valid.", call.params[0])}}});
     }
     if (*type > 1) return call.Ok(OJson::array(), CountMode::kAsyncStream);  // only copy/move are emulated
-    return call.Ok(ResultsJson(s, call, s.state.operations.TakeResults(call.user.id, static_cast<OperationType>(*type), "")),
-                   CountMode::kAsyncStream);
+    return call.Ok(
+        ResultsJson(s, call,
+                    s.state.operations.TakeResults(call.user.id, static_cast<OperationType>(*type), "")),
+        CountMode::kAsyncStream);
 }
 
 }  // namespace

@@ -25,7 +25,8 @@ Reply CreateFolder(ApiServices& s, ApiCall& call) {
     const Entry* parent = portal.Folder(RouteId(call.params[0]));
     if (parent == nullptr) return call.Fail(NotFound("The required folder was not found"));
     if (!portal.CanCreateIn(call.user, *parent)) return call.Fail(AccessDenied());
-    const Entry& folder = portal.CreateFolder(parent->id, title->get<std::string>(), call.user.id, s.state.Now());
+    const Entry& folder =
+        portal.CreateFolder(parent->id, title->get<std::string>(), call.user.id, s.state.Now());
     s.state.Count("folders_created");
     s.state.FireEntry("folder.created", folder, call.user.id);
     return call.Ok(FolderDto(s.state.Dto(&call.user), folder));
@@ -118,7 +119,8 @@ Reply ListFolder(ApiServices& s, ApiCall& call) {
             page_files.push_back(files[index - folders.size()]);
         }
     }
-    return call.Ok(FolderContentDto(s.state.Dto(&call.user), *folder, page_files, page_folders, start, total));
+    return call.Ok(
+        FolderContentDto(s.state.Dto(&call.user), *folder, page_files, page_folders, start, total));
 }
 
 Reply RenameFolder(ApiServices& s, ApiCall& call) {
@@ -128,7 +130,8 @@ Reply RenameFolder(ApiServices& s, ApiCall& call) {
     const Entry* found = ReadableFolder(s, call, error);
     if (found == nullptr) return error;
     Entry* folder = s.state.portal.Folder(found->id);
-    if (folder->parent_id.empty() || !s.state.portal.CanRemove(call.user, *folder)) return call.Fail(AccessDenied());
+    if (folder->parent_id.empty() || !s.state.portal.CanRemove(call.user, *folder))
+        return call.Fail(AccessDenied());
     const OJson* title = Field(body, "title");
     if (title == nullptr || !title->is_string() || title->get<std::string>().empty()) {
         return call.Invalid({{"Title", {"The Title field is required."}}});

@@ -28,18 +28,23 @@ std::optional<UserType> ParseUserType(const OJson* value) {
     }
     switch (n) {
         case 0:
-        case 4: return UserType::kUser;
-        case 1: return UserType::kRoomAdmin;
-        case 2: return UserType::kGuest;
-        case 3: return UserType::kDocSpaceAdmin;
-        default: return std::nullopt;
+        case 4:
+            return UserType::kUser;
+        case 1:
+            return UserType::kRoomAdmin;
+        case 2:
+            return UserType::kGuest;
+        case 3:
+            return UserType::kDocSpaceAdmin;
+        default:
+            return std::nullopt;
     }
 }
 
 bool LooksLikeEmail(const std::string& email) {
     const auto at = email.find('@');
-    return at != std::string::npos && at > 0 && email.find('.', at) != std::string::npos && email.size() <= 255 &&
-           email.find(' ') == std::string::npos;
+    return at != std::string::npos && at > 0 && email.find('.', at) != std::string::npos &&
+           email.size() <= 255 && email.find(' ') == std::string::npos;
 }
 
 /// Who may add a member of this type: admins anyone, room admins users and guests.
@@ -75,14 +80,18 @@ Reply AddMember(ApiServices& s, ApiCall& call) {
     OJson body;
     if (auto invalid = ParseBody(call, body)) return *invalid;
     const OJson* email_field = Field(body, "email");
-    const std::string email = email_field != nullptr && email_field->is_string() ? email_field->get<std::string>() : "";
+    const std::string email =
+        email_field != nullptr && email_field->is_string() ? email_field->get<std::string>() : "";
     if (email.empty()) return call.Invalid({{"Email", {"The Email field is required."}}});
     if (!LooksLikeEmail(email)) return call.Fail(BadArgument("Incorrect email"));
     const auto type = ParseUserType(Field(body, "type"));
-    if (!type) return call.Invalid({{"$.type", {"The JSON value could not be converted to ASC.Core.Users.EmployeeType."}}});
+    if (!type)
+        return call.Invalid(
+            {{"$.type", {"The JSON value could not be converted to ASC.Core.Users.EmployeeType."}}});
     if (!MayAdd(call.user, *type)) return call.Fail(AccessDenied());
     auto& portal = s.state.portal;
-    if (portal.FindUserByEmail(email) != nullptr) return call.Fail(BadArgument("This email address is already in use"));
+    if (portal.FindUserByEmail(email) != nullptr)
+        return call.Fail(BadArgument("This email address is already in use"));
 
     User u;
     u.id = NewGuid();
@@ -93,7 +102,8 @@ Reply AddMember(ApiServices& s, ApiCall& call) {
     u.first_name = first != nullptr && first->is_string() ? first->get<std::string>() : "";
     u.last_name = last != nullptr && last->is_string() ? last->get<std::string>() : "";
     u.email = email;
-    u.user_name = user_name != nullptr && user_name->is_string() && portal.FindUser(user_name->get<std::string>()) == nullptr
+    u.user_name = user_name != nullptr && user_name->is_string() &&
+                          portal.FindUser(user_name->get<std::string>()) == nullptr
                       ? user_name->get<std::string>()
                       : UniqueUserName(portal, email);
     if (culture != nullptr && culture->is_string()) u.culture = culture->get<std::string>();
@@ -125,7 +135,10 @@ Reply Invite(ApiServices& s, ApiCall& call) {
             return call.Fail(BadArgument("Incorrect email"));
         }
         const auto type = ParseUserType(Field(inv, "type"));
-        if (!type) return call.Invalid({{"$.invitations.type", {"The JSON value could not be converted to ASC.Core.Users.EmployeeType."}}});
+        if (!type)
+            return call.Invalid(
+                {{"$.invitations.type",
+                  {"The JSON value could not be converted to ASC.Core.Users.EmployeeType."}}});
         if (!MayAdd(call.user, *type)) return call.Fail(AccessDenied());
         wanted.emplace_back(email->get<std::string>(), *type);
     }

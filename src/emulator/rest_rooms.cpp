@@ -38,7 +38,8 @@ std::optional<int> ParseRoomTypeValue(const OJson& value) {
     for (const auto& [name, n] : kNames) {
         if (text == name) return n;
     }
-    if (!text.empty() && std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isdigit(c); })) {
+    if (!text.empty() &&
+        std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isdigit(c); })) {
         return std::stoi(text);
     }
     return std::nullopt;
@@ -52,8 +53,8 @@ int ParseAccess(const OJson* value) {
     if (value == nullptr || value->is_null()) return kAccessNone;
     if (value->is_number_integer()) return value->get<int>();
     if (!value->is_string()) return kAccessNone;
-    static const char* kNames[] = {"none",     "readwrite",    "read",        "restrict",
-                                   "varies",   "review",       "comment",     "fillforms",
+    static const char* kNames[] = {"none",         "readwrite",   "read",    "restrict",
+                                   "varies",       "review",      "comment", "fillforms",
                                    "customfilter", "roommanager", "editing", "contentcreator"};
     const auto text = Lower(value->get<std::string>());
     for (int i = 0; i < 12; ++i) {
@@ -89,8 +90,9 @@ Reply CreateRoom(ApiServices& s, ApiCall& call) {
     if (type_field == nullptr) return call.Invalid({{"RoomType", {"The RoomType field is required."}}});
     const auto room_type = ParseRoomTypeValue(*type_field);
     if (!room_type) {
-        return call.Invalid({{"$.roomType", {"The JSON value could not be converted to "
-                                             "ASC.Files.Core.ApiModels.RequestDto.RoomType. Path: $.roomType"}}});
+        return call.Invalid({{"$.roomType",
+                              {"The JSON value could not be converted to "
+                               "ASC.Files.Core.ApiModels.RequestDto.RoomType. Path: $.roomType"}}});
     }
     if (!IsKnownRoomType(*room_type)) return call.Fail(BadArgument("Unsupported room type"));
     // Creating rooms is for DocSpace admins and room admins.
@@ -100,7 +102,8 @@ Reply CreateRoom(ApiServices& s, ApiCall& call) {
     Entry& room = portal.CreateRoom(title->get<std::string>(), *room_type, call.user.id, s.state.Now());
     if (const OJson* tags = Field(body, "tags"); tags != nullptr && tags->is_array()) {
         for (const auto& t : *tags) {
-            if (t.is_string() && std::find(room.tags.begin(), room.tags.end(), t.get<std::string>()) == room.tags.end()) {
+            if (t.is_string() &&
+                std::find(room.tags.begin(), room.tags.end(), t.get<std::string>()) == room.tags.end()) {
                 room.tags.push_back(t.get<std::string>());
             }
         }
@@ -112,7 +115,8 @@ Reply CreateRoom(ApiServices& s, ApiCall& call) {
             if (to == nullptr || !to->is_string()) continue;
             const int access = ParseAccess(Field(item, "access"));
             const auto& allowed = AllowedRoomAccesses(room.room_type);
-            if (access == kAccessNone || std::find(allowed.begin(), allowed.end(), access) == allowed.end()) continue;
+            if (access == kAccessNone || std::find(allowed.begin(), allowed.end(), access) == allowed.end())
+                continue;
             if (portal.FindUser(to->get<std::string>()) != nullptr) {
                 room.members.push_back({Lower(to->get<std::string>()), access, false});
             } else if (portal.FindGroup(to->get<std::string>()) != nullptr) {
@@ -170,9 +174,11 @@ Reply ListRooms(ApiServices& s, ApiCall& call) {
         const auto parsed = OJson::parse(*raw, nullptr, false);
         if (parsed.is_discarded() || !parsed.is_array()) {
             // JsonSerializer.Deserialize throws a JsonException: not mapped, so 500 (wire.md §2.2).
-            return call.Fail(Internal("System.Text.Json.JsonException",
-                                      fmt::format("'{}' is an invalid JSON literal. Path: $ | LineNumber: 0 | "
-                                                  "BytePositionInLine: 0.", raw->substr(0, 1))));
+            return call.Fail(
+                Internal("System.Text.Json.JsonException",
+                         fmt::format("'{}' is an invalid JSON literal. Path: $ | LineNumber: 0 | "
+                                     "BytePositionInLine: 0.",
+                                     raw->substr(0, 1))));
         }
         tags.emplace();
         for (const auto& t : parsed) {
@@ -232,7 +238,8 @@ Reply ListRooms(ApiServices& s, ApiCall& call) {
         return call.Invalid({{"count", {"The value is not valid."}}});
     }
     std::vector<const Entry*> page;
-    for (int i = start; i < total && static_cast<int>(page.size()) < count; ++i) page.push_back(rooms[static_cast<std::size_t>(i)]);
+    for (int i = start; i < total && static_cast<int>(page.size()) < count; ++i)
+        page.push_back(rooms[static_cast<std::size_t>(i)]);
     return call.Ok(FolderContentDto(s.state.Dto(&call.user), *section, {}, page, start, total));
 }
 
@@ -246,7 +253,8 @@ Reply AddTags(ApiServices& s, ApiCall& call) {
     if (!s.state.portal.CanManageRoom(call.user, *room)) return call.Fail(AccessDenied());
     if (const OJson* names = Field(body, "names"); names != nullptr && names->is_array()) {
         for (const auto& n : *names) {
-            if (n.is_string() && std::find(room->tags.begin(), room->tags.end(), n.get<std::string>()) == room->tags.end()) {
+            if (n.is_string() &&
+                std::find(room->tags.begin(), room->tags.end(), n.get<std::string>()) == room->tags.end()) {
                 room->tags.push_back(n.get<std::string>());
                 s.state.Count("room_tags_added");
             }
@@ -301,7 +309,8 @@ Reply SetShare(ApiServices& s, ApiCall& call) {
         if (id != nullptr && id->is_string() && !id->get<std::string>().empty()) {
             const auto text = Lower(id->get<std::string>());
             if (!IsGuid(text)) {
-                return call.Invalid({{"$.invitations.id", {"The JSON value could not be converted to System.Guid."}}});
+                return call.Invalid(
+                    {{"$.invitations.id", {"The JSON value could not be converted to System.Guid."}}});
             }
             if (portal.FindUser(text) != nullptr) {
                 change.subject = text;
@@ -322,13 +331,17 @@ Reply SetShare(ApiServices& s, ApiCall& call) {
         }
         if (access != kAccessNone) {
             if (std::find(allowed.begin(), allowed.end(), access) == allowed.end()) {
-                return call.Fail(InvalidOperation(fmt::format("The role {} is not available for this room type", access)));
+                return call.Fail(
+                    InvalidOperation(fmt::format("The role {} is not available for this room type", access)));
             }
             if (access == kAccessRoomManager) {
                 // RoomManager is a paid role: never for groups, only for admins and room admins.
                 const User* u = change.subject.empty() ? nullptr : portal.FindUser(change.subject);
-                const bool eligible = !change.is_group && u != nullptr && (u->IsAdmin() || u->type == UserType::kRoomAdmin);
-                if (!eligible) return call.Fail(InvalidOperation("The room manager role is not available for this user"));
+                const bool eligible =
+                    !change.is_group && u != nullptr && (u->IsAdmin() || u->type == UserType::kRoomAdmin);
+                if (!eligible)
+                    return call.Fail(
+                        InvalidOperation("The room manager role is not available for this user"));
             }
         }
         changes.push_back(std::move(change));

@@ -19,8 +19,8 @@ namespace {
 /// subscribe to them.
 std::int64_t AdminOnlyTriggers() {
     std::int64_t mask = 0;
-    for (const char* name : {"user.created", "user.invited", "group.created", "group.updated", "group.deleted",
-                             "room.created", "room.copied", "agent.created"}) {
+    for (const char* name : {"user.created", "user.invited", "group.created", "group.updated",
+                             "group.deleted", "room.created", "room.copied", "agent.created"}) {
         mask |= docspace::TriggerBit(name).value_or(0);
     }
     return mask;
@@ -96,7 +96,8 @@ struct ConfigRequest {
     std::string target_id;
 };
 
-std::optional<Reply> ReadConfigRequest(const ApiCall& call, const OJson& body, ConfigRequest& out, bool need_id) {
+std::optional<Reply> ReadConfigRequest(const ApiCall& call, const OJson& body, ConfigRequest& out,
+                                       bool need_id) {
     std::map<std::string, std::vector<std::string>> errors;
     auto text = [&](const char* key) -> std::optional<std::string> {
         const OJson* v = Field(body, key);
@@ -133,14 +134,17 @@ std::optional<Reply> ReadConfigRequest(const ApiCall& call, const OJson& body, C
             try {
                 out.triggers = std::stoll(t->get<std::string>());  // AllowReadingFromString (§2.2)
             } catch (const std::exception&) {
-                errors["$.triggers"].push_back("The JSON value could not be converted to ASC.Webhooks.Core.WebhookTrigger.");
+                errors["$.triggers"].push_back(
+                    "The JSON value could not be converted to ASC.Webhooks.Core.WebhookTrigger.");
             }
         } else {
-            errors["$.triggers"].push_back("The JSON value could not be converted to ASC.Webhooks.Core.WebhookTrigger.");
+            errors["$.triggers"].push_back(
+                "The JSON value could not be converted to ASC.Webhooks.Core.WebhookTrigger.");
         }
     }
     if (out.name.empty()) errors["Name"].push_back("The Name field is required.");
-    if (out.name.size() > 50) errors["Name"].push_back("The field Name must be a string with a maximum length of 50.");
+    if (out.name.size() > 50)
+        errors["Name"].push_back("The field Name must be a string with a maximum length of 50.");
     if (out.uri.empty()) errors["Uri"].push_back("The Uri field is required.");
     if (out.target_id.size() > 255) {
         errors["TargetId"].push_back("The field TargetId must be a string with a maximum length of 255.");
@@ -151,9 +155,10 @@ std::optional<Reply> ReadConfigRequest(const ApiCall& call, const OJson& body, C
 
 /// CheckWebhook (wire.md §1.10) after the model checks: trigger availability, secret, URL validator,
 /// HEAD probe. `check_secret` is false when an update keeps the stored secret.
-std::optional<Reply> CheckWebhook(ApiServices& s, const ApiCall& call, const ConfigRequest& req, bool check_secret,
-                                  bool probe) {
-    if ((req.triggers & ~KnownTriggerMask()) != 0 || !TriggerAvailable(call.user, req.triggers == 0 ? 0 : req.triggers)) {
+std::optional<Reply> CheckWebhook(ApiServices& s, const ApiCall& call, const ConfigRequest& req,
+                                  bool check_secret, bool probe) {
+    if ((req.triggers & ~KnownTriggerMask()) != 0 ||
+        !TriggerAvailable(call.user, req.triggers == 0 ? 0 : req.triggers)) {
         return call.Fail(BadArgument("Trigger is not available"));
     }
     if (check_secret && !SecretAcceptable(req.secret)) {
@@ -163,7 +168,8 @@ std::optional<Reply> CheckWebhook(ApiServices& s, const ApiCall& call, const Con
     if (!parsed) return call.Fail(BadArgument("Webhook URL is not a valid http or https URL"));
     if (s.state.options().ssrf_guard) {
         bool blacklisted = false;
-        if (auto problem = ValidateWebhookUrl(req.uri, req.ssl, blacklisted)) return call.Fail(BadArgument(*problem));
+        if (auto problem = ValidateWebhookUrl(req.uri, req.ssl, blacklisted))
+            return call.Fail(BadArgument(*problem));
     }
     if (probe) {
         // HEAD only, 10 s, no redirects; certificates checked only when ssl=true.
@@ -173,7 +179,8 @@ std::optional<Reply> CheckWebhook(ApiServices& s, const ApiCall& call, const Con
                                       fmt::format("Connection refused ({}:{})", parsed->host, parsed->port)));
         }
         if (*status < 200 || *status > 299) {
-            return call.Fail(BadArgument("Webhook URL is not available. HEAD request is not response 200 http status."));
+            return call.Fail(
+                BadArgument("Webhook URL is not available. HEAD request is not response 200 http status."));
         }
     }
     return std::nullopt;
@@ -186,7 +193,9 @@ bool SameNameAndUri(ApiServices& s, const ConfigRequest& req, std::int64_t excep
     return false;
 }
 
-bool Visible(const User& user, const WebhookConfig& c) { return user.IsAdmin() || c.created_by == user.id; }
+bool Visible(const User& user, const WebhookConfig& c) {
+    return user.IsAdmin() || c.created_by == user.id;
+}
 
 std::optional<Reply> DenyGuests(const ApiCall& call) {
     if (call.user.type == UserType::kGuest) return call.Fail(AccessDenied());
@@ -329,8 +338,9 @@ Reply Log(ApiServices& s, ApiCall& call) {
     const auto configs = s.book.Configs();
     auto own = [&](std::int64_t config_id) {
         if (call.user.IsAdmin()) return true;
-        return std::any_of(configs.begin(), configs.end(),
-                           [&](const WebhookConfig& c) { return c.id == config_id && c.created_by == call.user.id; });
+        return std::any_of(configs.begin(), configs.end(), [&](const WebhookConfig& c) {
+            return c.id == config_id && c.created_by == call.user.id;
+        });
     };
     const auto from = ParseIso8601(call.Query("deliveryFrom").value_or(""));
     const auto to = ParseIso8601(call.Query("deliveryTo").value_or(""));
@@ -358,7 +368,8 @@ Reply Log(ApiServices& s, ApiCall& call) {
         if (from && (!e.delivery || *e.delivery < *from)) continue;
         if (to && (!e.delivery || *e.delivery > *to)) continue;
         if (hook_uri) {
-            const auto c = std::find_if(configs.begin(), configs.end(), [&](const auto& x) { return x.id == e.config_id; });
+            const auto c = std::find_if(configs.begin(), configs.end(),
+                                        [&](const auto& x) { return x.id == e.config_id; });
             if (c == configs.end() || c->uri != *hook_uri) continue;
         }
         if (config_id && std::to_string(e.config_id) != *config_id) continue;

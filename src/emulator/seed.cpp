@@ -27,7 +27,8 @@ Status CheckKeys(const Json& object, const std::string& pointer, std::initialize
         if (!known) {
             std::string list;
             for (const char* key : allowed) list += fmt::format("{}{}", list.empty() ? "" : ", ", key);
-            return SeedError(pointer + "/" + it.key(), fmt::format("unknown key (expected one of: {})", list));
+            return SeedError(pointer + "/" + it.key(),
+                             fmt::format("unknown key (expected one of: {})", list));
         }
     }
     return Ok();
@@ -48,11 +49,14 @@ Result<std::string> Text(const Json& object, const char* key, const std::string&
 Result<UserType> ParseSeedUserType(const std::string& text, bool& owner, const std::string& pointer) {
     const auto t = Lower(text);
     owner = t == "owner";
-    if (t == "owner" || t == "docspace_admin" || t == "docspaceadmin" || t == "admin") return UserType::kDocSpaceAdmin;
+    if (t == "owner" || t == "docspace_admin" || t == "docspaceadmin" || t == "admin")
+        return UserType::kDocSpaceAdmin;
     if (t == "room_admin" || t == "roomadmin") return UserType::kRoomAdmin;
     if (t == "user" || t.empty()) return UserType::kUser;
     if (t == "guest") return UserType::kGuest;
-    return SeedError(pointer, fmt::format("unknown user type '{}' (owner, docspace_admin, room_admin, user, guest)", text));
+    return SeedError(
+        pointer,
+        fmt::format("unknown user type '{}' (owner, docspace_admin, room_admin, user, guest)", text));
 }
 
 /// "editor"/"viewer"/... (docspace names) or a FileShare number.
@@ -66,10 +70,12 @@ Result<int> ParseSeedAccess(const Json& v, const std::string& pointer) {
 }
 
 Result<int> ParseSeedRoomType(const Json& v, const std::string& pointer) {
-    std::string text = v.is_number_integer() ? std::to_string(v.get<int>()) : v.is_string() ? v.get<std::string>() : "";
-    static const std::pair<const char*, int> kDocSpaceNames[] = {
-        {"fillingformsroom", 1}, {"editingroom", 2}, {"customroom", 5},
-        {"publicroom", 6},       {"virtualdataroom", 8}, {"airoom", 9}};
+    std::string text = v.is_number_integer() ? std::to_string(v.get<int>())
+                       : v.is_string()       ? v.get<std::string>()
+                                             : "";
+    static const std::pair<const char*, int> kDocSpaceNames[] = {{"fillingformsroom", 1}, {"editingroom", 2},
+                                                                 {"customroom", 5},       {"publicroom", 6},
+                                                                 {"virtualdataroom", 8},  {"airoom", 9}};
     for (const auto& [name, n] : kDocSpaceNames) {
         if (Lower(text) == name) return n;
     }
@@ -134,7 +140,8 @@ Status SeedFolders(SeedContext& ctx, const Json& folders, const EntityId& parent
         auto by = UserRef(ctx, f, "created_by", p, default_by);
         if (!by) return tl::unexpected(by.error());
         const auto id = SeedId(f);
-        if (id && !ctx.folder_ids.insert(id->str()).second) return SeedError(p + "/id", "duplicate folder id");
+        if (id && !ctx.folder_ids.insert(id->str()).second)
+            return SeedError(p + "/id", "duplicate folder id");
         const EntityId folder_id = ctx.state.portal.CreateFolder(parent, *title, *by, ctx.now, id).id;
         ctx.folder_ids.insert(folder_id.str());
         if (f.contains("folders")) {
@@ -153,8 +160,9 @@ Status SeedUsers(SeedContext& ctx, const Json& users) {
     for (std::size_t i = 0; i < users.size(); ++i) {
         const auto p = fmt::format("/users/{}", i);
         const auto& u = users[i];
-        if (auto ok = CheckKeys(u, p, {"id", "user_name", "first_name", "last_name", "email", "type", "api_key",
-                                       "culture", "activation_status"});
+        if (auto ok = CheckKeys(u, p,
+                                {"id", "user_name", "first_name", "last_name", "email", "type", "api_key",
+                                 "culture", "activation_status"});
             !ok) {
             return ok;
         }
@@ -172,7 +180,8 @@ Status SeedUsers(SeedContext& ctx, const Json& users) {
         if (!parsed_type) return tl::unexpected(parsed_type.error());
         if (owner && have_owner) return SeedError(p + "/type", "only one owner");
         have_owner = have_owner || owner;
-        if (ctx.state.portal.FindUser(*user_name) != nullptr) return SeedError(p + "/user_name", "duplicate user name");
+        if (ctx.state.portal.FindUser(*user_name) != nullptr)
+            return SeedError(p + "/user_name", "duplicate user name");
         user.id = id->empty() ? NewGuid() : Lower(*id);
         user.user_name = *user_name;
         user.email = email->empty() ? fmt::format("{}@example.com", *user_name) : *email;
@@ -242,8 +251,9 @@ Status SeedRooms(SeedContext& ctx, const Json& rooms) {
     for (std::size_t i = 0; i < rooms.size(); ++i) {
         const auto p = fmt::format("/rooms/{}", i);
         const auto& r = rooms[i];
-        if (auto ok = CheckKeys(r, p, {"id", "title", "type", "owner", "tags", "provider", "archived", "members",
-                                       "folders", "files"});
+        if (auto ok = CheckKeys(r, p,
+                                {"id", "title", "type", "owner", "tags", "provider", "archived", "members",
+                                 "folders", "files"});
             !ok) {
             return ok;
         }
@@ -256,7 +266,8 @@ Status SeedRooms(SeedContext& ctx, const Json& rooms) {
         auto provider = Text(r, "provider", p, false);
         if (!provider) return tl::unexpected(provider.error());
         const auto id = SeedId(r);
-        if (id && !ctx.folder_ids.insert(id->str()).second) return SeedError(p + "/id", "duplicate folder id");
+        if (id && !ctx.folder_ids.insert(id->str()).second)
+            return SeedError(p + "/id", "duplicate folder id");
         Entry& room = portal.CreateRoom(*title, *type, *owner, ctx.now, *provider, id);
         const EntityId room_id = room.id;
         ctx.folder_ids.insert(room_id.str());
@@ -274,7 +285,8 @@ Status SeedRooms(SeedContext& ctx, const Json& rooms) {
                 const auto mp = fmt::format("{}/members/{}", p, k);
                 const auto& m = r["members"][k];
                 if (auto ok = CheckKeys(m, mp, {"user", "group", "access"}); !ok) return ok;
-                auto access = ParseSeedAccess(m.contains("access") ? m["access"] : Json("viewer"), mp + "/access");
+                auto access =
+                    ParseSeedAccess(m.contains("access") ? m["access"] : Json("viewer"), mp + "/access");
                 if (!access) return tl::unexpected(access.error());
                 Member member;
                 member.access = *access;
@@ -284,7 +296,8 @@ Status SeedRooms(SeedContext& ctx, const Json& rooms) {
                     for (const auto& candidate : portal.groups()) {
                         if (g == nullptr && Lower(candidate.name) == Lower(name)) g = &candidate;
                     }
-                    if (g == nullptr) return SeedError(mp + "/group", fmt::format("unknown group '{}'", name));
+                    if (g == nullptr)
+                        return SeedError(mp + "/group", fmt::format("unknown group '{}'", name));
                     member.subject = g->id;
                     member.is_group = true;
                 } else {
@@ -311,7 +324,9 @@ Status SeedWebhooks(SeedContext& ctx, const Json& hooks, WebhookBook& book) {
     for (std::size_t i = 0; i < hooks.size(); ++i) {
         const auto p = fmt::format("/webhooks/{}", i);
         const auto& h = hooks[i];
-        if (auto ok = CheckKeys(h, p, {"name", "uri", "secret", "triggers", "target_id", "enabled", "ssl", "owner"}); !ok) {
+        if (auto ok = CheckKeys(
+                h, p, {"name", "uri", "secret", "triggers", "target_id", "enabled", "ssl", "owner"});
+            !ok) {
             return ok;
         }
         WebhookConfig c;
@@ -338,7 +353,8 @@ Status SeedWebhooks(SeedContext& ctx, const Json& hooks, WebhookBook& book) {
                 c.triggers = t.get<std::int64_t>();
             } else if (t.is_array()) {
                 for (const auto& n : t) {
-                    const auto bit = n.is_string() ? docspace::TriggerBit(n.get<std::string>()) : std::nullopt;
+                    const auto bit =
+                        n.is_string() ? docspace::TriggerBit(n.get<std::string>()) : std::nullopt;
                     if (!bit) return SeedError(p + "/triggers", fmt::format("unknown trigger {}", n.dump()));
                     c.triggers |= *bit;
                 }
@@ -391,14 +407,16 @@ const Json& DefaultSeed() {
 }
 
 Result<Json> LoadSeedFile(const std::string& path) {
-    const bool yaml = path.size() > 5 && (path.substr(path.size() - 5) == ".yaml" || path.substr(path.size() - 4) == ".yml");
+    const bool yaml = path.size() > 5 &&
+                      (path.substr(path.size() - 5) == ".yaml" || path.substr(path.size() - 4) == ".yml");
     if (yaml) {
 #ifdef SPACEHOOK_EMULATOR_HAS_YAML
         auto doc = config::LoadYamlFile(path, config::ProcessEnv());
         if (!doc) return tl::unexpected(doc.error());
         return doc->root;
 #else
-        return Fail(ErrorCode::kConfig, fmt::format("{}: YAML seeds need spacehook_config; use a JSON seed", path));
+        return Fail(ErrorCode::kConfig,
+                    fmt::format("{}: YAML seeds need spacehook_config; use a JSON seed", path));
 #endif
     }
     std::ifstream in(path);
@@ -416,7 +434,8 @@ Status ApplySeed(const Json& seed, PortalState& state, WebhookBook& book) {
     SeedContext ctx{state, state.Now(), "", {}, {}};
     if (auto ok = SeedUsers(ctx, seed["users"]); !ok) return ok;
     state.portal.CreateSections(ctx.owner_id, ctx.now);
-    for (const auto* id : {&state.portal.rooms_root(), &state.portal.archive_root(), &state.portal.trash_root()}) {
+    for (const auto* id :
+         {&state.portal.rooms_root(), &state.portal.archive_root(), &state.portal.trash_root()}) {
         ctx.folder_ids.insert(id->str());
     }
     if (seed.contains("groups")) {
@@ -430,12 +449,16 @@ Status ApplySeed(const Json& seed, PortalState& state, WebhookBook& book) {
         const auto& trash = seed["trash"];
         if (auto ok = CheckKeys(trash, "/trash", {"folders", "files"}); !ok) return ok;
         if (trash.contains("folders")) {
-            if (auto ok = SeedFolders(ctx, trash["folders"], state.portal.trash_root(), "/trash/folders", ctx.owner_id); !ok) {
+            if (auto ok = SeedFolders(ctx, trash["folders"], state.portal.trash_root(), "/trash/folders",
+                                      ctx.owner_id);
+                !ok) {
                 return ok;
             }
         }
         if (trash.contains("files")) {
-            if (auto ok = SeedFiles(ctx, trash["files"], state.portal.trash_root(), "/trash/files", ctx.owner_id); !ok) {
+            if (auto ok =
+                    SeedFiles(ctx, trash["files"], state.portal.trash_root(), "/trash/files", ctx.owner_id);
+                !ok) {
                 return ok;
             }
         }

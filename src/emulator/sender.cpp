@@ -25,12 +25,15 @@ std::string HeadersJson(const std::vector<std::pair<std::string, std::string>>& 
     return WriteStj(o);
 }
 
-bool Is2xx(int status) { return status >= 200 && status <= 299; }
+bool Is2xx(int status) {
+    return status >= 200 && status <= 299;
+}
 
 }  // namespace
 
 std::string StatusFailureText(int status) {
-    return fmt::format("Response status code does not indicate success: {} ({}).", status, ReasonPhrase(status));
+    return fmt::format("Response status code does not indicate success: {} ({}).", status,
+                       ReasonPhrase(status));
 }
 
 Transport MakeHttpTransport(const std::string& ca_file) {
@@ -46,10 +49,13 @@ Transport MakeHttpTransport(const std::string& ca_file) {
     };
 }
 
-WebhookSender::WebhookSender(WebhookBook& book, const Clock& clock, Transport transport, SenderOptions options)
+WebhookSender::WebhookSender(WebhookBook& book, const Clock& clock, Transport transport,
+                             SenderOptions options)
     : book_(book), clock_(clock), transport_(std::move(transport)), options_(options) {}
 
-WebhookSender::~WebhookSender() { Stop(); }
+WebhookSender::~WebhookSender() {
+    Stop();
+}
 
 void WebhookSender::Start() {
     std::lock_guard lock(mu_);
@@ -168,7 +174,8 @@ void WebhookSender::Deliver(std::int64_t log_id, std::uint64_t generation) {
             entry->status = 0;
             entry->finished = true;
             book_.UpdateEntry(*entry);
-            log::Warn(kLog, "webhook URL refused at send time", {{"webhook", config->id}, {"reason", *problem}});
+            log::Warn(kLog, "webhook URL refused at send time",
+                      {{"webhook", config->id}, {"reason", *problem}});
             return;
         }
     }
@@ -222,9 +229,9 @@ void WebhookSender::Deliver(std::int64_t log_id, std::uint64_t generation) {
         record.request_headers = request.headers;
         record.body = body;
         record.sent_at = clock_.Now();
-        record.monotonic_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                  std::chrono::steady_clock::now() - epoch_)
-                                  .count();
+        record.monotonic_ms =
+            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - epoch_)
+                .count();
 
         const auto request_start = std::chrono::steady_clock::now();
         auto response = transport_(request, verify_tls);
@@ -297,7 +304,8 @@ void WebhookSender::Deliver(std::int64_t log_id, std::uint64_t generation) {
         if (now - since > options_.trusted_period) {
             book_.SetEnabled(config->id, false);
             Count("webhooks_disabled");
-            log::Info(kLog, "webhook disabled: no success within the trusted period", {{"webhook", config->id}});
+            log::Info(kLog, "webhook disabled: no success within the trusted period",
+                      {{"webhook", config->id}});
         }
     }
 }

@@ -67,9 +67,12 @@ private:
 };
 
 struct SenderFixture {
-    explicit SenderFixture(std::vector<int> script, double base = 0.02, const Clock& clock = SystemClock::Instance(),
-                           milliseconds delay = milliseconds(0), int threads = 10)
-        : clock_(clock), book(clock), transport(std::move(script), delay),
+    explicit SenderFixture(std::vector<int> script, double base = 0.02,
+                           const Clock& clock = SystemClock::Instance(), milliseconds delay = milliseconds(0),
+                           int threads = 10)
+        : clock_(clock),
+          book(clock),
+          transport(std::move(script), delay),
           sender(book, clock, transport.AsTransport(), Options(base, threads)) {
         WebhookConfig c;
         c.name = "automation";
@@ -92,7 +95,8 @@ struct SenderFixture {
         OJson payload = OJson::object();
         payload["id"] = 12;
         payload["title"] = "Отчёт.docx";
-        const auto ids = book.Publish("file.created", payload, "12", 12, kActor, [](const auto&) { return true; });
+        const auto ids =
+            book.Publish("file.created", payload, "12", 12, kActor, [](const auto&) { return true; });
         for (auto id : ids) sender.Enqueue(id);
         return ids.at(0);
     }
@@ -132,7 +136,8 @@ TEST(SenderTest, EveryRetryIsReserializedAndResigned) {
         // Exactly these headers, no User-Agent (wire.md §1.2).
         ASSERT_EQ(r.headers.size(), 3U);
         EXPECT_EQ(r.headers[0], (std::pair<std::string, std::string>{"Accept", "*/*"}));
-        EXPECT_EQ(r.headers[1], (std::pair<std::string, std::string>{"Content-Type", "application/json; charset=utf-8"}));
+        EXPECT_EQ(r.headers[1],
+                  (std::pair<std::string, std::string>{"Content-Type", "application/json; charset=utf-8"}));
         EXPECT_EQ(r.headers[2].first, "x-docspace-signature-256");
         // Upper-case hex HMAC of the exact body (wire.md §1.3).
         EXPECT_EQ(r.headers[2].second, "sha256=" + HmacSha256Hex(kSecret, r.body, true));
@@ -262,7 +267,8 @@ TEST(SenderTest, CancelAllAbandonsRetries) {
     SenderFixture f({503}, 0.5);
     f.Publish();
     // Let the first attempt happen, then cancel while it waits for retry 1.
-    for (int i = 0; i < 200 && f.transport.Requests().empty(); ++i) std::this_thread::sleep_for(milliseconds(5));
+    for (int i = 0; i < 200 && f.transport.Requests().empty(); ++i)
+        std::this_thread::sleep_for(milliseconds(5));
     f.sender.CancelAll();
     ASSERT_TRUE(f.sender.WaitIdle(milliseconds(5000)));
     EXPECT_EQ(f.transport.Requests().size(), 1U);

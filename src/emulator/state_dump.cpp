@@ -8,15 +8,21 @@ namespace {
 std::string UserTypeName(const User& u) {
     if (u.is_owner) return "owner";
     switch (u.type) {
-        case UserType::kDocSpaceAdmin: return "docspace_admin";
-        case UserType::kRoomAdmin: return "room_admin";
-        case UserType::kGuest: return "guest";
-        case UserType::kUser: return "user";
+        case UserType::kDocSpaceAdmin:
+            return "docspace_admin";
+        case UserType::kRoomAdmin:
+            return "room_admin";
+        case UserType::kGuest:
+            return "guest";
+        case UserType::kUser:
+            return "user";
     }
     return "user";
 }
 
-Json IdJson(const EntityId& id) { return id.ToJson(); }
+Json IdJson(const EntityId& id) {
+    return id.ToJson();
+}
 
 Json FileJson(const Entry& f) {
     Json o;
@@ -94,7 +100,8 @@ std::map<std::string, std::int64_t> AllCounters(const PortalState& state, const 
     return counters;
 }
 
-Json StateDump(const PortalState& state, const WebhookBook& book, const WebhookSender& sender, const FaultSet& faults) {
+Json StateDump(const PortalState& state, const WebhookBook& book, const WebhookSender& sender,
+               const FaultSet& faults) {
     const auto& portal = state.portal;
     Json out;
     out["portal"] = {{"baseUrl", state.base_url},
@@ -131,9 +138,15 @@ Json StateDump(const PortalState& state, const WebhookBook& book, const WebhookS
     for (const auto& c : book.Configs()) {
         Json names = Json::array();
         for (auto n : docspace::TriggerNames(c.triggers)) names.push_back(std::string(n));
-        Json h = {{"id", c.id},           {"name", c.name},       {"uri", c.uri},
-                  {"enabled", c.enabled}, {"ssl", c.ssl},         {"triggers", c.triggers},
-                  {"triggerNames", names}, {"targetId", c.target_id}, {"createdBy", c.created_by},
+        Json h = {{"id", c.id},
+                  {"name", c.name},
+                  {"uri", c.uri},
+                  {"enabled", c.enabled},
+                  {"ssl", c.ssl},
+                  {"triggers", c.triggers},
+                  {"triggerNames", names},
+                  {"targetId", c.target_id},
+                  {"createdBy", c.created_by},
                   {"lastStatus", c.last_status}};
         if (c.last_success_on) h["lastSuccessOn"] = FormatIso8601(*c.last_success_on, true);
         if (c.last_failure_on) h["lastFailureOn"] = FormatIso8601(*c.last_failure_on, true);
@@ -143,8 +156,12 @@ Json StateDump(const PortalState& state, const WebhookBook& book, const WebhookS
     out["webhooks"] = std::move(hooks);
     Json log = Json::array();
     for (const auto& e : book.Entries()) {
-        Json entry = {{"id", e.id},         {"configId", e.config_id}, {"trigger", e.trigger_name},
-                      {"createBy", e.create_by}, {"status", e.status},   {"finished", e.finished}};
+        Json entry = {{"id", e.id},
+                      {"configId", e.config_id},
+                      {"trigger", e.trigger_name},
+                      {"createBy", e.create_by},
+                      {"status", e.status},
+                      {"finished", e.finished}};
         if (e.delivery) entry["delivery"] = FormatIso8601(*e.delivery, true);
         log.push_back(std::move(entry));
     }

@@ -12,7 +12,8 @@ namespace spacehook::emulator {
 /// keys), groups, the tree with members and access numbers, webhooks (never their secrets), the
 /// webhook journal, every delivery attempt, file operations, counters and faults. Call with
 /// PortalState::mu held.
-Json StateDump(const PortalState& state, const WebhookBook& book, const WebhookSender& sender, const FaultSet& faults);
+Json StateDump(const PortalState& state, const WebhookBook& book, const WebhookSender& sender,
+               const FaultSet& faults);
 
 /// The delivery attempts alone (oldest first).
 Json DeliveriesJson(const WebhookSender& sender);

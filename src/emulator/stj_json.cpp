@@ -76,12 +76,24 @@ void AppendString(std::string& out, std::string_view s) {
         }
         ++i;
         switch (c) {
-            case '\\': out += "\\\\"; break;
-            case '\b': out += "\\b"; break;
-            case '\f': out += "\\f"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\t': out += "\\t"; break;
+            case '\\':
+                out += "\\\\";
+                break;
+            case '\b':
+                out += "\\b";
+                break;
+            case '\f':
+                out += "\\f";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            case '\r':
+                out += "\\r";
+                break;
+            case '\t':
+                out += "\\t";
+                break;
             // HTML-sensitive characters the default JavaScriptEncoder refuses, the quote included
             // (STJ writes it as \u0022, not \").
             case '"':
@@ -90,7 +102,9 @@ void AppendString(std::string& out, std::string_view s) {
             case '&':
             case '\'':
             case '+':
-            case '`': AppendU(out, c); break;
+            case '`':
+                AppendU(out, c);
+                break;
             default:
                 if (c < 0x20 || c == 0x7F) {
                     AppendU(out, c);
@@ -128,10 +142,16 @@ void Write(std::string& out, const OJson& v) {
             out += ']';
             break;
         }
-        case OJson::value_t::string: AppendString(out, v.get_ref<const std::string&>()); break;
+        case OJson::value_t::string:
+            AppendString(out, v.get_ref<const std::string&>());
+            break;
         case OJson::value_t::null:
-        case OJson::value_t::discarded: out += "null"; break;
-        default: out += v.dump(); break;  // numbers and booleans print the same in both libraries
+        case OJson::value_t::discarded:
+            out += "null";
+            break;
+        default:
+            out += v.dump();
+            break;  // numbers and booleans print the same in both libraries
     }
 }
 
@@ -150,7 +170,9 @@ std::string WriteStjString(std::string_view text) {
 }
 
 // Through text: the two types differ only in object order. `replace` keeps invalid UTF-8 from throwing.
-OJson ToOrdered(const Json& value) { return OJson::parse(value.dump(-1, ' ', false, Json::error_handler_t::replace)); }
+OJson ToOrdered(const Json& value) {
+    return OJson::parse(value.dump(-1, ' ', false, Json::error_handler_t::replace));
+}
 
 Json FromOrdered(const OJson& value) {
     return Json::parse(value.dump(-1, ' ', false, OJson::error_handler_t::replace));

@@ -10,7 +10,9 @@ TaskRunner::TaskRunner(int threads) {
     for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Run(); });
 }
 
-TaskRunner::~TaskRunner() { Stop(); }
+TaskRunner::~TaskRunner() {
+    Stop();
+}
 
 void TaskRunner::PostAfter(std::chrono::milliseconds delay, Task task) {
     {

@@ -23,13 +23,15 @@ std::optional<ParsedUrl> ParseHttpUrl(std::string_view url) {
     auto rest = url.substr(sep + 3);
     const auto end = rest.find_first_of("/?#");
     auto authority = rest.substr(0, end);
-    if (const auto at = authority.rfind('@'); at != std::string_view::npos) authority = authority.substr(at + 1);
+    if (const auto at = authority.rfind('@'); at != std::string_view::npos)
+        authority = authority.substr(at + 1);
     std::string_view port_text;
     if (!authority.empty() && authority.front() == '[') {
         const auto close = authority.find(']');
         if (close == std::string_view::npos) return std::nullopt;
         out.host = std::string(authority.substr(1, close - 1));
-        if (close + 1 < authority.size() && authority[close + 1] == ':') port_text = authority.substr(close + 2);
+        if (close + 1 < authority.size() && authority[close + 1] == ':')
+            port_text = authority.substr(close + 2);
     } else {
         const auto colon = authority.rfind(':');
         out.host = std::string(authority.substr(0, colon));
@@ -81,10 +83,10 @@ bool Matches(const Cidr& c, const unsigned char* addr) {
 
 const std::vector<Cidr>& Blacklist() {
     static const std::vector<Cidr> kList = {
-        MakeCidr("0.0.0.0", 8),     MakeCidr("10.0.0.0", 8),    MakeCidr("100.64.0.0", 10),
-        MakeCidr("127.0.0.0", 8),   MakeCidr("169.254.0.0", 16), MakeCidr("172.16.0.0", 12),
-        MakeCidr("192.168.0.0", 16), MakeCidr("::", 128),        MakeCidr("::1", 128),
-        MakeCidr("fc00::", 8),      MakeCidr("fd00::", 8),      MakeCidr("fe80::", 10),
+        MakeCidr("0.0.0.0", 8),      MakeCidr("10.0.0.0", 8),     MakeCidr("100.64.0.0", 10),
+        MakeCidr("127.0.0.0", 8),    MakeCidr("169.254.0.0", 16), MakeCidr("172.16.0.0", 12),
+        MakeCidr("192.168.0.0", 16), MakeCidr("::", 128),         MakeCidr("::1", 128),
+        MakeCidr("fc00::", 8),       MakeCidr("fd00::", 8),       MakeCidr("fe80::", 10),
     };
     return kList;
 }

@@ -12,7 +12,9 @@ namespace {
 
 const std::string kOwner = "66faa6e4-f133-11ea-b126-00ffeec8b4ef";
 
-TimePoint At(const char* iso) { return *ParseIso8601(iso); }
+TimePoint At(const char* iso) {
+    return *ParseIso8601(iso);
+}
 
 struct Fixture {
     Portal portal;
@@ -50,9 +52,9 @@ TEST(WebhookBodyTest, FileCreatedMatchesTheWireExample) {
     const std::string expected =
         R"({"event":{"id":4821,"createOn":"2026-06-30T10:15:42Z","createBy":"66faa6e4-f133-11ea-b126-00ffeec8b4ef",)"
         R"("trigger":"file.created","triggerId":128},)"
-        R"("payload":{"id":)" + file.id.str() + R"(,"parentId":)" + folder.id.str() +
-        R"(,"securityByUsers":{},"folderIdDisplay":)" + folder.id.str() + R"(,"rootId":)" +
-        f.portal.rooms_root().str() +
+        R"("payload":{"id":)" +
+        file.id.str() + R"(,"parentId":)" + folder.id.str() + R"(,"securityByUsers":{},"folderIdDisplay":)" +
+        folder.id.str() + R"(,"rootId":)" + f.portal.rooms_root().str() +
         R"(,"title":"Invoice-0042.docx","createBy":"66faa6e4-f133-11ea-b126-00ffeec8b4ef",)"
         R"("modifiedBy":"66faa6e4-f133-11ea-b126-00ffeec8b4ef","createOn":"2026-06-30T10:15:41Z",)"
         R"("modifiedOn":"2026-06-30T10:15:41Z","rootFolderType":14,)"
@@ -68,7 +70,8 @@ TEST(WebhookBodyTest, PayloadIsTheThinFileEntry) {
     Entry& room = f.portal.CreateRoom("Room", 5, kOwner, now);
     const Entry& file = f.portal.CreateFile(room.id, "a.docx", 10, kOwner, now);
     const auto payload = FileEntryPayload(f.portal, file);
-    for (const char* absent : {"webUrl", "version", "contentLength", "fileExst", "roomType", "folderType", "roomId"}) {
+    for (const char* absent :
+         {"webUrl", "version", "contentLength", "fileExst", "roomType", "folderType", "roomId"}) {
         EXPECT_FALSE(payload.contains(absent)) << absent;
     }
     // rootId is the section root (VirtualRooms), never the room (wire.md §1.6).
@@ -96,7 +99,7 @@ TEST(WebhookBodyTest, DefaultsAreOmitted) {
     entry.id = 9;
     entry.creation_time = At("2026-06-30T10:00:00Z");
     entry.create_by = "00000000-0000-0000-0000-000000000000";  // Guid.Empty
-    entry.trigger = 0;                                          // a legacy send: triggerId omitted
+    entry.trigger = 0;                                         // a legacy send: triggerId omitted
     entry.trigger_name = "*";
     entry.payload = OJson::object();
     const auto body = OJson::parse(BuildWebhookBody(entry, config, nullptr));
@@ -117,9 +120,9 @@ TEST(WebhookBodyTest, UserPayloadKeepsEmailAndOmitsDefaults) {
     u.created_by = kOwner;
     u.created = u.last_modified = At("2026-06-30T10:25:01Z");
     const auto p = UserInfoPayload(u);
-    const std::vector<std::string> keys = {"id",       "firstName", "lastName", "userName",    "status",
-                                           "activationStatus", "email", "lastModified", "tenantId",
-                                           "isActive", "cultureName", "createDate", "createdBy"};
+    const std::vector<std::string> keys = {
+        "id",           "firstName", "lastName", "userName",    "status",     "activationStatus", "email",
+        "lastModified", "tenantId",  "isActive", "cultureName", "createDate", "createdBy"};
     std::vector<std::string> got;
     for (auto it = p.begin(); it != p.end(); ++it) got.push_back(it.key());
     EXPECT_EQ(got, keys);
@@ -156,12 +159,13 @@ TEST(WebhookBodyTest, RetryBlockFollowsTheTriggersAndTarget) {
     retry.retry_count = 2;
     retry.retry_on = At("2026-06-30T10:15:46Z");
     const auto body = BuildWebhookBody(entry, config, &retry);
-    EXPECT_NE(body.find(R"("webhook":{"id":9,"name":"watch-567","url":"https://h","triggers":["folder.updated"],)"
-                        R"("target":{"id":567,"type":"folder"},"lastFailureOn":"2026-06-30T10:15:43Z",)"
-                        R"("lastFailureContent":"Response status code does not indicate success: 503 )"
-                        R"((Service Unavailable).","lastSuccessOn":"2026-06-29T08:00:00","retryCount":2,)"
-                        R"("retryOn":"2026-06-30T10:15:46Z"})"),
-              std::string::npos)
+    EXPECT_NE(
+        body.find(R"("webhook":{"id":9,"name":"watch-567","url":"https://h","triggers":["folder.updated"],)"
+                  R"("target":{"id":567,"type":"folder"},"lastFailureOn":"2026-06-30T10:15:43Z",)"
+                  R"("lastFailureContent":"Response status code does not indicate success: 503 )"
+                  R"((Service Unavailable).","lastSuccessOn":"2026-06-29T08:00:00","retryCount":2,)"
+                  R"("retryOn":"2026-06-30T10:15:46Z"})"),
+        std::string::npos)
         << body;
 }
 
@@ -203,7 +207,8 @@ TEST(WebhookBookTest, ManualRetryGetsANewId) {
     c.enabled = true;
     c.created_by = kOwner;
     book.Add(c);
-    const auto ids = book.Publish("file.created", OJson::object(), "1", 1, kOwner, [](const auto&) { return true; });
+    const auto ids =
+        book.Publish("file.created", OJson::object(), "1", 1, kOwner, [](const auto&) { return true; });
     ASSERT_EQ(ids.size(), 1U);
     clock.Advance(std::chrono::seconds(30));
     const auto again = book.Requeue(ids[0], kOwner);

@@ -4,7 +4,8 @@
 
 namespace spacehook::emulator {
 
-std::string BuildWebhookBody(const WebhookLogEntry& entry, const WebhookConfig& config, const RetryFields* retry) {
+std::string BuildWebhookBody(const WebhookLogEntry& entry, const WebhookConfig& config,
+                             const RetryFields* retry) {
     // WhenWritingDefault (wire.md §1.4): Guid.Empty createBy and a 0 triggerId are omitted.
     OJson event = OJson::object();
     event["id"] = entry.id;
@@ -43,10 +44,10 @@ std::string BuildWebhookBody(const WebhookLogEntry& entry, const WebhookConfig& 
     return WriteStj(body);
 }
 
-std::vector<std::int64_t> WebhookBook::Publish(const std::string& trigger, const OJson& payload,
-                                               const std::string& entity_id, const OJson& entity_id_json,
-                                               const std::string& acting_user,
-                                               const std::function<bool(const std::string&)>& creator_can_read) {
+std::vector<std::int64_t> WebhookBook::Publish(
+    const std::string& trigger, const OJson& payload, const std::string& entity_id,
+    const OJson& entity_id_json, const std::string& acting_user,
+    const std::function<bool(const std::string&)>& creator_can_read) {
     const auto bit = docspace::TriggerBit(trigger).value_or(0);
     std::vector<WebhookConfig> candidates;
     {
@@ -155,7 +156,8 @@ void WebhookBook::MarkSuccess(std::int64_t config_id, TimePoint when, int status
     }
 }
 
-void WebhookBook::MarkFailure(std::int64_t config_id, TimePoint when, const std::string& content, int status) {
+void WebhookBook::MarkFailure(std::int64_t config_id, TimePoint when, const std::string& content,
+                              int status) {
     std::lock_guard lock(mu_);
     if (auto it = configs_.find(config_id); it != configs_.end()) {
         it->second.last_failure_on = when;

@@ -66,7 +66,8 @@ struct RetryFields {
 
 /// The exact body: `{"event":{...},"payload":...,"webhook":{...}}` in that order, compact STJ JSON
 /// with defaults omitted (wire.md §1.3, §1.4).
-std::string BuildWebhookBody(const WebhookLogEntry& entry, const WebhookConfig& config, const RetryFields* retry);
+std::string BuildWebhookBody(const WebhookLogEntry& entry, const WebhookConfig& config,
+                             const RetryFields* retry);
 
 /// Webhook configs and their journal. Thread-safe: REST handlers and sender threads share it.
 class WebhookBook {
@@ -76,9 +77,10 @@ public:
     /// Decides who gets an event (§1.8): every enabled config whose bitmask has the trigger (or is 0)
     /// and whose target, when set, equals `entity_id`; `creator_can_read(creator)` is asked only when
     /// the acting user is not the config's creator. Writes one log row per config and returns their ids.
-    std::vector<std::int64_t> Publish(const std::string& trigger, const OJson& payload, const std::string& entity_id,
-                                      const OJson& entity_id_json, const std::string& acting_user,
-                                      const std::function<bool(const std::string& creator)>& creator_can_read);
+    std::vector<std::int64_t> Publish(
+        const std::string& trigger, const OJson& payload, const std::string& entity_id,
+        const OJson& entity_id_json, const std::string& acting_user,
+        const std::function<bool(const std::string& creator)>& creator_can_read);
     /// A manual retry: a new row (new id, new createOn) copying the old row's event. nullopt when the
     /// old row or its config is gone.
     std::optional<std::int64_t> Requeue(std::int64_t log_id, const std::string& acting_user);

@@ -21,7 +21,9 @@ constexpr std::int64_t kFileUpdated = 512;
 constexpr std::int64_t kFolderUpdated = 65536;
 constexpr std::int64_t kRoomCreated = 4194304;
 
-std::string S(const Json& id) { return id.is_string() ? id.get<std::string>() : id.dump(); }
+std::string S(const Json& id) {
+    return id.is_string() ? id.get<std::string>() : id.dump();
+}
 
 bool SignatureValid(const Received& r) {
     const auto header = r.Header("x-docspace-signature-256");
@@ -44,7 +46,8 @@ protected:
 TEST_F(WebhooksTest, RoomCreatedIsSignedAndShapedAsOnTheWire) {
     Subscribe(api, kRoomAdminKey, "rooms", receiver.url(), kRoomCreated);
     EXPECT_EQ(receiver.heads(), 1);  // probed with HEAD on create
-    const auto room = api.Post("/api/2.0/files/rooms", kRoomAdminKey, Json{{"title", "Client <Ж>"}, {"roomType", 2}});
+    const auto room =
+        api.Post("/api/2.0/files/rooms", kRoomAdminKey, Json{{"title", "Client <Ж>"}, {"roomType", 2}});
     const auto posts = receiver.WaitPosts(1);
     ASSERT_EQ(posts.size(), 1U);
     const auto& p = posts[0];
@@ -81,7 +84,8 @@ TEST_F(WebhooksTest, SubscriptionChecks) {
     receiver.SetHeadStatus(404);
     auto a = create(kOwnerKey, base);
     EXPECT_EQ(a.status, 400);
-    EXPECT_EQ(a.json["error"]["message"], "Webhook URL is not available. HEAD request is not response 200 http status.");
+    EXPECT_EQ(a.json["error"]["message"],
+              "Webhook URL is not available. HEAD request is not response 200 http status.");
     receiver.SetHeadStatus(200);
     Json refused = base;
     refused["uri"] = "http://127.0.0.1:9/hook";
@@ -93,7 +97,8 @@ TEST_F(WebhooksTest, SubscriptionChecks) {
     EXPECT_EQ(create(kJaneKey, users).json["error"]["message"], "Trigger is not available");
     EXPECT_EQ(create(kRoomAdminKey, users).status, 200);
     // Secret policy: 8-30 printable ASCII without spaces.
-    for (const std::string& secret : std::vector<std::string>{"short", "has space inside", std::string(31, 'x'), ""}) {
+    for (const std::string& secret :
+         std::vector<std::string>{"short", "has space inside", std::string(31, 'x'), ""}) {
         Json bad = base;
         bad["name"] = "secret-" + std::to_string(secret.size());
         bad["secretKey"] = secret;
@@ -101,10 +106,13 @@ TEST_F(WebhooksTest, SubscriptionChecks) {
     }
     // Same name + uri.
     EXPECT_EQ(create(kOwnerKey, base).status, 200);
-    EXPECT_EQ(create(kOwnerKey, base).json["error"]["message"], "Webhook with the same name and payload URL already exists");
+    EXPECT_EQ(create(kOwnerKey, base).json["error"]["message"],
+              "Webhook with the same name and payload URL already exists");
     // Guests cannot manage webhooks; model checks are validation problems.
-    EXPECT_EQ(create(kGuestKey, Json{{"name", "g"}, {"uri", receiver.url()}, {"secretKey", kSecret}}).status, 403);
-    EXPECT_EQ(create(kOwnerKey, Json{{"uri", receiver.url()}, {"secretKey", kSecret}}).json["statusCode"], 400);
+    EXPECT_EQ(create(kGuestKey, Json{{"name", "g"}, {"uri", receiver.url()}, {"secretKey", kSecret}}).status,
+              403);
+    EXPECT_EQ(create(kOwnerKey, Json{{"uri", receiver.url()}, {"secretKey", kSecret}}).json["statusCode"],
+              400);
     // Jane sees only her own; the owner sees all.
     EXPECT_EQ(api.Get(hooks, kJaneKey).response().size(), 0U);
     const auto all = api.Get(hooks, kOwnerKey);
@@ -122,23 +130,25 @@ TEST_F(WebhooksTest, SsrfGuardRefusesLoopbackAndPlainHttpWithSsl) {
                                      Json{{"name", "x"}, {"uri", receiver.url()}, {"secretKey", kSecret}});
     EXPECT_EQ(a.status, 400);
     EXPECT_EQ(a.json["error"]["message"], "URL resolves to a blacklisted IP address");
-    const auto ssl = guarded.api->Post("/api/2.0/settings/webhook", kOwnerKey,
-                                       Json{{"name", "y"}, {"uri", "http://hooks.example.com/x"}, {"secretKey", kSecret},
-                                            {"ssl", true}});
+    const auto ssl = guarded.api->Post(
+        "/api/2.0/settings/webhook", kOwnerKey,
+        Json{{"name", "y"}, {"uri", "http://hooks.example.com/x"}, {"secretKey", kSecret}, {"ssl", true}});
     EXPECT_EQ(ssl.status, 400);
 }
 
 TEST_F(WebhooksTest, PutIsAFullReplace) {
     const auto id = Subscribe(api, kOwnerKey, "full", receiver.url(), kFileCreated, "42");
-    const auto put = api.Put("/api/2.0/settings/webhook", kOwnerKey, Json{{"id", id}, {"name", "full"}, {"uri", receiver.url()}});
+    const auto put = api.Put("/api/2.0/settings/webhook", kOwnerKey,
+                             Json{{"id", id}, {"name", "full"}, {"uri", receiver.url()}});
     ASSERT_EQ(put.status, 200) << put.body;
     EXPECT_EQ(put.response()["enabled"], false);  // omitted -> false
     EXPECT_EQ(put.response()["triggers"], 0);     // omitted -> All
     EXPECT_FALSE(put.response().contains("targetId"));
     // Enabling probes again and keeps the secret.
     const int heads = receiver.heads();
-    const auto enabled = api.Put("/api/2.0/settings/webhook/enable", kOwnerKey,
-                                 Json{{"id", id}, {"enabled", true}, {"name", "full"}, {"uri", receiver.url()}});
+    const auto enabled =
+        api.Put("/api/2.0/settings/webhook/enable", kOwnerKey,
+                Json{{"id", id}, {"enabled", true}, {"name", "full"}, {"uri", receiver.url()}});
     ASSERT_EQ(enabled.status, 200) << enabled.body;
     EXPECT_EQ(receiver.heads(), heads + 1);
     ASSERT_TRUE(emu.emulator.UploadFile(
@@ -204,7 +214,8 @@ TEST_F(WebhooksTest, UploadsAndCopyAsFireTheirEventPairs) {
     std::map<std::string, std::multiset<std::string>> per_id;
     for (const auto& p : posts) per_id[S(p.Parsed()["payload"]["id"])].insert(p.Parsed()["event"]["trigger"]);
     EXPECT_EQ(per_id[S(same.response()["id"])], (std::multiset<std::string>{"file.created"}));
-    EXPECT_EQ(per_id[S(conv.response()["id"])], (std::multiset<std::string>{"file.created", "file.uploaded"}));
+    EXPECT_EQ(per_id[S(conv.response()["id"])],
+              (std::multiset<std::string>{"file.created", "file.uploaded"}));
     EXPECT_EQ(per_id[src], (std::multiset<std::string>{"file.created", "file.updated", "file.uploaded"}));
     EXPECT_EQ(posts.size(), 7U);
     EXPECT_EQ(api.Get("/api/2.0/files/file/" + src, kOwnerKey).response()["version"], 2);
@@ -229,7 +240,8 @@ TEST_F(WebhooksTest, RetriesFollowTheBackoffAndAreResigned) {
         EXPECT_EQ(body["event"]["id"], posts[0].Parsed()["event"]["id"]);
         EXPECT_EQ(body["event"]["createOn"], posts[0].Parsed()["event"]["createOn"]);
         EXPECT_TRUE(SignatureValid(posts[i]));
-        EXPECT_NE(posts[i].Header("x-docspace-signature-256"), posts[i - 1].Header("x-docspace-signature-256"));
+        EXPECT_NE(posts[i].Header("x-docspace-signature-256"),
+                  posts[i - 1].Header("x-docspace-signature-256"));
     }
     ASSERT_TRUE(slow.emulator.WaitIdle(milliseconds(5000)));
     EXPECT_EQ(receiver.Posts().size(), 4U);  // the 2xx ended it
@@ -259,7 +271,8 @@ TEST_F(WebhooksTest, JournalAndManualRetry) {
     EXPECT_EQ(entry["trigger"], kRoomCreated);
     EXPECT_EQ(Json::parse(entry["requestHeaders"].get<std::string>())["x-docspace-signature-256"][0],
               first[0].Header("x-docspace-signature-256"));
-    const auto retried = api.Put("/api/2.0/settings/webhook/" + S(entry["id"]) + "/retry", kOwnerKey, Json::object());
+    const auto retried =
+        api.Put("/api/2.0/settings/webhook/" + S(entry["id"]) + "/retry", kOwnerKey, Json::object());
     ASSERT_EQ(retried.status, 200) << retried.body;
     EXPECT_NE(retried.response()["id"], entry["id"]);  // a manual retry is a new log entry
     const auto both = receiver.WaitPosts(2);

@@ -354,7 +354,7 @@ public:
 private:
     /// One admitted connection: holds its slot under max_connections until the session frame dies.
     class ActiveSlot {
-      public:
+    public:
         ActiveSlot(Impl* impl, std::uint64_t id) : impl_(impl), id_(id) {}
         ActiveSlot(ActiveSlot&& other) noexcept
             : impl_(std::exchange(other.impl_, nullptr)), id_(other.id_) {}
@@ -365,7 +365,7 @@ private:
             if (impl_ != nullptr) impl_->Release(id_);
         }
 
-      private:
+    private:
         Impl* impl_;
         std::uint64_t id_;
     };

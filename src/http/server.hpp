@@ -28,8 +28,8 @@ struct Request {
     std::string query;   ///< text after '?', without it
     std::vector<Header> headers;
     std::string body;
-    std::string remote_address;  ///< peer IP, textual
-    bool secure = false;         ///< arrived over in-process TLS
+    std::string remote_address;                     ///< peer IP, textual
+    bool secure = false;                            ///< arrived over in-process TLS
     std::chrono::steady_clock::time_point started;  ///< when the first byte of this request arrived
 
     /// First header with this lower-case name, or nullptr.
@@ -48,7 +48,9 @@ struct Response {
     /// client must survive a peer that drops it mid-request).
     bool abort_connection = false;
 
-    static Response Json(int status, std::string body) { return Response{status, "application/json", {}, std::move(body)}; }
+    static Response Json(int status, std::string body) {
+        return Response{status, "application/json", {}, std::move(body)};
+    }
     static Response Text(int status, std::string body) {
         return Response{status, "text/plain; charset=utf-8", {}, std::move(body)};
     }
@@ -96,14 +98,15 @@ struct TlsOptions {
 /// can hold at most one connection slot until a deadline closes it.
 struct ServerOptions {
     std::string host = "0.0.0.0";
-    std::uint16_t port = 3000;  ///< 0 = pick a free port (tests), see Server::port()
-    std::size_t body_limit = 1024 * 1024;     ///< larger bodies -> 413, connection closed
-    std::size_t header_limit = 16 * 1024;     ///< larger header blocks -> 431, connection closed
-    std::chrono::milliseconds header_timeout{10000};  ///< whole header block must arrive within this -> else 408
-    std::chrono::milliseconds body_timeout{30000};    ///< whole body must arrive within this -> else 408
-    std::chrono::milliseconds idle_timeout{60000};    ///< keep-alive connection with no new request is closed
-    std::chrono::milliseconds write_timeout{30000};   ///< a client not reading its response is dropped
-    std::chrono::milliseconds handler_timeout{30000}; ///< a handler that never responds -> 503
+    std::uint16_t port = 3000;             ///< 0 = pick a free port (tests), see Server::port()
+    std::size_t body_limit = 1024 * 1024;  ///< larger bodies -> 413, connection closed
+    std::size_t header_limit = 16 * 1024;  ///< larger header blocks -> 431, connection closed
+    std::chrono::milliseconds header_timeout{
+        10000};  ///< whole header block must arrive within this -> else 408
+    std::chrono::milliseconds body_timeout{30000};   ///< whole body must arrive within this -> else 408
+    std::chrono::milliseconds idle_timeout{60000};   ///< keep-alive connection with no new request is closed
+    std::chrono::milliseconds write_timeout{30000};  ///< a client not reading its response is dropped
+    std::chrono::milliseconds handler_timeout{30000};  ///< a handler that never responds -> 503
     std::size_t max_connections = 1024;  ///< beyond this, new connections get 503 and are closed
     int threads = 1;                     ///< I/O threads
     std::optional<TlsOptions> tls;       ///< serve HTTPS in-process
@@ -113,10 +116,10 @@ struct ServerOptions {
 struct ServerStats {
     std::uint64_t connections_accepted = 0;
     std::uint64_t connections_rejected = 0;  ///< over max_connections
-    std::uint64_t requests = 0;          ///< complete requests handed to the handler
-    std::uint64_t timeouts = 0;          ///< header/body/write deadlines hit
-    std::uint64_t limit_rejections = 0;  ///< 413/431
-    std::uint64_t handler_timeouts = 0;  ///< handler did not respond within handler_timeout -> 503
+    std::uint64_t requests = 0;              ///< complete requests handed to the handler
+    std::uint64_t timeouts = 0;              ///< header/body/write deadlines hit
+    std::uint64_t limit_rejections = 0;      ///< 413/431
+    std::uint64_t handler_timeouts = 0;      ///< handler did not respond within handler_timeout -> 503
     std::size_t active_connections = 0;
 };
 

@@ -22,7 +22,8 @@ std::string ToLower(std::string_view text) {
 
 std::string_view Trim(std::string_view text) {
     while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-    while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\r' || text.back() == '\n')) {
+    while (!text.empty() &&
+           (text.back() == ' ' || text.back() == '\t' || text.back() == '\r' || text.back() == '\n')) {
         text.remove_suffix(1);
     }
     return text;
@@ -44,7 +45,8 @@ ErrorCode ClassifyCurlCode(CURLcode code) {
 }
 
 std::string CurlErrorText(CURLcode code, const char* errbuf) {
-    std::string text = (errbuf != nullptr && errbuf[0] != '\0') ? std::string(errbuf) : curl_easy_strerror(code);
+    std::string text =
+        (errbuf != nullptr && errbuf[0] != '\0') ? std::string(errbuf) : curl_easy_strerror(code);
     while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
     return text;
 }
@@ -149,14 +151,16 @@ private:
         curl_easy_setopt(handle, CURLOPT_PROTOCOLS_STR, "http,https");
         curl_easy_setopt(handle, CURLOPT_NOSIGNAL, 1L);  // threads: no SIGALRM for DNS timeouts
         curl_easy_setopt(handle, CURLOPT_ERRORBUFFER, errbuf);
-        curl_easy_setopt(handle, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(request.connect_timeout.count()));
+        curl_easy_setopt(handle, CURLOPT_CONNECTTIMEOUT_MS,
+                         static_cast<long>(request.connect_timeout.count()));
         curl_easy_setopt(handle, CURLOPT_TIMEOUT_MS, static_cast<long>(request.total_timeout.count()));
         // Redirects are answers, not something to chase: a 3xx from the portal means a wrong base URL.
         curl_easy_setopt(handle, CURLOPT_FOLLOWLOCATION, 0L);
         curl_easy_setopt(handle, CURLOPT_SSL_VERIFYPEER, options_.verify_tls ? 1L : 0L);
         curl_easy_setopt(handle, CURLOPT_SSL_VERIFYHOST, options_.verify_tls ? 2L : 0L);
         if (!options_.ca_file.empty()) curl_easy_setopt(handle, CURLOPT_CAINFO, options_.ca_file.c_str());
-        if (!options_.user_agent.empty()) curl_easy_setopt(handle, CURLOPT_USERAGENT, options_.user_agent.c_str());
+        if (!options_.user_agent.empty())
+            curl_easy_setopt(handle, CURLOPT_USERAGENT, options_.user_agent.c_str());
         curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION, &WriteBody);
         curl_easy_setopt(handle, CURLOPT_WRITEDATA, &transfer);
         curl_easy_setopt(handle, CURLOPT_HEADERFUNCTION, &WriteHeader);
@@ -171,13 +175,15 @@ private:
             if (method != "GET") curl_easy_setopt(handle, CURLOPT_CUSTOMREQUEST, method.c_str());
         } else {
             // POSTFIELDS gives curl the body and its length; CUSTOMREQUEST turns POST into PUT/DELETE/...
-            curl_easy_setopt(handle, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
+            curl_easy_setopt(handle, CURLOPT_POSTFIELDSIZE_LARGE,
+                             static_cast<curl_off_t>(request.body.size()));
             curl_easy_setopt(handle, CURLOPT_POSTFIELDS, request.body.data());
             if (method != "POST") curl_easy_setopt(handle, CURLOPT_CUSTOMREQUEST, method.c_str());
         }
 
         Slist headers;
-        for (const auto& [name, value] : request.headers) headers = Append(std::move(headers), name + ": " + value);
+        for (const auto& [name, value] : request.headers)
+            headers = Append(std::move(headers), name + ": " + value);
         // No "Expect: 100-continue" round trip for larger bodies; DocSpace answers in one go.
         headers = Append(std::move(headers), "Expect:");
         curl_easy_setopt(handle, CURLOPT_HTTPHEADER, headers.get());
@@ -187,9 +193,10 @@ private:
         curl_easy_setopt(handle, CURLOPT_HTTPHEADER, nullptr);
         curl_easy_setopt(handle, CURLOPT_ERRORBUFFER, nullptr);
         if (code != CURLE_OK) {
-            Error error{ClassifyCurlCode(code),
-                        fmt::format("{} {}: {}", method, UrlForMessage(request.url), CurlErrorText(code, errbuf)), 0,
-                        std::nullopt};
+            Error error{
+                ClassifyCurlCode(code),
+                fmt::format("{} {}: {}", method, UrlForMessage(request.url), CurlErrorText(code, errbuf)), 0,
+                std::nullopt};
             error.message = log::Redact(error.message);
             return Fail(std::move(error));
         }
@@ -204,11 +211,15 @@ private:
     std::vector<CURL*> idle_;
 };
 
-Client::Client(ClientOptions options) : impl_(std::make_unique<Impl>(std::move(options))) { GlobalInit(); }
+Client::Client(ClientOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {
+    GlobalInit();
+}
 
 Client::~Client() = default;
 
-Result<Response> Client::Send(const Request& request) { return impl_->Send(request); }
+Result<Response> Client::Send(const Request& request) {
+    return impl_->Send(request);
+}
 
 void GlobalInit() {
     static std::once_flag once;

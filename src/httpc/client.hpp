@@ -32,8 +32,8 @@ struct Response {
 };
 
 struct ClientOptions {
-    bool verify_tls = true;          ///< never turned off silently: the option is named in config
-    std::string ca_file;             ///< extra CA bundle (tests with a self-signed portal)
+    bool verify_tls = true;             ///< never turned off silently: the option is named in config
+    std::string ca_file;                ///< extra CA bundle (tests with a self-signed portal)
     std::size_t max_idle_handles = 16;  ///< keep-alive connections kept per Client
     std::string user_agent = "spacehook/0.1";
 };

@@ -64,8 +64,10 @@ public:
         options.host = "127.0.0.1";
         options.port = 0;
         options.threads = 2;
-        server_ = std::make_unique<http::Server>(
-            options, [this](http::Request&& request, http::Responder respond) { Handle(std::move(request), std::move(respond)); });
+        server_ =
+            std::make_unique<http::Server>(options, [this](http::Request&& request, http::Responder respond) {
+                Handle(std::move(request), std::move(respond));
+            });
         auto started = server_->Start();
         if (!started) throw std::runtime_error(started.error().message);
     }
@@ -87,13 +89,17 @@ private:
             auto response = http::Response::Json(std::stoi(request.QueryParam("code").value_or("200")),
                                                  R"({"status":"given"})");
             response.headers.push_back({"X-Test-Header", "Mixed Case Value"});
-            if (auto location = request.QueryParam("location")) response.headers.push_back({"Location", *location});
+            if (auto location = request.QueryParam("location"))
+                response.headers.push_back({"Location", *location});
             respond(std::move(response));
             return;
         }
         Json headers = Json::object();
         for (const auto& header : request.headers) headers[header.name] = header.value;
-        Json echo = {{"method", request.method}, {"path", request.target}, {"headers", headers}, {"body", request.body}};
+        Json echo = {{"method", request.method},
+                     {"path", request.target},
+                     {"headers", headers},
+                     {"body", request.body}};
         auto response = http::Response::Json(200, request.method == "HEAD" ? "" : echo.dump());
         response.headers.push_back({"X-Echo", "yes"});
         respond(std::move(response));
@@ -244,7 +250,8 @@ TEST(HttpClient, UnresolvableHostIsUnavailable) {
     request.connect_timeout = milliseconds(2000);
     auto response = client.Send(request);
     ASSERT_FALSE(response);
-    EXPECT_TRUE(response.error().code == ErrorCode::kUnavailable || response.error().code == ErrorCode::kTimeout)
+    EXPECT_TRUE(response.error().code == ErrorCode::kUnavailable ||
+                response.error().code == ErrorCode::kTimeout)
         << response.error().message;
 }
 
@@ -252,8 +259,9 @@ TEST(HttpClient, ErrorsNeverCarryHeadersBodiesQueriesOrUserinfo) {
     auto port = testing::PickFreePort();
     ASSERT_TRUE(port);
     Client client;
-    Request request = Make("http://user:hunter2pw@127.0.0.1:" + std::to_string(*port) + "/api?token=tok-in-query",
-                           "POST", "body-with-secret");
+    Request request =
+        Make("http://user:hunter2pw@127.0.0.1:" + std::to_string(*port) + "/api?token=tok-in-query", "POST",
+             "body-with-secret");
     request.headers = {{"Authorization", "Bearer sk-very-secret-key"}};
     auto response = client.Send(request);
     ASSERT_FALSE(response);

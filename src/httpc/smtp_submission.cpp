@@ -76,7 +76,8 @@ Status SendMail(const MailSubmission& submission) {
     std::unique_ptr<curl_slist, SlistDeleter> rcpt;
     for (const auto& recipient : submission.recipients) {
         curl_slist* appended = curl_slist_append(rcpt.get(), BracketAddress(recipient).c_str());
-        if (appended == nullptr) return Fail(ErrorCode::kInternal, "out of memory building the recipient list");
+        if (appended == nullptr)
+            return Fail(ErrorCode::kInternal, "out of memory building the recipient list");
         (void)rcpt.release();
         rcpt.reset(appended);
     }
@@ -87,15 +88,17 @@ Status SendMail(const MailSubmission& submission) {
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(submission.timeout.count()));
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::min<long long>(submission.timeout.count(), 10000)));
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+                     static_cast<long>(std::min<long long>(submission.timeout.count(), 10000)));
     if (!submission.username.empty()) {
         curl_easy_setopt(h, CURLOPT_USERNAME, submission.username.c_str());
         curl_easy_setopt(h, CURLOPT_PASSWORD, submission.password.c_str());
     }
     // smtps:// is TLS from the first byte. For smtp:// STARTTLS is either required (a server that does not
     // offer it fails the send) or used when offered.
-    curl_easy_setopt(h, CURLOPT_USE_SSL,
-                     submission.require_starttls ? static_cast<long>(CURLUSESSL_ALL) : static_cast<long>(CURLUSESSL_TRY));
+    curl_easy_setopt(
+        h, CURLOPT_USE_SSL,
+        submission.require_starttls ? static_cast<long>(CURLUSESSL_ALL) : static_cast<long>(CURLUSESSL_TRY));
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, submission.verify_tls ? 1L : 0L);
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, submission.verify_tls ? 2L : 0L);
     curl_easy_setopt(h, CURLOPT_MAIL_FROM, from.c_str());

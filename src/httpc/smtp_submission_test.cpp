@@ -20,13 +20,14 @@ public:
         auto port = testing::PickFreePort();
         if (!port) throw std::runtime_error(port.error().message);
         port_ = *port;
-        auto child = ChildProcess::Start({"/usr/bin/python3", "-m", "aiosmtpd", "-n", "-l",
-                                          "127.0.0.1:" + std::to_string(port_), "-c",
-                                          "smtp_test_handler." + handler, dir_.path()},
-                                         {{"PYTHONPATH", SPACEHOOK_HTTPC_TESTDATA}});
+        auto child = ChildProcess::Start(
+            {"/usr/bin/python3", "-m", "aiosmtpd", "-n", "-l", "127.0.0.1:" + std::to_string(port_), "-c",
+             "smtp_test_handler." + handler, dir_.path()},
+            {{"PYTHONPATH", SPACEHOOK_HTTPC_TESTDATA}});
         if (!child) throw std::runtime_error(child.error().message);
         child_ = std::make_unique<ChildProcess>(std::move(*child));
-        if (!testing::WaitForPort(port_, milliseconds(10000))) throw std::runtime_error("aiosmtpd did not start");
+        if (!testing::WaitForPort(port_, milliseconds(10000)))
+            throw std::runtime_error("aiosmtpd did not start");
     }
     [[nodiscard]] std::string Url() const { return "smtp://127.0.0.1:" + std::to_string(port_); }
     [[nodiscard]] const std::string& dir() const { return dir_.path(); }

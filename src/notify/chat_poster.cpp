@@ -190,7 +190,7 @@ void RegisterWebhookUrl(ChatKind kind, std::string_view url) {
 }
 
 class ChatPoster::Impl {
-  public:
+public:
     Impl(ChatOptions options, const Clock& clock)
         : options_(std::move(options)),
           clock_(clock),
@@ -245,7 +245,7 @@ class ChatPoster::Impl {
         return Ok();
     }
 
-  private:
+private:
     ChatOptions options_;
     const Clock& clock_;
     httpc::Client client_;

@@ -67,7 +67,7 @@ void RegisterWebhookUrl(ChatKind kind, std::string_view url);
 /// Posts to chat incoming webhooks over httpc::Client (connections kept alive between posts). The
 /// webhook URL never appears in an error or a log line. Thread-safe.
 class ChatPoster {
-  public:
+public:
     explicit ChatPoster(ChatOptions options = {}, const Clock& clock = SystemClock::Instance());
     ~ChatPoster();
     ChatPoster(const ChatPoster&) = delete;
@@ -80,7 +80,7 @@ class ChatPoster {
     Status PostJson(const std::string& url, const Json& body,
                     const std::vector<std::pair<std::string, std::string>>& headers = {});
 
-  private:
+private:
     class Impl;
     std::unique_ptr<Impl> impl_;
 };

@@ -15,7 +15,7 @@ using std::chrono::milliseconds;
 namespace testing = httpc::testing;
 
 class ChatServer {
-  public:
+public:
     ChatServer() {
         std::filesystem::create_directory(Records());
         auto child = testing::ChildProcess::Start(
@@ -42,7 +42,7 @@ class ChatServer {
         return count;
     }
 
-  private:
+private:
     [[nodiscard]] std::string Records() const { return dir_.path() + "/records"; }
     testing::TempDir dir_;
     std::unique_ptr<testing::ChildProcess> child_;

@@ -23,7 +23,7 @@ struct MailReceipt {
 /// address: permanent), kUnavailable/kTimeout for a server that is down or answered 4xx (try again),
 /// kPermanent for a 5xx answer (rejected recipient, refused message, failed login).
 class Mailer {
-  public:
+public:
     virtual ~Mailer() = default;
     virtual Result<MailReceipt> Send(const MailMessage& message) = 0;
 };
@@ -32,7 +32,7 @@ class Mailer {
 /// addresses fail the same way) and keeps it instead of sending. Failures can be queued to simulate a
 /// server. Thread-safe.
 class RecordingMailer final : public Mailer {
-  public:
+public:
     /// `default_from` plays MAIL_FROM for messages without a From.
     explicit RecordingMailer(std::string default_from, const Clock& clock = SystemClock::Instance())
         : default_from_(std::move(default_from)), clock_(clock) {}
@@ -44,7 +44,7 @@ class RecordingMailer final : public Mailer {
     /// Every mail sent so far, in order.
     [[nodiscard]] std::vector<ComposedMail> Sent() const;
 
-  private:
+private:
     std::string default_from_;
     const Clock& clock_;
     mutable std::mutex mu_;

@@ -28,7 +28,7 @@ struct SmtpOptions {
 /// A Mailer that submits over SMTP (libcurl, through httpc::SendMail). Thread-safe: each Send is one
 /// SMTP session. Logs the Message-ID and the number of recipients, never bodies or the password.
 class SmtpMailer final : public Mailer {
-  public:
+public:
     /// Validates the options (URL scheme and host, MAIL_FROM) and moves credentials out of the URL.
     /// Errors are kConfig.
     static Result<std::unique_ptr<SmtpMailer>> Create(SmtpOptions options,
@@ -39,7 +39,7 @@ class SmtpMailer final : public Mailer {
     /// The URL as used: without credentials.
     [[nodiscard]] const std::string& url() const { return options_.url; }
 
-  private:
+private:
     SmtpMailer(SmtpOptions options, const Clock& clock) : options_(std::move(options)), clock_(clock) {}
 
     SmtpOptions options_;

@@ -20,7 +20,7 @@ namespace testing = httpc::testing;
 const TimePoint kNow = FromUnixMillis(1795422287000);
 
 class SmtpSink {
-  public:
+public:
     SmtpSink() {
         auto port = testing::PickFreePort();
         if (!port) throw std::runtime_error(port.error().message);
@@ -43,7 +43,7 @@ class SmtpSink {
         return Json::parse(testing::ReadFile(Path(n, ".json")));
     }
 
-  private:
+private:
     testing::TempDir dir_;
     std::unique_ptr<testing::ChildProcess> child_;
     std::uint16_t port_ = 0;

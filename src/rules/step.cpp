@@ -305,7 +305,8 @@ private:
                 if (value.is_number_integer()) {
                     const auto number = value.get<std::int64_t>();
                     const auto& types = docspace::RoomTypes();
-                    if (std::any_of(types.begin(), types.end(), [&](const auto& t) { return t.second == number; })) {
+                    if (std::any_of(types.begin(), types.end(),
+                                    [&](const auto& t) { return t.second == number; })) {
                         return value;
                     }
                 }

@@ -107,8 +107,9 @@ void Dispatcher::FlushCompletions() {
     for (std::size_t i = 0; i < deferred_.size(); ++i) {
         const Deferred& d = deferred_[i];
         Report(d.seq, d.trigger, d.completion, d.outcome,
-               i < results.size() ? results[i]
-                                  : Result<int>(Fail(ErrorCode::kInternal, "the store answered fewer completions")));
+               i < results.size()
+                   ? results[i]
+                   : Result<int>(Fail(ErrorCode::kInternal, "the store answered fewer completions")));
     }
     deferred_.clear();
 }

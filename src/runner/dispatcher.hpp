@@ -85,8 +85,9 @@ private:
     /// Writes the completions collected by DispatchDue, then logs and counts each.
     void FlushCompletions();
     /// Logs and counts a completion once the store has answered.
-    DispatchOutcome Report(std::int64_t seq, const std::string& trigger, const store::DispatchCompletion& completion,
-                           DispatchOutcome outcome, const Result<int>& created);
+    DispatchOutcome Report(std::int64_t seq, const std::string& trigger,
+                           const store::DispatchCompletion& completion, DispatchOutcome outcome,
+                           const Result<int>& created);
     DispatchOutcome Complete(const store::EventRecord& event, const std::vector<store::NewRun>& runs,
                              store::EventState state, const std::string& note, DispatchOutcome outcome);
     DispatchOutcome Retry(const store::EventRecord& event, const Error& error);

@@ -62,7 +62,8 @@ TEST_F(DispatcherTest, AClaimedBatchIsCompletedInOneCommitInJournalOrder) {
     UseRules(kIntake, Env());
     std::vector<std::int64_t> seqs;
     for (int i = 0; i < 6; ++i) {
-        const std::string title = i % 2 == 0 ? fmt::format("Invoice-{}.pdf", i) : fmt::format("Notes-{}.txt", i);
+        const std::string title =
+            i % 2 == 0 ? fmt::format("Invoice-{}.pdf", i) : fmt::format("Notes-{}.txt", i);
         const auto file = api_.AddFile(incoming_, title);
         seqs.push_back(Deliver(Envelope("file.created", FilePayload(file, incoming_, title), 100 + i)));
     }
@@ -70,7 +71,8 @@ TEST_F(DispatcherTest, AClaimedBatchIsCompletedInOneCommitInJournalOrder) {
     ASSERT_EQ(dispatcher_->DispatchDue().value(), 6u);
     EXPECT_EQ(store_->Stats()->commits - before, 2);  // the claim, then every completion together
     for (int i = 0; i < 6; ++i) {
-        EXPECT_EQ(Event(seqs[i]).state, i % 2 == 0 ? store::EventState::kDispatched : store::EventState::kIgnored);
+        EXPECT_EQ(Event(seqs[i]).state,
+                  i % 2 == 0 ? store::EventState::kDispatched : store::EventState::kIgnored);
     }
     const auto runs = Runs();
     ASSERT_EQ(runs.size(), 3u);

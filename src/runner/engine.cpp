@@ -174,7 +174,8 @@ void Engine::SleepWorker(int n, milliseconds floor) {
     // until a wake-up or max_sleep, so due work is picked up within max_sleep even while worker 1 is busy.
     const milliseconds wait = n == 1 ? NextWait(floor) : options_.max_sleep;
     lock.lock();
-    if (waker_->worker_cv.wait_for(lock, wait, [&] { return waker_->worker_wakeups > 0 || waker_->stopping; })) {
+    if (waker_->worker_cv.wait_for(lock, wait,
+                                   [&] { return waker_->worker_wakeups > 0 || waker_->stopping; })) {
         if (waker_->worker_wakeups > 0) --waker_->worker_wakeups;
     }
 }

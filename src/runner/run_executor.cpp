@@ -223,7 +223,8 @@ RunOutcome RunExecutor::Attempt(const store::RunRecord& run, const std::string& 
             ahead.reset();
         } else {
             if (stop != nullptr && stop->load()) {
-                if (auto st = store_.ReleaseRun(run.id, owner); !st) return Lost(run, st.error(), "releasing it");
+                if (auto st = store_.ReleaseRun(run.id, owner); !st)
+                    return Lost(run, st.error(), "releasing it");
                 log::Info(kComponent,
                           "shutting down: run released between steps; it resumes at the next start",
                           {{"run", run.id}, {"step", index}});
@@ -264,7 +265,8 @@ RunOutcome RunExecutor::Attempt(const store::RunRecord& run, const std::string& 
             if (auto rendered = RenderInput(next, context, *stored)) next_input = std::move(*rendered);
         }
         if (next_input) {
-            auto begun = store_.FinishAndBeginStep(run.id, owner, index, *output, index + 1, next.id, clock_.Now());
+            auto begun =
+                store_.FinishAndBeginStep(run.id, owner, index, *output, index + 1, next.id, clock_.Now());
             if (!begun) return Lost(run, begun.error(), "checkpointing " + what);
             ahead = BegunStep{std::move(*next_input), *begun};
         } else if (auto st = store_.FinishStep(run.id, owner, index, *output, clock_.Now()); !st) {

@@ -729,14 +729,15 @@ Result<StepStatus> BeginStepIn(Tx& tx, std::int64_t run_id, const LeasedRun& run
     // A restarted step keeps one row: started_at is the latest attempt's start.
     auto upsert = tx.db.Query(
         "INSERT INTO steps (run_id, step_index, name, status, started_at) VALUES ($1, $2, $3, 'started', $4) "
-        "ON CONFLICT (run_id, step_index) DO UPDATE SET name = EXCLUDED.name, started_at = EXCLUDED.started_at",
+        "ON CONFLICT (run_id, step_index) DO UPDATE SET name = EXCLUDED.name, started_at = "
+        "EXCLUDED.started_at",
         Params::Of(run_id, index, name, now));
     if (!upsert) return Fail(upsert.error());
     return before;
 }
 
-Status FinishStepIn(Tx& tx, std::int64_t run_id, const LeasedRun& run, int index, const std::string& output_text,
-                    TimePoint now) {
+Status FinishStepIn(Tx& tx, std::int64_t run_id, const LeasedRun& run, int index,
+                    const std::string& output_text, TimePoint now) {
     if (auto st = CheckStepIndex(run_id, index, run); !st) return st;
     if (auto st = UpdateOne(tx.db,
                             "UPDATE steps SET status = 'done', output = $1, finished_at = $2 "
@@ -747,8 +748,9 @@ Status FinishStepIn(Tx& tx, std::int64_t run_id, const LeasedRun& run, int index
         return Fail(ErrorCode::kInvalidArgument,
                     fmt::format("step {} of run {} was never begun (call BeginStep first)", index, run_id));
     }
-    auto advance = tx.db.Query("UPDATE runs SET next_step = GREATEST(next_step, $1), updated_at = $2 WHERE id = $3",
-                               Params::Of(index + 1, now, run_id));
+    auto advance =
+        tx.db.Query("UPDATE runs SET next_step = GREATEST(next_step, $1), updated_at = $2 WHERE id = $3",
+                    Params::Of(index + 1, now, run_id));
     if (!advance) return Fail(advance.error());
     return Ok();
 }
@@ -790,8 +792,8 @@ Status PgStore::CompleteRun(std::int64_t run_id, const std::string& owner, TimeP
 }
 
 Result<StepStatus> PgStore::FinishAndBeginStep(std::int64_t run_id, const std::string& owner, int index,
-                                               const Json& output, int next_index, const std::string& next_name,
-                                               TimePoint now) {
+                                               const Json& output, int next_index,
+                                               const std::string& next_name, TimePoint now) {
     if (auto st = RequireOwner(owner); !st) return Fail(st.error());
     const std::string output_text = DumpJson(output);
     return Write<StepStatus>(Fenced(run_id, owner, [&](Tx& tx, const LeasedRun& run) -> Result<StepStatus> {

@@ -1,11 +1,10 @@
 #include "store/sqlite_connection.hpp"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <fmt/format.h>
 
 #include <cerrno>
 #include <cstring>
@@ -40,9 +39,12 @@ bool IsStorageFailure(int rc) {
 ErrorCode CodeFor(int rc) {
     if (IsStorageFailure(rc)) return ErrorCode::kUnavailable;
     switch (rc & 0xff) {
-        case SQLITE_CONSTRAINT: return ErrorCode::kConflict;
-        case SQLITE_TOOBIG: return ErrorCode::kPayloadTooLarge;
-        default: return ErrorCode::kInternal;
+        case SQLITE_CONSTRAINT:
+            return ErrorCode::kConflict;
+        case SQLITE_TOOBIG:
+            return ErrorCode::kPayloadTooLarge;
+        default:
+            return ErrorCode::kInternal;
     }
 }
 
@@ -76,7 +78,10 @@ Statement::Statement(Connection& connection, CachedStatement& cached)
 }
 
 Statement::Statement(Statement&& other) noexcept
-    : connection_(other.connection_), cached_(other.cached_), stmt_(other.stmt_), bind_error_(other.bind_error_) {
+    : connection_(other.connection_),
+      cached_(other.cached_),
+      stmt_(other.stmt_),
+      bind_error_(other.bind_error_) {
     other.stmt_ = nullptr;
 }
 
@@ -92,7 +97,9 @@ Statement& Statement::operator=(Statement&& other) noexcept {
     return *this;
 }
 
-Statement::~Statement() { Release(); }
+Statement::~Statement() {
+    Release();
+}
 
 void Statement::Release() {
     if (stmt_ == nullptr) return;
@@ -110,7 +117,9 @@ void Statement::Reset() {
 namespace {
 // An empty string_view may carry a null data(); SQLite would bind NULL for it, which NOT NULL
 // columns refuse. Any non-null pointer with length 0 binds ''.
-const char* NonNull(std::string_view s) { return s.data() != nullptr ? s.data() : ""; }
+const char* NonNull(std::string_view s) {
+    return s.data() != nullptr ? s.data() : "";
+}
 }  // namespace
 
 Statement& Statement::Bind(int index, std::int64_t value) {
@@ -121,7 +130,8 @@ Statement& Statement::Bind(int index, std::int64_t value) {
 
 Statement& Statement::Bind(int index, std::string_view text) {
     // SQLITE_TRANSIENT: SQLite copies, so temporaries may be bound.
-    const int rc = sqlite3_bind_text64(stmt_, index, NonNull(text), text.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+    const int rc =
+        sqlite3_bind_text64(stmt_, index, NonNull(text), text.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
     if (rc != SQLITE_OK && bind_error_ == 0) bind_error_ = rc;
     return *this;
 }
@@ -155,11 +165,17 @@ Status Statement::Run() {
     return status;
 }
 
-bool Statement::IsNull(int column) const { return sqlite3_column_type(stmt_, column) == SQLITE_NULL; }
+bool Statement::IsNull(int column) const {
+    return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
+}
 
-std::int64_t Statement::Int(int column) const { return sqlite3_column_int64(stmt_, column); }
+std::int64_t Statement::Int(int column) const {
+    return sqlite3_column_int64(stmt_, column);
+}
 
-double Statement::Double(int column) const { return sqlite3_column_double(stmt_, column); }
+double Statement::Double(int column) const {
+    return sqlite3_column_double(stmt_, column);
+}
 
 Statement& Statement::BindDouble(int index, double value) {
     const int rc = sqlite3_bind_double(stmt_, index, value);
@@ -255,10 +271,16 @@ Result<std::int64_t> Connection::QueryInt(const std::string& sql) {
     return *row ? stmt->Int(0) : 0;
 }
 
-int Connection::Changes() const { return sqlite3_changes(db_); }
+int Connection::Changes() const {
+    return sqlite3_changes(db_);
+}
 
-std::int64_t Connection::LastInsertId() const { return sqlite3_last_insert_rowid(db_); }
+std::int64_t Connection::LastInsertId() const {
+    return sqlite3_last_insert_rowid(db_);
+}
 
-bool Connection::InTransaction() const { return sqlite3_get_autocommit(db_) == 0; }
+bool Connection::InTransaction() const {
+    return sqlite3_get_autocommit(db_) == 0;
+}
 
 }  // namespace spacehook::store::sqlite

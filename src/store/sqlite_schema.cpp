@@ -116,7 +116,8 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
 )sql";
 
 /// Applies what is missing inside the caller's transaction; `from`/`to` report the versions.
-Status Migrate(Connection& connection, std::span<const Migration> migrations, TimePoint now, int& from, int& to) {
+Status Migrate(Connection& connection, std::span<const Migration> migrations, TimePoint now, int& from,
+               int& to) {
     if (auto st = connection.Exec(kCreateMigrationsTable); !st) return st;
     auto current = connection.QueryInt("SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
     if (!current) return Fail(current.error());
@@ -132,11 +133,12 @@ Status Migrate(Connection& connection, std::span<const Migration> migrations, Ti
         if (migration.version <= to) continue;
         if (auto st = connection.Exec(migration.sql); !st) {
             Error error = st.error();
-            error.message = fmt::format("schema migration {} ({}) failed: {}", migration.version, migration.name,
-                                        error.message);
+            error.message = fmt::format("schema migration {} ({}) failed: {}", migration.version,
+                                        migration.name, error.message);
             return Fail(std::move(error));
         }
-        auto insert = connection.Prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)");
+        auto insert =
+            connection.Prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)");
         if (!insert) return Fail(insert.error());
         if (auto st = insert->BindAll(migration.version, migration.name, now).Run(); !st) return st;
         to = migration.version;
@@ -146,14 +148,16 @@ Status Migrate(Connection& connection, std::span<const Migration> migrations, Ti
 
 }  // namespace
 
-std::span<const Migration> Migrations() { return kMigrations; }
+std::span<const Migration> Migrations() {
+    return kMigrations;
+}
 
 Result<int> ApplyMigrations(Connection& connection, std::span<const Migration> migrations, TimePoint now) {
     if (migrations.empty()) return Fail(ErrorCode::kInternal, "no schema migrations given");
     for (std::size_t i = 0; i < migrations.size(); ++i) {
         if (migrations[i].version != static_cast<int>(i) + 1) {
-            return Fail(ErrorCode::kInternal, fmt::format("schema migration #{} has version {}, expected {}", i,
-                                                          migrations[i].version, i + 1));
+            return Fail(ErrorCode::kInternal, fmt::format("schema migration #{} has version {}, expected {}",
+                                                          i, migrations[i].version, i + 1));
         }
     }
     // IMMEDIATE: two processes opening one fresh file must not both decide to create the tables.

@@ -3,9 +3,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <type_traits>
 #include <filesystem>
 #include <system_error>
+#include <type_traits>
 
 #include "core/log.hpp"
 #include "store/rate_bucket.hpp"
@@ -19,7 +19,8 @@ namespace {
 constexpr std::size_t kMaxListLimit = 10000;
 
 constexpr std::string_view kEventColumns =
-    "seq, webhook_id, event_id, trigger_name, actor, entity_id, created_on, body, received_at, state, attempts, "
+    "seq, webhook_id, event_id, trigger_name, actor, entity_id, created_on, body, received_at, state, "
+    "attempts, "
     "next_attempt_at, last_error, replay_generation, runs_created";
 
 constexpr std::string_view kRunColumns =
@@ -28,7 +29,8 @@ constexpr std::string_view kRunColumns =
 
 /// When a live run `r` can be claimed: a pending run when it is due, a running one when its lease
 /// expires (takeover). Shared by ClaimRun and NextDueTime so both mean the same thing.
-constexpr std::string_view kRunDueAt = "(CASE r.state WHEN 'pending' THEN r.next_attempt_at ELSE r.lease_until END)";
+constexpr std::string_view kRunDueAt =
+    "(CASE r.state WHEN 'pending' THEN r.next_attempt_at ELSE r.lease_until END)";
 
 /// The lock key of run `r` is free unless another running run holds it with an unexpired lease
 /// (parameter ?1 = now). `h.lock_key <> ''` lets SQLite use the partial index runs_by_lock.
@@ -36,10 +38,14 @@ constexpr std::string_view kLockFree =
     "(r.lock_key = '' OR NOT EXISTS (SELECT 1 FROM runs h WHERE h.lock_key <> '' AND h.lock_key = r.lock_key "
     "AND h.state = 'running' AND h.lease_until > ?1 AND h.id <> r.id))";
 
-Error Internal(std::string message) { return Error{ErrorCode::kInternal, std::move(message), 0, std::nullopt}; }
+Error Internal(std::string message) {
+    return Error{ErrorCode::kInternal, std::move(message), 0, std::nullopt};
+}
 
 /// Context and step outputs hold text from DocSpace; invalid UTF-8 must not make a checkpoint throw.
-std::string DumpJson(const Json& value) { return value.dump(-1, ' ', false, Json::error_handler_t::replace); }
+std::string DumpJson(const Json& value) {
+    return value.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
 
 Result<Json> ParseJson(const std::string& text, std::string_view what) {
     Json value = Json::parse(text, nullptr, /*allow_exceptions=*/false);
@@ -138,8 +144,9 @@ Status FenceEvent(Connection& db, std::int64_t seq, const std::string& owner) {
     const std::string state = stmt->Text(0);
     const std::string holder = stmt->Text(1);
     if (state != "pending" || holder != owner) {
-        return Fail(ErrorCode::kConflict, fmt::format("event {} is no longer leased by '{}' (state {}, lease '{}')", seq,
-                                                      owner, state, holder));
+        return Fail(ErrorCode::kConflict,
+                    fmt::format("event {} is no longer leased by '{}' (state {}, lease '{}')", seq, owner,
+                                state, holder));
     }
     return Ok();
 }
@@ -161,8 +168,9 @@ Result<LeasedRun> FenceRun(Connection& db, std::int64_t run_id, const std::strin
     const std::string state = stmt->Text(0);
     const std::string holder = stmt->Text(1);
     if (state != "running" || holder != owner) {
-        return Fail(ErrorCode::kConflict, fmt::format("run {} is no longer leased by '{}' (state {}, lease '{}')",
-                                                      run_id, owner, state, holder));
+        return Fail(ErrorCode::kConflict,
+                    fmt::format("run {} is no longer leased by '{}' (state {}, lease '{}')", run_id, owner,
+                                state, holder));
     }
     return LeasedRun{stmt->Text(2), static_cast<int>(stmt->Int(3))};
 }
@@ -181,8 +189,8 @@ auto Fenced(std::int64_t run_id, const std::string& owner, Fn fn) {
 
 Status CheckStepIndex(std::int64_t run_id, int index, const LeasedRun& run) {
     if (index < 0 || index >= run.step_count) {
-        return Fail(ErrorCode::kInvalidArgument,
-                    fmt::format("step {} is outside run {} (it has {} steps)", index, run_id, run.step_count));
+        return Fail(ErrorCode::kInvalidArgument, fmt::format("step {} is outside run {} (it has {} steps)",
+                                                             index, run_id, run.step_count));
     }
     return Ok();
 }
@@ -192,7 +200,8 @@ Status CheckStepIndex(std::int64_t run_id, int index, const LeasedRun& run) {
 Status WakeLockWaiters(WriteContext& ctx, std::int64_t run_id, const std::string& lock_key) {
     if (lock_key.empty()) return Ok();
     auto stmt = ctx.db.Prepare(
-        "SELECT EXISTS (SELECT 1 FROM runs WHERE lock_key <> '' AND lock_key = ? AND state IN ('pending', 'running') "
+        "SELECT EXISTS (SELECT 1 FROM runs WHERE lock_key <> '' AND lock_key = ? AND state IN ('pending', "
+        "'running') "
         "AND id <> ?)");
     if (!stmt) return Fail(stmt.error());
     auto row = stmt->BindAll(lock_key, run_id).Step();
@@ -256,7 +265,9 @@ SqliteStore::SqliteStore(std::string path, const StoreOptions& options, const Cl
           GroupCommitWriter::Options{options.max_batch, options.max_pending_appends, options.write_timeout},
           [this] { Wakeup(); })) {}
 
-SqliteStore::~SqliteStore() { Close(); }
+SqliteStore::~SqliteStore() {
+    Close();
+}
 
 void SqliteStore::Close() {
     closed_.store(true);
@@ -296,7 +307,9 @@ Result<T> SqliteStore::Write(const std::function<Result<T>(WriteContext&)>& fn) 
     return std::move(*out);
 }
 
-Status SqliteStore::WriteStatus(const std::function<Status(WriteContext&)>& fn) { return writer_->Run(fn); }
+Status SqliteStore::WriteStatus(const std::function<Status(WriteContext&)>& fn) {
+    return writer_->Run(fn);
+}
 
 template <class T>
 Result<T> SqliteStore::Read(const std::function<Result<T>(Connection&)>& fn) {
@@ -323,12 +336,13 @@ void SqliteStore::Append(NewDelivery delivery, AppendCallback done) {
         // ON CONFLICT DO NOTHING: a redelivery writes nothing and is told apart by changes() == 0,
         // per delivery, inside the shared transaction.
         auto stmt = ctx.db.Prepare(
-            "INSERT INTO events (webhook_id, event_id, trigger_name, actor, entity_id, created_on, body, received_at, "
+            "INSERT INTO events (webhook_id, event_id, trigger_name, actor, entity_id, created_on, body, "
+            "received_at, "
             "state, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?) "
             "ON CONFLICT (webhook_id, event_id) DO NOTHING");
         if (!stmt) return Fail(stmt.error());
-        stmt->BindAll(delivery.webhook_id, delivery.event_id, delivery.trigger, delivery.actor, delivery.entity_id,
-                      delivery.created_on);
+        stmt->BindAll(delivery.webhook_id, delivery.event_id, delivery.trigger, delivery.actor,
+                      delivery.entity_id, delivery.created_on);
         stmt->BindBlob(7, delivery.body).Bind(8, delivery.received_at).Bind(9, now);
         if (auto st = stmt->Run(); !st) return st;
         if (ctx.db.Changes() > 0) {
@@ -397,8 +411,8 @@ Result<std::optional<EventRecord>> SqliteStore::GetEvent(std::int64_t seq) {
 
 Result<std::optional<EventRecord>> SqliteStore::FindEvent(std::string_view event_id) {
     return Read<std::optional<EventRecord>>([&](Connection& db) -> Result<std::optional<EventRecord>> {
-        auto stmt =
-            db.Prepare(fmt::format("SELECT {} FROM events WHERE event_id = ? ORDER BY seq DESC LIMIT 1", kEventColumns));
+        auto stmt = db.Prepare(
+            fmt::format("SELECT {} FROM events WHERE event_id = ? ORDER BY seq DESC LIMIT 1", kEventColumns));
         if (!stmt) return Fail(stmt.error());
         stmt->BindAll(event_id);
         return First<EventRecord>(*stmt, ReadEvent);
@@ -407,7 +421,8 @@ Result<std::optional<EventRecord>> SqliteStore::FindEvent(std::string_view event
 
 // --- dispatch ---------------------------------------------------------------------------------
 
-Result<std::vector<EventRecord>> SqliteStore::ClaimEvents(const std::string& owner, std::size_t limit, TimePoint now) {
+Result<std::vector<EventRecord>> SqliteStore::ClaimEvents(const std::string& owner, std::size_t limit,
+                                                          TimePoint now) {
     if (auto st = RequireOwner(owner); !st) return Fail(st.error());
     limit = std::min(limit, kMaxListLimit);
     if (limit == 0) return std::vector<EventRecord>{};
@@ -453,7 +468,8 @@ Result<int> ApplyCompletion(WriteContext& ctx, std::int64_t seq, const std::stri
     int created = 0;
     for (const NewRun& run : runs) {
         auto insert = ctx.db.Prepare(
-            "INSERT INTO runs (run_key, rule, event_seq, lock_key, state, step_count, created_at, updated_at, "
+            "INSERT INTO runs (run_key, rule, event_seq, lock_key, state, step_count, created_at, "
+            "updated_at, "
             "next_attempt_at, context) VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?6, ?6, ?6, ?7) "
             "ON CONFLICT (run_key) DO NOTHING");
         if (!insert) return Fail(insert.error());
@@ -465,15 +481,17 @@ Result<int> ApplyCompletion(WriteContext& ctx, std::int64_t seq, const std::stri
         "UPDATE events SET state = ?, last_error = ?, lease_owner = '', lease_until = 0, "
         "runs_created = runs_created + ? WHERE seq = ?");
     if (!update) return Fail(update.error());
-    if (auto st = update->BindAll(ToString(final_state), note, created, seq).Run(); !st) return Fail(st.error());
+    if (auto st = update->BindAll(ToString(final_state), note, created, seq).Run(); !st)
+        return Fail(st.error());
     if (created > 0) ctx.RequestWakeup();
     return created;
 }
 
 }  // namespace
 
-Result<int> SqliteStore::CompleteDispatch(std::int64_t seq, const std::string& owner, const std::vector<NewRun>& runs,
-                                          EventState final_state, const std::string& note) {
+Result<int> SqliteStore::CompleteDispatch(std::int64_t seq, const std::string& owner,
+                                          const std::vector<NewRun>& runs, EventState final_state,
+                                          const std::string& note) {
     if (auto st = RequireOwner(owner); !st) return Fail(st.error());
     if (auto st = CheckCompletion(final_state, runs); !st) return Fail(st.error());
     const TimePoint now = clock_.Now();
@@ -523,7 +541,8 @@ Status SqliteStore::RetryDispatch(std::int64_t seq, const std::string& owner, Ti
     return WriteStatus([&](WriteContext& ctx) -> Status {
         if (auto st = FenceEvent(ctx.db, seq, owner); !st) return st;
         auto update = ctx.db.Prepare(
-            "UPDATE events SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?, lease_owner = '', "
+            "UPDATE events SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?, lease_owner = "
+            "'', "
             "lease_until = 0 WHERE seq = ?");
         if (!update) return Fail(update.error());
         if (auto st = update->BindAll(next_attempt_at, error, seq).Run(); !st) return st;
@@ -552,16 +571,18 @@ Result<std::optional<RunRecord>> SqliteStore::ClaimRun(const std::string& owner,
     const TimePoint lease_until = now + options_.lease;
     return Write<std::optional<RunRecord>>([&](WriteContext& ctx) -> Result<std::optional<RunRecord>> {
         // `state IN (...)` lets SQLite walk runs_by_state (the live runs only) instead of all history.
-        auto select = ctx.db.Prepare(fmt::format(
-            "SELECT {} FROM runs r WHERE r.state IN ('pending', 'running') AND {} <= ?1 AND {} ORDER BY r.id LIMIT 1",
-            kRunColumns, kRunDueAt, kLockFree));
+        auto select =
+            ctx.db.Prepare(fmt::format("SELECT {} FROM runs r WHERE r.state IN ('pending', 'running') AND {} "
+                                       "<= ?1 AND {} ORDER BY r.id LIMIT 1",
+                                       kRunColumns, kRunDueAt, kLockFree));
         if (!select) return Fail(select.error());
         select->BindAll(now);
         auto run = First<RunRecord>(*select, ReadRun);
         if (!run || !*run) return run;
         select->Reset();  // done reading; end the SELECT before updating the table
         auto lease = ctx.db.Prepare(
-            "UPDATE runs SET state = 'running', lease_owner = ?, lease_until = ?, updated_at = ? WHERE id = ?");
+            "UPDATE runs SET state = 'running', lease_owner = ?, lease_until = ?, updated_at = ? WHERE id = "
+            "?");
         if (!lease) return Fail(lease.error());
         if (auto st = lease->BindAll(owner, lease_until, now, (*run)->id).Run(); !st) return Fail(st.error());
         RunRecord& claimed = **run;
@@ -596,7 +617,8 @@ Result<std::vector<StepRecord>> SqliteStore::GetSteps(std::int64_t run_id) {
             step.index = static_cast<int>(row.Int(0));
             step.name = row.Text(1);
             step.status = row.Text(2) == "done" ? StepStatus::kDone : StepStatus::kStarted;
-            auto output = ParseJson(row.Text(3), fmt::format("output of step {} of run {}", step.index, run_id));
+            auto output =
+                ParseJson(row.Text(3), fmt::format("output of step {} of run {}", step.index, run_id));
             if (!output) return Fail(output.error());
             step.output = std::move(*output);
             step.started_at = row.Time(4);
@@ -626,7 +648,8 @@ Result<StepStatus> BeginStepIn(WriteContext& ctx, std::int64_t run_id, const Lea
     // A restarted step keeps one row: started_at is the latest attempt's start.
     auto upsert = ctx.db.Prepare(
         "INSERT INTO steps (run_id, step_index, name, status, started_at) VALUES (?1, ?2, ?3, 'started', ?4) "
-        "ON CONFLICT (run_id, step_index) DO UPDATE SET name = excluded.name, started_at = excluded.started_at");
+        "ON CONFLICT (run_id, step_index) DO UPDATE SET name = excluded.name, started_at = "
+        "excluded.started_at");
     if (!upsert) return Fail(upsert.error());
     if (auto st = upsert->BindAll(run_id, index, name, now).Run(); !st) return Fail(st.error());
     return before;
@@ -664,9 +687,10 @@ Status CompleteRunIn(WriteContext& ctx, std::int64_t run_id, const LeasedRun& ru
 Result<StepStatus> SqliteStore::BeginStep(std::int64_t run_id, const std::string& owner, int index,
                                           const std::string& name, TimePoint now) {
     if (auto st = RequireOwner(owner); !st) return Fail(st.error());
-    return Write<StepStatus>(Fenced(run_id, owner, [&](WriteContext& ctx, const LeasedRun& run) -> Result<StepStatus> {
-        return BeginStepIn(ctx, run_id, run, index, name, now);
-    }));
+    return Write<StepStatus>(
+        Fenced(run_id, owner, [&](WriteContext& ctx, const LeasedRun& run) -> Result<StepStatus> {
+            return BeginStepIn(ctx, run_id, run, index, name, now);
+        }));
 }
 
 Status SqliteStore::FinishStep(std::int64_t run_id, const std::string& owner, int index, const Json& output,
@@ -690,14 +714,16 @@ Result<StepStatus> SqliteStore::FinishAndBeginStep(std::int64_t run_id, const st
                                                    const std::string& next_name, TimePoint now) {
     if (auto st = RequireOwner(owner); !st) return Fail(st.error());
     const std::string output_text = DumpJson(output);
-    return Write<StepStatus>(Fenced(run_id, owner, [&](WriteContext& ctx, const LeasedRun& run) -> Result<StepStatus> {
-        if (auto st = FinishStepIn(ctx, run_id, run, index, output_text, now); !st) return Fail(st.error());
-        return BeginStepIn(ctx, run_id, run, next_index, next_name, now);
-    }));
+    return Write<StepStatus>(
+        Fenced(run_id, owner, [&](WriteContext& ctx, const LeasedRun& run) -> Result<StepStatus> {
+            if (auto st = FinishStepIn(ctx, run_id, run, index, output_text, now); !st)
+                return Fail(st.error());
+            return BeginStepIn(ctx, run_id, run, next_index, next_name, now);
+        }));
 }
 
-Status SqliteStore::FinishLastStep(std::int64_t run_id, const std::string& owner, int index, const Json& output,
-                                   TimePoint now) {
+Status SqliteStore::FinishLastStep(std::int64_t run_id, const std::string& owner, int index,
+                                   const Json& output, TimePoint now) {
     if (auto st = RequireOwner(owner); !st) return st;
     const std::string output_text = DumpJson(output);
     return WriteStatus(Fenced(run_id, owner, [&](WriteContext& ctx, const LeasedRun& run) -> Status {
@@ -712,7 +738,8 @@ Status SqliteStore::RetryRun(std::int64_t run_id, const std::string& owner, Time
     const TimePoint now = clock_.Now();
     return WriteStatus(Fenced(run_id, owner, [&](WriteContext& ctx, const LeasedRun& run) -> Status {
         auto update = ctx.db.Prepare(
-            "UPDATE runs SET state = 'pending', attempts = attempts + 1, next_attempt_at = ?1, last_error = ?2, "
+            "UPDATE runs SET state = 'pending', attempts = attempts + 1, next_attempt_at = ?1, last_error = "
+            "?2, "
             "failed_at = CASE WHEN failed_at = 0 THEN ?3 ELSE failed_at END, "
             "lease_owner = '', lease_until = 0, updated_at = ?3 WHERE id = ?4");
         if (!update) return Fail(update.error());
@@ -761,15 +788,15 @@ Result<std::optional<TimePoint>> SqliteStore::NextDueTime() {
         // planner would otherwise take events_by_state / runs_by_state and scan the whole backlog, and
         // with the index missing the statement fails instead of silently scanning). The runs half stops
         // at the first run whose lock is free.
-        auto stmt = db.Prepare(fmt::format(
-            "SELECT MIN(due) FROM ("
-            " SELECT MIN(max(next_attempt_at, lease_until)) AS due"
-            "  FROM events INDEXED BY events_pending_due WHERE state = 'pending'"
-            " UNION ALL"
-            " SELECT * FROM (SELECT {0} AS due FROM runs r INDEXED BY runs_live_due"
-            "  WHERE r.state IN ('pending', 'running') AND {1} ORDER BY {0} LIMIT 1)"
-            ") AS due_times",
-            kRunDueAt, kLockFree));
+        auto stmt =
+            db.Prepare(fmt::format("SELECT MIN(due) FROM ("
+                                   " SELECT MIN(max(next_attempt_at, lease_until)) AS due"
+                                   "  FROM events INDEXED BY events_pending_due WHERE state = 'pending'"
+                                   " UNION ALL"
+                                   " SELECT * FROM (SELECT {0} AS due FROM runs r INDEXED BY runs_live_due"
+                                   "  WHERE r.state IN ('pending', 'running') AND {1} ORDER BY {0} LIMIT 1)"
+                                   ") AS due_times",
+                                   kRunDueAt, kLockFree));
         if (!stmt) return Fail(stmt.error());
         auto row = stmt->BindAll(now).Step();
         if (!row) return Fail(row.error());
@@ -814,11 +841,13 @@ Result<std::vector<DeadLetter>> SqliteStore::ListDeadLetters(std::size_t limit) 
     if (limit == 0) return std::vector<DeadLetter>{};
     return Read<std::vector<DeadLetter>>([&](Connection& db) -> Result<std::vector<DeadLetter>> {
         auto stmt = db.Prepare(
-            "SELECT 'run' AS kind, r.id AS id, r.rule AS rule, e.trigger_name AS trigger_name, r.last_error AS reason,"
+            "SELECT 'run' AS kind, r.id AS id, r.rule AS rule, e.trigger_name AS trigger_name, r.last_error "
+            "AS reason,"
             " r.attempts AS attempts, r.failed_at AS failed_at"
             " FROM runs r JOIN events e ON e.seq = r.event_seq WHERE r.state = 'dead'"
             " UNION ALL"
-            " SELECT 'event', seq, '', trigger_name, last_error, attempts, failed_at FROM events WHERE state = 'failed'"
+            " SELECT 'event', seq, '', trigger_name, last_error, attempts, failed_at FROM events WHERE state "
+            "= 'failed'"
             " ORDER BY failed_at DESC, kind, id DESC LIMIT ?");
         if (!stmt) return Fail(stmt.error());
         stmt->BindAll(static_cast<std::int64_t>(limit));
@@ -846,14 +875,16 @@ Status SqliteStore::RetryDeadLetter(DeadLetter::Kind kind, std::int64_t id, Time
                 "lease_owner = '', lease_until = 0, updated_at = ? WHERE id = ? AND state = 'dead'");
             if (!update) return Fail(update.error());
             update->BindAll(now, updated_at, id);
-            if (auto st = UpdateOne(*update, ctx.db, fmt::format("run {} is not a dead letter", id)); !st) return st;
+            if (auto st = UpdateOne(*update, ctx.db, fmt::format("run {} is not a dead letter", id)); !st)
+                return st;
         } else {
             auto update = ctx.db.Prepare(
                 "UPDATE events SET state = 'pending', attempts = 0, next_attempt_at = ?, failed_at = 0, "
                 "lease_owner = '', lease_until = 0 WHERE seq = ? AND state = 'failed'");
             if (!update) return Fail(update.error());
             update->BindAll(now, id);
-            if (auto st = UpdateOne(*update, ctx.db, fmt::format("event {} is not a dead letter", id)); !st) return st;
+            if (auto st = UpdateOne(*update, ctx.db, fmt::format("event {} is not a dead letter", id)); !st)
+                return st;
         }
         ctx.RequestWakeup();
         return Ok();
@@ -864,13 +895,14 @@ Status SqliteStore::DropDeadLetter(DeadLetter::Kind kind, std::int64_t id) {
     const TimePoint now = clock_.Now();
     return WriteStatus([&](WriteContext& ctx) -> Status {
         if (kind == DeadLetter::Kind::kRun) {
-            auto update =
-                ctx.db.Prepare("UPDATE runs SET state = 'dropped', updated_at = ? WHERE id = ? AND state = 'dead'");
+            auto update = ctx.db.Prepare(
+                "UPDATE runs SET state = 'dropped', updated_at = ? WHERE id = ? AND state = 'dead'");
             if (!update) return Fail(update.error());
             update->BindAll(now, id);
             return UpdateOne(*update, ctx.db, fmt::format("run {} is not a dead letter", id));
         }
-        auto update = ctx.db.Prepare("UPDATE events SET state = 'ignored' WHERE seq = ? AND state = 'failed'");
+        auto update =
+            ctx.db.Prepare("UPDATE events SET state = 'ignored' WHERE seq = ? AND state = 'failed'");
         if (!update) return Fail(update.error());
         update->BindAll(id);
         return UpdateOne(*update, ctx.db, fmt::format("event {} is not a dead letter", id));
@@ -881,7 +913,8 @@ Status SqliteStore::ReplayEvent(std::int64_t seq, TimePoint now) {
     return WriteStatus([&](WriteContext& ctx) -> Status {
         auto update = ctx.db.Prepare(
             "UPDATE events SET state = 'pending', replay_generation = replay_generation + 1, attempts = 0, "
-            "next_attempt_at = ?, last_error = '', failed_at = 0, lease_owner = '', lease_until = 0 WHERE seq = ?");
+            "next_attempt_at = ?, last_error = '', failed_at = 0, lease_owner = '', lease_until = 0 WHERE "
+            "seq = ?");
         if (!update) return Fail(update.error());
         update->BindAll(now, seq);
         if (auto st = UpdateOne(*update, ctx.db, fmt::format("event {} not found", seq)); !st) return st;
@@ -962,8 +995,9 @@ Status SaveBucket(Connection& db, const std::string& key, const RateBucket& buck
 
 }  // namespace
 
-Result<std::chrono::milliseconds> SqliteStore::AcquireRateToken(const std::string& key, double rate_per_second,
-                                                                int burst, TimePoint now) {
+Result<std::chrono::milliseconds> SqliteStore::AcquireRateToken(const std::string& key,
+                                                                double rate_per_second, int burst,
+                                                                TimePoint now) {
     const std::int64_t now_ms = ToUnixMillis(now);
     return Write<std::chrono::milliseconds>([&](WriteContext& ctx) -> Result<std::chrono::milliseconds> {
         auto bucket = LoadBucket(ctx.db, key, burst, now_ms);
@@ -991,7 +1025,8 @@ Status SqliteStore::ExecOnWriterForTesting(const std::string& sql) {
 }
 
 Result<std::int64_t> SqliteStore::QueryOnWriterForTesting(const std::string& sql) {
-    return Write<std::int64_t>([&](WriteContext& ctx) -> Result<std::int64_t> { return ctx.db.QueryInt(sql); });
+    return Write<std::int64_t>(
+        [&](WriteContext& ctx) -> Result<std::int64_t> { return ctx.db.QueryInt(sql); });
 }
 
 }  // namespace spacehook::store::sqlite

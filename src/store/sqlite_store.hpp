@@ -37,7 +37,8 @@ public:
     Result<std::optional<EventRecord>> GetEvent(std::int64_t seq) override;
     Result<std::optional<EventRecord>> FindEvent(std::string_view event_id) override;
 
-    Result<std::vector<EventRecord>> ClaimEvents(const std::string& owner, std::size_t limit, TimePoint now) override;
+    Result<std::vector<EventRecord>> ClaimEvents(const std::string& owner, std::size_t limit,
+                                                 TimePoint now) override;
     /// One savepoint per completion, all queued together so they share the writer's commits.
     std::vector<Result<int>> CompleteDispatches(const std::string& owner,
                                                 const std::vector<DispatchCompletion>& completions) override;
@@ -50,8 +51,8 @@ public:
     Result<std::optional<RunRecord>> ClaimRun(const std::string& owner, TimePoint now) override;
     Status RenewLease(std::int64_t run_id, const std::string& owner, TimePoint now) override;
     Result<std::vector<StepRecord>> GetSteps(std::int64_t run_id) override;
-    Result<StepStatus> BeginStep(std::int64_t run_id, const std::string& owner, int index, const std::string& name,
-                                 TimePoint now) override;
+    Result<StepStatus> BeginStep(std::int64_t run_id, const std::string& owner, int index,
+                                 const std::string& name, TimePoint now) override;
     Status FinishStep(std::int64_t run_id, const std::string& owner, int index, const Json& output,
                       TimePoint now) override;
     Status CompleteRun(std::int64_t run_id, const std::string& owner, TimePoint now) override;
@@ -76,8 +77,8 @@ public:
     Result<StoreStats> Stats() override;
 
     void SetWakeup(std::function<void()> wakeup) override;
-    Result<std::chrono::milliseconds> AcquireRateToken(const std::string& key, double rate_per_second, int burst,
-                                                       TimePoint now) override;
+    Result<std::chrono::milliseconds> AcquireRateToken(const std::string& key, double rate_per_second,
+                                                       int burst, TimePoint now) override;
     Status PauseRateLimit(const std::string& key, TimePoint until, TimePoint now) override;
     void Close() override;
 

@@ -19,7 +19,9 @@ bool TakeGate(const std::shared_ptr<std::atomic<int>>& gate, int to) {
     return gate->compare_exchange_strong(expected, to, std::memory_order_acq_rel);
 }
 
-Error Unavailable(std::string message) { return Error{ErrorCode::kUnavailable, std::move(message), 0, std::nullopt}; }
+Error Unavailable(std::string message) {
+    return Error{ErrorCode::kUnavailable, std::move(message), 0, std::nullopt};
+}
 
 }  // namespace
 
@@ -30,7 +32,9 @@ GroupCommitWriter::GroupCommitWriter(std::unique_ptr<Connection> db, Options opt
     thread_id_ = thread_.get_id();
 }
 
-GroupCommitWriter::~GroupCommitWriter() { Close(); }
+GroupCommitWriter::~GroupCommitWriter() {
+    Close();
+}
 
 void GroupCommitWriter::Submit(WriteRequest request) {
     std::unique_lock lock(mu_);
@@ -42,8 +46,9 @@ void GroupCommitWriter::Submit(WriteRequest request) {
     if (request.counts_as_append) {
         if (queued_appends_ >= options_.max_pending_appends) {
             lock.unlock();
-            Finish(request, tl::unexpected(Unavailable(fmt::format(
-                                "store write queue is full ({} appends wait for the disk)", options_.max_pending_appends))));
+            Finish(request, tl::unexpected(Unavailable(
+                                fmt::format("store write queue is full ({} appends wait for the disk)",
+                                            options_.max_pending_appends))));
             return;
         }
         ++queued_appends_;
@@ -76,7 +81,8 @@ std::vector<Status> GroupCommitWriter::RunAll(std::vector<std::function<Status(W
     if (OnWriterThread()) {
         // The writer would wait for itself.
         for (auto& status : statuses) {
-            status = Fail(ErrorCode::kInternal, "a synchronous store write was called from the store's writer thread");
+            status = Fail(ErrorCode::kInternal,
+                          "a synchronous store write was called from the store's writer thread");
         }
         return statuses;
     }
@@ -103,8 +109,9 @@ std::vector<Status> GroupCommitWriter::RunAll(std::vector<std::function<Status(W
         if (done[i].wait_until(deadline) == std::future_status::ready) {
             statuses[i] = done[i].get();
         } else if (TakeGate(gates[i], kAbandoned)) {
-            statuses[i] = Fail(ErrorCode::kUnavailable, fmt::format("store writer did not take the operation within {} ms",
-                                                                    options_.write_timeout.count()));
+            statuses[i] = Fail(ErrorCode::kUnavailable,
+                               fmt::format("store writer did not take the operation within {} ms",
+                                           options_.write_timeout.count()));
         } else {
             // The writer has started it: the outcome is decided by SQLite (bounded by busy_timeout and the
             // disk), and must be reported, not guessed.
@@ -123,7 +130,8 @@ void GroupCommitWriter::Close() {
     cv_.notify_all();
     if (!thread_.joinable()) return;
     if (OnWriterThread()) {
-        log::Error("store", "Close() called from the store's writer thread; the writer stops after this batch");
+        log::Error("store",
+                   "Close() called from the store's writer thread; the writer stops after this batch");
         return;
     }
     thread_.join();
@@ -232,8 +240,8 @@ void GroupCommitWriter::ProcessBatch(std::vector<WriteRequest>& batch) {
         log::Error("store", "group commit failed; the batch was rolled back",
                    {{"error", batch_status.error().message}, {"requests", batch.size()}});
     }
-    const Status failed = tl::unexpected(
-        Unavailable(fmt::format("store write failed, nothing of its batch was kept: {}", batch_status.error().message)));
+    const Status failed = tl::unexpected(Unavailable(
+        fmt::format("store write failed, nothing of its batch was kept: {}", batch_status.error().message)));
     for (auto& request : batch) Finish(request, failed);
 }
 

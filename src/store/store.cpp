@@ -10,23 +10,28 @@ namespace spacehook::store {
 
 std::string_view ToString(EventState state) {
     switch (state) {
-        case EventState::kPending: return "pending";
-        case EventState::kDispatched: return "dispatched";
-        case EventState::kIgnored: return "ignored";
-        case EventState::kFailed: return "failed";
+        case EventState::kPending:
+            return "pending";
+        case EventState::kDispatched:
+            return "dispatched";
+        case EventState::kIgnored:
+            return "ignored";
+        case EventState::kFailed:
+            return "failed";
     }
     return "pending";
 }
 
 std::optional<EventState> ParseEventState(std::string_view text) {
-    for (EventState state : {EventState::kPending, EventState::kDispatched, EventState::kIgnored, EventState::kFailed}) {
+    for (EventState state :
+         {EventState::kPending, EventState::kDispatched, EventState::kIgnored, EventState::kFailed}) {
         if (ToString(state) == text) return state;
     }
     return std::nullopt;
 }
 
 std::vector<Result<int>> Store::CompleteDispatches(const std::string& owner,
-                                                  const std::vector<DispatchCompletion>& completions) {
+                                                   const std::vector<DispatchCompletion>& completions) {
     std::vector<Result<int>> results;
     results.reserve(completions.size());
     for (const DispatchCompletion& c : completions) {
@@ -37,17 +42,23 @@ std::vector<Result<int>> Store::CompleteDispatches(const std::string& owner,
 
 std::string_view ToString(RunState state) {
     switch (state) {
-        case RunState::kPending: return "pending";
-        case RunState::kRunning: return "running";
-        case RunState::kDone: return "done";
-        case RunState::kDead: return "dead";
-        case RunState::kDropped: return "dropped";
+        case RunState::kPending:
+            return "pending";
+        case RunState::kRunning:
+            return "running";
+        case RunState::kDone:
+            return "done";
+        case RunState::kDead:
+            return "dead";
+        case RunState::kDropped:
+            return "dropped";
     }
     return "pending";
 }
 
 std::optional<RunState> ParseRunState(std::string_view text) {
-    for (RunState state : {RunState::kPending, RunState::kRunning, RunState::kDone, RunState::kDead, RunState::kDropped}) {
+    for (RunState state :
+         {RunState::kPending, RunState::kRunning, RunState::kDone, RunState::kDead, RunState::kDropped}) {
         if (ToString(state) == text) return state;
     }
     return std::nullopt;
@@ -75,7 +86,9 @@ std::string RedactPasswordParameters(std::string text) {
 
 }  // namespace
 
-bool IsSharedStoreUrl(std::string_view url) { return url.starts_with("postgres://") || url.starts_with("postgresql://"); }
+bool IsSharedStoreUrl(std::string_view url) {
+    return url.starts_with("postgres://") || url.starts_with("postgresql://");
+}
 
 Result<std::chrono::milliseconds> Store::AcquireRateToken(const std::string& key, double, int, TimePoint) {
     return Fail(ErrorCode::kUnavailable, fmt::format("this store keeps no shared rate limit for '{}'", key));
@@ -101,13 +114,17 @@ std::string RedactStoreUrl(std::string_view url) {
     return log::Redact(RedactPasswordParameters(std::move(text)));
 }
 
-Result<std::unique_ptr<Store>> OpenStore(std::string_view url, const StoreOptions& options, const Clock& clock) {
+Result<std::unique_ptr<Store>> OpenStore(std::string_view url, const StoreOptions& options,
+                                         const Clock& clock) {
     if (url.starts_with(kSqlitePrefix)) {
         const std::string path(url.substr(kSqlitePrefix.size()));
-        if (path.empty()) return Fail(ErrorCode::kConfig, "store URL 'sqlite:' needs a path: sqlite:/var/lib/spacehook/store.db");
+        if (path.empty())
+            return Fail(ErrorCode::kConfig,
+                        "store URL 'sqlite:' needs a path: sqlite:/var/lib/spacehook/store.db");
         if (path == ":memory:") {
             return Fail(ErrorCode::kConfig,
-                        "store URL 'sqlite::memory:' is refused: an in-memory store would lose acknowledged deliveries");
+                        "store URL 'sqlite::memory:' is refused: an in-memory store would lose acknowledged "
+                        "deliveries");
         }
         auto store = sqlite::SqliteStore::Open(path, options, clock);
         if (!store) return Fail(store.error());
@@ -118,8 +135,9 @@ Result<std::unique_ptr<Store>> OpenStore(std::string_view url, const StoreOption
         if (!store) return Fail(store.error());
         return std::unique_ptr<Store>(std::move(*store));
     }
-    return Fail(ErrorCode::kConfig, fmt::format("unsupported store URL '{}': use sqlite:PATH or postgres://...",
-                                                RedactStoreUrl(url)));
+    return Fail(
+        ErrorCode::kConfig,
+        fmt::format("unsupported store URL '{}': use sqlite:PATH or postgres://...", RedactStoreUrl(url)));
 }
 
 }  // namespace spacehook::store

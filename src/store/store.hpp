@@ -53,11 +53,11 @@ struct EventRecord {
     std::string body;
     TimePoint received_at;
     EventState state = EventState::kPending;
-    int attempts = 0;            ///< failed dispatch attempts (RetryDispatch, FailDispatch); reset by retry/replay
-    TimePoint next_attempt_at;   ///< not before this (the append time for a new event: due at once)
-    std::string last_error;      ///< why the last dispatch failed / why it was ignored
-    int replay_generation = 0;   ///< bumped by ReplayEvent; dispatch keys new runs with it
-    int runs_created = 0;        ///< runs created by all CompleteDispatch calls, across replays
+    int attempts = 0;  ///< failed dispatch attempts (RetryDispatch, FailDispatch); reset by retry/replay
+    TimePoint next_attempt_at;  ///< not before this (the append time for a new event: due at once)
+    std::string last_error;     ///< why the last dispatch failed / why it was ignored
+    int replay_generation = 0;  ///< bumped by ReplayEvent; dispatch keys new runs with it
+    int runs_created = 0;       ///< runs created by all CompleteDispatch calls, across replays
 };
 
 struct EventFilter {
@@ -76,9 +76,10 @@ struct EventFilter {
 struct NewRun {
     std::string run_key;
     std::string rule;
-    std::string lock_key;  ///< runs with the same lock key never run at the same time ("room:890"); may be empty
+    std::string
+        lock_key;  ///< runs with the same lock key never run at the same time ("room:890"); may be empty
     int step_count = 0;
-    Json context;          ///< what the steps need: event, resolved facts (room, file, user), rule version
+    Json context;  ///< what the steps need: event, resolved facts (room, file, user), rule version
 };
 
 /// One event's CompleteDispatch, for Store::CompleteDispatches.
@@ -101,8 +102,8 @@ struct RunRecord {
     std::string lock_key;
     RunState state = RunState::kPending;
     int step_count = 0;
-    int next_step = 0;   ///< index of the first unfinished step
-    int attempts = 0;    ///< failed attempts (RetryRun, DeadLetterRun) since created or RetryDeadLetter
+    int next_step = 0;  ///< index of the first unfinished step
+    int attempts = 0;   ///< failed attempts (RetryRun, DeadLetterRun) since created or RetryDeadLetter
     TimePoint created_at;
     TimePoint updated_at;
     TimePoint next_attempt_at;
@@ -135,7 +136,7 @@ struct StepRecord {
 
 struct RunFilter {
     std::optional<RunState> state;
-    std::string rule;  ///< exact; empty = any
+    std::string rule;            ///< exact; empty = any
     std::size_t limit = 50;      ///< newest first; at most 10000
     std::int64_t before_id = 0;  ///< paging: only id < before_id when > 0
 };
@@ -231,13 +232,15 @@ public:
     // --- dispatch -----------------------------------------------------------------------------
     /// Leases up to `limit` pending events that are due (next_attempt_at <= now) and not leased (or
     /// whose lease expired), oldest (lowest seq) first, until now + options.lease.
-    virtual Result<std::vector<EventRecord>> ClaimEvents(const std::string& owner, std::size_t limit, TimePoint now) = 0;
+    virtual Result<std::vector<EventRecord>> ClaimEvents(const std::string& owner, std::size_t limit,
+                                                         TimePoint now) = 0;
     /// In one transaction: creates the runs (keys already present are skipped) and sets the event to
     /// kDispatched (runs matched) or kIgnored (`note` says why). Returns how many runs were created.
     /// New runs are pending and due at once; the event's lease is released and `note` becomes its
     /// last_error. Any other final_state is kInvalidArgument. Nothing is written when it fails.
-    virtual Result<int> CompleteDispatch(std::int64_t seq, const std::string& owner, const std::vector<NewRun>& runs,
-                                         EventState final_state, const std::string& note) = 0;
+    virtual Result<int> CompleteDispatch(std::int64_t seq, const std::string& owner,
+                                         const std::vector<NewRun>& runs, EventState final_state,
+                                         const std::string& note) = 0;
     /// CompleteDispatch for each of `completions` (events `owner` claimed), in this order; each succeeds
     /// or fails on its own (a lease lost to a replay fails that one only). Results in the same order. A
     /// backend may let them share commits (SQLite does), so a dispatcher waits for one commit per batch
@@ -279,12 +282,12 @@ public:
     /// as begun before the caller causes its effect, so a crash right after this write makes that step
     /// look before it acts on resume, as for any begun step. Nothing is written when it fails.
     virtual Result<StepStatus> FinishAndBeginStep(std::int64_t run_id, const std::string& owner, int index,
-                                                  const Json& output, int next_index, const std::string& next_name,
-                                                  TimePoint now) = 0;
+                                                  const Json& output, int next_index,
+                                                  const std::string& next_name, TimePoint now) = 0;
     /// FinishStep(index) and CompleteRun in one transaction (the run's last step). Nothing is written when
     /// it fails.
-    virtual Status FinishLastStep(std::int64_t run_id, const std::string& owner, int index, const Json& output,
-                                  TimePoint now) = 0;
+    virtual Status FinishLastStep(std::int64_t run_id, const std::string& owner, int index,
+                                  const Json& output, TimePoint now) = 0;
     /// Transient failure: back to pending at `next_attempt_at`, attempts + 1, lease released; failed_at is
     /// set to now on the first failure (kept on later ones).
     virtual Status RetryRun(std::int64_t run_id, const std::string& owner, TimePoint next_attempt_at,
@@ -351,7 +354,8 @@ public:
 /// kConfig for a bad URL (the message shows it through RedactStoreUrl), a file that cannot be opened,
 /// or a database whose schema is newer than this binary knows; kUnavailable when the PostgreSQL server
 /// cannot be reached. `clock` must outlive the store.
-Result<std::unique_ptr<Store>> OpenStore(std::string_view url, const StoreOptions& options, const Clock& clock);
+Result<std::unique_ptr<Store>> OpenStore(std::string_view url, const StoreOptions& options,
+                                         const Clock& clock);
 
 /// True for the URLs of a store that several processes on several machines share (PostgreSQL): what is
 /// kept in it (journal, runs, lock keys, rate limits) holds across replicas.

@@ -30,12 +30,14 @@ namespace {
         for (;;) {
             const int n = next.fetch_add(1);
             ++in_flight;
-            (*store)->Append(MakeDelivery("wh", fmt::format("e{}", n)), [fd, n, &in_flight](Result<AppendOutcome> r) {
-                if (!r || *r != AppendOutcome::kStored) _exit(4);
-                const std::string line = fmt::format("acked {}\n", n);
-                if (write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size())) _exit(5);
-                --in_flight;
-            });
+            (*store)->Append(MakeDelivery("wh", fmt::format("e{}", n)),
+                             [fd, n, &in_flight](Result<AppendOutcome> r) {
+                                 if (!r || *r != AppendOutcome::kStored) _exit(4);
+                                 const std::string line = fmt::format("acked {}\n", n);
+                                 if (write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size()))
+                                     _exit(5);
+                                 --in_flight;
+                             });
             // Keep the queue short so the kill lands among commits, not only on queued appends.
             while (in_flight.load() > 200) std::this_thread::sleep_for(std::chrono::microseconds(100));
         }

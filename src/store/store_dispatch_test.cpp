@@ -231,7 +231,8 @@ TEST_P(StoreTest, FailedEventIsADeadLetterThatCanBeRetriedOrDropped) {
     EXPECT_EQ((*store_->GetEvent(b))->state, EventState::kIgnored);
     EXPECT_TRUE(store_->ListDeadLetters(10)->empty());
     EXPECT_EQ(store_->DropDeadLetter(DeadLetter::Kind::kEvent, b).error().code, ErrorCode::kNotFound);
-    EXPECT_EQ(store_->RetryDeadLetter(DeadLetter::Kind::kEvent, a, clock_.Now()).error().code, ErrorCode::kNotFound);
+    EXPECT_EQ(store_->RetryDeadLetter(DeadLetter::Kind::kEvent, a, clock_.Now()).error().code,
+              ErrorCode::kNotFound);
 }
 
 TEST_P(StoreTest, ReplayBumpsTheGenerationAndRequeuesTheEvent) {
@@ -254,8 +255,9 @@ TEST_P(StoreTest, ReplayBumpsTheGenerationAndRequeuesTheEvent) {
     EXPECT_EQ((*claimed)[0].replay_generation, 1);
     // Replaying while a dispatcher holds the event takes its lease away.
     ASSERT_TRUE(store_->ReplayEvent(seq, clock_.Now()));
-    EXPECT_EQ(store_->CompleteDispatch(seq, "d", {MakeRun("k1:g1")}, EventState::kDispatched, "").error().code,
-              ErrorCode::kConflict);
+    EXPECT_EQ(
+        store_->CompleteDispatch(seq, "d", {MakeRun("k1:g1")}, EventState::kDispatched, "").error().code,
+        ErrorCode::kConflict);
     claimed = store_->ClaimEvents("d", 10, clock_.Now());
     ASSERT_EQ(claimed->size(), 1u);
     EXPECT_EQ((*claimed)[0].replay_generation, 2);

@@ -21,7 +21,8 @@ TEST_P(StoreTest, ReopeningKeepsDataAndAppliesNoMigrationTwice) {
 TEST_P(StoreTest, NewerSchemaIsRefused) {
     store_->Close();
     store_.reset();
-    ASSERT_TRUE(ExecRaw("INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, 'future', 0)"));
+    ASSERT_TRUE(
+        ExecRaw("INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, 'future', 0)"));
     auto store = OpenStore(Url(), StoreOptions{}, clock_);
     ASSERT_FALSE(store);
     EXPECT_EQ(store.error().code, ErrorCode::kConfig);

@@ -42,8 +42,8 @@ TEST_P(StoreTest, ClaimRunTakesTheOldestDueRunFirst) {
 TEST_P(StoreTest, RunsSharingALockKeyNeverRunTogether) {
     std::atomic<int> wakeups{0};
     store_->SetWakeup([&] { ++wakeups; });
-    DispatchRuns("a", {MakeRun("room-a-1", "room:1"), MakeRun("room-a-2", "room:1"), MakeRun("room-b", "room:2"),
-                       MakeRun("free")});
+    DispatchRuns("a", {MakeRun("room-a-1", "room:1"), MakeRun("room-a-2", "room:1"),
+                       MakeRun("room-b", "room:2"), MakeRun("free")});
     auto a1 = store_->ClaimRun("w1", clock_.Now());
     ASSERT_TRUE(a1 && *a1);
     EXPECT_EQ((*a1)->run_key, "room-a-1");
@@ -176,7 +176,8 @@ TEST_P(StoreTest, StepsAreCheckpointedAndARetryResumesAtTheFailedStep) {
     EXPECT_EQ(store_->BeginStep(id, "w2", 1, "share", clock_.Now()).value(), StepStatus::kStarted);
     ASSERT_TRUE(store_->FinishStep(id, "w2", 1, Json{{"shared", true}}, clock_.Now()));
     // FinishStep of a step never begun is a caller bug; indexes outside the run are refused.
-    EXPECT_EQ(store_->FinishStep(id, "w2", 2, Json{}, clock_.Now()).error().code, ErrorCode::kInvalidArgument);
+    EXPECT_EQ(store_->FinishStep(id, "w2", 2, Json{}, clock_.Now()).error().code,
+              ErrorCode::kInvalidArgument);
     EXPECT_EQ(store_->BeginStep(id, "w2", 3, "x", clock_.Now()).error().code, ErrorCode::kInvalidArgument);
     EXPECT_EQ(store_->BeginStep(id, "w2", -1, "x", clock_.Now()).error().code, ErrorCode::kInvalidArgument);
 
@@ -215,8 +216,9 @@ TEST_P(StoreTest, FinishAndBeginStepAndFinishLastStepCheckpointInOneWrite) {
     const auto commits_before = store_->Stats()->commits;
 
     ASSERT_EQ(store_->BeginStep(id, "w", 0, "create-room", t0).value(), StepStatus::kNone);
-    ASSERT_EQ(store_->FinishAndBeginStep(id, "w", 0, Json{{"room_id", 890}}, 1, "folders", t0 + seconds(1)).value(),
-              StepStatus::kNone);
+    ASSERT_EQ(
+        store_->FinishAndBeginStep(id, "w", 0, Json{{"room_id", 890}}, 1, "folders", t0 + seconds(1)).value(),
+        StepStatus::kNone);
     EXPECT_EQ(store_->Stats()->commits - commits_before, 2);  // begin, then finish + begin in one commit
     auto mid = store_->GetRun(id);
     EXPECT_EQ((*mid)->next_step, 1);
@@ -233,8 +235,9 @@ TEST_P(StoreTest, FinishAndBeginStepAndFinishLastStepCheckpointInOneWrite) {
     // The next step already done (an earlier attempt) stays untouched and is reported so.
     ASSERT_TRUE(store_->FinishStep(id, "w", 1, Json{{"folders", 3}}, t0 + seconds(2)));
     ASSERT_EQ(store_->BeginStep(id, "w", 2, "access", t0 + seconds(2)).value(), StepStatus::kNone);
-    EXPECT_EQ(store_->FinishAndBeginStep(id, "w", 0, Json{{"room_id", 890}}, 1, "folders", t0 + seconds(3)).value(),
-              StepStatus::kDone);
+    EXPECT_EQ(
+        store_->FinishAndBeginStep(id, "w", 0, Json{{"room_id", 890}}, 1, "folders", t0 + seconds(3)).value(),
+        StepStatus::kDone);
     EXPECT_EQ((*store_->GetSteps(id))[1].output["folders"], 3);
 
     // A bad next index or a step never begun writes nothing, not even the half that could be.
@@ -257,7 +260,8 @@ TEST_P(StoreTest, FinishAndBeginStepAndFinishLastStepCheckpointInOneWrite) {
     EXPECT_EQ(store_->FinishLastStep(id, "w", 2, Json{}, clock_.Now()).error().code, ErrorCode::kConflict);
     EXPECT_EQ(store_->FinishAndBeginStep(id, "w", 1, Json{}, 2, "access", clock_.Now()).error().code,
               ErrorCode::kConflict);
-    EXPECT_EQ(store_->FinishLastStep(id, "", 2, Json{}, clock_.Now()).error().code, ErrorCode::kInvalidArgument);
+    EXPECT_EQ(store_->FinishLastStep(id, "", 2, Json{}, clock_.Now()).error().code,
+              ErrorCode::kInvalidArgument);
 }
 
 TEST_P(StoreTest, StepOutputWithInvalidUtf8IsStoredNotThrown) {
@@ -303,7 +307,8 @@ TEST_P(StoreTest, DeadRunIsRetriedFromItsFirstUnfinishedStepWithAFreshBudget) {
     EXPECT_EQ((*again)->attempts, 0);
     EXPECT_EQ((*again)->next_step, 1);
     EXPECT_EQ((*again)->last_error, "403 forbidden: no access to room");
-    EXPECT_EQ(store_->RetryDeadLetter(DeadLetter::Kind::kRun, id, clock_.Now()).error().code, ErrorCode::kNotFound);
+    EXPECT_EQ(store_->RetryDeadLetter(DeadLetter::Kind::kRun, id, clock_.Now()).error().code,
+              ErrorCode::kNotFound);
 }
 
 TEST_P(StoreTest, FirstFailureTimeStartsTheRetryBudgetAndClaimsTellTakeoversApart) {
@@ -337,7 +342,8 @@ TEST_P(StoreTest, FirstFailureTimeStartsTheRetryBudgetAndClaimsTellTakeoversApar
 TEST_P(StoreTest, DroppedRunLeavesTheDeadLetterList) {
     DispatchRuns("a", {MakeRun("r1")});
     const auto id = MustClaimRun("w").id;
-    EXPECT_EQ(store_->DropDeadLetter(DeadLetter::Kind::kRun, id).error().code, ErrorCode::kNotFound);  // running
+    EXPECT_EQ(store_->DropDeadLetter(DeadLetter::Kind::kRun, id).error().code,
+              ErrorCode::kNotFound);  // running
     ASSERT_TRUE(store_->DeadLetterRun(id, "w", "bad rule", clock_.Now()));
     ASSERT_TRUE(store_->DropDeadLetter(DeadLetter::Kind::kRun, id));
     EXPECT_EQ((*store_->GetRun(id))->state, RunState::kDropped);

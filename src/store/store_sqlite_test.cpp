@@ -81,7 +81,8 @@ TEST_F(SqliteStoreTest, NextDueTimeIsAnIndexLookupNotABacklogScan) {
     ASSERT_TRUE(Sqlite().ExecOnWriterForTesting("DROP INDEX events_pending_due"));
     auto without = store_->NextDueTime();
     ASSERT_FALSE(without);
-    EXPECT_NE(without.error().message.find("events_pending_due"), std::string::npos) << without.error().message;
+    EXPECT_NE(without.error().message.find("events_pending_due"), std::string::npos)
+        << without.error().message;
 }
 
 TEST_F(SqliteStoreTest, CompleteDispatchesShareOneCommit) {

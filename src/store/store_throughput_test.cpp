@@ -51,9 +51,9 @@ TEST_P(StoreTest, DISABLED_ThroughputOfDurableConcurrentAppends) {
     const auto commits = store_->Stats()->commits - commits_before;
     EXPECT_EQ(stored, kTotal);
     EXPECT_EQ(store_->Stats()->events_total, kTotal);
-    std::printf("durable appends: %d in %.2f s = %.0f/s, %lld commits, %.1f appends/commit (%d threads)\n", kTotal,
-                seconds, kTotal / seconds, static_cast<long long>(commits), static_cast<double>(kTotal) / commits,
-                kThreads);
+    std::printf("durable appends: %d in %.2f s = %.0f/s, %lld commits, %.1f appends/commit (%d threads)\n",
+                kTotal, seconds, kTotal / seconds, static_cast<long long>(commits),
+                static_cast<double>(kTotal) / commits, kThreads);
 }
 
 TEST_P(StoreTest, DISABLED_ThroughputOfDurablePipelinedAppends) {
@@ -93,9 +93,9 @@ TEST_P(StoreTest, DISABLED_ThroughputOfDurablePipelinedAppends) {
     const auto commits = store_->Stats()->commits - commits_before;
     EXPECT_EQ(stored, kTotal);
     EXPECT_EQ(store_->Stats()->events_total, kTotal);
-    std::printf("durable appends: %d in %.2f s = %.0f/s, %lld commits, %.1f appends/commit (%d in flight)\n", kTotal,
-                seconds, kTotal / seconds, static_cast<long long>(commits), static_cast<double>(kTotal) / commits,
-                kInFlight);
+    std::printf("durable appends: %d in %.2f s = %.0f/s, %lld commits, %.1f appends/commit (%d in flight)\n",
+                kTotal, seconds, kTotal / seconds, static_cast<long long>(commits),
+                static_cast<double>(kTotal) / commits, kInFlight);
 }
 
 }  // namespace

@@ -1,7 +1,7 @@
 #include "httpc/testing/child_process.hpp"
 
 #include <arpa/inet.h>
-#include <csignal>
+#include <fmt/format.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -9,14 +9,13 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
-
-#include <fmt/format.h>
 
 extern char** environ;
 
@@ -50,7 +49,9 @@ Result<ChildProcess> ChildProcess::Start(const std::vector<std::string>& argv,
     return ChildProcess(pid);
 }
 
-ChildProcess::ChildProcess(ChildProcess&& other) noexcept : pid_(other.pid_) { other.pid_ = -1; }
+ChildProcess::ChildProcess(ChildProcess&& other) noexcept : pid_(other.pid_) {
+    other.pid_ = -1;
+}
 
 ChildProcess& ChildProcess::operator=(ChildProcess&& other) noexcept {
     if (this != &other) {
@@ -61,7 +62,9 @@ ChildProcess& ChildProcess::operator=(ChildProcess&& other) noexcept {
     return *this;
 }
 
-ChildProcess::~ChildProcess() { Stop(); }
+ChildProcess::~ChildProcess() {
+    Stop();
+}
 
 bool ChildProcess::Running() {
     if (pid_ <= 0) return false;
@@ -120,11 +123,14 @@ DroppingServer::~DroppingServer() {
     close(fd_);
 }
 
-std::string DroppingServer::BaseUrl() const { return fmt::format("http://127.0.0.1:{}", port_); }
+std::string DroppingServer::BaseUrl() const {
+    return fmt::format("http://127.0.0.1:{}", port_);
+}
 
 TempDir::TempDir() {
     const char* base = std::getenv("TMPDIR");
-    std::string pattern = std::string(base != nullptr && base[0] != '\0' ? base : "/tmp") + "/spacehook-test-XXXXXX";
+    std::string pattern =
+        std::string(base != nullptr && base[0] != '\0' ? base : "/tmp") + "/spacehook-test-XXXXXX";
     if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
     path_ = pattern;
 }
@@ -185,7 +191,8 @@ std::optional<std::string> WaitForFile(const std::string& path, std::chrono::mil
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     while (std::chrono::steady_clock::now() < deadline) {
         std::error_code ec;
-        if (std::filesystem::exists(path, ec) && std::filesystem::file_size(path, ec) > 0) return ReadFile(path);
+        if (std::filesystem::exists(path, ec) && std::filesystem::file_size(path, ec) > 0)
+            return ReadFile(path);
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     return std::nullopt;
