@@ -50,7 +50,7 @@ const config::Env& FixedEnv() {
     return kEnv;
 }
 
-// wire.md §1.6 examples, one per entity family the rules distinguish.
+// docs/docspace-api.md §1.6 examples, one per entity family the rules distinguish.
 const std::vector<rules::Event>& FixedEvents() {
     static const std::vector<rules::Event> kEvents = [] {
         const char* bodies[] = {

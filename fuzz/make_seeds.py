@@ -9,7 +9,7 @@ def w(target, name, data):
     if isinstance(data, str): data = data.encode()
     open(os.path.join(root, target, name), 'wb').write(data)
 
-# ---- delivery: line 1 signature header, line 2 secret, rest body (wire.md §1.6 examples, compact)
+# ---- delivery: line 1 signature header, line 2 secret, rest body (docs/docspace-api.md §1.6 examples, compact)
 secret = 'S3cret-Key_42'
 def sig(body, key=secret, upper=True):
     h = hmac.new(key.encode(), body, hashlib.sha256).hexdigest()
@@ -51,7 +51,7 @@ w('delivery', 'wrong-secret', (sig(fc, key='another-secret') + '\n' + secret + '
 w('delivery', 'malformed-prefix', ('SHA256=' + sig(fc)[7:] + '\n' + secret + '\n').encode() + fc)
 w('delivery', 'short-mac', (sig(fc)[:-1] + '\n' + secret + '\n').encode() + fc)
 w('delivery', 'no-header', ('\n' + secret + '\n').encode() + fc)
-# line 1 read as the event-id / timestamp transport headers too (wire.md §5)
+# line 1 read as the event-id / timestamp transport headers too (docs/docspace-api.md §5)
 w('delivery', 'timestamp-header-seconds', ('1782814542\n' + secret + '\n').encode() + fc)
 w('delivery', 'timestamp-header-millis', ('1782814542000\n' + secret + '\n').encode() + fc)
 w('delivery', 'timestamp-header-iso', ('2026-06-30T10:15:42Z\n' + secret + '\n').encode() + fc)

@@ -68,7 +68,7 @@ TRIGGER_IDS = {"room.created": 4194304, "room.updated": 8388608}
 # --- deliveries ----------------------------------------------------------------------------------------
 
 def body_for(event_id: int, room_id: int, trigger: str = "room.created") -> bytes:
-    """A room.created body shaped like DocSpace's (wire.md §1.6), compact as on the wire."""
+    """A room.created body shaped like DocSpace's (docs/docspace-api.md §1.6), compact as on the wire."""
     body = {
         "event": {"id": event_id, "createOn": "2026-06-30T10:20:00Z", "createBy": OWNER_ID,
                   "trigger": trigger, "triggerId": TRIGGER_IDS[trigger]},
@@ -83,7 +83,7 @@ def body_for(event_id: int, room_id: int, trigger: str = "room.created") -> byte
 
 
 def sign(body: bytes, secret: str = SECRET) -> str:
-    # DocSpace sends UPPER-case hex (wire.md §1.3).
+    # DocSpace sends UPPER-case hex (docs/docspace-api.md §1.3).
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest().upper()
 
 

@@ -24,7 +24,7 @@ EDITOR_ID = "5e0b5d7c-2f6e-4b8e-9a51-1c2d3e4f5a6b"   # jane.doe
 VIEWER_ID = "2f1b7c3a-5d4e-4c1b-9a8f-000000000005"   # gary.guest
 HR_GROUP_ID = "b1f7c3a2-0000-4000-8000-000000000001"  # HR
 # What "fully provisioned" means in the emulator (bench_compare.count_rooms): these members with these
-# FileShare values (wire.md §2.4: 9 RoomManager, 10 Editing, 2 Read).
+# FileShare values (docs/docspace-api.md §2.4: 9 RoomManager, 10 Editing, 2 Read).
 EXPECTED_MEMBERS = {MANAGER_ID: 9, EDITOR_ID: 10, VIEWER_ID: 2, HR_GROUP_ID: 2}
 FOLDERS = ("Documents", "Tasks", "Archive")
 
@@ -223,12 +223,12 @@ def _common_patches(lang: str) -> list[Patch]:
         Patch("HR group id", "as above", group_old, group_new, runtime=True),
         Patch("share request key",
               "the sample sends PUT files/rooms/{id}/share with {\"entries\": [...]}; the portal's key is "
-              "\"invitations\" (wire.md §2.4, §3), so as published nothing is shared and the call still answers "
+              "\"invitations\" (docs/docspace-api.md §2.4, §3), so as published nothing is shared and the call still answers "
               "200 {\"error\":0}: the access half of the automation never happens",
               key_old, key_new),
         Patch("access levels",
               "Manager 4 / Editor 3 / Viewer 1 and the HR group's 1 are FileShare Varies / Restrict / ReadWrite, "
-              "which no room accepts (wire.md §2.4): with the key fixed the portal refuses the share with 403. "
+              "which no room accepts (docs/docspace-api.md §2.4): with the key fixed the portal refuses the share with 403. "
               "The room roles are RoomManager 9, Editing 10, Read 2",
               roles_old, roles_new),
         Patch("HR group access", "as above: a group is Read (2), not ReadWrite (1), in a room", hr_old, hr_new),

@@ -7,7 +7,7 @@ through wrk for a bounded time, then reads how many deliveries the journal reall
 printed as a table and written as JSON under bench/results/.
 
 wrk's Lua has no crypto, so the deliveries are signed here beforehand (HMAC-SHA256, UPPER-case hex as
-DocSpace sends, wire.md §1.3) and written as complete HTTP requests that deliveries.lua replays.
+DocSpace sends, docs/docspace-api.md §1.3) and written as complete HTTP requests that deliveries.lua replays.
 
 Usage (bench/README.md): bench/ingress/run [--duration S] [--connections 1,16,64] [--server-threads N]
 """
@@ -34,7 +34,7 @@ PATH = "/docspace/webhook"
 
 
 def delivery(event_id: int) -> bytes:
-    """A room.created body shaped like wire.md §1.6's example, compact as on the wire."""
+    """A room.created body shaped like docs/docspace-api.md §1.6's example, compact as on the wire."""
     body = {
         "event": {"id": event_id, "createOn": "2026-06-30T10:20:00Z", "createBy": ACTOR,
                   "trigger": "room.created", "triggerId": 4194304},

@@ -64,7 +64,7 @@ rules:
 
 
 def delivery(event_id: int) -> bytes:
-    """A room.created body shaped like wire.md §1.6's example, compact as on the wire."""
+    """A room.created body shaped like docs/docspace-api.md §1.6's example, compact as on the wire."""
     body = {
         "event": {"id": event_id, "createOn": "2026-06-30T10:20:00Z", "createBy": ACTOR,
                   "trigger": "room.created", "triggerId": 4194304},
@@ -79,7 +79,7 @@ def delivery(event_id: int) -> bytes:
 
 
 def file_created(event_id: int, room_id: int) -> bytes:
-    """A file.created body for a file in room `room_id` (the thin FileEntry of wire.md §1.6)."""
+    """A file.created body for a file in room `room_id` (the thin FileEntry of docs/docspace-api.md §1.6)."""
     body = {
         "event": {"id": event_id, "createOn": "2026-06-30T10:20:00Z", "createBy": ACTOR,
                   "trigger": "file.created", "triggerId": 1},

@@ -6,22 +6,11 @@
 
 #include "core/error.hpp"
 #include "core/hmac_sha256.hpp"
+#include "core/text.hpp"
 
 namespace spacehook::admin {
 
 namespace {
-
-std::string Lower(std::string_view text) {
-    std::string out(text);
-    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-    return out;
-}
-
-std::string_view Trim(std::string_view text) {
-    while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-    while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-    return text;
-}
 
 // Hashing both sides first makes the comparison independent of the token's length and of where the
 // texts differ; HexEqualsConstantTime then compares two 64-digit strings in constant time.
@@ -32,9 +21,9 @@ bool TokenEquals(std::string_view presented, std::string_view token) {
 bool CarriesBearer(const http::Request& request, std::string_view token) {
     const std::string* header = request.FindHeader("authorization");
     if (header == nullptr) return false;
-    std::string_view value = Trim(*header);
+    std::string_view value = Trim(*header, kHttpWhitespace);
     constexpr std::string_view kScheme = "bearer ";
-    if (value.size() <= kScheme.size() || Lower(value.substr(0, kScheme.size())) != kScheme) return false;
+    if (value.size() <= kScheme.size() || ToLower(value.substr(0, kScheme.size())) != kScheme) return false;
     return TokenEquals(Trim(value.substr(kScheme.size())), token);
 }
 
@@ -49,7 +38,7 @@ std::string_view HostName(std::string_view host) {
 }
 
 bool IsLoopbackHost(std::string_view host) {
-    const std::string name = Lower(HostName(Trim(host)));
+    const std::string name = ToLower(HostName(Trim(host)));
     return name == "localhost" || name.ends_with(".localhost") || IsLoopbackAddress(name);
 }
 
@@ -74,7 +63,7 @@ bool IsCrossSite(const http::Request& request) {
     const auto scheme_end = authority.find("://");
     if (scheme_end == std::string_view::npos) return true;  // "null" and other opaque origins
     authority.remove_prefix(scheme_end + 3);
-    return Lower(authority) != Lower(Trim(*host));
+    return ToLower(authority) != ToLower(Trim(*host));
 }
 
 }  // namespace

@@ -11,7 +11,7 @@ namespace spacehook::admin {
 
 /// An event. `with_body` adds "body": the stored delivery parsed as JSON (or, should it not parse or nest
 /// deeper than kMaxJsonDepth, as the raw text under "body_text"). Bodies hold personal data (user.* payloads
-/// carry e-mail addresses and phone numbers, wire.md §1.6): lists leave them out.
+/// carry e-mail addresses and phone numbers, docs/docspace-api.md §1.6): lists leave them out.
 Json EventJson(const store::EventRecord& event, bool with_body);
 /// A run. `with_context` adds the context the dispatcher stored for its steps.
 Json RunJson(const store::RunRecord& run, bool with_context);

@@ -46,8 +46,9 @@ Result<std::string> ReadPayload(const std::string& path) {
 }
 
 /// The body DocSpace would send for this event: compact JSON, `event`/`payload`/`webhook` in that order,
-/// defaults omitted (wire.md §1.4), every non-ASCII character escaped (wire.md §1.3). With retry_count > 0
-/// the webhook block carries the fields DocSpace adds on retry N (wire.md §1.9).
+/// defaults omitted (docs/docspace-api.md §1.4), every non-ASCII character escaped (docs/docspace-api.md
+/// §1.3). With retry_count > 0 the webhook block carries the fields DocSpace adds on retry N
+/// (docs/docspace-api.md §1.9).
 Result<std::string> BuildDeliveryBody(const SendArgs& args, std::string_view payload_text, TimePoint now) {
     const auto bit = docspace::TriggerBit(args.trigger);
     if (!bit || *bit == 0) return Fail(ErrorCode::kInvalidArgument, "unknown trigger '" + args.trigger + "'");

@@ -35,7 +35,8 @@ Result<std::int64_t> MaskOf(const std::vector<std::string>& names) {
     for (const auto& name : names) {
         const auto bit = docspace::TriggerBit(name);
         if (!bit)
-            return Fail(ErrorCode::kInvalidArgument, "unknown trigger '" + name + "' (see wire.md §1.5)");
+            return Fail(ErrorCode::kInvalidArgument,
+                        "unknown trigger '" + name + "' (see docs/docspace-api.md §1.5)");
         if (*bit == 0) return 0;  // "*": everything, including triggers added later
         mask |= *bit;
     }

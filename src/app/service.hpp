@@ -25,9 +25,9 @@ namespace spacehook::app {
 /// What `spacehook serve` runs: config -> store -> webhook endpoint + admin routes -> HTTP server.
 ///
 /// Lifecycle. Start() opens (and migrates) the store, builds the routes and starts listening. Stop()
-/// is the graceful shutdown: new deliveries get 503 (DocSpace retries them, wire.md §1.9), the server
-/// drains the requests in flight (a delivery waiting for its commit still gets its 2xx), then the store
-/// flushes and closes. Both are called from one control thread (main).
+/// is the graceful shutdown: new deliveries get 503 (DocSpace retries them, docs/docspace-api.md §1.9), the
+/// server drains the requests in flight (a delivery waiting for its commit still gets its 2xx), then the
+/// store flushes and closes. Both are called from one control thread (main).
 ///
 /// Composition point for background work (the dispatcher and run workers): it needs the store, the
 /// config, the clock and the metrics registry, all reachable through the accessors below; it starts

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "config/diagnostics.hpp"
+#include "core/text.hpp"
 
 namespace spacehook::config {
 
@@ -35,28 +36,9 @@ std::string Dotted(std::string_view pointer) {
     return out;
 }
 
-bool StartsWith(std::string_view text, std::string_view prefix) {
-    return text.substr(0, prefix.size()) == prefix;
-}
-
 bool HasWhitespace(std::string_view text) {
     return std::any_of(text.begin(), text.end(),
                        [](char c) { return std::isspace(static_cast<unsigned char>(c)); });
-}
-
-/// http(s)://host[:port][/path]: the scheme and a non-empty host are what curl needs.
-bool IsHttpUrl(std::string_view url) {
-    std::string_view rest;
-    if (StartsWith(url, "https://")) {
-        rest = url.substr(8);
-    } else if (StartsWith(url, "http://")) {
-        rest = url.substr(7);
-    } else {
-        return false;
-    }
-    const auto host_end = rest.find_first_of("/?#");
-    const std::string_view host = rest.substr(0, host_end);
-    return !host.empty() && host.front() != ':' && !HasWhitespace(url);
 }
 
 std::vector<std::string> SplitCommaList(std::string_view text) {
@@ -308,8 +290,8 @@ void ApplyServer(SettingsReader& r, ServiceConfig::Server& server, MergeState& s
 }
 
 void CheckSecret(SettingsReader& r, const std::string& pointer, const std::string& secret) {
-    // DocSpace itself only accepts 8..30 printable ASCII characters without spaces (wire.md §1.11).
-    // Whitespace can only be a copy-paste accident, so it is refused; other oddities are the portal's
+    // DocSpace itself only accepts 8..30 printable ASCII characters without spaces (docs/docspace-api.md
+    // §1.11). Whitespace can only be a copy-paste accident, so it is refused; other oddities are the portal's
     // business. The value is never echoed.
     if (secret.empty()) {
         r.Error(pointer, "webhook secret must not be empty");
@@ -381,8 +363,8 @@ void ApplyDocSpace(SettingsReader& r, ServiceConfig::DocSpace& docspace) {
 void ApplyStore(SettingsReader& r, std::string& store_url) {
     auto url = r.Text("/store");
     if (!url) return;
-    if (!(StartsWith(*url, "sqlite:") && url->size() > 7) && !StartsWith(*url, "postgres://") &&
-        !StartsWith(*url, "postgresql://")) {
+    if (!(url->starts_with("sqlite:") && url->size() > 7) && !url->starts_with("postgres://") &&
+        !url->starts_with("postgresql://")) {
         r.Error("/store", fmt::format("store must be sqlite:PATH or postgres://..., got '{}'", *url));
         return;
     }
@@ -408,7 +390,7 @@ void ApplyRunner(SettingsReader& r, ServiceConfig::Runner& runner) {
 void ApplyMail(SettingsReader& r, ServiceConfig::Mail& mail) {
     if (!r.Section("/mail", {"smtp_url", "username", "password", "from", "starttls", "verify_tls"})) return;
     if (auto url = r.Text("/mail/smtp_url")) {
-        if (!url->empty() && !StartsWith(*url, "smtp://") && !StartsWith(*url, "smtps://")) {
+        if (!url->empty() && !url->starts_with("smtp://") && !url->starts_with("smtps://")) {
             r.Error("/mail/smtp_url", "mail.smtp_url must be smtp://HOST[:PORT] or smtps://HOST[:PORT]");
         } else {
             mail.smtp_url = *url;
@@ -570,7 +552,7 @@ Result<ServiceConfig> MergeDocuments(std::vector<Result<Document>> documents, co
     }
     if (config.mail.smtp_url.empty()) {
         if (auto v = from_env("SMTP_URL")) {
-            if (StartsWith(*v, "smtp://") || StartsWith(*v, "smtps://")) {
+            if (v->starts_with("smtp://") || v->starts_with("smtps://")) {
                 config.mail.smtp_url = *v;
             } else {
                 diagnostics.Add(Error{ErrorCode::kConfig,

@@ -44,7 +44,7 @@ struct ServiceConfig {
         /// Accept unsigned deliveries. Only by explicit choice (config or --insecure-no-signature);
         /// a warning is logged at every start.
         bool allow_unsigned = false;
-        /// Optional freshness limit on the signed event.createOn; 0 = off (wire.md §5).
+        /// Optional freshness limit on the signed event.createOn; 0 = off (docs/docspace-api.md §5).
         std::chrono::milliseconds max_age{0};
     } webhook;
 

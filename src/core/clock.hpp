@@ -46,8 +46,8 @@ TimePoint FromUnixMillis(std::int64_t ms);
 /// "2026-06-30T10:15:42Z" (seconds) or "2026-06-30T10:15:42.123Z" (with_millis).
 std::string FormatIso8601(TimePoint t, bool with_millis = false);
 /// Parses ISO-8601 UTC as DocSpace writes it: optional fraction (any digits), `Z`, `+hh:mm` or no
-/// suffix (treated as UTC, wire.md §1.4 lastSuccessOn). nullopt for times before the Unix epoch or past
-/// 2262-04-11, which a TimePoint cannot hold.
+/// suffix (treated as UTC, docs/docspace-api.md §1.4 lastSuccessOn). nullopt for times before the Unix epoch
+/// or past 2262-04-11, which a TimePoint cannot hold.
 std::optional<TimePoint> ParseIso8601(std::string_view text);
 /// RFC 5322 date for mail headers: "Mon, 23 Nov 2026 08:24:47 +0000".
 std::string FormatRfc5322(TimePoint t);

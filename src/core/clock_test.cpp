@@ -13,7 +13,8 @@ TEST(Clock, Iso8601RoundTrip) {
 
 TEST(Clock, Iso8601Variants) {
     auto base = *ParseIso8601("2026-06-30T10:15:42Z");
-    EXPECT_EQ(*ParseIso8601("2026-06-30T10:15:42"), base);  // no suffix: UTC (wire.md lastSuccessOn)
+    EXPECT_EQ(*ParseIso8601("2026-06-30T10:15:42"),
+              base);  // no suffix: UTC (lastSuccessOn, docs/docspace-api.md §1.4)
     EXPECT_EQ(*ParseIso8601("2026-06-30T13:15:42.0000000+03:00"), base);  // ApiDateTime
     EXPECT_EQ(ToUnixMillis(*ParseIso8601("2026-06-30T10:15:42.537Z")), ToUnixMillis(base) + 537);
     EXPECT_FALSE(ParseIso8601("2026-13-30T10:15:42Z"));

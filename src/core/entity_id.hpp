@@ -10,8 +10,8 @@
 namespace spacehook {
 
 /// A DocSpace entity id. Internal storage uses numbers, third-party storage and people use strings
-/// (wire.md §1.7), and DocSpace itself compares ids as text (`entity.Id.ToString() == TargetId`, §1.8).
-/// So an EntityId is its text, plus whether it came (and goes back out) as a JSON number.
+/// (docs/docspace-api.md §1.7), and DocSpace itself compares ids as text (`entity.Id.ToString() == TargetId`,
+/// §1.8). So an EntityId is its text, plus whether it came (and goes back out) as a JSON number.
 class EntityId {
 public:
     EntityId() = default;

@@ -6,7 +6,7 @@
 namespace spacehook {
 
 /// HMAC-SHA256(key, message) as 64 hex digits. DocSpace keys the HMAC with the UTF-8 bytes of the
-/// secret as typed (not hex- or base64-decoded) and sends UPPER-case hex (wire.md §1.3).
+/// secret as typed (not hex- or base64-decoded) and sends UPPER-case hex (docs/docspace-api.md §1.3).
 std::string HmacSha256Hex(std::string_view key, std::string_view message, bool upper_case = true);
 
 /// Compares two hex strings of equal length, ignoring letter case, in time independent of where

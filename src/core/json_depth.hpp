@@ -9,7 +9,8 @@
 namespace spacehook {
 
 /// How deep JSON from outside spacehook (webhook bodies, and what is read back from the journal) may
-/// nest, counting objects and arrays. DocSpace's envelopes nest about five levels (wire.md §1.6).
+/// nest, counting objects and arrays. DocSpace's envelopes nest about five levels (docs/docspace-api.md
+/// §1.6).
 ///
 /// Why a limit at all: nlohmann parses and destroys without recursion, but copying, comparing and
 /// dump() recurse once per level. A 1 MiB body of `[[[[...` is half a million levels: one copy of its

@@ -14,8 +14,8 @@
 
 namespace spacehook::docspace {
 
-/// A file, folder or room as the REST API describes it (FileDto / FolderDto, wire.md §2.5). Only what
-/// spacehook uses is typed; `raw` keeps the whole DTO for templates (`{{ file.raw.contentLength }}`).
+/// A file, folder or room as the REST API describes it (FileDto / FolderDto, docs/docspace-api.md §2.5). Only
+/// what spacehook uses is typed; `raw` keeps the whole DTO for templates (`{{ file.raw.contentLength }}`).
 struct Entry {
     EntityId id;
     std::string title;
@@ -35,7 +35,7 @@ struct Entry {
 struct PathPart {
     EntityId id;
     std::string title;
-    std::optional<int> room_type;  ///< the room is the part that has one (wire.md §1.7)
+    std::optional<int> room_type;  ///< the room is the part that has one (docs/docspace-api.md §1.7)
     int folder_type = 0;
 };
 
@@ -73,8 +73,8 @@ enum class ConflictResolve { kSkip = 0, kOverwrite = 1, kDuplicate = 2 };
 bool TitleMatches(const std::string& candidate, const std::string& source, bool allow_numbered);
 
 /// The end of an awaited copy/move. `verified_by_target` is true when the operation vanished from
-/// /fileops before we saw it finish (another poller of the same user dequeued it, wire.md §2.5) and we
-/// confirmed the result by listing the destination instead.
+/// /fileops before we saw it finish (another poller of the same user dequeued it, docs/docspace-api.md §2.5)
+/// and we confirmed the result by listing the destination instead.
 struct OperationOutcome {
     std::string operation_id;
     std::vector<Entry> files;  ///< the resulting entries (the new copies / moved items)
@@ -82,7 +82,7 @@ struct OperationOutcome {
     bool verified_by_target = false;
 };
 
-/// WebhooksConfigDto (wire.md §1.13). The secret is never returned by DocSpace.
+/// WebhooksConfigDto (docs/docspace-api.md §1.13). The secret is never returned by DocSpace.
 struct WebhookConfig {
     std::int64_t id = 0;
     std::string name;

@@ -14,7 +14,7 @@ namespace {
 
 using std::chrono::milliseconds;
 
-/// DocSpace pages listings by at most 100 (wire.md §2.5 `count` 1-100).
+/// DocSpace pages listings by at most 100 (docs/docspace-api.md §2.5 `count` 1-100).
 constexpr int kPageSize = 100;
 /// A bound on paging loops: 1000 pages of 100 entries is far beyond any folder we act on.
 constexpr int kMaxPages = 1000;
@@ -43,13 +43,13 @@ Json IdArray(const std::vector<EntityId>& ids) {
 }
 
 Json WebhookBody(const WebhookSpec& spec) {
-    // PUT is a full replace (wire.md §1.13): an omitted `enabled` becomes false, omitted `triggers`
-    // becomes 0 = All, omitted `targetId` becomes null. So every one of them is always sent. An empty
-    // target goes out as null, never "": a "" target would match no entity and silence the webhook.
+    // PUT is a full replace (docs/docspace-api.md §1.13): an omitted `enabled` becomes false, omitted
+    // `triggers` becomes 0 = All, omitted `targetId` becomes null. So every one of them is always sent. An
+    // empty target goes out as null, never "": a "" target would match no entity and silence the webhook.
     Json body = {{"name", spec.name}, {"uri", spec.uri},           {"enabled", spec.enabled},
                  {"ssl", spec.ssl},   {"triggers", spec.triggers}, {"targetId", nullptr}};
     if (!spec.target_id.empty()) body["targetId"] = spec.target_id;
-    // Required on create; on update empty means "keep the current secret" (wire.md §1.11).
+    // Required on create; on update empty means "keep the current secret" (docs/docspace-api.md §1.11).
     if (!spec.secret.empty()) body["secretKey"] = spec.secret;
     return body;
 }
@@ -123,7 +123,8 @@ Result<Envelope> DocSpaceClient::Call(std::string_view method, std::string_view 
                {{"method", method}, {"path", path}, {"status", response->status}, {"ms", elapsed_ms}});
     auto envelope = ParseEnvelope(*response, what, SystemClock::Instance().Now());
     if (!envelope && (envelope.error().code == ErrorCode::kRateLimited || envelope.error().retry_after)) {
-        // The portal asked everyone using this key to wait (wire.md §2.3): pause the shared bucket.
+        // The portal asked everyone using this key to wait (docs/docspace-api.md §2.3): pause the shared
+        // bucket.
         const milliseconds pause = envelope.error().retry_after.value_or(kDefaultRateLimitPause);
         limiter_->PauseFor(pause);
         log::Warn("docspace", "portal asked to slow down; pausing every call",
@@ -162,7 +163,7 @@ Result<User> DocSpaceClient::GetSelf() {
 }
 
 Result<User> DocSpaceClient::GetUser(const std::string& id_or_user_name) {
-    // {userid} accepts a GUID or a user name (wire.md §2.5).
+    // {userid} accepts a GUID or a user name (docs/docspace-api.md §2.5).
     const std::string path = "/api/2.0/people/" + httpc::UrlEncode(id_or_user_name);
     return UserFrom(Call("GET", path), path);
 }
@@ -177,7 +178,8 @@ Result<User> DocSpaceClient::GetUserByEmail(const std::string& email) {
 
 Result<Entry> DocSpaceClient::CreateRoom(const std::string& title, int room_type,
                                          const std::vector<std::string>& tags) {
-    // roomType goes out as a number: the request DTO takes the name or the number (wire.md §2.4).
+    // roomType goes out as a number: the request DTO takes the name or the number (docs/docspace-api.md
+    // §2.4).
     Json body = {{"title", title}, {"roomType", room_type}};
     if (!tags.empty()) body["tags"] = tags;
     auto envelope = Call("POST", "/api/2.0/files/rooms", {}, body);
@@ -252,7 +254,8 @@ Result<Json> DocSpaceClient::SetRoomAccess(const EntityId& room_id,
     const std::string path = "/api/2.0/files/rooms/" + Segment(room_id) + "/share";
     auto envelope = Call("PUT", path, {}, body);
     if (!envelope) return Fail(envelope.error());
-    // RoomSecurityDto {members, warning, error}; error 1 = FormRoleBlockingDeletion (wire.md §2.5).
+    // RoomSecurityDto {members, warning, error}; error 1 = FormRoleBlockingDeletion (docs/docspace-api.md
+    // §2.5).
     const Json& security = envelope->response;
     if (auto code = IntegerOf(FindKey(security, "error")); code && *code != 0) {
         return Fail(
@@ -338,7 +341,7 @@ Result<Entry> DocSpaceClient::GetFile(const EntityId& file_id) {
 Result<Entry> DocSpaceClient::CopyFileAs(const EntityId& file_id, const EntityId& dest_folder_id,
                                          const std::string& dest_title) {
     // destFolderId must be a JSON number or string of the id's own kind; anything else yields
-    // `response: null` (wire.md §2.5).
+    // `response: null` (docs/docspace-api.md §2.5).
     const std::string path = "/api/2.0/files/file/" + Segment(file_id) + "/copyas";
     Json body = {{"destTitle", dest_title}, {"destFolderId", dest_folder_id.ToJson()}};
     auto envelope = Call("POST", path, {}, body);
@@ -367,13 +370,15 @@ Result<OperationOutcome> DocSpaceClient::RunOperation(OperationKind kind,
                                                       ConflictResolve conflict) {
     const std::string_view name = kind == OperationKind::kCopy ? "copy" : "move";
     if (file_ids.empty() && folder_ids.empty()) {
-        // DocSpace would create no operation and answer with the user's other operations (wire.md §2.5).
+        // DocSpace would create no operation and answer with the user's other operations
+        // (docs/docspace-api.md §2.5).
         return Fail(ErrorCode::kInvalidArgument, fmt::format("{}: nothing to {}", name, name));
     }
     const std::string path = fmt::format("/api/2.0/files/fileops/{}", name);
     // deleteAfter:false keeps the finished operation pollable (it is passed as holdResult = !deleteAfter
     // and does NOT delete the source); returnSingleOperation limits the answer to this operation
-    // (wire.md §2.5). conflictResolveType goes as a number, which the enum converter also accepts.
+    // (docs/docspace-api.md §2.5). conflictResolveType goes as a number, which the enum converter also
+    // accepts.
     Json body = {{"fileIds", IdArray(file_ids)},
                  {"folderIds", IdArray(folder_ids)},
                  {"destFolderId", dest_folder_id.ToJson()},
@@ -393,7 +398,7 @@ Result<OperationOutcome> DocSpaceClient::RunOperation(OperationKind kind,
     PollOptions poll{options_.poll_interval, options_.poll_timeout};
     PollHooks hooks;
     hooks.list = [this](const std::string& id) -> Result<std::vector<FileOperation>> {
-        // There is no /fileops/{id} route; the id is a query parameter (wire.md §2.5).
+        // There is no /fileops/{id} route; the id is a query parameter (docs/docspace-api.md §2.5).
         auto listed = Call("GET", "/api/2.0/files/fileops", "id=" + httpc::UrlEncode(id));
         if (!listed) return Fail(listed.error());
         return ParseFileOperations(listed->response, options_.base_url);
@@ -474,7 +479,8 @@ Result<OperationOutcome> DocSpaceClient::VerifyAtDestination(OperationKind kind,
         return Fail(
             ErrorCode::kUnavailable,
             fmt::format("DocSpace {} operation vanished from /fileops before it was seen finished (another "
-                        "poller of the same user dequeued it, wire.md §2.5) and folder {} does not hold {} "
+                        "poller of the same user dequeued it, docs/docspace-api.md §2.5) and folder {} does "
+                        "not hold {} "
                         "yet",
                         kind == OperationKind::kCopy ? "copy" : "move", dest_folder_id.str(), names));
     }
@@ -511,7 +517,7 @@ Result<WebhookConfig> DocSpaceClient::UpdateWebhook(std::int64_t id, const Webho
 }
 
 Result<WebhookConfig> DocSpaceClient::EnableWebhook(std::int64_t id, const WebhookSpec& spec, bool enabled) {
-    // The DTO's validation requires name and uri even here (wire.md §1.13).
+    // The DTO's validation requires name and uri even here (docs/docspace-api.md §1.13).
     Json body = {{"id", id}, {"name", spec.name}, {"uri", spec.uri}, {"enabled", enabled}};
     auto envelope = Call("PUT", "/api/2.0/settings/webhook/enable", {}, body);
     if (!envelope) return Fail(envelope.error());

@@ -29,10 +29,10 @@ struct ClientOptions {
     std::string ca_file;
 };
 
-/// The DocSpace REST client over httpc: typed calls per wire.md §2.5 and §1.13, the envelope and error
-/// classification of envelope.hpp, one rate limiter per portal, and copy/move awaited to completion.
-/// It never retries a failed call itself: the runner owns retries (backoff with jitter, dead letters);
-/// the one exception is polling, which rides out transient errors until the poll deadline. Thread-safe.
+/// The DocSpace REST client over httpc: typed calls per docs/docspace-api.md §2.5 and §1.13, the envelope and
+/// error classification of envelope.hpp, one rate limiter per portal, and copy/move awaited to completion. It
+/// never retries a failed call itself: the runner owns retries (backoff with jitter, dead letters); the one
+/// exception is polling, which rides out transient errors until the poll deadline. Thread-safe.
 class DocSpaceClient final : public Api {
 public:
     /// `limiter` = nullptr shares the process-wide limiter of this portal (PortalRateLimiter); replicas

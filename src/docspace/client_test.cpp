@@ -354,7 +354,8 @@ TEST_F(DocSpaceClientTest, OperationDequeuedByAnotherPollerIsVerifiedAtTheDestin
     const Entry archive = Folder(*client, acme.id, "Archive 2025");
     const EntityId file = Upload(incoming.id, "Raced.docx");
 
-    // The same user's "web UI": polls /fileops and so dequeues every finished operation (wire.md §2.5).
+    // The same user's "web UI": polls /fileops and so dequeues every finished operation (docs/docspace-api.md
+    // §2.5).
     std::atomic<bool> stop{false};
     std::atomic<int> dequeued{0};
     std::thread other([&] {
@@ -559,7 +560,7 @@ TEST_F(DocSpaceClientTest, ValidationFailureIsPermanentWithTheFieldNamed) {
 
 // --- webhook settings -------------------------------------------------------------------------------
 
-/// A receiver that answers DocSpace's HEAD probe (wire.md §1.10) with `head_status`.
+/// A receiver that answers DocSpace's HEAD probe (docs/docspace-api.md §1.10) with `head_status`.
 class Receiver {
 public:
     explicit Receiver(int head_status) {
@@ -679,7 +680,7 @@ TEST_F(DocSpaceClientTest, SubscribeCreatesThenIsIdempotentThenReEnables) {
     EXPECT_EQ(third->action, SubscriptionAction::kUpdated);
     EXPECT_EQ(third->config.triggers, changed.triggers);
 
-    // The portal disables a webhook after days of failures (wire.md §1.9); here by hand.
+    // The portal disables a webhook after days of failures (docs/docspace-api.md §1.9); here by hand.
     WebhookSpec spec;
     spec.name = "spacehook";
     spec.uri = receiver.Url();

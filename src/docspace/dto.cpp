@@ -5,19 +5,11 @@
 #include <cctype>
 #include <charconv>
 
+#include "core/text.hpp"
+
 namespace spacehook::docspace {
 
 namespace {
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        if (std::tolower(static_cast<unsigned char>(a[i])) !=
-            std::tolower(static_cast<unsigned char>(b[i]))) {
-            return false;
-        }
-    }
-    return true;
-}
 
 std::string StringField(const Json& dto, std::string_view key) {
     return TextOf(FindKey(dto, key));
@@ -81,7 +73,7 @@ std::optional<Entry> ParseEntry(const Json& dto, std::string_view base_url) {
     entry.title = StringField(dto, "title");
     const bool looks_like_file = FindKey(dto, "fileExst") != nullptr || FindKey(dto, "folderId") != nullptr;
     entry.entry_type = IntField(dto, "fileEntryType", looks_like_file ? 2 : 1);
-    // Files name their parent folderId, folders and rooms parentId (wire.md §2.5).
+    // Files name their parent folderId, folders and rooms parentId (docs/docspace-api.md §2.5).
     entry.parent_id = IdField(dto, entry.entry_type == 2 ? "folderId" : "parentId");
     if (entry.parent_id.empty())
         entry.parent_id = IdField(dto, entry.entry_type == 2 ? "parentId" : "folderId");

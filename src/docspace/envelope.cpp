@@ -79,7 +79,7 @@ std::string PortalMessage(const Json& body) {
             return it->get<std::string>();
         }
     }
-    // ValidationProblemDetails inside the success envelope (wire.md §2.2).
+    // ValidationProblemDetails inside the success envelope (docs/docspace-api.md §2.2).
     const Json* problem = &body;
     if (auto it = body.find("response"); it != body.end() && it->is_object()) problem = &*it;
     std::string text;
@@ -185,7 +185,7 @@ Result<Envelope> ParseEnvelope(const httpc::Response& response, std::string_view
     }
 
     // An error. The HTTP status decides, unless the portal answered 2xx and put the real status in the
-    // envelope (wire.md §2.2: DocSpace does not always respect status codes).
+    // envelope (docs/docspace-api.md §2.2: DocSpace does not always respect status codes).
     int status = http_status;
     if (http_ok) {
         status = is_json ? EnvelopeStatusCode(body) : 0;

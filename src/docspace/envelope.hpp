@@ -11,7 +11,7 @@
 
 namespace spacehook::docspace {
 
-/// The success envelope `{response, count, total?, links, status, statusCode}` (wire.md §2.2).
+/// The success envelope `{response, count, total?, links, status, statusCode}` (docs/docspace-api.md §2.2).
 struct Envelope {
     Json response;                      ///< null when the portal sent none (or an empty 2xx body)
     std::optional<std::int64_t> total;  ///< only when the endpoint sets it (listings)
@@ -19,9 +19,9 @@ struct Envelope {
 
 /// Turns one HTTP answer from DocSpace into its envelope or an Error:
 /// - the error envelope `{error:{message,...}, status, statusCode}` is an error even on a 2xx, and a
-///   success envelope with `status: 1` too (a validation 400 comes that way, wire.md §2.2);
+///   success envelope with `status: 1` too (a validation 400 comes that way, docs/docspace-api.md §2.2);
 /// - transient: 5xx (kUnavailable), 429 (kRateLimited with retry_after from Retry-After, else
-///   X-RateLimit-Reset, wire.md §2.3), 408 (kTimeout);
+///   X-RateLimit-Reset, docs/docspace-api.md §2.3), 408 (kTimeout);
 /// - permanent: 401 kUnauthorized, 403 kForbidden, 404 kNotFound, any other 4xx and 3xx kPermanent;
 /// - a 2xx whose body is not JSON (a proxy's page) is kUnavailable.
 /// The portal's own message is kept in Error::message after `what` ("GET /api/2.0/files/file/12").

@@ -34,7 +34,7 @@ TEST(Envelope, EmptyTwoHundredIsANullResponse) {
 }
 
 TEST(Envelope, ErrorEnvelopeOnATwoHundredIsAnError) {
-    // DocSpace does not always respect status codes (wire.md §2.2).
+    // DocSpace does not always respect status codes (docs/docspace-api.md §2.2).
     auto envelope = ParseEnvelope(
         Answer(
             200,

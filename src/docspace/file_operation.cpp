@@ -87,7 +87,8 @@ Result<OperationOutcome> AwaitFileOperation(const FileOperation& started, std::s
             if (op.id == started.id) mine = &op;
         }
         if (mine == nullptr) {
-            // Dequeued by someone else: finished, state unknown (wire.md §2.5). The destination tells.
+            // Dequeued by someone else: finished, state unknown (docs/docspace-api.md §2.5). The destination
+            // tells.
             log::Info("docspace", "file operation vanished from /fileops; verifying the destination",
                       {{"operation", started.id}, {"kind", what}});
             auto verified = hooks.verify_target();

@@ -12,7 +12,7 @@
 
 namespace spacehook::docspace {
 
-/// FileOperationDto (wire.md §2.5).
+/// FileOperationDto (docs/docspace-api.md §2.5).
 struct FileOperation {
     std::string id;
     int operation = -1;  ///< FileOperationType: Move 0, Copy 1, ...; the JSON key is "Operation"
@@ -42,7 +42,7 @@ struct PollHooks {
     /// GET /api/2.0/files/fileops?id=<op>: the operations the portal still lists.
     std::function<Result<std::vector<FileOperation>>(const std::string& operation_id)> list;
     /// The operation is gone from the list before we saw it finish (another poller of the same user,
-    /// even the user's browser, dequeued it, wire.md §2.5): look at the destination instead. A
+    /// even the user's browser, dequeued it, docs/docspace-api.md §2.5): look at the destination instead. A
     /// kUnavailable answer means "not there (yet)".
     std::function<Result<OperationOutcome>()> verify_target;
     std::function<void(std::chrono::milliseconds)> sleep;

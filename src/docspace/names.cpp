@@ -7,7 +7,7 @@
 namespace spacehook::docspace {
 
 const std::vector<std::pair<std::string_view, int>>& AccessLevels() {
-    // FileShare (wire.md §2.4): 9 RoomManager, 10 Editing, 2 Read, 11 ContentCreator, 5 Review,
+    // FileShare (docs/docspace-api.md §2.4): 9 RoomManager, 10 Editing, 2 Read, 11 ContentCreator, 5 Review,
     // 6 Comment, 7 FillForms. 4 is "Varies", not full access (the seeds get this wrong).
     static const std::vector<std::pair<std::string_view, int>> kLevels = {
         {"room_manager", 9}, {"editor", 10},   {"viewer", 2},      {"content_creator", 11},
@@ -36,7 +36,7 @@ std::string AccessLevelName(int access) {
 }
 
 const std::vector<std::pair<std::string_view, int>>& RoomTypes() {
-    // RoomType (wire.md §2.4). "collaboration" is the UI label of EditingRoom.
+    // RoomType (docs/docspace-api.md §2.4). "collaboration" is the UI label of EditingRoom.
     static const std::vector<std::pair<std::string_view, int>> kRoomTypes = {
         {"form_filling", 1}, {"collaboration", 2}, {"editing", 2}, {"custom", 5},
         {"public", 6},       {"virtual_data", 8},  {"ai", 9},
@@ -66,7 +66,7 @@ std::string_view RoomTypeName(int room_type) {
 }
 
 const std::vector<std::pair<std::string_view, std::int64_t>>& AllTriggers() {
-    // WebhookTrigger [Flags] enum, long since 3.7 (wire.md §1.5).
+    // WebhookTrigger [Flags] enum, long since 3.7 (docs/docspace-api.md §1.5).
     static const std::vector<std::pair<std::string_view, std::int64_t>> kTriggers = {
         {"user.created", 1LL << 0},    {"user.invited", 1LL << 1},     {"user.updated", 1LL << 2},
         {"user.deleted", 1LL << 3},    {"group.created", 1LL << 4},    {"group.updated", 1LL << 5},

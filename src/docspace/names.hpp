@@ -10,9 +10,9 @@
 
 namespace spacehook::docspace {
 
-// Names <-> DocSpace numbers (wire.md §0, §1.5, §2.4). Users write names; the wire carries numbers.
-// Unknown names are errors, never a silent 0: DocSpace reads an unknown FileShare as 0 = None, which
-// REMOVES the member (wire.md §2.4).
+// Names <-> DocSpace numbers (docs/docspace-api.md §0, §1.5, §2.4). Users write names; the wire carries
+// numbers. Unknown names are errors, never a silent 0: DocSpace reads an unknown FileShare as 0 = None, which
+// REMOVES the member (docs/docspace-api.md §2.4).
 
 /// room_manager 9, editor 10, viewer 2, content_creator 11, reviewer 5, commenter 6, form_filler 7, and
 /// `remove` 0 (only by that explicit name). kInvalidArgument listing the valid names otherwise.
@@ -33,7 +33,7 @@ const std::vector<std::pair<std::string_view, int>>& RoomTypes();
 std::optional<std::int64_t> TriggerBit(std::string_view name);
 /// Bit -> name; empty when unknown.
 std::string_view TriggerName(std::int64_t bit);
-/// Every known trigger (wire.md §1.5), in bit order.
+/// Every known trigger (docs/docspace-api.md §1.5), in bit order.
 const std::vector<std::pair<std::string_view, std::int64_t>>& AllTriggers();
 /// "file.created" -> "file", "form.filled.out" -> "form": the part before the first dot.
 std::string_view TriggerFamily(std::string_view trigger);

@@ -52,7 +52,7 @@ TEST(Names, Triggers) {
 }
 
 TEST(Names, TriggerBitsFollowWireMdOrder) {
-    // wire.md §1.5: bit i for the i-th trigger, 1 (user.created) .. 1<<35 (folder.downloaded).
+    // docs/docspace-api.md §1.5: bit i for the i-th trigger, 1 (user.created) .. 1<<35 (folder.downloaded).
     const auto& triggers = AllTriggers();
     for (std::size_t i = 0; i < triggers.size(); ++i)
         EXPECT_EQ(triggers[i].second, std::int64_t{1} << i) << triggers[i].first;

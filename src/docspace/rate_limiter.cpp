@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "core/log.hpp"
+#include "core/text.hpp"
 
 namespace spacehook::docspace {
 
@@ -90,8 +91,7 @@ namespace {
 
 /// scheme://host[:port] as one portal: case and trailing slashes do not make another.
 std::string NormalizedPortal(const std::string& base_url) {
-    std::string key;
-    for (const char c : base_url) key += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    std::string key = ToLower(base_url);
     while (!key.empty() && key.back() == '/') key.pop_back();
     return key;
 }

@@ -39,10 +39,9 @@ public:
 };
 
 /// A token bucket for one portal, shared by every call of every worker (DESIGN.md "runner"). DocSpace
-/// limits per user (wire.md §2.3: 1500/min sliding window, 50 GET / 15 non-GET in flight), and every
-/// call spacehook makes acts as the same API-key user, so one bucket per portal is the right unit.
-/// A 429's Retry-After pauses the bucket for everyone: the next caller would get a 429 too.
-/// Thread-safe.
+/// limits per user (docs/docspace-api.md §2.3: 1500/min sliding window, 50 GET / 15 non-GET in flight), and
+/// every call spacehook makes acts as the same API-key user, so one bucket per portal is the right unit. A
+/// 429's Retry-After pauses the bucket for everyone: the next caller would get a 429 too. Thread-safe.
 class RateLimiter final : public CallLimiter {
 public:
     /// `clock` = nullptr uses a steady clock (wall-clock jumps must not starve or flood the bucket);
@@ -93,8 +92,8 @@ struct SharedBucket {
 
 /// The per-portal limit held across replicas: every replica's calls to one portal draw from one bucket
 /// in the shared database, and a 429 that one replica sees pauses them all. DocSpace limits per API
-/// user (wire.md §2.3), and all replicas call as the same one, so N replicas with in-process buckets
-/// would send N times the rate.
+/// user (docs/docspace-api.md §2.3), and all replicas call as the same one, so N replicas with in-process
+/// buckets would send N times the rate.
 ///
 /// Times are the wall clock (`clock`, default the system clock): the bucket's timestamps are compared
 /// across machines, which therefore need synchronized clocks (as for leases). Waits are slept here and

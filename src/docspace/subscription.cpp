@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "core/text.hpp"
 #include "docspace/names.hpp"
 
 namespace spacehook::docspace {
@@ -12,12 +13,7 @@ namespace spacehook::docspace {
 namespace {
 
 bool Contains(const std::string& haystack, std::string_view needle) {
-    auto lower = [](std::string_view s) {
-        std::string out(s);
-        std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-        return out;
-    };
-    return lower(haystack).find(lower(needle)) != std::string::npos;
+    return ToLower(haystack).find(ToLower(needle)) != std::string::npos;
 }
 
 std::string TriggerList(std::int64_t mask) {
@@ -49,7 +45,8 @@ Status ValidateSubscription(const SubscriptionRequest& request) {
         return Fail(ErrorCode::kInvalidArgument, "webhook URL has no host");
     }
     if (request.name.empty() || request.name.size() > 50) {
-        return Fail(ErrorCode::kInvalidArgument, "webhook name must be 1 to 50 characters (wire.md §1.13)");
+        return Fail(ErrorCode::kInvalidArgument,
+                    "webhook name must be 1 to 50 characters (docs/docspace-api.md §1.13)");
     }
     const auto& secret = request.secret;
     if (secret.empty()) {
@@ -64,7 +61,7 @@ Status ValidateSubscription(const SubscriptionRequest& request) {
         return Fail(
             ErrorCode::kConfig,
             fmt::format("the webhook secret must be 8 to 30 printable ASCII characters without spaces "
-                        "(DocSpace's rule, wire.md §1.11); this one has {} characters{}",
+                        "(DocSpace's rule, docs/docspace-api.md §1.11); this one has {} characters{}",
                         secret.size(), printable ? "" : " and characters outside that range"));
     }
     return Ok();
@@ -77,23 +74,26 @@ Error ExplainRefusal(Error error, const SubscriptionRequest& request) {
         hint = fmt::format(
             "DocSpace 3.7 refuses webhook URLs that resolve to private or loopback addresses (its SSRF "
             "guard, "
-            "wire.md §1.9). Give a public URL (a reverse proxy or an HTTPS tunnel to this service), or have "
+            "docs/docspace-api.md §1.9). Give a public URL (a reverse proxy or an HTTPS tunnel to this "
+            "service), or have "
             "the "
             "portal admin override `webhooks:blacklist` with a dummy entry such as [\"192.0.2.1/32\"]; an "
             "empty "
-            "list probably does not lift the block (wire.md §4.12). URL: {}",
+            "list probably does not lift the block (docs/docspace-api.md §4.12). URL: {}",
             request.url);
     } else if (Contains(m, "trigger") && Contains(m, "not available")) {
         hint = fmt::format(
             "the API key's user may not subscribe to some of these triggers: {}. user.created/invited, "
             "group.* "
-            "and room.created/copied need a DocSpace admin or room admin key (wire.md §1.5, §1.8); drop the "
+            "and room.created/copied need a DocSpace admin or room admin key (docs/docspace-api.md §1.5, "
+            "§1.8); drop the "
             "rules "
             "that need them or use an admin's key",
             TriggerList(request.triggers));
     } else if (Contains(m, "HEAD") || (Contains(m, "not available") && Contains(m, "URL"))) {
         hint = fmt::format(
-            "DocSpace probes the URL with a HEAD request and needs a 2xx answer within 10 s (wire.md §1.10). "
+            "DocSpace probes the URL with a HEAD request and needs a 2xx answer within 10 s "
+            "(docs/docspace-api.md §1.10). "
             "Make sure `spacehook serve` is running, reachable from the portal at {}, and answers HEAD on "
             "that "
             "path with 2xx (spacehook's webhook path does)",
@@ -102,24 +102,27 @@ Error ExplainRefusal(Error error, const SubscriptionRequest& request) {
         hint = "a webhook with this name and URL exists already; run subscribe again to update it";
     } else if (Contains(m, "password") || Contains(m, "secret")) {
         hint =
-            "the portal's password policy applies to the secret (wire.md §1.11): 8 to 30 printable ASCII "
+            "the portal's password policy applies to the secret (docs/docspace-api.md §1.11): 8 to 30 "
+            "printable ASCII "
             "characters, plus digits, capitals or special characters if the portal's policy asks for them";
     } else if (Contains(m, "https") || Contains(m, "ssl")) {
         hint =
-            "with ssl on (any https:// URL) DocSpace requires HTTPS and a certificate it trusts (wire.md "
+            "with ssl on (any https:// URL) DocSpace requires HTTPS and a certificate it trusts "
+            "(docs/docspace-api.md "
             "§1.9)";
     } else if (error.code == ErrorCode::kForbidden) {
         hint =
             "the API key's user may not manage webhooks: guests never can, and the portal may limit "
             "developer "
-            "tools to admins (wire.md §1.13)";
+            "tools to admins (docs/docspace-api.md §1.13)";
     } else if (error.code == ErrorCode::kUnauthorized) {
         hint =
             "DocSpace refused the API key: check DOCSPACE_API_KEY (OAuth tokens cannot manage webhooks, "
-            "wire.md §3)";
+            "docs/docspace-api.md §3)";
     } else if (error.upstream_status == 500) {
         hint = fmt::format(
-            "DocSpace answers 500 when its HEAD probe cannot connect or times out (wire.md §1.10): check "
+            "DocSpace answers 500 when its HEAD probe cannot connect or times out (docs/docspace-api.md "
+            "§1.10): check "
             "that {} "
             "is reachable from the portal",
             request.url);
@@ -161,14 +164,15 @@ Result<SubscriptionReport> SyncSubscription(Api& api, const SubscriptionRequest&
     if (auto valid = ValidateSubscription(request); !valid) return Fail(valid.error());
     const bool ssl = IsHttps(request.url);
 
-    // Trigger availability depends on the key's role (wire.md §1.8). Asking first turns the portal's bare
-    // "Trigger is not available" into a list of the offending triggers; older portals lack the call.
+    // Trigger availability depends on the key's role (docs/docspace-api.md §1.8). Asking first turns the
+    // portal's bare "Trigger is not available" into a list of the offending triggers; older portals lack the
+    // call.
     if (request.triggers != 0) {
         auto available = api.ListTriggers();
         if (!available && available.error().code == ErrorCode::kUnauthorized) return Fail(available.error());
         if (available && !available->empty()) {
-            // The list is filtered for the caller's role (wire.md §1.5): a trigger is refused when it is
-            // missing from the list or listed with available:false.
+            // The list is filtered for the caller's role (docs/docspace-api.md §1.5): a trigger is refused
+            // when it is missing from the list or listed with available:false.
             std::int64_t allowed = 0;
             for (const auto& info : *available) {
                 if (info.available) allowed |= info.id;
@@ -185,7 +189,8 @@ Result<SubscriptionReport> SyncSubscription(Api& api, const SubscriptionRequest&
                     fmt::format(
                         "the API key's user may not subscribe to: {}. The portal does not offer these "
                         "triggers to this key's role (user.*, group.*, room.created need a DocSpace "
-                        "admin or room admin key, wire.md §1.5, §1.8) or, for the newest triggers, "
+                        "admin or room admin key, docs/docspace-api.md §1.5, §1.8) or, for the newest "
+                        "triggers, "
                         "to its version; drop the rules that need them or use an admin's key",
                         names));
             }
@@ -242,7 +247,8 @@ Result<SubscriptionReport> SyncSubscription(Api& api, const SubscriptionRequest&
     if (current.ssl != ssl)
         report.changes.push_back(fmt::format("ssl: {} -> {}", OnOff(current.ssl), OnOff(ssl)));
     if (!current.target_id.empty()) {
-        // A target narrows events to one entity id (wire.md §1.8); the rules filter rooms themselves.
+        // A target narrows events to one entity id (docs/docspace-api.md §1.8); the rules filter rooms
+        // themselves.
         report.changes.push_back(fmt::format("target: {} -> none", current.target_id));
     }
     if (request.force && report.changes.empty()) report.changes.push_back("secret: re-sent (--force)");

@@ -10,16 +10,16 @@
 namespace spacehook::docspace {
 
 /// What `spacehook subscribe` wants the portal to hold: one webhook, found by name + URL (DocSpace
-/// refuses a second config with the same pair, wire.md §1.13).
+/// refuses a second config with the same pair, docs/docspace-api.md §1.13).
 struct SubscriptionRequest {
     std::string name = "spacehook";
     std::string url;            ///< the public URL of the webhook endpoint; https -> ssl on
     std::string secret;         ///< DOCSPACE_WEBHOOK_SECRET (the first, when several are configured)
-    std::int64_t triggers = 0;  ///< bitmask the rules need; 0 = all (wire.md §1.5)
+    std::int64_t triggers = 0;  ///< bitmask the rules need; 0 = all (docs/docspace-api.md §1.5)
     bool enable = false;        ///< re-enable the subscription if the portal disabled it
     bool dry_run = false;       ///< read only: say what would be done
-    /// Update even when nothing visible differs: DocSpace never returns the secret (wire.md §1.11), so
-    /// after a secret rotation only a forced update makes the portal sign with the new one.
+    /// Update even when nothing visible differs: DocSpace never returns the secret (docs/docspace-api.md
+    /// §1.11), so after a secret rotation only a forced update makes the portal sign with the new one.
     bool force = false;
 };
 
@@ -43,17 +43,18 @@ struct SubscriptionReport {
 };
 
 /// The checks DocSpace makes, done before asking it: http(s) URL, name of 1..50 characters, secret of
-/// 8..30 printable ASCII without spaces (wire.md §1.11; the portal's password policy may ask more).
+/// 8..30 printable ASCII without spaces (docs/docspace-api.md §1.11; the portal's password policy may ask
+/// more).
 Status ValidateSubscription(const SubscriptionRequest& request);
 
 /// Creates or updates the webhook so that it matches `request`; idempotent. Updates always send the
-/// whole config (PUT is a full replace, wire.md §1.13) including the secret. A disabled subscription
-/// stays disabled (and is reported) unless `enable`. Errors carry the portal's message plus what to do
-/// about it (ExplainRefusal).
+/// whole config (PUT is a full replace, docs/docspace-api.md §1.13) including the secret. A disabled
+/// subscription stays disabled (and is reported) unless `enable`. Errors carry the portal's message plus what
+/// to do about it (ExplainRefusal).
 Result<SubscriptionReport> SyncSubscription(Api& api, const SubscriptionRequest& request);
 
-/// Adds the operator's next step to a refusal of create/update/enable: the HEAD probe (wire.md §1.10),
-/// the SSRF blacklist (§1.9, §4.12), triggers not available to the key's role (§1.8), secret rules
+/// Adds the operator's next step to a refusal of create/update/enable: the HEAD probe (docs/docspace-api.md
+/// §1.10), the SSRF blacklist (§1.9, §4.12), triggers not available to the key's role (§1.8), secret rules
 /// (§1.11), permissions (§1.13).
 Error ExplainRefusal(Error error, const SubscriptionRequest& request);
 

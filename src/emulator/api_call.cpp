@@ -3,22 +3,18 @@
 #include <algorithm>
 #include <cctype>
 
+#include "core/text.hpp"
+
 namespace spacehook::emulator {
 
-std::string Lower(std::string_view text) {
-    std::string out(text);
-    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-    return out;
-}
-
 std::optional<std::string> ApiCall::Query(std::string_view name) const {
-    auto it = query.find(Lower(name));
+    auto it = query.find(ToLower(name));
     if (it == query.end() || it->second.empty()) return std::nullopt;
     return it->second.front();
 }
 
 std::vector<std::string> ApiCall::QueryAll(std::string_view name) const {
-    auto it = query.find(Lower(name));
+    auto it = query.find(ToLower(name));
     return it == query.end() ? std::vector<std::string>{} : it->second;
 }
 
@@ -51,9 +47,9 @@ std::optional<EntityId> JsonId(const OJson& value) {
 
 const OJson* Field(const OJson& body, std::string_view key) {
     if (!body.is_object()) return nullptr;
-    const auto wanted = Lower(key);
+    const auto wanted = ToLower(key);
     for (auto it = body.begin(); it != body.end(); ++it) {
-        if (Lower(it.key()) == wanted) return &it.value();
+        if (ToLower(it.key()) == wanted) return &it.value();
     }
     return nullptr;
 }
@@ -62,7 +58,7 @@ bool JsonBool(const OJson& body, const char* key, bool fallback) {
     const OJson* v = Field(body, key);
     if (v == nullptr || v->is_null()) return fallback;
     if (v->is_boolean()) return v->get<bool>();
-    if (v->is_string()) return Lower(v->get<std::string>()) == "true";
+    if (v->is_string()) return ToLower(v->get<std::string>()) == "true";
     return fallback;
 }
 

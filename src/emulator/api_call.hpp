@@ -50,7 +50,8 @@ struct ApiCall {
 struct ApiServices {
     PortalState& state;
     WebhookBook& book;
-    /// HEAD probe of a webhook URL (wire.md §1.10): the HTTP status, or an error for a transport failure.
+    /// HEAD probe of a webhook URL (docs/docspace-api.md §1.10): the HTTP status, or an error for a transport
+    /// failure.
     std::function<Result<int>(const std::string& url, bool verify_tls)> probe;
     /// Schedules a file operation's completion.
     std::function<void(const std::string& op_id, std::chrono::milliseconds delay)> schedule_operation;
@@ -85,6 +86,5 @@ std::optional<EntityId> JsonId(const OJson& value);
 bool JsonBool(const OJson& body, const char* key, bool fallback = false);
 /// Case-insensitive lookup of a body property (ASP.NET binds bodies case-insensitively, §2.5).
 const OJson* Field(const OJson& body, std::string_view key);
-std::string Lower(std::string_view text);
 
 }  // namespace spacehook::emulator

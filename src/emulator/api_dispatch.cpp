@@ -5,6 +5,7 @@
 #include <mutex>
 
 #include "core/log.hpp"
+#include "core/text.hpp"
 #include "emulator/portal_state.hpp"
 
 namespace spacehook::emulator {
@@ -20,14 +21,15 @@ bool Matches(const std::vector<std::string>& pattern, const std::vector<std::str
         const auto& p = pattern[i];
         if (!p.empty() && p.front() == '{') {
             params.push_back(path[i]);
-        } else if (Lower(p) != Lower(path[i])) {
+        } else if (ToLower(p) != ToLower(path[i])) {
             return false;
         }
     }
     return true;
 }
 
-/// The credential of a request: the cookie wins over the header (CookieAuthHandler, wire.md §2.1).
+/// The credential of a request: the cookie wins over the header (CookieAuthHandler, docs/docspace-api.md
+/// §2.1).
 std::string Credential(const IncomingRequest& request) {
     if (const auto* cookie = request.Header("cookie")) {
         std::string_view rest(*cookie);
@@ -41,7 +43,7 @@ std::string Credential(const IncomingRequest& request) {
     }
     if (const auto* auth = request.Header("authorization")) {
         std::string_view value(*auth);
-        if (value.size() > 7 && Lower(value.substr(0, 7)) == "bearer ") value.remove_prefix(7);
+        if (value.size() > 7 && ToLower(value.substr(0, 7)) == "bearer ") value.remove_prefix(7);
         while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
         return std::string(value);
     }

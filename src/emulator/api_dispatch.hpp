@@ -9,7 +9,7 @@
 namespace spacehook::emulator {
 
 /// Routes /api/2.0/* to the area handlers: route match (unknown path 404, wrong method 405, no body,
-/// as ASP.NET answers), then authentication (wire.md §2.1: `Authorization: Bearer <key>`, a bare
+/// as ASP.NET answers), then authentication (docs/docspace-api.md §2.1: `Authorization: Bearer <key>`, a bare
 /// `Authorization: <key>`, or the `asc_auth_key` cookie, which wins), then the handler under the state
 /// lock. A throwing handler becomes a 500 error envelope.
 class ApiDispatcher {

@@ -79,7 +79,7 @@ void AppendEntryBase(const DtoContext& ctx, const Entry& e, int access, OJson& o
     out["updated"] = ApiDateTime(e.modified_on);
     out["rootFolderType"] = root.folder_type;
     if (const Entry* room = ctx.portal.RoomOf(e); room != nullptr && room != &e) {
-        // FileEntryDto.parentRoomType is the containing room's FolderType (wire.md §2.5).
+        // FileEntryDto.parentRoomType is the containing room's FolderType (docs/docspace-api.md §2.5).
         out["parentRoomType"] = room->folder_type;
     }
     out["updatedBy"] = EmployeeOrEmpty(ctx, e.modified_by);
@@ -300,7 +300,8 @@ OJson FileEntryPayload(const Portal& portal, const Entry& e) {
     OJson o = OJson::object();
     o["id"] = EntryId(e.id);
     if (!e.parent_id.empty()) o["parentId"] = EntryId(e.parent_id);
-    // Initialised to an empty dictionary in FileEntry<T>, so present even though empty (wire.md §1.6).
+    // Initialised to an empty dictionary in FileEntry<T>, so present even though empty (docs/docspace-api.md
+    // §1.6).
     o["securityByUsers"] = OJson::object();
     if (!e.parent_id.empty()) o["folderIdDisplay"] = EntryId(e.parent_id);
     o["rootId"] = EntryId(root.id);

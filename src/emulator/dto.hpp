@@ -9,8 +9,8 @@
 
 namespace spacehook::emulator {
 
-// REST response DTOs as DocSpace's ASP.NET layer writes them (wire.md §2.2, §2.5): camelCase, nulls
-// omitted (WhenWritingNull) so false/0 stay, enums as numbers, dates as ApiDateTime. Property order
+// REST response DTOs as DocSpace's ASP.NET layer writes them (docs/docspace-api.md §2.2, §2.5): camelCase,
+// nulls omitted (WhenWritingNull) so false/0 stay, enums as numbers, dates as ApiDateTime. Property order
 // follows STJ: the derived DTO's properties first, then FileEntryDto's.
 
 struct DtoContext {
@@ -39,7 +39,7 @@ OJson FolderContentDto(const DtoContext& ctx, const Entry& current, const std::v
 /// FileShareDto of one room member (a user or a group).
 OJson FileShareDto(const DtoContext& ctx, const Entry& room, const Member& member);
 
-// Webhook payloads (wire.md §1.6): the thin core objects, defaults omitted (WhenWritingDefault).
+// Webhook payloads (docs/docspace-api.md §1.6): the thin core objects, defaults omitted (WhenWritingDefault).
 
 /// FileEntry<T> only: no webUrl/version/roomType; `rootId` = the section root, not the room;
 /// `securityByUsers: {}` present.

@@ -16,7 +16,7 @@
 
 // The DocSpace emulator: an in-memory portal that answers the REST calls spacehook makes with the
 // shapes DocSpace really uses, sends webhooks the way DocSpace's WebhookSender does (signing, retries,
-// 410, HEAD probe), and lets tests inject faults. ../shared/docspace/wire.md is its specification; every
+// 410, HEAD probe), and lets tests inject faults. docs/docspace-api.md is its specification; every
 // quirk it reproduces points to a section there. Beast and curl stay in src/http and src/httpc: this
 // header speaks the project's types only.
 
@@ -27,16 +27,17 @@ struct Options {
     std::uint16_t port = 0;  ///< 0 = pick a free port (tests), see Emulator::port()
     /// Seed fixture (YAML or JSON, see docs/emulator.md). Empty = the built-in default seed.
     std::string seed_file;
-    /// Backoff base of the webhook sender: waits are base x 1, 2, 4, 8, 16 (wire.md §1.9, v3.5+).
-    /// DocSpace uses 1 s; tests use a few milliseconds.
+    /// Backoff base of the webhook sender: waits are base x 1, 2, 4, 8, 16 (docs/docspace-api.md §1.9,
+    /// v3.5+). DocSpace uses 1 s; tests use a few milliseconds.
     double retry_base_seconds = 1.0;
-    /// Retries after the first attempt (`webhooks:repeatcount`, wire.md §1.9).
+    /// Retries after the first attempt (`webhooks:repeatcount`, docs/docspace-api.md §1.9).
     int retry_count = 5;
-    /// Parallel senders (`webhooks:threadcount`, wire.md §1.9): no ordering guarantee across them.
+    /// Parallel senders (`webhooks:threadcount`, docs/docspace-api.md §1.9): no ordering guarantee across
+    /// them.
     int sender_threads = 10;
-    /// Enforce DocSpace 3.7's UrlValidator on webhook URIs (wire.md §1.9, §1.10): private/loopback
-    /// targets -> 400 "URL resolves to a blacklisted IP address", ssl=true with http -> 400. Off by
-    /// default because tests and the demo receive on loopback (a portal admin lifts it with a dummy
+    /// Enforce DocSpace 3.7's UrlValidator on webhook URIs (docs/docspace-api.md §1.9, §1.10):
+    /// private/loopback targets -> 400 "URL resolves to a blacklisted IP address", ssl=true with http -> 400.
+    /// Off by default because tests and the demo receive on loopback (a portal admin lifts it with a dummy
     /// `webhooks:blacklist`, §4.12).
     bool ssrf_guard = false;
     /// Base of webUrl/viewUrl and envelope links ("https://portal.example"). Empty = the listening
@@ -45,14 +46,15 @@ struct Options {
     /// Token for /__emulator/* (header `X-Emulator-Token`). Empty = control API without auth.
     std::string control_token;
     /// How long a copy/move operation stays "running" before it completes and fires its webhooks
-    /// (wire.md §2.5: operations are asynchronous and must be polled).
+    /// (docs/docspace-api.md §2.5: operations are asynchronous and must be polled).
     std::chrono::milliseconds operation_delay{100};
     /// CA bundle that webhook deliveries and HEAD probes to `ssl: true` subscriptions trust, instead of
-    /// the system's (a receiver with a test certificate). `ssl: false` never verifies (wire.md §1.10).
+    /// the system's (a receiver with a test certificate). `ssl: false` never verifies (docs/docspace-api.md
+    /// §1.10).
     std::string ca_file;
-    /// Per-attempt delivery timeout (.NET HttpClient default 100 s, wire.md §1.2).
+    /// Per-attempt delivery timeout (.NET HttpClient default 100 s, docs/docspace-api.md §1.2).
     std::chrono::milliseconds delivery_timeout{100000};
-    /// HEAD probe timeout on webhook create/update/enable (wire.md §1.10).
+    /// HEAD probe timeout on webhook create/update/enable (docs/docspace-api.md §1.10).
     std::chrono::milliseconds probe_timeout{10000};
     /// Wall clock for timestamps (createOn, created, log times). nullptr = the system clock. Retry waits
     /// always use real time.
@@ -89,7 +91,7 @@ struct UploadSpec {
     std::string title;   ///< "Invoice-0042.docx"
     std::int64_t size = 1024;
     /// Chunked/UI upload fires only file.uploaded; a simple upload/insert fires file.created then
-    /// file.uploaded for the same id (wire.md §1.12).
+    /// file.uploaded for the same id (docs/docspace-api.md §1.12).
     bool chunked = false;
 };
 
@@ -115,7 +117,8 @@ public:
     [[nodiscard]] std::string ApiKeyOf(std::string_view user) const;
     /// User GUID by userName, email or API key; empty when unknown.
     [[nodiscard]] std::string UserIdOf(std::string_view user) const;
-    /// Id of the VirtualRooms ("Rooms") section folder: `rootId` of every room payload (wire.md §1.6).
+    /// Id of the VirtualRooms ("Rooms") section folder: `rootId` of every room payload (docs/docspace-api.md
+    /// §1.6).
     [[nodiscard]] EntityId rooms_root_id() const;
 
     // --- state ---------------------------------------------------------------------------------------

@@ -94,7 +94,7 @@ Reply FaultReply(int status, int retry_after_seconds) {
                  fmt::format("Injected fault: {} {}", status, ReasonPhrase(status)), -2146233088};
     Reply r = ErrorEnvelope(f, "ASC.Emulator.FaultInjection");
     if (status == 429) {
-        // The rate limiter answers 429 with no body (wire.md §2.3).
+        // The rate limiter answers 429 with no body (docs/docspace-api.md §2.3).
         r.body.clear();
     }
     if (retry_after_seconds >= 0) r.headers.emplace_back("Retry-After", std::to_string(retry_after_seconds));

@@ -35,7 +35,7 @@ struct Reply {
     }
 };
 
-/// A DocSpace exception as CustomExceptionHandler maps it (wire.md §2.2).
+/// A DocSpace exception as CustomExceptionHandler maps it (docs/docspace-api.md §2.2).
 struct ApiFailure {
     int status = 500;
     std::string type;  ///< .NET exception type name
@@ -49,7 +49,7 @@ ApiFailure InvalidOperation(std::string message);                ///< InvalidOpe
 ApiFailure BadArgument(std::string message);                     ///< ArgumentException -> 400
 ApiFailure Internal(std::string type, std::string message);      ///< anything else -> 500
 
-/// How the success envelope's `count` is computed (wire.md §2.2).
+/// How the success envelope's `count` is computed (docs/docspace-api.md §2.2).
 enum class CountMode {
     kDefault,      ///< list length for arrays, 0 for null, 1 otherwise
     kAsyncStream,  ///< IAsyncEnumerable endpoints: 1 whatever the length (inferred, §2.2)
@@ -64,7 +64,7 @@ Reply ErrorEnvelope(const ApiFailure& failure, const std::string& where = {});
 /// 401: `{"error":{"message":"Unauthorized","type":null,"stack":null,"hresult":0},...}` (§2.1).
 Reply UnauthorizedEnvelope();
 /// Model validation failure: HTTP 400 with the *success* envelope, status 1 / statusCode 400 and
-/// an ASP.NET ValidationProblemDetails as `response` (wire.md §2.2).
+/// an ASP.NET ValidationProblemDetails as `response` (docs/docspace-api.md §2.2).
 Reply ValidationProblem(const std::string& href, const std::string& method,
                         const std::map<std::string, std::vector<std::string>>& errors);
 /// A fault-injected status: the error envelope with a generic message, and `Retry-After` when >= 0.

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "core/text.hpp"
+
 namespace spacehook::emulator {
 
 void FaultSet::SetLatency(std::chrono::milliseconds latency) {
@@ -34,12 +36,7 @@ FaultDecision FaultSet::Decide(std::string_view method, std::string_view path) {
         rules_.end());
     for (auto& rule : rules_) {
         const auto& spec = rule.spec;
-        if (!spec.method.empty()) {
-            std::string upper(spec.method);
-            std::transform(upper.begin(), upper.end(), upper.begin(),
-                           [](unsigned char c) { return std::toupper(c); });
-            if (upper != method) continue;
-        }
+        if (!spec.method.empty() && ToUpper(spec.method) != method) continue;
         if (!spec.path_prefix.empty() && path.substr(0, spec.path_prefix.size()) != spec.path_prefix)
             continue;
         if (rule.remaining > 0) --rule.remaining;

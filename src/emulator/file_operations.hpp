@@ -10,16 +10,16 @@
 
 namespace spacehook::emulator {
 
-/// FileOperationType (wire.md §2.4).
+/// FileOperationType (docs/docspace-api.md §2.4).
 enum class OperationType { kMove = 0, kCopy = 1 };
-/// DistributedTaskStatus (wire.md §2.4).
+/// DistributedTaskStatus (docs/docspace-api.md §2.4).
 inline constexpr int kTaskCreated = 0;
 inline constexpr int kTaskRunning = 1;
 inline constexpr int kTaskCompleted = 2;
 inline constexpr int kTaskFailed = 4;
 
-/// A copy or move started by PUT files/fileops/{copy,move} (wire.md §2.5). It runs after a delay and
-/// then fires its webhooks.
+/// A copy or move started by PUT files/fileops/{copy,move} (docs/docspace-api.md §2.5). It runs after a delay
+/// and then fires its webhooks.
 struct FileOperation {
     std::string id;  ///< GUID
     OperationType type = OperationType::kCopy;
@@ -47,8 +47,9 @@ class FileOperationStore {
 public:
     FileOperation& Add(FileOperation op);
     [[nodiscard]] FileOperation* Find(const std::string& id);
-    /// FileOperationsManager.GetOperationResults (wire.md §2.5): this owner's operations, filtered by
-    /// type and id; every *finished* one among them is dequeued now and returned this once (if held).
+    /// FileOperationsManager.GetOperationResults (docs/docspace-api.md §2.5): this owner's operations,
+    /// filtered by type and id; every *finished* one among them is dequeued now and returned this once (if
+    /// held).
     std::vector<FileOperation> TakeResults(const std::string& owner, std::optional<OperationType> type,
                                            const std::string& id);
     /// Operations not yet finished.
@@ -60,8 +61,8 @@ private:
 };
 
 /// FileOperationDto: {"id","Operation" (capital O),"progress","error","processed" (a string),
-/// "finished","files","folders","status"} (wire.md §2.5). Progress of a running operation grows with
-/// the time elapsed.
+/// "finished","files","folders","status"} (docs/docspace-api.md §2.5). Progress of a running operation grows
+/// with the time elapsed.
 OJson FileOperationDto(const DtoContext& ctx, const FileOperation& op);
 
 }  // namespace spacehook::emulator

@@ -1,4 +1,4 @@
-// File operations over HTTP (wire.md §2.5): asynchronous copy/move, capital "Operation", string
+// File operations over HTTP (docs/docspace-api.md §2.5): asynchronous copy/move, capital "Operation", string
 // "processed", per-user results, dequeue-on-finish, conflicts, and the events they fire (§1.12).
 #include <gtest/gtest.h>
 
@@ -88,7 +88,7 @@ TEST_F(FileOpsTest, WithoutSingleOperationTheArrayHoldsAllOfTheUsersOperationsOf
     ASSERT_EQ(Copy(body).response().size(), 1U);
     const auto second = Copy(body);
     ASSERT_EQ(second.response().size(), 2U);
-    EXPECT_EQ(second.json["count"], 1);  // an IAsyncEnumerable endpoint (wire.md §2.2)
+    EXPECT_EQ(second.json["count"], 1);  // an IAsyncEnumerable endpoint (docs/docspace-api.md §2.2)
     // Other users see none of them; a move is not listed under copy.
     EXPECT_TRUE(api.Get("/api/2.0/files/fileops", kJaneKey).response().empty());
     const auto move = Move(Json{{"fileIds", {IdOf(state, "Contract.docx")}},
@@ -197,7 +197,7 @@ TEST_F(FileOpsTest, DeleteAfterMeansTheResultIsNotHeld) {
         api.Get("/api/2.0/files/fileops?id=" + a.response()[0]["id"].get<std::string>(), kRoomAdminKey)
             .response()
             .empty());
-    // The source is still there: deleteAfter never deletes (wire.md §2.5).
+    // The source is still there: deleteAfter never deletes (docs/docspace-api.md §2.5).
     EXPECT_EQ(FindNode(emu.emulator.State(), "Client ACME")["files"].size(), 1U);
     EXPECT_EQ(emu.emulator.Counter("files_copied"), 1);
 }

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "core/text.hpp"
+
 namespace spacehook::emulator {
 
 const std::string* IncomingRequest::Header(std::string_view lower_name) const {
@@ -43,9 +45,7 @@ std::map<std::string, std::vector<std::string>> ParseQuery(std::string_view quer
         query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
         if (part.empty()) continue;
         const auto eq = part.find('=');
-        std::string name = PercentDecode(part.substr(0, eq), true);
-        std::transform(name.begin(), name.end(), name.begin(),
-                       [](unsigned char c) { return std::tolower(c); });
+        const std::string name = ToLower(PercentDecode(part.substr(0, eq), true));
         const std::string value =
             eq == std::string_view::npos ? std::string() : PercentDecode(part.substr(eq + 1), true);
         out[name].push_back(value);

@@ -5,20 +5,10 @@
 #include <algorithm>
 #include <cctype>
 
+#include "core/text.hpp"
+
 namespace spacehook::emulator {
-namespace {
-
-std::string Lower(std::string_view s) {
-    std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-    return out;
-}
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-    return Lower(a) == Lower(b);
-}
-
-}  // namespace
+namespace {}  // namespace
 
 std::string User::DisplayName() const {
     // DisplayUserSettingsHelper.GetFullUserName: the formatted names, or the e-mail when they are blank
@@ -62,7 +52,7 @@ int RoomFolderType(int room_type) {
 }
 
 const std::vector<int>& AllowedRoomAccesses(int room_type) {
-    // FileSecurity.AvailableRoomAccesses (wire.md §2.4).
+    // FileSecurity.AvailableRoomAccesses (docs/docspace-api.md §2.4).
     static const std::vector<int> kCustom = {9, 11, 10, 5, 6, 2, 0};
     static const std::vector<int> kPublic = {9, 11, 0};
     static const std::vector<int> kFillingForms = {9, 11, 7, 0};
@@ -95,7 +85,7 @@ bool IsKnownRoomType(int room_type) {
 std::string ExtensionOf(std::string_view title) {
     const auto dot = title.rfind('.');
     if (dot == std::string_view::npos || dot == 0 || dot + 1 == title.size()) return {};
-    return Lower(title.substr(dot));
+    return ToLower(title.substr(dot));
 }
 
 std::string DuplicateTitle(std::string_view title, int n) {
@@ -192,7 +182,7 @@ Entry* Portal::Find(const EntityId& id, bool is_folder) {
 }
 
 EntityId Portal::NextId(const EntityId& parent, bool is_folder) {
-    // Inside a third-party room every id is a string (FileEntry<string>, wire.md §1.7).
+    // Inside a third-party room every id is a string (FileEntry<string>, docs/docspace-api.md §1.7).
     for (const Entry* p = Folder(parent); p != nullptr; p = Folder(p->parent_id)) {
         if (!p->provider_key.empty()) {
             return EntityId::String(fmt::format("{}-{}", p->provider_key, next_third_party_id_++));

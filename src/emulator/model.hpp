@@ -16,16 +16,16 @@ namespace spacehook::emulator {
 // The portal's data: people and the file tree. Plain values guarded by the emulator's one state
 // mutex; nothing here does I/O or knows about HTTP.
 
-/// EmployeeType (wire.md §2.4).
+/// EmployeeType (docs/docspace-api.md §2.4).
 enum class UserType { kRoomAdmin = 1, kGuest = 2, kDocSpaceAdmin = 3, kUser = 4 };
 
-/// FolderType numbers used here (wire.md §2.4).
+/// FolderType numbers used here (docs/docspace-api.md §2.4).
 inline constexpr int kFolderDefault = 0;
 inline constexpr int kFolderTrash = 3;
 inline constexpr int kFolderVirtualRooms = 14;
 inline constexpr int kFolderArchive = 20;
 
-/// FileShare numbers used here (wire.md §2.4).
+/// FileShare numbers used here (docs/docspace-api.md §2.4).
 inline constexpr int kAccessNone = 0;
 inline constexpr int kAccessReadWrite = 1;
 inline constexpr int kAccessRead = 2;
@@ -97,10 +97,11 @@ struct Entry {
 
 /// Numbers by value, then string ids by text (for stable listings).
 bool IdLess(const EntityId& a, const EntityId& b);
-/// FolderType of a room of this RoomType (1->15, 2->16, 5->19, 6->22, 8->29, 9->31; wire.md §2.4).
+/// FolderType of a room of this RoomType (1->15, 2->16, 5->19, 6->22, 8->29, 9->31; docs/docspace-api.md
+/// §2.4).
 int RoomFolderType(int room_type);
 /// FileShare values a room of this type accepts for a user (groups: the same minus RoomManager),
-/// wire.md §2.4 `AvailableRoomAccesses`. Empty for an unknown type.
+/// docs/docspace-api.md §2.4 `AvailableRoomAccesses`. Empty for an unknown type.
 const std::vector<int>& AllowedRoomAccesses(int room_type);
 bool IsKnownRoomType(int room_type);
 /// Lower-case extension of a title, with the dot ("Report.DOCX" -> ".docx"); empty when none.
@@ -150,7 +151,7 @@ public:
     /// Removes a file (an Overwrite replaces the old file's content; the emulator keeps one entry).
     void RemoveFile(const EntityId& id);
 
-    /// The section root (highest ancestor): `rootId` in payloads (wire.md §1.6).
+    /// The section root (highest ancestor): `rootId` in payloads (docs/docspace-api.md §1.6).
     [[nodiscard]] const Entry& RootOf(const Entry& entry) const;
     /// The room containing (or being) the entry; nullptr outside rooms.
     [[nodiscard]] const Entry* RoomOf(const Entry& entry) const;

@@ -1,4 +1,5 @@
-// The portal model and DTO helpers: ids, sections, rooms, access rules (wire.md §1.6, §1.7, §2.4).
+// The portal model and DTO helpers: ids, sections, rooms, access rules (docs/docspace-api.md §1.6, §1.7,
+// §2.4).
 #include "emulator/model.hpp"
 
 #include <gtest/gtest.h>

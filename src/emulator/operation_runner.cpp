@@ -16,7 +16,8 @@ std::string FreeTitle(Portal& portal, const Entry& dest, const std::string& titl
     return candidate;
 }
 
-/// Copies a folder's subtree under `dest` as `title`; nested items fire no events (wire.md §4.11).
+/// Copies a folder's subtree under `dest` as `title`; nested items fire no events (docs/docspace-api.md
+/// §4.11).
 Entry& CopyTree(PortalState& state, const Entry& source, const EntityId& dest, const std::string& title,
                 const std::string& actor) {
     auto& portal = state.portal;

@@ -7,8 +7,8 @@
 namespace spacehook::emulator {
 
 /// Completes a copy/move operation (FileMoveCopyOperation): applies it to the tree, records the
-/// result entries, marks it finished and fires one event per item (wire.md §1.5, §1.12). Call with
-/// PortalState::mu held; a no-op for an unknown or finished operation.
+/// result entries, marks it finished and fires one event per item (docs/docspace-api.md §1.5, §1.12). Call
+/// with PortalState::mu held; a no-op for an unknown or finished operation.
 ///
 /// Conflicts (an item with the same title in the destination): Skip leaves it; Duplicate names the
 /// new item "Title (n).ext"; Overwrite gives an existing *file* a new version (copy) or replaces it

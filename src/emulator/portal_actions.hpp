@@ -16,7 +16,7 @@ template <class T>
 using Outcome = tl::expected<T, ApiFailure>;
 
 /// A file uploaded into `folder_id`. A simple upload/insert fires file.created then file.uploaded
-/// for the same id; a chunked (UI) upload only file.uploaded (wire.md §1.12).
+/// for the same id; a chunked (UI) upload only file.uploaded (docs/docspace-api.md §1.12).
 Outcome<const Entry*> UploadFile(PortalState& state, const User& user, const EntityId& folder_id,
                                  const std::string& title, std::int64_t size, bool chunked);
 
@@ -24,10 +24,10 @@ Outcome<const Entry*> UploadFile(PortalState& state, const User& user, const Ent
 std::string UniqueUserName(Portal& portal, const std::string& email);
 
 /// Someone invited by e-mail (people/invite, or an unknown address in rooms/{id}/share): a pending user
-/// (activationStatus 2) of `type`, firing user.invited by `actor` (wire.md §1.5).
+/// (activationStatus 2) of `type`, firing user.invited by `actor` (docs/docspace-api.md §1.5).
 const User& InviteUser(PortalState& state, const std::string& email, UserType type, const std::string& actor);
 
-/// An editor save: version + 1, fires file.updated (DocumentServiceTracker, wire.md §1.5).
+/// An editor save: version + 1, fires file.updated (DocumentServiceTracker, docs/docspace-api.md §1.5).
 Outcome<const Entry*> SaveFileVersion(PortalState& state, const User& user, const EntityId& file_id);
 
 }  // namespace spacehook::emulator

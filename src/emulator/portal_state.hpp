@@ -47,7 +47,7 @@ public:
     /// First key of a user; empty when none.
     [[nodiscard]] std::string KeyOf(const std::string& user_id) const;
 
-    // Publishing (wire.md §1.5, §1.12). `actor` becomes event.createBy.
+    // Publishing (docs/docspace-api.md §1.5, §1.12). `actor` becomes event.createBy.
     void FireEntry(const std::string& trigger, const Entry& entry, const std::string& actor);
     void FireUser(const std::string& trigger, const User& user, const std::string& actor);
     void FireGroup(const std::string& trigger, const Group& group, const std::string& actor);

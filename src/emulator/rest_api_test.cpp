@@ -1,4 +1,5 @@
-// REST conformance over HTTP (wire.md §2): envelopes, errors, people, rooms, sharing, folders, files.
+// REST conformance over HTTP (docs/docspace-api.md §2): envelopes, errors, people, rooms, sharing, folders,
+// files.
 #include <gtest/gtest.h>
 
 #include "emulator/emulator_test_support.hpp"
@@ -167,7 +168,7 @@ TEST_F(RestApiTest, ShareValidatesAccessAgainstTheRoomType) {
     // Empty invitations: {"error":0} and nothing else.
     const auto empty = api.Put(share, kOwnerKey, Json{{"invitations", Json::array()}});
     EXPECT_EQ(empty.response(), Json({{"error", 0}}));
-    // An unrecognised access string reads as 0 = None: the member is removed (wire.md §2.4).
+    // An unrecognised access string reads as 0 = None: the member is removed (docs/docspace-api.md §2.4).
     api.Put(share, kOwnerKey, Json{{"invitations", {{{"id", kJaneId}, {"access", "Editor"}}}}});
     const auto state = emu.emulator.State();
     const auto node = FindNode(state, "Collab");

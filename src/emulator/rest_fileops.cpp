@@ -1,6 +1,6 @@
-// File operations (OperationController, wire.md §2.5): PUT fileops/copy|move start an asynchronous
-// operation; GET fileops polls it and dequeues it once finished. The copy/move itself runs when the
-// operation's delay has passed and fires file.copied/folder.copied (payload = the new copy) or
+// File operations (OperationController, docs/docspace-api.md §2.5): PUT fileops/copy|move start an
+// asynchronous operation; GET fileops polls it and dequeues it once finished. The copy/move itself runs when
+// the operation's delay has passed and fires file.copied/folder.copied (payload = the new copy) or
 // file.moved/folder.moved (file.restored/folder.restored out of Trash), one event per item (§1.12).
 
 #include <fmt/format.h>
@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <functional>
 
+#include "core/text.hpp"
 #include "emulator/api_call.hpp"
 #include "emulator/operation_runner.hpp"
 #include "emulator/portal_state.hpp"
@@ -15,7 +16,7 @@
 namespace spacehook::emulator {
 namespace {
 
-/// FileConflictResolveType by name or number (wire.md §2.4).
+/// FileConflictResolveType by name or number (docs/docspace-api.md §2.4).
 std::optional<int> ParseConflict(const OJson* value) {
     if (value == nullptr || value->is_null()) return 0;
     if (value->is_number_integer()) {
@@ -23,7 +24,7 @@ std::optional<int> ParseConflict(const OJson* value) {
         return n >= 0 && n <= 2 ? std::optional<int>(n) : std::nullopt;
     }
     if (value->is_string()) {
-        const auto text = Lower(value->get<std::string>());
+        const auto text = ToLower(value->get<std::string>());
         if (text == "skip" || text == "0") return 0;
         if (text == "overwrite" || text == "1") return 1;
         if (text == "duplicate" || text == "2") return 2;
@@ -35,7 +36,7 @@ std::optional<int> ParseConflict(const OJson* value) {
 std::optional<int> ParseOperationType(const std::string& text) {
     static const char* kNames[] = {"move",       "copy",   "delete",  "download",
                                    "markasread", "import", "convert", "duplicate"};
-    const auto lower = Lower(text);
+    const auto lower = ToLower(text);
     for (int i = 0; i < 8; ++i) {
         if (lower == kNames[i] || lower == std::to_string(i)) return i;
     }
@@ -80,7 +81,7 @@ Reply Start(ApiServices& s, ApiCall& call, OperationType type) {
     const OJson* dest_field = Field(body, "destFolderId");
     const auto dest = dest_field != nullptr ? JsonId(*dest_field) : std::nullopt;
 
-    // Both lists empty: Publish returns null and no operation exists (wire.md §2.5).
+    // Both lists empty: Publish returns null and no operation exists (docs/docspace-api.md §2.5).
     if (op.folder_ids.empty() && op.file_ids.empty()) {
         if (single) return call.Ok(OJson::array(), CountMode::kAsyncStream);
         return call.Ok(ResultsJson(s, call, s.state.operations.TakeResults(call.user.id, type, "")),
@@ -91,7 +92,8 @@ Reply Start(ApiServices& s, ApiCall& call, OperationType type) {
     op.owner = call.user.id;
     op.dest = dest.value_or(EntityId());
     op.conflict = *conflict;
-    // deleteAfter does NOT delete the source: it only means "do not hold the result" (wire.md §2.5).
+    // deleteAfter does NOT delete the source: it only means "do not hold the result" (docs/docspace-api.md
+    // §2.5).
     op.hold = !JsonBool(body, "deleteAfter");
     op.content = JsonBool(body, "content");
     op.started = std::chrono::steady_clock::now();
@@ -118,7 +120,7 @@ Reply Move(ApiServices& s, ApiCall& call) {
     return Start(s, call, OperationType::kMove);
 }
 
-/// GET files/fileops[?id=]: there is no fileops/{id} route (wire.md §2.5).
+/// GET files/fileops[?id=]: there is no fileops/{id} route (docs/docspace-api.md §2.5).
 Reply Poll(ApiServices& s, ApiCall& call) {
     const auto id = call.Query("id").value_or("");
     return call.Ok(ResultsJson(s, call, s.state.operations.TakeResults(call.user.id, std::nullopt, id)),

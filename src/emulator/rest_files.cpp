@@ -1,10 +1,11 @@
-// Folder and file endpoints (FoldersController, FilesController; wire.md §2.5): create a folder, list
-// a folder, its path, file info, rename, and copyas.
+// Folder and file endpoints (FoldersController, FilesController; docs/docspace-api.md §2.5): create a folder,
+// list a folder, its path, file info, rename, and copyas.
 
 #include <fmt/format.h>
 
 #include <algorithm>
 
+#include "core/text.hpp"
 #include "emulator/api_call.hpp"
 #include "emulator/portal_state.hpp"
 
@@ -82,21 +83,21 @@ Reply ListFolder(ApiServices& s, ApiCall& call) {
     const Entry* folder = ReadableFolder(s, call, error);
     if (folder == nullptr) return error;
     auto& portal = s.state.portal;
-    const auto text = Lower(call.Query("filterValue").value_or(""));
-    const auto ext = Lower(call.Query("extension").value_or(""));
+    const auto text = ToLower(call.Query("filterValue").value_or(""));
+    const auto ext = ToLower(call.Query("extension").value_or(""));
     std::vector<const Entry*> folders;
     std::vector<const Entry*> files;
     for (const auto& id : folder->folders) {
         const Entry* f = portal.Folder(id);
         if (f == nullptr || !portal.CanRead(call.user, *f)) continue;
-        if (!text.empty() && Lower(f->title).find(text) == std::string::npos) continue;
+        if (!text.empty() && ToLower(f->title).find(text) == std::string::npos) continue;
         if (!ext.empty()) continue;
         folders.push_back(f);
     }
     for (const auto& id : folder->files) {
         const Entry* f = portal.File(id);
         if (f == nullptr || !portal.CanRead(call.user, *f)) continue;
-        if (!text.empty() && Lower(f->title).find(text) == std::string::npos) continue;
+        if (!text.empty() && ToLower(f->title).find(text) == std::string::npos) continue;
         if (!ext.empty() && f->Extension() != (ext.front() == '.' ? ext : "." + ext)) continue;
         files.push_back(f);
     }
@@ -163,8 +164,8 @@ Reply GetFile(ApiServices& s, ApiCall& call) {
     return call.Ok(FileDto(s.state.Dto(&call.user), *file));
 }
 
-/// PUT files/file/{id} {title}: a rename fires file.updated (wire.md §1.5, §1.12). A title without
-/// the extension keeps the old one, as the portal does.
+/// PUT files/file/{id} {title}: a rename fires file.updated (docs/docspace-api.md §1.5, §1.12). A title
+/// without the extension keeps the old one, as the portal does.
 Reply RenameFile(ApiServices& s, ApiCall& call) {
     OJson body;
     if (auto invalid = ParseBody(call, body)) return *invalid;
@@ -188,7 +189,7 @@ Reply RenameFile(ApiServices& s, ApiCall& call) {
     return call.Ok(FileDto(s.state.Dto(&call.user), *file));
 }
 
-/// POST files/file/{id}/copyas (wire.md §2.5, §1.12): same extension -> file.created; another
+/// POST files/file/{id}/copyas (docs/docspace-api.md §2.5, §1.12): same extension -> file.created; another
 /// extension (a conversion) -> file.created + file.uploaded. destFolderId must be a number or a
 /// string, otherwise the answer is `response: null`.
 Reply CopyAs(ApiServices& s, ApiCall& call) {

@@ -1,10 +1,11 @@
-// People endpoints (wire.md §2.5 "GET /api/2.0/people/{userid}", UserController): read a profile,
-// look a user up by e-mail, add a member (user.created) and invite by e-mail (user.invited).
+// People endpoints (docs/docspace-api.md §2.5 "GET /api/2.0/people/{userid}", UserController): read a
+// profile, look a user up by e-mail, add a member (user.created) and invite by e-mail (user.invited).
 
 #include <fmt/format.h>
 
 #include <algorithm>
 
+#include "core/text.hpp"
 #include "emulator/api_call.hpp"
 #include "emulator/portal_actions.hpp"
 #include "emulator/portal_state.hpp"
@@ -12,14 +13,14 @@
 namespace spacehook::emulator {
 namespace {
 
-/// EmployeeType as name or number (a JsonStringEnumConverter enum, wire.md §2.4).
+/// EmployeeType as name or number (a JsonStringEnumConverter enum, docs/docspace-api.md §2.4).
 std::optional<UserType> ParseUserType(const OJson* value) {
     if (value == nullptr || value->is_null()) return UserType::kUser;
     int n = -1;
     if (value->is_number_integer()) {
         n = value->get<int>();
     } else if (value->is_string()) {
-        const auto text = Lower(value->get<std::string>());
+        const auto text = ToLower(value->get<std::string>());
         if (text == "roomadmin") n = 1;
         if (text == "guest") n = 2;
         if (text == "docspaceadmin") n = 3;
@@ -68,7 +69,7 @@ Reply ByEmail(ApiServices& s, ApiCall& call) {
 }
 
 Reply ById(ApiServices& s, ApiCall& call) {
-    // {userid} is a GUID or a user name (wire.md §2.5).
+    // {userid} is a GUID or a user name (docs/docspace-api.md §2.5).
     const User* u = s.state.portal.FindUser(call.params[0]);
     if (u == nullptr) return call.Fail(NotFound("User not found"));
     if (call.user.type == UserType::kGuest && u->id != call.user.id) return call.Fail(AccessDenied());

@@ -1,11 +1,12 @@
-// Room endpoints (VirtualRoomsController, wire.md §2.5): create, read, list/search, rename, tags and
-// membership (PUT rooms/{id}/share).
+// Room endpoints (VirtualRoomsController, docs/docspace-api.md §2.5): create, read, list/search, rename, tags
+// and membership (PUT rooms/{id}/share).
 
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <set>
 
+#include "core/text.hpp"
 #include "emulator/api_call.hpp"
 #include "emulator/portal_actions.hpp"
 #include "emulator/portal_state.hpp"
@@ -30,7 +31,7 @@ bool IsGuid(const std::string& text) {
 std::optional<int> ParseRoomTypeValue(const OJson& value) {
     if (value.is_number_integer()) return value.get<int>();
     if (!value.is_string()) return std::nullopt;
-    const auto text = Lower(value.get<std::string>());
+    const auto text = ToLower(value.get<std::string>());
     static const std::pair<const char*, int> kNames[] = {
         {"fillingformsroom", 1}, {"editingroom", 2},     {"customroom", 5},
         {"publicroom", 6},       {"virtualdataroom", 8}, {"airoom", 9},
@@ -46,7 +47,7 @@ std::optional<int> ParseRoomTypeValue(const OJson& value) {
 }
 
 /// FileShare as FileShareConverter reads it: a number, or a member name; any other string is 0 =
-/// None, which removes the member (wire.md §2.4). Numeric strings count as unrecognised (the
+/// None, which removes the member (docs/docspace-api.md §2.4). Numeric strings count as unrecognised (the
 /// generated TryParse matches names; §4.8 leaves it unverified, and the strict reading is the one
 /// that exposes a client sending strings).
 int ParseAccess(const OJson* value) {
@@ -56,7 +57,7 @@ int ParseAccess(const OJson* value) {
     static const char* kNames[] = {"none",         "readwrite",   "read",    "restrict",
                                    "varies",       "review",      "comment", "fillforms",
                                    "customfilter", "roommanager", "editing", "contentcreator"};
-    const auto text = Lower(value->get<std::string>());
+    const auto text = ToLower(value->get<std::string>());
     for (int i = 0; i < 12; ++i) {
         if (text == kNames[i]) return i;
     }
@@ -118,9 +119,9 @@ Reply CreateRoom(ApiServices& s, ApiCall& call) {
             if (access == kAccessNone || std::find(allowed.begin(), allowed.end(), access) == allowed.end())
                 continue;
             if (portal.FindUser(to->get<std::string>()) != nullptr) {
-                room.members.push_back({Lower(to->get<std::string>()), access, false});
+                room.members.push_back({ToLower(to->get<std::string>()), access, false});
             } else if (portal.FindGroup(to->get<std::string>()) != nullptr) {
-                room.members.push_back({Lower(to->get<std::string>()), access, true});
+                room.members.push_back({ToLower(to->get<std::string>()), access, true});
             }
         }
     }
@@ -165,7 +166,7 @@ Reply RenameRoom(ApiServices& s, ApiCall& call) {
 /// A room matches `tags` when it carries any of them (a join on the tag links; case-insensitive).
 Reply ListRooms(ApiServices& s, ApiCall& call) {
     auto& portal = s.state.portal;
-    const auto area = Lower(call.Query("searchArea").value_or(""));
+    const auto area = ToLower(call.Query("searchArea").value_or(""));
     const bool archive = area == "archive" || area == "2";
     const Entry* section = portal.Folder(archive ? portal.archive_root() : portal.rooms_root());
 
@@ -173,7 +174,8 @@ Reply ListRooms(ApiServices& s, ApiCall& call) {
     if (const auto raw = call.Query("tags"); raw && !raw->empty()) {
         const auto parsed = OJson::parse(*raw, nullptr, false);
         if (parsed.is_discarded() || !parsed.is_array()) {
-            // JsonSerializer.Deserialize throws a JsonException: not mapped, so 500 (wire.md §2.2).
+            // JsonSerializer.Deserialize throws a JsonException: not mapped, so 500 (docs/docspace-api.md
+            // §2.2).
             return call.Fail(
                 Internal("System.Text.Json.JsonException",
                          fmt::format("'{}' is an invalid JSON literal. Path: $ | LineNumber: 0 | "
@@ -182,29 +184,29 @@ Reply ListRooms(ApiServices& s, ApiCall& call) {
         }
         tags.emplace();
         for (const auto& t : parsed) {
-            if (t.is_string()) tags->push_back(Lower(t.get<std::string>()));
+            if (t.is_string()) tags->push_back(ToLower(t.get<std::string>()));
         }
     }
-    const bool without_tags = Lower(call.Query("withoutTags").value_or("")) == "true";
+    const bool without_tags = ToLower(call.Query("withoutTags").value_or("")) == "true";
     std::set<int> types;
     for (const auto& t : call.QueryAll("type")) {
         if (auto n = ParseRoomTypeValue(OJson(t))) types.insert(*n);
     }
-    const auto text = Lower(call.Query("filterValue").value_or(""));
-    const auto subject = Lower(call.Query("subjectId").value_or(""));
+    const auto text = ToLower(call.Query("filterValue").value_or(""));
+    const auto subject = ToLower(call.Query("subjectId").value_or(""));
     const bool subject_member = call.Query("subjectFilter").value_or("0") == "1" ||
-                                Lower(call.Query("subjectFilter").value_or("")) == "member";
+                                ToLower(call.Query("subjectFilter").value_or("")) == "member";
 
     std::vector<const Entry*> rooms;
     for (const auto& id : section->folders) {
         const Entry* room = portal.Folder(id);
         if (room == nullptr || !room->IsRoom() || !portal.CanRead(call.user, *room)) continue;
         if (!types.empty() && types.count(room->room_type) == 0) continue;
-        if (!text.empty() && Lower(room->title).find(text) == std::string::npos) continue;
+        if (!text.empty() && ToLower(room->title).find(text) == std::string::npos) continue;
         if (without_tags && !room->tags.empty()) continue;
         if (tags && !tags->empty()) {
             const bool any = std::any_of(room->tags.begin(), room->tags.end(), [&](const std::string& t) {
-                return std::find(tags->begin(), tags->end(), Lower(t)) != tags->end();
+                return std::find(tags->begin(), tags->end(), ToLower(t)) != tags->end();
             });
             if (!any) continue;
         }
@@ -217,11 +219,11 @@ Reply ListRooms(ApiServices& s, ApiCall& call) {
         rooms.push_back(room);
     }
     // Default order is DateAndTime descending, as the portal lists rooms.
-    const auto sort_by = Lower(call.Query("sortBy").value_or("DateAndTime"));
-    const bool ascending = Lower(call.Query("sortOrder").value_or("descending")) == "ascending";
+    const auto sort_by = ToLower(call.Query("sortBy").value_or("DateAndTime"));
+    const bool ascending = ToLower(call.Query("sortOrder").value_or("descending")) == "ascending";
     std::stable_sort(rooms.begin(), rooms.end(), [&](const Entry* a, const Entry* b) {
         if (sort_by == "title" || sort_by == "az") {
-            return ascending ? Lower(a->title) < Lower(b->title) : Lower(a->title) > Lower(b->title);
+            return ascending ? ToLower(a->title) < ToLower(b->title) : ToLower(a->title) > ToLower(b->title);
         }
         const auto& ta = sort_by == "datetimecreation" ? a->create_on : a->modified_on;
         const auto& tb = sort_by == "datetimecreation" ? b->create_on : b->modified_on;
@@ -276,8 +278,8 @@ Reply GetShare(ApiServices& s, ApiCall& call) {
     return call.Ok(std::move(list));
 }
 
-/// PUT files/rooms/{id}/share (wire.md §2.5): invitations by id (user or group GUID) or e-mail; access
-/// checked against the room type's allowed set (§2.4); 0 removes; an empty list answers {"error":0}.
+/// PUT files/rooms/{id}/share (docs/docspace-api.md §2.5): invitations by id (user or group GUID) or e-mail;
+/// access checked against the room type's allowed set (§2.4); 0 removes; an empty list answers {"error":0}.
 Reply SetShare(ApiServices& s, ApiCall& call) {
     OJson body;
     if (auto invalid = ParseBody(call, body)) return *invalid;
@@ -307,7 +309,7 @@ Reply SetShare(ApiServices& s, ApiCall& call) {
         const OJson* email = Field(inv, "email");
         Change change{"", "", false, access};
         if (id != nullptr && id->is_string() && !id->get<std::string>().empty()) {
-            const auto text = Lower(id->get<std::string>());
+            const auto text = ToLower(id->get<std::string>());
             if (!IsGuid(text)) {
                 return call.Invalid(
                     {{"$.invitations.id", {"The JSON value could not be converted to System.Guid."}}});

@@ -1,5 +1,5 @@
-// Webhook management (WebhooksController, wire.md §1.10, §1.11, §1.13): CRUD with the portal's checks
-// (trigger availability by role, secret policy, same name+uri, URL validator, HEAD probe), the
+// Webhook management (WebhooksController, docs/docspace-api.md §1.10, §1.11, §1.13): CRUD with the portal's
+// checks (trigger availability by role, secret policy, same name+uri, URL validator, HEAD probe), the
 // delivery log and manual retries.
 
 #include <fmt/format.h>
@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <mutex>
 
+#include "core/text.hpp"
 #include "docspace/names.hpp"
 #include "emulator/api_call.hpp"
 #include "emulator/portal_state.hpp"
@@ -15,8 +16,8 @@
 namespace spacehook::emulator {
 namespace {
 
-/// Triggers marked [AvailableFor(DocSpaceAdmin, RoomAdmin)] only (wire.md §1.5): plain users may not
-/// subscribe to them.
+/// Triggers marked [AvailableFor(DocSpaceAdmin, RoomAdmin)] only (docs/docspace-api.md §1.5): plain users may
+/// not subscribe to them.
 std::int64_t AdminOnlyTriggers() {
     std::int64_t mask = 0;
     for (const char* name : {"user.created", "user.invited", "group.created", "group.updated",
@@ -37,8 +38,8 @@ std::int64_t KnownTriggerMask() {
     return mask;
 }
 
-/// PasswordSettingsManager.CheckPassword with the default policy (wire.md §1.11): 8-30 characters of
-/// printable ASCII without spaces.
+/// PasswordSettingsManager.CheckPassword with the default policy (docs/docspace-api.md §1.11): 8-30
+/// characters of printable ASCII without spaces.
 bool SecretAcceptable(const std::string& secret) {
     if (secret.size() < 8 || secret.size() > 30) return false;
     return std::all_of(secret.begin(), secret.end(), [](unsigned char c) { return c >= 0x21 && c <= 0x7E; });
@@ -153,8 +154,8 @@ std::optional<Reply> ReadConfigRequest(const ApiCall& call, const OJson& body, C
     return std::nullopt;
 }
 
-/// CheckWebhook (wire.md §1.10) after the model checks: trigger availability, secret, URL validator,
-/// HEAD probe. `check_secret` is false when an update keeps the stored secret.
+/// CheckWebhook (docs/docspace-api.md §1.10) after the model checks: trigger availability, secret, URL
+/// validator, HEAD probe. `check_secret` is false when an update keeps the stored secret.
 std::optional<Reply> CheckWebhook(ApiServices& s, const ApiCall& call, const ConfigRequest& req,
                                   bool check_secret, bool probe) {
     if ((req.triggers & ~KnownTriggerMask()) != 0 ||
@@ -265,8 +266,8 @@ Reply Update(ApiServices& s, ApiCall& call) {
         return call.Fail(BadArgument("Webhook with the same name and payload URL already exists"));
     }
     if (auto failed = CheckWebhook(s, call, req, !req.secret.empty(), true)) return *failed;
-    // Full replace (wire.md §1.13): omitted enabled -> false, triggers -> 0 (All), targetId -> null;
-    // the secret is kept when omitted or empty.
+    // Full replace (docs/docspace-api.md §1.13): omitted enabled -> false, triggers -> 0 (All), targetId ->
+    // null; the secret is kept when omitted or empty.
     current->name = req.name;
     current->uri = req.uri;
     if (!req.secret.empty()) current->secret = req.secret;
@@ -281,7 +282,7 @@ Reply Enable(ApiServices& s, ApiCall& call) {
     if (auto denied = DenyGuests(call)) return *denied;
     OJson body;
     if (auto invalid = ParseBody(call, body)) return *invalid;
-    // The DTO's validation attributes require name and uri here too (wire.md §1.13).
+    // The DTO's validation attributes require name and uri here too (docs/docspace-api.md §1.13).
     ConfigRequest req;
     if (auto invalid = ReadConfigRequest(call, body, req, true)) return *invalid;
     auto current = s.book.Get(*req.id);
@@ -332,7 +333,7 @@ Reply Triggers(ApiServices& s, ApiCall& call) {
     return call.Ok(std::move(list));
 }
 
-/// GET settings/webhooks/log: newest first, filtered, paged; `total` set (wire.md §1.13).
+/// GET settings/webhooks/log: newest first, filtered, paged; `total` set (docs/docspace-api.md §1.13).
 Reply Log(ApiServices& s, ApiCall& call) {
     if (auto denied = DenyGuests(call)) return *denied;
     const auto configs = s.book.Configs();
@@ -374,7 +375,7 @@ Reply Log(ApiServices& s, ApiCall& call) {
         }
         if (config_id && std::to_string(e.config_id) != *config_id) continue;
         if (event_id && std::to_string(e.id) != *event_id) continue;
-        if (user_id && Lower(*user_id) != e.create_by) continue;
+        if (user_id && ToLower(*user_id) != e.create_by) continue;
         if (trigger && *trigger != e.trigger_name && *trigger != std::to_string(e.trigger)) continue;
         if (group_status != 0) {
             int bucket = 1;  // NotSent
@@ -399,7 +400,7 @@ std::optional<std::int64_t> RequeueOne(ApiServices& s, const ApiCall& call, std:
 }
 
 /// PUT settings/webhook/{id}/retry: {id} is the log id; a manual retry is a new log row with a new id
-/// (wire.md §1.4, §1.13). Not rate-limited here (the portal's limiter is off by default, §2.3).
+/// (docs/docspace-api.md §1.4, §1.13). Not rate-limited here (the portal's limiter is off by default, §2.3).
 Reply Retry(ApiServices& s, ApiCall& call) {
     if (auto denied = DenyGuests(call)) return *denied;
     std::int64_t id = 0;

@@ -6,6 +6,7 @@
 #include <set>
 #include <sstream>
 
+#include "core/text.hpp"
 #include "docspace/names.hpp"
 #include "emulator/api_call.hpp"
 #ifdef SPACEHOOK_EMULATOR_HAS_YAML
@@ -47,7 +48,7 @@ Result<std::string> Text(const Json& object, const char* key, const std::string&
 }
 
 Result<UserType> ParseSeedUserType(const std::string& text, bool& owner, const std::string& pointer) {
-    const auto t = Lower(text);
+    const auto t = ToLower(text);
     owner = t == "owner";
     if (t == "owner" || t == "docspace_admin" || t == "docspaceadmin" || t == "admin")
         return UserType::kDocSpaceAdmin;
@@ -77,7 +78,7 @@ Result<int> ParseSeedRoomType(const Json& v, const std::string& pointer) {
                                                                  {"customroom", 5},       {"publicroom", 6},
                                                                  {"virtualdataroom", 8},  {"airoom", 9}};
     for (const auto& [name, n] : kDocSpaceNames) {
-        if (Lower(text) == name) return n;
+        if (ToLower(text) == name) return n;
     }
     auto parsed = docspace::ParseRoomType(text);
     if (!parsed) return SeedError(pointer, parsed.error().message);
@@ -182,7 +183,7 @@ Status SeedUsers(SeedContext& ctx, const Json& users) {
         have_owner = have_owner || owner;
         if (ctx.state.portal.FindUser(*user_name) != nullptr)
             return SeedError(p + "/user_name", "duplicate user name");
-        user.id = id->empty() ? NewGuid() : Lower(*id);
+        user.id = id->empty() ? NewGuid() : ToLower(*id);
         user.user_name = *user_name;
         user.email = email->empty() ? fmt::format("{}@example.com", *user_name) : *email;
         user.first_name = u.value("first_name", std::string());
@@ -227,7 +228,7 @@ Status SeedGroups(SeedContext& ctx, const Json& groups) {
         if (!name) return tl::unexpected(name.error());
         if (!id) return tl::unexpected(id.error());
         group.name = *name;
-        group.id = id->empty() ? NewGuid() : Lower(*id);
+        group.id = id->empty() ? NewGuid() : ToLower(*id);
         auto manager = UserRef(ctx, g, "manager", p, "");
         if (!manager) return tl::unexpected(manager.error());
         group.manager = *manager;
@@ -294,7 +295,7 @@ Status SeedRooms(SeedContext& ctx, const Json& rooms) {
                     const auto name = m["group"].is_string() ? m["group"].get<std::string>() : "";
                     const Group* g = portal.FindGroup(name);
                     for (const auto& candidate : portal.groups()) {
-                        if (g == nullptr && Lower(candidate.name) == Lower(name)) g = &candidate;
+                        if (g == nullptr && ToLower(candidate.name) == ToLower(name)) g = &candidate;
                     }
                     if (g == nullptr)
                         return SeedError(mp + "/group", fmt::format("unknown group '{}'", name));
@@ -445,7 +446,7 @@ Status ApplySeed(const Json& seed, PortalState& state, WebhookBook& book) {
         if (auto ok = SeedRooms(ctx, seed["rooms"]); !ok) return ok;
     }
     if (seed.contains("trash")) {
-        // Items already in Trash: a move out of it fires *.restored (wire.md §1.5).
+        // Items already in Trash: a move out of it fires *.restored (docs/docspace-api.md §1.5).
         const auto& trash = seed["trash"];
         if (auto ok = CheckKeys(trash, "/trash", {"folders", "files"}); !ok) return ok;
         if (trash.contains("folders")) {

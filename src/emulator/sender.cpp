@@ -16,7 +16,7 @@ namespace {
 constexpr std::string_view kLog = "emulator.sender";
 
 std::string HeadersJson(const std::vector<std::pair<std::string, std::string>>& headers) {
-    // The portal's log stores HttpHeaders as {"Name":["value"]} (wire.md §1.2).
+    // The portal's log stores HttpHeaders as {"Name":["value"]} (docs/docspace-api.md §1.2).
     OJson o = OJson::object();
     for (const auto& [name, value] : headers) {
         if (!o.contains(name)) o[name] = OJson::array();
@@ -38,7 +38,7 @@ std::string StatusFailureText(int status) {
 
 Transport MakeHttpTransport(const std::string& ca_file) {
     httpc::ClientOptions verifying;
-    verifying.user_agent.clear();  // DocSpace sends no User-Agent (wire.md §1.2)
+    verifying.user_agent.clear();  // DocSpace sends no User-Agent (docs/docspace-api.md §1.2)
     httpc::ClientOptions lenient = verifying;
     lenient.verify_tls = false;
     verifying.ca_file = ca_file;
@@ -206,7 +206,7 @@ void WebhookSender::Deliver(std::int64_t log_id, std::uint64_t generation) {
         } else {
             previous_retry_on = clock_.Now();
         }
-        // Re-serialized and re-signed on every attempt (wire.md §1.3).
+        // Re-serialized and re-signed on every attempt (docs/docspace-api.md §1.3).
         const std::string body = BuildWebhookBody(*entry, *config, attempt > 0 ? &retry : nullptr);
         const std::string signature = "sha256=" + HmacSha256Hex(config->secret, body, true);
 
@@ -252,7 +252,7 @@ void WebhookSender::Deliver(std::int64_t log_id, std::uint64_t generation) {
                 http_failure = true;
             }
         } else if (response.error().code == ErrorCode::kTimeout) {
-            last_status = 500;  // a TaskCanceledException is logged as 500 (wire.md §1.9)
+            last_status = 500;  // a TaskCanceledException is logged as 500 (docs/docspace-api.md §1.9)
             last_error = fmt::format(
                 "The request was canceled due to the configured HttpClient.Timeout of {} seconds elapsing.",
                 options_.timeout.count() / 1000);
@@ -291,7 +291,7 @@ void WebhookSender::Deliver(std::int64_t log_id, std::uint64_t generation) {
     book_.MarkFailure(config->id, now, last_error, last_status);
     Count("deliveries_failed");
     if (last_status == 410) {
-        // After the retries, a final 410 Gone deletes the subscription (wire.md §1.9).
+        // After the retries, a final 410 Gone deletes the subscription (docs/docspace-api.md §1.9).
         book_.Remove(config->id);
         Count("webhooks_deleted_gone");
         log::Info(kLog, "webhook deleted after 410 Gone", {{"webhook", config->id}});

@@ -20,7 +20,8 @@
 namespace spacehook::emulator {
 
 /// Sends one request. `verify_tls` is false for ssl=false configs (DocSpace's
-/// webhookHttpClientSslIgnore, wire.md §1.9). Injected so the retry logic is testable without sockets.
+/// webhookHttpClientSslIgnore, docs/docspace-api.md §1.9). Injected so the retry logic is testable without
+/// sockets.
 using Transport = std::function<Result<httpc::Response>(const httpc::Request&, bool verify_tls)>;
 
 /// A Transport over two httpc::Clients (verifying and not), no User-Agent, redirects not followed.
@@ -34,7 +35,7 @@ struct SenderOptions {
     std::chrono::milliseconds timeout{100000};
     bool ssrf_guard = false;
     /// `webhooks:trustedDaysCount` (3 days): a final failure this long after the last success (or the
-    /// creation) disables the config (wire.md §1.9).
+    /// creation) disables the config (docs/docspace-api.md §1.9).
     std::chrono::hours trusted_period{72};
 };
 
@@ -55,7 +56,7 @@ struct AttemptRecord {
     std::int64_t duration_ms = 0;
 };
 
-/// DocSpace's WebhookSender (wire.md §1.2, §1.3, §1.9): up to `threads` deliveries at once in no
+/// DocSpace's WebhookSender (docs/docspace-api.md §1.2, §1.3, §1.9): up to `threads` deliveries at once in no
 /// particular order; per delivery 1 try + `retry_count` retries inline, waiting base x 1, 2, 4, 8, 16;
 /// every retry re-serialized with the `webhook.retry*` fields and re-signed; only 2xx succeeds; a
 /// final 410 deletes the config; a final HTTP failure past the trusted period disables it.

@@ -1,5 +1,5 @@
-// The webhook sender against wire.md §1.2, §1.3 and §1.9, with a scripted transport: retry schedule,
-// re-signed retry bodies, success only on 2xx, 410 deletes, trusted-period disabling, concurrency.
+// The webhook sender against docs/docspace-api.md §1.2, §1.3 and §1.9, with a scripted transport: retry
+// schedule, re-signed retry bodies, success only on 2xx, 410 deletes, trusted-period disabling, concurrency.
 #include "emulator/sender.hpp"
 
 #include <gtest/gtest.h>
@@ -133,13 +133,13 @@ TEST(SenderTest, EveryRetryIsReserializedAndResigned) {
     std::set<std::string> signatures;
     for (std::size_t i = 0; i < requests.size(); ++i) {
         const auto& r = requests[i];
-        // Exactly these headers, no User-Agent (wire.md §1.2).
+        // Exactly these headers, no User-Agent (docs/docspace-api.md §1.2).
         ASSERT_EQ(r.headers.size(), 3U);
         EXPECT_EQ(r.headers[0], (std::pair<std::string, std::string>{"Accept", "*/*"}));
         EXPECT_EQ(r.headers[1],
                   (std::pair<std::string, std::string>{"Content-Type", "application/json; charset=utf-8"}));
         EXPECT_EQ(r.headers[2].first, "x-docspace-signature-256");
-        // Upper-case hex HMAC of the exact body (wire.md §1.3).
+        // Upper-case hex HMAC of the exact body (docs/docspace-api.md §1.3).
         EXPECT_EQ(r.headers[2].second, "sha256=" + HmacSha256Hex(kSecret, r.body, true));
         EXPECT_EQ(r.method, "POST");
         signatures.insert(r.headers[2].second);

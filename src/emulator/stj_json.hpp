@@ -7,12 +7,12 @@
 namespace spacehook::emulator {
 
 /// JSON whose objects keep insertion order: DocSpace writes properties in declaration order and the
-/// webhook envelope is `event`, `payload`, `webhook` in that order (wire.md §1.4).
+/// webhook envelope is `event`, `payload`, `webhook` in that order (docs/docspace-api.md §1.4).
 using OJson = nlohmann::ordered_json;
 
-/// Serializes like System.Text.Json with its default JavaScriptEncoder (wire.md §1.3): compact, no
-/// whitespace; every non-ASCII character and each of `"<>&'+` and the backtick written as `\uXXXX`
-/// with upper-case hex (UTF-16 code units, surrogate pairs above U+FFFF); `\\`, `\b`, `\f`, `\n`,
+/// Serializes like System.Text.Json with its default JavaScriptEncoder (docs/docspace-api.md §1.3): compact,
+/// no whitespace; every non-ASCII character and each of `"<>&'+` and the backtick written as `\uXXXX` with
+/// upper-case hex (UTF-16 code units, surrogate pairs above U+FFFF); `\\`, `\b`, `\f`, `\n`,
 /// `\r`, `\t` in their short forms; other controls and DEL as `\u00XX`. Invalid UTF-8 becomes U+FFFD.
 /// The result is pure ASCII, byte-for-byte what DocSpace signs.
 std::string WriteStj(const OJson& value);

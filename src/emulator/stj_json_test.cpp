@@ -5,7 +5,7 @@
 namespace spacehook::emulator {
 namespace {
 
-// wire.md §1.3: compact, non-ASCII and "<>&'+` as \uXXXX with upper-case hex, pure ASCII out.
+// docs/docspace-api.md §1.3: compact, non-ASCII and "<>&'+` as \uXXXX with upper-case hex, pure ASCII out.
 TEST(StjJsonTest, EscapesNonAsciiAsUpperCaseUtf16Units) {
     EXPECT_EQ(WriteStjString("Отчёт.docx"), R"("\u041E\u0442\u0447\u0451\u0442.docx")");
     // U+1F600 is a surrogate pair.

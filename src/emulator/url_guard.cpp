@@ -10,15 +10,15 @@
 #include <cstring>
 #include <vector>
 
+#include "core/text.hpp"
+
 namespace spacehook::emulator {
 
 std::optional<ParsedUrl> ParseHttpUrl(std::string_view url) {
     const auto sep = url.find("://");
     if (sep == std::string_view::npos) return std::nullopt;
     ParsedUrl out;
-    out.scheme = std::string(url.substr(0, sep));
-    std::transform(out.scheme.begin(), out.scheme.end(), out.scheme.begin(),
-                   [](unsigned char c) { return std::tolower(c); });
+    out.scheme = ToLower(url.substr(0, sep));
     if (out.scheme != "http" && out.scheme != "https") return std::nullopt;
     auto rest = url.substr(sep + 3);
     const auto end = rest.find_first_of("/?#");

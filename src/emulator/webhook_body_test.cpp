@@ -1,4 +1,4 @@
-// The webhook body against wire.md §1.4 and §1.6: envelope order, field names, omitted defaults,
+// The webhook body against docs/docspace-api.md §1.4 and §1.6: envelope order, field names, omitted defaults,
 // the thin FileEntry payload and the retry block.
 #include <gtest/gtest.h>
 
@@ -74,7 +74,7 @@ TEST(WebhookBodyTest, PayloadIsTheThinFileEntry) {
          {"webUrl", "version", "contentLength", "fileExst", "roomType", "folderType", "roomId"}) {
         EXPECT_FALSE(payload.contains(absent)) << absent;
     }
-    // rootId is the section root (VirtualRooms), never the room (wire.md §1.6).
+    // rootId is the section root (VirtualRooms), never the room (docs/docspace-api.md §1.6).
     EXPECT_EQ(payload["rootId"].get<std::int64_t>(), std::stoll(f.portal.rooms_root().str()));
     EXPECT_EQ(payload["parentId"].get<std::int64_t>(), std::stoll(room.id.str()));
     EXPECT_TRUE(payload["securityByUsers"].is_object());
@@ -194,7 +194,7 @@ TEST(WebhookBookTest, BitmaskAndTargetFilter) {
     EXPECT_EQ(book.Publish("file.created", OJson::object(), "12", 12, kOwner, readable).size(), 2U);
     EXPECT_EQ(book.Publish("folder.updated", OJson::object(), "567", 567, kOwner, readable).size(), 2U);
     EXPECT_EQ(book.Publish("room.created", OJson::object(), "13", 13, kOwner, readable).size(), 1U);
-    // The creator must be able to read the entity when someone else acted (wire.md §1.8).
+    // The creator must be able to read the entity when someone else acted (docs/docspace-api.md §1.8).
     auto unreadable = [](const std::string&) { return false; };
     EXPECT_EQ(book.Publish("file.created", OJson::object(), "12", 12, "someone-else", unreadable).size(), 0U);
 }

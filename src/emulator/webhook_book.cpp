@@ -6,7 +6,7 @@ namespace spacehook::emulator {
 
 std::string BuildWebhookBody(const WebhookLogEntry& entry, const WebhookConfig& config,
                              const RetryFields* retry) {
-    // WhenWritingDefault (wire.md §1.4): Guid.Empty createBy and a 0 triggerId are omitted.
+    // WhenWritingDefault (docs/docspace-api.md §1.4): Guid.Empty createBy and a 0 triggerId are omitted.
     OJson event = OJson::object();
     event["id"] = entry.id;
     event["createOn"] = FormatIso8601(entry.creation_time);
@@ -28,7 +28,8 @@ std::string BuildWebhookBody(const WebhookLogEntry& entry, const WebhookConfig& 
         webhook["lastFailureOn"] = FormatIso8601(retry->last_failure_on);
         if (!retry->last_failure_content.empty()) webhook["lastFailureContent"] = retry->last_failure_content;
         if (retry->last_success_on) {
-            // Read back from the DB as DateTimeKind.Unspecified: no `Z` (wire.md §1.4, §1.6 example).
+            // Read back from the DB as DateTimeKind.Unspecified: no `Z` (docs/docspace-api.md §1.4, §1.6
+            // example).
             auto text = FormatIso8601(*retry->last_success_on);
             if (!text.empty() && text.back() == 'Z') text.pop_back();
             webhook["lastSuccessOn"] = text;
@@ -55,7 +56,7 @@ std::vector<std::int64_t> WebhookBook::Publish(
         for (const auto& [id, c] : configs_) {
             if (!c.enabled) continue;
             if (c.triggers != 0 && (c.triggers & bit) == 0) continue;
-            // Exact entity match, never a subtree (wire.md §1.8).
+            // Exact entity match, never a subtree (docs/docspace-api.md §1.8).
             if (!c.target_id.empty() && c.target_id != entity_id) continue;
             candidates.push_back(c);
         }

@@ -13,7 +13,8 @@
 
 namespace spacehook::emulator {
 
-/// One webhook subscription (DbWebhooksConfig, wire.md §1.13). The secret is never returned by the API.
+/// One webhook subscription (DbWebhooksConfig, docs/docspace-api.md §1.13). The secret is never returned by
+/// the API.
 struct WebhookConfig {
     std::int64_t id = 0;
     std::string name;
@@ -21,7 +22,7 @@ struct WebhookConfig {
     std::string secret;
     bool enabled = false;
     bool ssl = false;
-    std::int64_t triggers = 0;  ///< bitmask, 0 = All (wire.md §1.5)
+    std::int64_t triggers = 0;  ///< bitmask, 0 = All (docs/docspace-api.md §1.5)
     std::string target_id;      ///< exact entity id as text; empty = no target (§1.8)
     std::string created_by;
     std::string modified_by;
@@ -34,7 +35,7 @@ struct WebhookConfig {
 };
 
 /// One webhook journal row: one event for one config. Its id is `event.id` and survives automatic
-/// retries; a manual retry makes a new row (wire.md §1.4, §1.13).
+/// retries; a manual retry makes a new row (docs/docspace-api.md §1.4, §1.13).
 struct WebhookLogEntry {
     std::int64_t id = 0;
     std::int64_t config_id = 0;
@@ -55,7 +56,8 @@ struct WebhookLogEntry {
     bool finished = false;
 };
 
-/// What changed on the retry fields of the `webhook` block (wire.md §1.9); absent on the first try.
+/// What changed on the retry fields of the `webhook` block (docs/docspace-api.md §1.9); absent on the first
+/// try.
 struct RetryFields {
     TimePoint last_failure_on{};
     std::string last_failure_content;
@@ -65,7 +67,7 @@ struct RetryFields {
 };
 
 /// The exact body: `{"event":{...},"payload":...,"webhook":{...}}` in that order, compact STJ JSON
-/// with defaults omitted (wire.md §1.3, §1.4).
+/// with defaults omitted (docs/docspace-api.md §1.3, §1.4).
 std::string BuildWebhookBody(const WebhookLogEntry& entry, const WebhookConfig& config,
                              const RetryFields* retry);
 

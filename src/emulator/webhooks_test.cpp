@@ -1,5 +1,5 @@
-// Webhook subscription and delivery over real HTTP (wire.md §1): the HEAD probe and the portal's checks,
-// signed bodies, event pairs, filters, the journal, manual retries, 410 and the retry schedule.
+// Webhook subscription and delivery over real HTTP (docs/docspace-api.md §1): the HEAD probe and the portal's
+// checks, signed bodies, event pairs, filters, the journal, manual retries, 410 and the retry schedule.
 #include <gtest/gtest.h>
 
 #include <map>
@@ -80,7 +80,7 @@ TEST_F(WebhooksTest, SubscriptionChecks) {
     const std::string hooks = "/api/2.0/settings/webhook";
     auto create = [&](const std::string& key, Json body) { return api.Post(hooks, key, body); };
     Json base = {{"name", "a"}, {"uri", receiver.url()}, {"secretKey", kSecret}, {"enabled", true}};
-    // HEAD answered non-2xx -> 400; nobody listening -> 500 (wire.md §1.10).
+    // HEAD answered non-2xx -> 400; nobody listening -> 500 (docs/docspace-api.md §1.10).
     receiver.SetHeadStatus(404);
     auto a = create(kOwnerKey, base);
     EXPECT_EQ(a.status, 400);

@@ -15,16 +15,10 @@
 #include <cstring>
 #include <string>
 
+#include "core/text.hpp"
+
 namespace spacehook::http::test {
 namespace {
-
-std::string Lower(std::string_view text) {
-    std::string out(text);
-    for (char& c : out) {
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    }
-    return out;
-}
 
 void SetTimeouts(int fd, std::chrono::milliseconds timeout) {
     timeval tv{};
@@ -154,7 +148,7 @@ std::optional<WireResponse> TestClient::ReadResponse(bool head) {
         if (colon == std::string::npos) return std::nullopt;
         std::size_t value_start = colon + 1;
         while (value_start < line.size() && line[value_start] == ' ') ++value_start;
-        response.headers.push_back(Header{Lower(line.substr(0, colon)), line.substr(value_start)});
+        response.headers.push_back(Header{ToLower(line.substr(0, colon)), line.substr(value_start)});
     }
     if (response.status == 100) return response;
     const std::string* length = response.Find("content-length");

@@ -8,26 +8,12 @@
 #include <mutex>
 
 #include "core/log.hpp"
+#include "core/text.hpp"
 #include "httpc/url_text.hpp"
 
 namespace spacehook::httpc {
 
 namespace {
-
-std::string ToLower(std::string_view text) {
-    std::string out(text);
-    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-    return out;
-}
-
-std::string_view Trim(std::string_view text) {
-    while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-    while (!text.empty() &&
-           (text.back() == ' ' || text.back() == '\t' || text.back() == '\r' || text.back() == '\n')) {
-        text.remove_suffix(1);
-    }
-    return text;
-}
 
 /// Transport failures: a deadline is kTimeout, a malformed request is our bug (kInvalidArgument),
 /// everything else (DNS, refused, reset, TLS) is kUnavailable, worth retrying later.

@@ -5,6 +5,7 @@
 #include "core/hmac_sha256.hpp"
 #include "core/json.hpp"
 #include "core/json_depth.hpp"
+#include "core/text.hpp"
 
 namespace spacehook::ingress {
 
@@ -36,7 +37,7 @@ std::optional<std::int64_t> IntegerMember(const Json& object, const char* key) {
 }
 
 // The entity the delivery is about. form.submit (>= 3.7.1) wraps two entries and is targeted by the
-// original form's id (wire.md §1.6, §1.8); every other family carries the entity itself.
+// original form's id (docs/docspace-api.md §1.6, §1.8); every other family carries the entity itself.
 std::optional<EntityId> EntityOf(const Json& payload) {
     if (auto id = IdMember(payload, "id")) return id;
     if (const Json* original = Member(payload, "originalForm")) return IdMember(*original, "id");
@@ -56,14 +57,8 @@ std::string ContentKey(const Envelope& envelope, const Json& payload) {
     return "sha256:" + Sha256Hex(material);
 }
 
-std::string_view Trim(std::string_view text) {
-    while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
-    while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
-    return text;
-}
-
 // The timestamp header repeats event.createOn (ISO-8601); Unix seconds or milliseconds are read too, since
-// the SDK's exact format is not pinned down by a server source (wire.md §5).
+// the SDK's exact format is not pinned down by a server source (docs/docspace-api.md §5).
 std::optional<TimePoint> ParseTimestampHeader(std::string_view text) {
     text = Trim(text);
     if (text.empty()) return std::nullopt;
@@ -99,8 +94,8 @@ Result<Envelope> ParseEnvelope(std::string_view body) {
     if (envelope.trigger.empty()) return Fail(ErrorCode::kInvalidArgument, "envelope has no event.trigger");
 
     envelope.event_id = IdMember(*event, "id");
-    // 0 is DocSpace's "no id" (it is the default the serializer omits, wire.md §1.4); an explicit 0 means
-    // the same and must not make every id-less delivery a duplicate of the first.
+    // 0 is DocSpace's "no id" (it is the default the serializer omits, docs/docspace-api.md §1.4); an
+    // explicit 0 means the same and must not make every id-less delivery a duplicate of the first.
     if (envelope.event_id && envelope.event_id->str() == "0") envelope.event_id.reset();
     envelope.created_on = StringMember(*event, "createOn");
     if (!envelope.created_on.empty()) envelope.created_at = ParseIso8601(envelope.created_on);
@@ -147,7 +142,8 @@ Status CheckTransportHeaders(const Envelope& envelope, const std::string* event_
     }
     if (timestamp_header != nullptr && envelope.created_at) {
         if (const auto claimed = ParseTimestampHeader(*timestamp_header)) {
-            // createOn has second precision (wire.md §1.4): a header carrying milliseconds still agrees.
+            // createOn has second precision (docs/docspace-api.md §1.4): a header carrying milliseconds still
+            // agrees.
             const auto diff = *claimed > *envelope.created_at ? *claimed - *envelope.created_at
                                                               : *envelope.created_at - *claimed;
             if (diff >= std::chrono::seconds(1)) {

@@ -8,7 +8,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// wire.md §1.6 example bodies, compact as on the wire.
+// docs/docspace-api.md §1.6 example bodies, compact as on the wire.
 const std::string kFileCreated =
     R"({"event":{"id":4821,"createOn":"2026-06-30T10:15:42Z","createBy":"66faa6e4-f133-11ea-b126-00ffeec8b4ef",)"
     R"("trigger":"file.created","triggerId":128},"payload":{"id":1234,"parentId":567,"securityByUsers":{},)"
@@ -37,7 +37,8 @@ const std::string kFormSubmit =
     R"("submittedForm":{"id":412,"parentId":415,"title":"Application - Jane Doe.pdf","fileEntryType":2}},)"
     R"("webhook":{"id":7,"name":"automation","url":"https://h.example.com/x","triggers":["form.submit"]}})";
 
-// The same event as kFileCreated on retry 2: the webhook block carries the retry fields (wire.md §1.6, §1.9).
+// The same event as kFileCreated on retry 2: the webhook block carries the retry fields (docs/docspace-api.md
+// §1.6, §1.9).
 const std::string kFileCreatedRetry2 =
     R"({"event":{"id":4821,"createOn":"2026-06-30T10:15:42Z","createBy":"66faa6e4-f133-11ea-b126-00ffeec8b4ef",)"
     R"("trigger":"file.created","triggerId":128},"payload":{"id":1234,"parentId":567,"securityByUsers":{},)"
@@ -107,7 +108,7 @@ TEST(Envelope, RetryBlockIsReadAndKeepsTheKey) {
 }
 
 TEST(Envelope, StringIds) {
-    // Third-party storage rooms use string ids (wire.md §1.7); ids are compared as text.
+    // Third-party storage rooms use string ids (docs/docspace-api.md §1.7); ids are compared as text.
     const Envelope e = MustParse(
         R"({"event":{"id":"4821","trigger":"file.created"},"payload":{"id":"sbox-abc|/Invoice.docx"},)"
         R"("webhook":{"id":"7"}})");

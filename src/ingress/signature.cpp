@@ -1,22 +1,13 @@
 #include "ingress/signature.hpp"
 
 #include "core/hmac_sha256.hpp"
+#include "core/text.hpp"
 
 namespace spacehook::ingress {
 
 namespace {
 constexpr std::string_view kPrefix = "sha256=";
 constexpr std::size_t kHexDigits = 64;  // SHA-256 = 32 bytes
-
-bool IsOws(char c) {
-    return c == ' ' || c == '\t';
-}
-
-std::string_view TrimOws(std::string_view text) {
-    while (!text.empty() && IsOws(text.front())) text.remove_prefix(1);
-    while (!text.empty() && IsOws(text.back())) text.remove_suffix(1);
-    return text;
-}
 
 bool IsHex(char c) {
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
@@ -40,7 +31,7 @@ std::string_view ToString(SignatureVerdict verdict) {
 SignatureVerdict VerifySignature(const std::string* header, std::string_view body,
                                  const std::vector<std::string>& secrets) {
     if (header == nullptr) return SignatureVerdict::kMissing;
-    std::string_view value = TrimOws(*header);
+    std::string_view value = Trim(*header, kHttpWhitespace);
     if (value.empty()) return SignatureVerdict::kMissing;
     if (value.substr(0, kPrefix.size()) != kPrefix) return SignatureVerdict::kMalformed;
     value.remove_prefix(kPrefix.size());

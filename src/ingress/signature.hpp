@@ -6,8 +6,8 @@
 
 namespace spacehook::ingress {
 
-/// The header DocSpace signs every delivery with (wire.md §1.2, §1.3). Header names reach handlers
-/// lower-cased.
+/// The header DocSpace signs every delivery with (docs/docspace-api.md §1.2, §1.3). Header names reach
+/// handlers lower-cased.
 inline constexpr std::string_view kSignatureHeader = "x-docspace-signature-256";
 
 /// Why a delivery's signature was accepted or not. Only kValid lets a delivery through; the other values
@@ -25,10 +25,10 @@ std::string_view ToString(SignatureVerdict verdict);
 /// Checks `header` (the raw x-docspace-signature-256 value, nullptr when the header is absent) against
 /// HMAC-SHA256 of the exact body bytes under every secret in `secrets` (several during a rotation).
 ///
-/// DocSpace sends `sha256=` + UPPER-case hex (wire.md §1.3); either case is accepted, compared in constant
-/// time. Optional whitespace around the whole value is HTTP framing (RFC 9110 OWS) and is ignored; any
-/// other deviation (a space after `=`, a `SHA256=` prefix, 63 or 65 digits) is kMalformed. Every secret is
-/// tried even after a match, so timing does not reveal which secret signed. An empty `secrets` list
+/// DocSpace sends `sha256=` + UPPER-case hex (docs/docspace-api.md §1.3); either case is accepted, compared
+/// in constant time. Optional whitespace around the whole value is HTTP framing (RFC 9110 OWS) and is
+/// ignored; any other deviation (a space after `=`, a `SHA256=` prefix, 63 or 65 digits) is kMalformed. Every
+/// secret is tried even after a match, so timing does not reveal which secret signed. An empty `secrets` list
 /// verifies nothing: the result is never kValid.
 ///
 /// Never log `header` or the secrets: a leaked signature of a known body is a known-plaintext oracle.

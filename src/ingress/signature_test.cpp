@@ -8,7 +8,7 @@ using namespace spacehook;
 using namespace spacehook::ingress;
 
 namespace {
-// A compact body as DocSpace sends it (wire.md §1.3, §1.6).
+// A compact body as DocSpace sends it (docs/docspace-api.md §1.3, §1.6).
 const std::string kBody =
     R"({"event":{"id":4821,"createOn":"2026-06-30T10:15:42Z","trigger":"file.created","triggerId":128},)"
     R"("payload":{"id":1234,"parentId":567,"title":"Invoice-0042.docx","fileEntryType":2},)"

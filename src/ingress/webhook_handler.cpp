@@ -5,6 +5,7 @@
 #include <exception>
 
 #include "core/log.hpp"
+#include "core/text.hpp"
 #include "ingress/envelope.hpp"
 #include "ingress/signature.hpp"
 
@@ -232,13 +233,7 @@ bool ArrivedOverHttps(const http::Request& request, const std::vector<std::strin
     if (proto == nullptr) return false;
     std::string_view last = *proto;
     if (const auto comma = last.rfind(','); comma != std::string_view::npos) last.remove_prefix(comma + 1);
-    while (!last.empty() && (last.front() == ' ' || last.front() == '\t')) last.remove_prefix(1);
-    while (!last.empty() && (last.back() == ' ' || last.back() == '\t')) last.remove_suffix(1);
-    if (last.size() != 5) return false;
-    std::string lower(last);
-    std::transform(lower.begin(), lower.end(), lower.begin(),
-                   [](unsigned char c) { return std::tolower(c); });
-    return lower == "https";
+    return EqualsIgnoreCase(Trim(last, kHttpWhitespace), "https");
 }
 
 }  // namespace spacehook::ingress

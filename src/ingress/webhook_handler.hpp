@@ -19,7 +19,7 @@ struct WebhookOptions {
     /// Accept deliveries that carry no signature header. A delivery that does carry one is still
     /// verified when secrets are configured: a wrong signature is never accepted.
     bool allow_unsigned = false;
-    /// Freshness limit on the signed event.createOn; zero = off (wire.md §5).
+    /// Freshness limit on the signed event.createOn; zero = off (docs/docspace-api.md §5).
     std::chrono::milliseconds max_age{0};
     /// Refuse plain-HTTP requests (403) unless they arrived over in-process TLS or through a trusted proxy
     /// that says X-Forwarded-Proto: https.
@@ -30,9 +30,10 @@ struct WebhookOptions {
 
 /// The webhook endpoint. POST: verify (401, nothing stored) -> parse (400) -> Store::Append -> 2xx only
 /// once the journal commit holding the delivery is durable (202 stored, 200 duplicate), 503 when the
-/// store cannot take it (DocSpace retries, wire.md §1.9). Never 410: DocSpace deletes the subscription on
-/// 410. HEAD and GET answer 200 because DocSpace probes the URL with HEAD before saving a subscription
-/// (wire.md §1.10). Bodies over the server's body limit never reach this handler: the server answers 413.
+/// store cannot take it (DocSpace retries, docs/docspace-api.md §1.9). Never 410: DocSpace deletes the
+/// subscription on 410. HEAD and GET answer 200 because DocSpace probes the URL with HEAD before saving a
+/// subscription (docs/docspace-api.md §1.10). Bodies over the server's body limit never reach this handler:
+/// the server answers 413.
 ///
 /// Metrics: spacehook_deliveries_total{outcome} and spacehook_ack_latency_seconds (first byte of the
 /// request to the 2xx). Error bodies carry only ExternalMessage(code).

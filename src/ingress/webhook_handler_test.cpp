@@ -124,7 +124,7 @@ TEST_F(WebhookHandlerTest, DuplicateAnswers200) {
 }
 
 TEST_F(WebhookHandlerTest, ReSignedRetryBodyIsADuplicate) {
-    // DocSpace re-serializes and re-signs each retry with webhook.retry* added (wire.md §1.9).
+    // DocSpace re-serializes and re-signs each retry with webhook.retry* added (docs/docspace-api.md §1.9).
     Json retry = Json::parse(kBody);
     retry["webhook"]["retryCount"] = 1;
     retry["webhook"]["retryOn"] = "2026-06-30T10:15:43Z";

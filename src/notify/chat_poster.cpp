@@ -6,6 +6,7 @@
 #include <cctype>
 
 #include "core/log.hpp"
+#include "core/text.hpp"
 #include "httpc/client.hpp"
 #include "httpc/retry_after.hpp"
 #include "notify/mail_address.hpp"
@@ -211,10 +212,7 @@ public:
                             fmt::format("{} header \"{}\" is empty or contains a line break", ToString(kind),
                                         PrintableForMessage(name, 60)));
             }
-            std::string lower = name;
-            std::transform(lower.begin(), lower.end(), lower.begin(),
-                           [](unsigned char c) { return std::tolower(c); });
-            has_content_type = has_content_type || lower == "content-type";
+            has_content_type = has_content_type || EqualsIgnoreCase(name, "content-type");
             request.headers.emplace_back(name, value);
         }
         if (!has_content_type)

@@ -23,10 +23,6 @@ const std::vector<std::string_view> kFamilies = {"user", "group", "file", "folde
 const std::vector<EntityKind> kAllKinds = {EntityKind::kFile, EntityKind::kFolder, EntityKind::kRoom,
                                            EntityKind::kUser, EntityKind::kGroup};
 
-bool EndsWith(std::string_view text, std::string_view suffix) {
-    return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
-}
-
 bool IsRuleName(std::string_view name) {
     if (name.empty() || !std::isalnum(static_cast<unsigned char>(name[0]))) return false;
     return std::all_of(name.begin(), name.end(), [](char c) {
@@ -53,10 +49,10 @@ enum class KeyStyle {
 KeyStyle StyleOf(std::string_view trigger) {
     if (trigger == "file.uploaded" || trigger == "user.invited" || trigger == "form.submit")
         return KeyStyle::kOnce;
-    if (EndsWith(trigger, ".created") || EndsWith(trigger, ".copied") || EndsWith(trigger, ".deleted")) {
+    if (trigger.ends_with(".created") || trigger.ends_with(".copied") || trigger.ends_with(".deleted")) {
         return KeyStyle::kOnce;
     }
-    if (EndsWith(trigger, ".updated")) return KeyStyle::kPerChange;
+    if (trigger.ends_with(".updated")) return KeyStyle::kPerChange;
     return KeyStyle::kPerEvent;
 }
 
@@ -174,7 +170,7 @@ private:
             if (name == "*") {
                 rule.all_triggers = true;
                 for (auto kind : kAllKinds) rule.scope.kinds.insert(kind);
-            } else if (EndsWith(name, ".*")) {
+            } else if (name.ends_with(".*")) {
                 const auto family = std::string_view(name).substr(0, name.size() - 2);
                 if (std::find(kFamilies.begin(), kFamilies.end(), family) == kFamilies.end()) {
                     Error(name_pointer, fmt::format("unknown trigger family '{}'; families are {}", family,

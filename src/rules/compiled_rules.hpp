@@ -44,7 +44,8 @@ struct PlannedRun {
     std::string rule;
     std::string fingerprint;
     /// One run per (rule, entity, trigger class): `file.created` and `file.uploaded` of one file give
-    /// the same key, so an upload that fires both makes one run (DESIGN.md "runs", wire.md §1.12).
+    /// the same key, so an upload that fires both makes one run (DESIGN.md "runs", docs/docspace-api.md
+    /// §1.12).
     std::string run_key;
     /// Runs with the same lock key are serialized: "room:<id>" when the entity's room is known, else
     /// the entity itself ("file:<id>", "user:<guid>"); empty when the event names no entity.
@@ -71,8 +72,8 @@ public:
     [[nodiscard]] const Rule* Find(std::string_view name) const;
 
     /// The subscription's trigger bitmask in DocSpace's form: the OR of every enabled rule's triggers,
-    /// and 0 (= All, wire.md §1.5) when a rule listens to "*". Also 0 when there are no enabled rules:
-    /// check HasEnabledRules() before syncing a subscription.
+    /// and 0 (= All, docs/docspace-api.md §1.5) when a rule listens to "*". Also 0 when there are no enabled
+    /// rules: check HasEnabledRules() before syncing a subscription.
     [[nodiscard]] std::int64_t TriggerMask() const;
     [[nodiscard]] bool ListensToAll() const;
     [[nodiscard]] bool HasEnabledRules() const;

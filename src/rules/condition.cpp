@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "core/text.hpp"
 #include "docspace/names.hpp"
 #include "rules/template.hpp"
 
@@ -138,18 +139,6 @@ std::string IdsText(const std::vector<EntityId>& ids) {
     return fmt::format("{}", fmt::join(texts, ", "));
 }
 
-std::string Lower(std::string_view text) {
-    std::string out(text);
-    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-    return out;
-}
-
-std::string_view TrimView(std::string_view text) {
-    while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
-    while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
-    return text;
-}
-
 const std::vector<std::string_view> kConditionKeys = {"trigger",   "kind",  "in_room", "in_folder", "title",
                                                       "extension", "actor", "all",     "any",       "not"};
 const std::vector<std::string_view> kTitleOps = {"equals",   "starts_with", "ends_with",
@@ -257,7 +246,7 @@ private:
             std::string_view rest = *text;
             while (true) {
                 const auto comma = rest.find(',');
-                const auto piece = TrimView(rest.substr(0, comma));
+                const auto piece = Trim(rest.substr(0, comma));
                 if (!piece.empty()) out.emplace_back(piece);
                 if (comma == std::string_view::npos) break;
                 rest.remove_prefix(comma + 1);
@@ -333,7 +322,7 @@ private:
             for (auto& text : *texts) {
                 std::string_view ext = text;
                 if (!ext.empty() && ext.front() == '.') ext.remove_prefix(1);
-                node.values.push_back(Lower(ext));
+                node.values.push_back(ToLower(ext));
             }
             node.description = fmt::format("extension {}", fmt::join(node.values, ", "));
             return node;
@@ -343,7 +332,7 @@ private:
         if (!texts) return std::nullopt;
         node.kind = ConditionKind::kActor;
         for (auto& text : *texts) {
-            node.values.push_back(text.find('@') != std::string::npos ? Lower(text) : text);
+            node.values.push_back(text.find('@') != std::string::npos ? ToLower(text) : text);
         }
         node.description = fmt::format("actor {}", fmt::join(node.values, ", "));
         return node;
@@ -574,7 +563,7 @@ LeafResult EvaluateLeaf(const Condition& c, const Event& event, const Facts& fac
             if (dot == std::string::npos || dot + 1 == event.title->size()) {
                 return {Truth::kNo, Quote(*event.title) + " has no extension"};
             }
-            const std::string ext = Lower(event.title->substr(dot + 1));
+            const std::string ext = ToLower(event.title->substr(dot + 1));
             return {FromBool(std::find(c.values.begin(), c.values.end(), ext) != c.values.end()),
                     "the extension is " + ext};
         }
@@ -595,7 +584,7 @@ LeafResult EvaluateLeaf(const Condition& c, const Event& event, const Facts& fac
             }
             const auto email = facts.actor.value("email", Json());
             if (!email.is_string()) return {Truth::kNo, "the actor has no e-mail"};
-            const std::string address = Lower(email.get<std::string>());
+            const std::string address = ToLower(email.get<std::string>());
             return {FromBool(std::find(c.values.begin(), c.values.end(), address) != c.values.end()),
                     "the actor's e-mail is " + address};
         }

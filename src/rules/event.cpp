@@ -3,6 +3,7 @@
 #include <cctype>
 
 #include "core/json_depth.hpp"
+#include "core/text.hpp"
 #include "docspace/names.hpp"
 
 namespace spacehook::rules {
@@ -44,14 +45,7 @@ EntityKind KindOfTrigger(std::string_view trigger) {
 }
 
 bool Event::IsBy(std::string_view user_id) const {
-    if (create_by.empty() || create_by.size() != user_id.size()) return false;
-    for (std::size_t i = 0; i < user_id.size(); ++i) {
-        if (std::tolower(static_cast<unsigned char>(create_by[i])) !=
-            std::tolower(static_cast<unsigned char>(user_id[i]))) {
-            return false;
-        }
-    }
-    return true;
+    return !create_by.empty() && EqualsIgnoreCase(create_by, user_id);
 }
 
 const Json& Event::Entry() const {

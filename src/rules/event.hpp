@@ -10,17 +10,18 @@
 
 namespace spacehook::rules {
 
-/// What an event is about, from its trigger family (wire.md §1.5): file.* and form.* are files,
+/// What an event is about, from its trigger family (docs/docspace-api.md §1.5): file.* and form.* are files,
 /// room.* and agent.* (AI agents are rooms) are rooms.
 enum class EntityKind { kUnknown, kFile, kFolder, kRoom, kUser, kGroup };
 
 std::string_view ToString(EntityKind kind);
 std::optional<EntityKind> ParseEntityKind(std::string_view name);
-/// The kind a trigger's events are about; kUnknown for "*" and triggers newer than wire.md.
+/// The kind a trigger's events are about; kUnknown for "*" and triggers newer than docs/docspace-api.md §1.5
+/// lists.
 EntityKind KindOfTrigger(std::string_view trigger);
 
-/// A delivery as the rules see it, parsed from the stored envelope (wire.md §1.4). ingress has its own
-/// minimal ingress::Envelope for journaling; rules need the whole payload and webhook blocks and the
+/// A delivery as the rules see it, parsed from the stored envelope (docs/docspace-api.md §1.4). ingress has
+/// its own minimal ingress::Envelope for journaling; rules need the whole payload and webhook blocks and the
 /// entity the event is about, so they parse the body themselves. DocSpace omits null, 0, false and
 /// Guid.Empty, so every field but `trigger` may be absent.
 struct Event {
@@ -31,7 +32,7 @@ struct Event {
     EntityKind kind = EntityKind::kUnknown;
     /// The entity: payload.id; for form.submit (>= 3.7.1) the *submitted* form, which is the new file
     /// each submission creates (payload.submittedForm.id). ingress journals the original form id
-    /// instead, which is what a subscription target matches (wire.md §1.8).
+    /// instead, which is what a subscription target matches (docs/docspace-api.md §1.8).
     std::optional<EntityId> entity_id;
     std::optional<EntityId> parent_id;         ///< parentId of the same entry (the direct parent folder)
     std::optional<std::string> title;          ///< title of the same entry (files, folders, rooms)
@@ -42,7 +43,7 @@ struct Event {
     Json webhook = Json::object();             ///< the raw `webhook` block
 
     /// True when event.createBy is `user_id` (GUIDs compare case-insensitively). The dispatcher's loop
-    /// guard drops events the service's own account caused (wire.md §1.12).
+    /// guard drops events the service's own account caused (docs/docspace-api.md §1.12).
     [[nodiscard]] bool IsBy(std::string_view user_id) const;
     /// The payload entry the event is about (payload, or payload.submittedForm for form.submit).
     [[nodiscard]] const Json& Entry() const;

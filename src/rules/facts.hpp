@@ -11,8 +11,8 @@
 namespace spacehook::rules {
 
 /// What a rule needs resolved through the API before it can be matched and its steps rendered. The
-/// webhook payload is thin (wire.md §1.6, §1.7): it has no room, no webUrl, no version. Compile records
-/// the needs of every rule so the dispatcher fetches only those.
+/// webhook payload is thin (docs/docspace-api.md §1.6, §1.7): it has no room, no webUrl, no version. Compile
+/// records the needs of every rule so the dispatcher fetches only those.
 struct NeededFacts {
     /// The entity's ancestors and its room (GET files/folder/{parentId}/path): `in_room`, subtree
     /// `in_folder`, `{{ room.id }}` / `{{ room.title }}`.

@@ -7,6 +7,7 @@
 #include <cctype>
 
 #include "core/entity_id.hpp"
+#include "core/text.hpp"
 #include "docspace/names.hpp"
 
 namespace spacehook::rules {
@@ -105,18 +106,6 @@ bool IsStepId(std::string_view id) {
     return std::all_of(id.begin(), id.end(), [](char c) {
         return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
     });
-}
-
-std::string Upper(std::string_view text) {
-    std::string out(text);
-    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::toupper(c); });
-    return out;
-}
-
-std::string_view TrimView(std::string_view text) {
-    while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
-    while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
-    return text;
 }
 
 const std::vector<std::string_view> kEntrySubjects = {"user", "users", "group", "groups", "email", "emails"};
@@ -245,7 +234,7 @@ private:
         auto text = doc_.TextAt(pointer);
         if (!text) return std::nullopt;
         if (as_id && !Template::HasExpressions(*text)) {
-            auto trimmed = std::string(TrimView(*text));
+            auto trimmed = std::string(Trim(*text));
             if (trimmed.empty()) return std::nullopt;
             return EntityId::Parse(std::move(trimmed)).ToJson();
         }
@@ -274,7 +263,7 @@ private:
     std::optional<Json> Literal(const std::string& pointer, const Json& value, std::string_view key,
                                 const std::vector<std::string_view>& options, bool upper = false) {
         auto text = value.is_string() ? std::optional<std::string>(value.get<std::string>()) : std::nullopt;
-        if (text && upper) text = Upper(*text);
+        if (text && upper) text = ToUpper(*text);
         if (!text || std::find(options.begin(), options.end(), *text) == options.end()) {
             Error(pointer, fmt::format("{} must be one of {}{}", key, fmt::join(options, ", "),
                                        value.is_primitive() ? ", got " + value.dump() : ""));
@@ -440,7 +429,7 @@ private:
                 const auto suggestion =
                     access.is_string() ? config::ClosestName(written, names) : std::string();
                 // Numbers are refused on purpose: DocSpace reads any unknown value as 0 = remove, and the
-                // numbers are easy to confuse (4 is "Varies", not full access; wire.md §0).
+                // numbers are easy to confuse (4 is "Varies", not full access; docs/docspace-api.md §0).
                 Error(access_pointer,
                       fmt::format("unknown access level '{}'{}; levels are {}", written,
                                   suggestion.empty() ? "" : " (did you mean '" + suggestion + "'?)",
@@ -575,7 +564,7 @@ private:
         if (Unresolved(value)) return value;
         if (value.is_number_integer() || value.is_number_unsigned()) return value;
         if (value.is_string()) {
-            auto text = std::string(TrimView(value.get_ref<const std::string&>()));
+            auto text = std::string(Trim(value.get_ref<const std::string&>()));
             if (text.empty()) return Problem(key, "empty id");
             return EntityId::Parse(std::move(text)).ToJson();
         }
@@ -596,7 +585,7 @@ private:
             if (value.is_array()) {
                 for (auto& item : value) {
                     if (!item.is_null() &&
-                        !(item.is_string() && TrimView(item.get_ref<const std::string&>()).empty())) {
+                        !(item.is_string() && Trim(item.get_ref<const std::string&>()).empty())) {
                         out.push_back(std::move(item));
                     }
                 }
@@ -608,14 +597,14 @@ private:
                     std::string_view rest = text;
                     while (true) {
                         const auto comma = rest.find(',');
-                        const auto piece = TrimView(rest.substr(0, comma));
+                        const auto piece = Trim(rest.substr(0, comma));
                         if (!piece.empty()) out.emplace_back(std::string(piece));
                         if (comma == std::string_view::npos) break;
                         rest.remove_prefix(comma + 1);
                     }
                     return;
                 }
-                if (TrimView(text).empty()) return;
+                if (Trim(text).empty()) return;
             }
             out.push_back(std::move(value));
         };
@@ -705,7 +694,8 @@ private:
         return input;
     }
 
-    /// set_access entries -> DocSpace invitations [{id, access}] / [{email, access}] (wire.md §2.5).
+    /// set_access entries -> DocSpace invitations [{id, access}] / [{email, access}] (docs/docspace-api.md
+    /// §2.5).
     Result<Json> Invitations(const Json& entries) const {
         Json out = Json::array();
         for (const auto& entry : entries) {
@@ -779,11 +769,6 @@ private:
                 break;
         }
         return out;
-    }
-
-    static bool IsHttpUrl(std::string_view url) {
-        return (url.substr(0, 8) == "https://" && url.size() > 8) ||
-               (url.substr(0, 7) == "http://" && url.size() > 7);
     }
 
     /// An item is a file or folder object: `{{ entity }}` ({id, kind}) or a DTO from an earlier step

@@ -6,6 +6,8 @@
 #include <cctype>
 #include <charconv>
 
+#include "core/text.hpp"
+
 namespace spacehook::rules {
 
 namespace {
@@ -268,9 +270,9 @@ Result<std::optional<Json>> ApplyFilter(const TemplateFilter& filter, std::optio
     std::string out = std::move(*text);
     if (filter.name == "lower") {
         // ASCII only: enough for addresses, ids and extensions; other letters are left as they are.
-        std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
+        out = ToLower(out);
     } else if (filter.name == "upper") {
-        std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::toupper(c); });
+        out = ToUpper(out);
     } else if (filter.name == "trim") {
         const auto first = out.find_first_not_of(" \t\r\n");
         const auto last = out.find_last_not_of(" \t\r\n");

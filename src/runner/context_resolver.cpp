@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "core/text.hpp"
 #include "runner/entry_json.hpp"
 
 namespace spacehook::runner {
@@ -14,10 +15,6 @@ constexpr std::string_view kFile = "file info";
 constexpr std::string_view kFolder = "folder info";
 constexpr std::string_view kUser = "user info";
 constexpr std::string_view kActor = "actor info";
-
-bool EndsWith(std::string_view text, std::string_view suffix) {
-    return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
-}
 
 PathNode NodeOf(const docspace::Entry& entry) {
     return PathNode{entry.id, entry.title, entry.room_type.has_value(), entry.room_type};
@@ -43,7 +40,7 @@ void ContextResolver::Observe(const rules::Event& event) {
     const bool folder_like = event.kind == EntityKind::kFolder || event.kind == EntityKind::kRoom;
     if (!folder_like) return;
     const std::string_view trigger = event.trigger;
-    const bool is_new = EndsWith(trigger, ".created") || EndsWith(trigger, ".copied");
+    const bool is_new = trigger.ends_with(".created") || trigger.ends_with(".copied");
     if (is_new) {
         if (!event.parent_id) return;
         const bool room = event.kind == EntityKind::kRoom;

@@ -26,7 +26,7 @@ struct Resolution {
 
 /// Turns rules::NeededFacts into rules::Facts through the DocSpace API (docs/rules.md "Facts"):
 ///   room path   GET files/folder/{parentId}/path, cached per folder (FolderPathCache); the room is the
-///               part with a roomType (wire.md §1.7), and a room event is its own room
+///               part with a roomType (docs/docspace-api.md §1.7), and a room event is its own room
 ///   room info   GET files/rooms/{id}
 ///   file info   GET files/file/{id}
 ///   folder info the last entry of GET files/folder/{id}/path (one FolderDto, where GET files/{id}

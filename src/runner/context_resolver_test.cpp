@@ -63,7 +63,8 @@ TEST_F(ContextResolverTest, CreatedFoldersAndRoomsWarmTheCacheBeforeAnyoneAsks) 
     const auto room = api_.AddRoom("New room", 5);
     const auto folder = api_.AddFolder(room, "Documents");
     const auto file = api_.AddFile(folder, "a.docx");
-    // room.created: the payload's parentId is the Rooms section (wire.md §1.6); no roomType in it.
+    // room.created: the payload's parentId is the Rooms section (docs/docspace-api.md §1.6); no roomType in
+    // it.
     Json room_payload = testing::FolderPayload(room, EntityId::Number(FakeDocSpace::kRoomsRoot), "New room");
     resolver_.Observe(Parse(testing::Envelope("room.created", room_payload, 1)));
     resolver_.Observe(

@@ -129,7 +129,7 @@ DispatchOutcome Dispatcher::Dispatch(const store::EventRecord& record) {
         return Retry(record, Error{ErrorCode::kUnavailable, "the service account is not known yet", 0, {}});
     if (event.IsBy(*self)) {
         return Complete(record, {}, store::EventState::kIgnored,
-                        "own event: caused by the service account (loop guard, wire.md §1.12)",
+                        "own event: caused by the service account (loop guard, docs/docspace-api.md §1.12)",
                         DispatchOutcome::kOwnEvent);
     }
 

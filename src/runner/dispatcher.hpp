@@ -59,7 +59,7 @@ public:
                ContextResolver& resolver, DispatcherOptions options, const Clock& clock, Random& random,
                RunnerMetrics& metrics);
 
-    /// GET people/@self: the service account whose events the loop guard drops (wire.md §1.12).
+    /// GET people/@self: the service account whose events the loop guard drops (docs/docspace-api.md §1.12).
     Status LearnSelf();
     void SetSelfId(std::string id);
     [[nodiscard]] std::optional<std::string> self_id() const;

@@ -84,7 +84,8 @@ TEST_F(DispatcherTest, AClaimedBatchIsCompletedInOneCommitInJournalOrder) {
 TEST_F(DispatcherTest, TheServicesOwnEventsAreIgnoredByTheLoopGuard) {
     UseRules(kIntake, Env());
     const auto file = api_.AddFile(incoming_, "Invoice-1.pdf");
-    // The service moved an invoice: DocSpace fires file.moved, and copies fire file.created (wire.md §1.12).
+    // The service moved an invoice: DocSpace fires file.moved, and copies fire file.created
+    // (docs/docspace-api.md §1.12).
     std::string self = FakeDocSpace::kSelfId;
     for (auto& c : self)
         c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));  // GUIDs ignore case

@@ -56,8 +56,8 @@ void FolderPathCache::AddChild(const EntityId& parent, PathNode child) {
     if (auto it = slots_.find(parent); it != slots_.end() && it->second.expires > now) {
         path = it->second.path;
     } else if (child.is_room) {
-        // A room's parent is its section root (VirtualRooms, wire.md §1.6): [root, room] is the whole
-        // path even though the root's title is not in the event.
+        // A room's parent is its section root (VirtualRooms, docs/docspace-api.md §1.6): [root, room] is the
+        // whole path even though the root's title is not in the event.
         path.push_back(PathNode{parent, "", false, std::nullopt});
     } else {
         return;

@@ -18,8 +18,8 @@ namespace spacehook::runner {
 struct PathNode {
     EntityId id;
     std::string title;
-    /// The room is the part of a path that has a roomType (wire.md §1.7); room.created events tell it
-    /// without one (their payload has no roomType, §1.6).
+    /// The room is the part of a path that has a roomType (docs/docspace-api.md §1.7); room.created events
+    /// tell it without one (their payload has no roomType, §1.6).
     bool is_room = false;
     std::optional<int> room_type;
 };

@@ -9,6 +9,7 @@
 
 #include "core/json_depth.hpp"
 #include "core/log.hpp"
+#include "core/text.hpp"
 #include "runner/step_executor.hpp"
 #include "runner/step_input.hpp"
 
@@ -27,16 +28,8 @@ std::string Origin(const std::string& url) {
 }
 
 bool HasHeader(const std::vector<std::pair<std::string, std::string>>& headers, std::string_view name) {
-    for (const auto& [key, value] : headers) {
-        if (key.size() != name.size()) continue;
-        bool same = true;
-        for (std::size_t i = 0; i < key.size() && same; ++i) {
-            same = std::tolower(static_cast<unsigned char>(key[i])) ==
-                   std::tolower(static_cast<unsigned char>(name[i]));
-        }
-        if (same) return true;
-    }
-    return false;
+    return std::any_of(headers.begin(), headers.end(),
+                       [&](const auto& header) { return EqualsIgnoreCase(header.first, name); });
 }
 
 }  // namespace

@@ -244,7 +244,7 @@ rules:
                      "/api/2.0/files/fileops/move",
                      {}});
 
-    // A person uploads an invoice: file.created and file.uploaded for one file (wire.md §1.12).
+    // A person uploads an invoice: file.created and file.uploaded for one file (docs/docspace-api.md §1.12).
     emulator::UploadSpec upload;
     upload.user = "rachel.admin";  // the room's owner (jane is an editor: editors may not create)
     upload.folder_id = *EntityId::FromJson(emu::IdOf(state_, "Incoming"));

@@ -220,7 +220,7 @@ Result<Json> StepExecutor::SetAccess(const Json& in) {
         }
     }
     // Every entry may come from an unset optional variable: nothing to share is not an error, and an
-    // empty list would only make DocSpace answer {"error":0} (wire.md §2.5).
+    // empty list would only make DocSpace answer {"error":0} (docs/docspace-api.md §2.5).
     if (invitations.empty()) return Json{{"members", Json::array()}};
     const bool notify = in.value("notify", false);
     auto members = (*api)->SetRoomAccess(*room, invitations, notify, input::Text(in, "message"));

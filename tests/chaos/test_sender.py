@@ -150,7 +150,7 @@ def test_the_senders_retries_land_when_spacehook_is_briefly_down(procs, tmp_path
         portal.upload(client, title)
     portal.create_room("Project Y")
     # Wait until the sender saw the failures, then come back well inside the window. The sender works on
-    # 10 deliveries at once and retries inline (wire.md §1.9), so 10 of the 13 are refused now and the
+    # 10 deliveries at once and retries inline (docs/docspace-api.md §1.9), so 10 of the 13 are refused now and the
     # other 3 wait for a free sender.
     wait_for(lambda: len({a["logId"] for a in portal.deliveries() if a["status"] == 0}) >= 10, 5,
              "10 deliveries refused")

@@ -1,4 +1,4 @@
-"""`spacehook emulator` over real HTTP, checked against ../shared/docspace/wire.md.
+"""`spacehook emulator` over real HTTP, checked against docs/docspace-api.md.
 
 The emulator is the stand-in for a DocSpace portal, so these tests read what it sends and answers the
 way a client of a real portal would: envelopes, signed compact bodies with upper-case hex, the retry

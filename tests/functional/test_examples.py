@@ -29,7 +29,7 @@ SERVICE_KEY = "sk-examples-spacehook"
 MARIA_KEY = "sk-examples-maria"
 MAIL_FROM = "DocSpace automations <automations@example.com>"
 
-# FileShare numbers (wire.md §2.4).
+# FileShare numbers (docs/docspace-api.md §2.4).
 ROOM_MANAGER, EDITOR, VIEWER = 9, 10, 2
 
 SETTINGS = """
@@ -277,7 +277,7 @@ def test_home_room_for_an_invited_person_without_hr(examples):
 
 
 def test_home_room_for_a_plain_user_stops_at_the_room_manager_role(examples):
-    # room_manager is for DocSpace admins and room admins only (wire.md §2.4): for a plain user the portal
+    # room_manager is for DocSpace admins and room admins only (docs/docspace-api.md §2.4): for a plain user the portal
     # refuses it, and the run goes to the dead-letter list with the portal's reason, before any mail.
     ex = examples("home-room.yaml")
     create_person(ex, "Paul", "Plain", "paul.plain@example.com", type_="User")

@@ -244,7 +244,7 @@ def test_chunked_body_within_the_limit_is_stored_and_past_it_is_413(procs, tmp_p
 
 def test_non_utf8_bodies_are_checked_as_bytes_and_refused_unstored(svc):
     latin1 = b'{"event":{"id":11,"trigger":"file.created"},"payload":{"id":5,"title":"R\xfcckmeldung.docx"}}'
-    # The MAC is over the received bytes (wire.md §1.3): one computed over a decoded and re-encoded text
+    # The MAC is over the received bytes (docs/docspace-api.md §1.3): one computed over a decoded and re-encoded text
     # is another MAC, whichever way the text was repaired.
     transcoded = latin1.decode("latin-1").encode("utf-8")
     assert post(svc.url, latin1, sig=signature(transcoded)).status_code == 401

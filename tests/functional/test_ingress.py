@@ -1,6 +1,6 @@
 """The ingress over real HTTP: `spacehook serve` on a fresh SQLite journal, driven like DocSpace drives it.
 
-Every status the webhook endpoint can answer, the redelivery rules of wire.md §1.9, the operator routes,
+Every status the webhook endpoint can answer, the redelivery rules of docs/docspace-api.md §1.9, the operator routes,
 the `send` and `events` commands, and "acked means stored" across a kill -9.
 
     SPACEHOOK_BIN=build/dev/src/app/spacehook /usr/bin/python3 -m pytest tests/functional/test_ingress.py
@@ -28,7 +28,7 @@ WEBHOOK_PATH = "/docspace/webhook"
 ACTOR = "66faa6e4-f133-11ea-b126-00ffeec8b4ef"
 
 
-# --- building deliveries the way DocSpace does (wire.md §1.3, §1.4) -----------------------------------
+# --- building deliveries the way DocSpace does (docs/docspace-api.md §1.3, §1.4) -----------------------------------
 
 def envelope(event_id=4821, trigger="file.created", trigger_id=128, payload=None, webhook_id=7, retry=0,
              create_on="2026-06-30T10:15:42Z"):
@@ -146,7 +146,7 @@ def test_redelivery_is_a_duplicate_even_re_signed_with_retry_fields(svc):
     assert post(svc.url, envelope()).status_code == 202
     again = post(svc.url, envelope())
     assert again.status_code == 200 and again.json() == {"status": "duplicate"}
-    # DocSpace re-serializes and re-signs every retry with webhook.retry* (wire.md §1.9).
+    # DocSpace re-serializes and re-signs every retry with webhook.retry* (docs/docspace-api.md §1.9).
     for n in (1, 2, 5):
         retry = envelope(retry=n)
         r = post(svc.url, retry, sig=signature(retry, upper=(n % 2 == 0)))
@@ -222,21 +222,21 @@ def test_body_over_the_limit_is_413(procs, tmp_path):
 
 
 def test_head_and_get_probe_answer_200(svc):
-    # DocSpace sends HEAD before it saves a subscription (wire.md §1.10).
+    # DocSpace sends HEAD before it saves a subscription (docs/docspace-api.md §1.10).
     assert requests.head(svc.url + WEBHOOK_PATH, timeout=10).status_code == 200
     assert requests.get(svc.url + WEBHOOK_PATH, timeout=10).status_code == 200
     assert svc.events() == []
 
 
 def test_omitted_fields_and_string_ids(svc):
-    # Only event.trigger is required; DocSpace omits defaults (event.id 0, Guid.Empty, ...), wire.md §1.4.
+    # Only event.trigger is required; DocSpace omits defaults (event.id 0, Guid.Empty, ...), docs/docspace-api.md §1.4.
     bare = json.dumps({"event": {"trigger": "room.created"}}).encode()
     assert post(svc.url, bare).status_code == 202
     assert post(svc.url, bare).status_code == 200  # the content key dedupes it too
     strings = envelope(event_id="5001", webhook_id="7", payload={"id": "sbox-3|/Invoice.docx", "fileEntryType": 2})
     assert post(svc.url, strings).status_code == 202
     numbers = envelope(event_id=5001, webhook_id=7, payload={"id": "sbox-3|/Invoice.docx", "fileEntryType": 2})
-    assert post(svc.url, numbers).status_code == 200  # ids are compared as text (wire.md §1.8)
+    assert post(svc.url, numbers).status_code == 200  # ids are compared as text (docs/docspace-api.md §1.8)
     events = {e["trigger"]: e for e in svc.events()}
     assert events["room.created"]["webhook_id"] == "" and events["room.created"]["event_id"].startswith("sha256:")
     assert events["file.created"]["event_id"] == "5001"

@@ -105,7 +105,7 @@ def test_the_emulator_delivers_over_https_trusting_the_given_certificate(procs, 
     url = f"https://127.0.0.1:{s.proc.port}{WEBHOOK_PATH}"
 
     # ssl: true verifies. Without being told about the certificate the portal's HEAD probe fails, so the
-    # subscription is refused (wire.md §1.10) ...
+    # subscription is refused (docs/docspace-api.md §1.10) ...
     (tmp_path / "untrusting").mkdir()
     plain_portal = Portal(procs, tmp_path / "untrusting")
     refused = requests.post(f"{plain_portal.url}/api/2.0/settings/webhook",

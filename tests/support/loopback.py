@@ -198,7 +198,7 @@ class Emulator:
         return self.control("POST", "faults", fault)
 
     def subscribe(self, url, secret, ssl=False):
-        # The HEAD probe reaches serve, which answers it (wire.md §1.10); 0 = every trigger.
+        # The HEAD probe reaches serve, which answers it (docs/docspace-api.md §1.10); 0 = every trigger.
         return self.rest("POST", "settings/webhook", {"name": "spacehook", "uri": url, "secretKey": secret,
                                                       "enabled": True, "ssl": ssl, "triggers": 0})
 

@@ -34,7 +34,7 @@ namespace spacehook::runner::testing {
 inline constexpr std::chrono::seconds kWait{20};
 inline constexpr char kJaneId[] = "5e0b5d7c-2f6e-4b8e-9a51-1c2d3e4f5a6b";
 
-/// A webhook body as DocSpace 3.7 sends it (wire.md §1.4).
+/// A webhook body as DocSpace 3.7 sends it (docs/docspace-api.md §1.4).
 inline Json Envelope(const std::string& trigger, Json payload, std::int64_t event_id,
                      const std::string& create_by = kJaneId) {
     return Json{{"event",
@@ -46,7 +46,7 @@ inline Json Envelope(const std::string& trigger, Json payload, std::int64_t even
                 {"webhook", {{"id", 7}, {"name", "automation"}, {"url", "https://hooks.example/docspace"}}}};
 }
 
-/// A thin FileEntry payload (wire.md §1.6): no room, no webUrl, rootId is the section.
+/// A thin FileEntry payload (docs/docspace-api.md §1.6): no room, no webUrl, rootId is the section.
 inline Json FilePayload(const EntityId& id, const EntityId& parent, const std::string& title) {
     return Json{{"id", id.ToJson()},
                 {"parentId", parent.ToJson()},
