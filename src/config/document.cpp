@@ -4,6 +4,8 @@
 
 #include <cstdlib>
 
+#include "config/variables.hpp"
+
 namespace spacehook::config {
 
 std::string SourceLocation::ToString() const {
@@ -76,8 +78,26 @@ Result<std::string> ExpandVars(std::string_view text, const Env& env) {
         }
         while (j < text.size() && IsNameChar(text[j])) ++j;
         const std::string name(text.substr(i + 2, j - i - 2));
+        // ${file:PATH} and ${credential:NAME}: a secret read from a file, not the environment. ':-'
+        // still means a default, so `${file:-x}` stays the variable `file` with a default.
+        if ((name == "file" || name == "credential") && j + 1 < text.size() && text[j] == ':' &&
+            text[j + 1] != '-') {
+            const auto close = text.find('}', j + 1);
+            if (close == std::string_view::npos)
+                return Fail(ErrorCode::kConfig, fmt::format("'${{{}:' is never closed by '}}'", name));
+            const std::string target(text.substr(j + 1, close - j - 1));
+            auto read = name == "file" ? ReadSecretFile(target) : ReadCredential(target, env);
+            if (!read)
+                return Fail(ErrorCode::kConfig,
+                            fmt::format("${{{}:{}}}: {}", name, target, read.error().message));
+            out += *read;
+            i = close + 1;
+            continue;
+        }
         if (j < text.size() && text[j] == '}') {
-            auto value = env ? env(name) : std::nullopt;
+            auto looked_up = LookupVariable(name, env);
+            if (!looked_up) return Fail(looked_up.error());
+            const auto& value = *looked_up;
             if (!value) {
                 return Fail(
                     ErrorCode::kConfig,
@@ -94,7 +114,9 @@ Result<std::string> ExpandVars(std::string_view text, const Env& env) {
         }
         auto close = FindClosingBrace(text, j + 2);
         if (!close) return Fail(ErrorCode::kConfig, fmt::format("'${{{}:-' is never closed by '}}'", name));
-        auto value = env ? env(name) : std::nullopt;
+        auto looked_up = LookupVariable(name, env);
+        if (!looked_up) return Fail(looked_up.error());
+        const auto& value = *looked_up;
         // Shell semantics: ':-' also replaces a variable that is set but empty.
         if (value && !value->empty()) {
             out += *value;

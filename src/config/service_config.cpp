@@ -5,9 +5,11 @@
 
 #include <algorithm>
 #include <cctype>
+#include <filesystem>
 #include <set>
 
 #include "config/diagnostics.hpp"
+#include "config/variables.hpp"
 #include "core/text.hpp"
 
 namespace spacehook::config {
@@ -411,8 +413,17 @@ void ApplyLog(SettingsReader& r, ServiceConfig::Log& log) {
 }
 
 void ApplyAdmin(SettingsReader& r, ServiceConfig::Admin& admin) {
-    if (!r.Section("/admin", {"token"})) return;
+    if (!r.Section("/admin", {"token", "listen"})) return;
     if (auto v = r.Text("/admin/token")) admin.token = *v;
+    if (auto listen = r.Text("/admin/listen")) {
+        auto parsed = ParseListen(*listen);
+        if (parsed) {
+            admin.host = parsed->first;
+            admin.port = parsed->second;
+        } else {
+            r.Error("/admin/listen", parsed.error().message);
+        }
+    }
 }
 
 bool IsChannelName(std::string_view name) {
@@ -510,12 +521,16 @@ Result<ServiceConfig> MergeDocuments(std::vector<Result<Document>> documents, co
                               std::nullopt});
     }
 
-    // The environment fills what the files left unset or empty; a value in a file always wins.
-    auto from_env = [&env](std::string_view name) -> std::optional<std::string> {
-        if (!env) return std::nullopt;
-        auto value = env(name);
-        if (!value || value->empty()) return std::nullopt;
-        return value;
+    // The environment fills what the files left unset or empty; a value in a file always wins. Each
+    // variable may also come from VAR_FILE or the credential VAR (config/variables.hpp).
+    auto from_env = [&env, &diagnostics](std::string_view name) -> std::optional<std::string> {
+        auto value = LookupVariable(name, env);
+        if (!value) {
+            diagnostics.Add(value.error());
+            return std::nullopt;
+        }
+        if (!*value || (*value)->empty()) return std::nullopt;
+        return *value;
     };
     if (config.docspace.api_host.empty()) {
         if (auto host = from_env("DOCSPACE_API_HOST")) {
@@ -586,16 +601,60 @@ Result<ServiceConfig> MergeDocuments(std::vector<Result<Document>> documents, co
         }
     }
 
+    // One port cannot serve both: the webhook listener answers only the webhook path and /healthz.
+    if (config.admin.port != 0 && config.admin.port == config.server.port &&
+        (config.admin.host == config.server.host || config.admin.host == "0.0.0.0" ||
+         config.server.host == "0.0.0.0" || config.admin.host == "::" || config.server.host == "::")) {
+        diagnostics.Add(
+            Error{ErrorCode::kConfig,
+                  fmt::format("admin.listen ({}:{}) and server.listen ({}:{}) must be different ports",
+                              config.admin.host, config.admin.port, config.server.host, config.server.port),
+                  0, std::nullopt});
+    }
+
     if (!diagnostics.empty()) return Fail(diagnostics.ToError());
     return config;
 }
 
+bool IsConfigFileName(const std::filesystem::path& path) {
+    const std::string extension = path.extension().string();
+    return extension == ".yaml" || extension == ".yml";
+}
+
 }  // namespace
 
-Result<ServiceConfig> LoadServiceConfig(const std::vector<std::string>& files, const Env& env) {
+Result<std::vector<std::string>> ExpandConfigPaths(const std::vector<std::string>& paths) {
+    std::vector<std::string> files;
+    for (const auto& path : paths) {
+        std::error_code ec;
+        if (!std::filesystem::is_directory(path, ec)) {
+            files.push_back(path);  // a missing or unreadable file is reported when it is loaded
+            continue;
+        }
+        std::vector<std::string> entries;
+        for (std::filesystem::directory_iterator it(path, ec), end; !ec && it != end; it.increment(ec)) {
+            // Hidden files are editor and package-manager leftovers (.foo.yaml.swp is not .yaml anyway).
+            const auto name = it->path().filename().string();
+            if (name.starts_with('.') || !IsConfigFileName(it->path())) continue;
+            std::error_code type_ec;
+            if (!it->is_regular_file(type_ec)) continue;
+            entries.push_back(it->path().string());
+        }
+        if (ec)
+            return Fail(ErrorCode::kConfig,
+                        fmt::format("{}: cannot list the directory: {}", path, ec.message()));
+        std::sort(entries.begin(), entries.end());
+        files.insert(files.end(), entries.begin(), entries.end());
+    }
+    return files;
+}
+
+Result<ServiceConfig> LoadServiceConfig(const std::vector<std::string>& paths, const Env& env) {
+    auto files = ExpandConfigPaths(paths);
+    if (!files) return Fail(files.error());
     std::vector<Result<Document>> documents;
-    documents.reserve(files.size());
-    for (const auto& file : files) documents.push_back(LoadYamlFile(file, env));
+    documents.reserve(files->size());
+    for (const auto& file : *files) documents.push_back(LoadYamlFile(file, env));
     return MergeDocuments(std::move(documents), env);
 }
 

@@ -94,6 +94,10 @@ struct ServiceConfig {
         /// Bearer token of the JSON admin API and status page (`admin.token`, SPACEHOOK_ADMIN_TOKEN);
         /// never logged.
         std::string token;
+        /// `admin.listen`: /metrics, /readyz, /admin and the admin API have their own listener, kept
+        /// private (loopback by default) while the webhook port faces the portal.
+        std::string host = "127.0.0.1";
+        std::uint16_t port = 9464;
     } admin;
 
     /// A named incoming-webhook endpoint for `chat` steps (`chat.channels.<name>`). Rules name the
@@ -115,9 +119,15 @@ struct ServiceConfig {
 
 /// Loads and merges config files in order (later files override service settings key by key; rules
 /// from all files are kept, in order), then fills what is unset from the environment (DOCSPACE_*,
-/// SMTP_*, MAIL_FROM, PORT). Unknown keys and bad values are kConfig errors with file:line:column.
-/// An empty file list is allowed: everything comes from the environment.
-Result<ServiceConfig> LoadServiceConfig(const std::vector<std::string>& files, const Env& env);
+/// SMTP_*, MAIL_FROM, PORT; each also from VAR_FILE or the credential VAR, config/variables.hpp).
+/// A directory stands for its *.yaml and *.yml files in name order (ExpandConfigPaths). Unknown keys
+/// and bad values are kConfig errors with file:line:column. An empty list is allowed: everything
+/// comes from the environment.
+Result<ServiceConfig> LoadServiceConfig(const std::vector<std::string>& paths, const Env& env);
+/// `paths` with each directory replaced by its *.yaml / *.yml files (not hidden ones, not
+/// subdirectories), sorted by name, so `--config /etc/spacehook/rules.d` reads every rule file there;
+/// other paths as given. Read again at every reload, so a file added to the directory is picked up.
+Result<std::vector<std::string>> ExpandConfigPaths(const std::vector<std::string>& paths);
 /// Same, over documents already loaded (tests, fuzzing: no files involved).
 Result<ServiceConfig> MergeServiceConfig(std::vector<Document> documents, const Env& env);
 

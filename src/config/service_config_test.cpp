@@ -75,6 +75,8 @@ TEST(ServiceConfig, DefaultsWithNoFilesAndNoEnvironment) {
     EXPECT_EQ(config->server.port, 3000);
     EXPECT_EQ(config->server.webhook_path, "/docspace/webhook");
     EXPECT_EQ(config->store_url, "sqlite:spacehook.db");
+    EXPECT_EQ(config->admin.host, "127.0.0.1");  // the admin routes stay private unless told otherwise
+    EXPECT_EQ(config->admin.port, 9464);
     EXPECT_TRUE(config->webhook.secrets.empty());
     EXPECT_TRUE(config->documents.empty());
     EXPECT_TRUE(config->SecretValues().empty());
@@ -120,7 +122,7 @@ mail:
   starttls: required
   verify_tls: false
 log: {level: debug, format: json}
-admin: {token: admin-token}
+admin: {token: admin-token, listen: "127.0.0.1:9500"}
 chat:
   channels:
     ops: {kind: slack, url: "https://hooks.slack.com/services/T/B/X"}
@@ -173,6 +175,8 @@ rules: []
     EXPECT_EQ(c.log.level, "debug");
     EXPECT_EQ(c.log.format, "json");
     EXPECT_EQ(c.admin.token, "admin-token");
+    EXPECT_EQ(c.admin.host, "127.0.0.1");
+    EXPECT_EQ(c.admin.port, 9500);
     ASSERT_EQ(c.chat_channels.count("ops"), 1u);
     EXPECT_EQ(c.chat_channels.at("ops").kind, "slack");
     EXPECT_EQ(c.chat_channels.at("ops").url, "https://hooks.slack.com/services/T/B/X");
@@ -346,6 +350,58 @@ TEST(ServiceConfig, MissingFileIsAnError) {
     auto result = LoadServiceConfig({"/nonexistent/spacehook.yaml"}, MapEnv({}));
     ASSERT_FALSE(result);
     EXPECT_EQ(result.error().message, "/nonexistent/spacehook.yaml: cannot read the file");
+}
+
+TEST(ServiceConfig, AdminListenerNeedsItsOwnPort) {
+    EXPECT_NE(
+        Message(Load({"server: {listen: '127.0.0.1:9464'}\n"}))
+            .find("admin.listen (127.0.0.1:9464) and server.listen (127.0.0.1:9464) must be different ports"),
+        std::string::npos);
+    EXPECT_NE(Message(Load({"server: {listen: ':7000'}\nadmin: {listen: '127.0.0.1:7000'}\n"}))
+                  .find("must be different ports"),
+              std::string::npos);
+    EXPECT_NE(Message(Load({"admin: {listen: 'nowhere'}\n"})).find("c1.yaml:1:"), std::string::npos);
+    // Port 0 twice is two free ports.
+    EXPECT_TRUE(Load({"server: {listen: '127.0.0.1:0'}\nadmin: {listen: '127.0.0.1:0'}\n"}));
+}
+
+TEST(ServiceConfig, DirectoryStandsForItsYamlFilesInNameOrder) {
+    ConfigFiles files;
+    const std::string service = files.Write("spacehook.yaml", "server: {threads: 2}\n");
+    std::filesystem::create_directories(std::filesystem::path(service).parent_path() / "rules.d");
+    files.Write("rules.d/20-second.yaml",
+                "rules:\n  - {name: second, on: file.created, do: [{mail: {to: a@b.c, subject: s}}]}\n");
+    files.Write("rules.d/10-first.yml",
+                "rules:\n  - {name: first, on: file.created, do: [{mail: {to: a@b.c, subject: s}}]}\n");
+    files.Write("rules.d/30-later.yaml", "server: {threads: 3}\n");
+    files.Write("rules.d/README", "not yaml: [\n");
+    files.Write("rules.d/.hidden.yaml", "not yaml: [\n");
+    files.Write("rules.d/old.yaml.dpkg-old", "not yaml: [\n");
+    std::filesystem::create_directories(std::filesystem::path(service).parent_path() / "rules.d" /
+                                        "sub.yaml");
+    const std::string rules_dir = (std::filesystem::path(service).parent_path() / "rules.d").string();
+
+    const auto expanded = ExpandConfigPaths({service, rules_dir});
+    ASSERT_TRUE(expanded) << expanded.error().message;
+    ASSERT_EQ(expanded->size(), 4u);
+    EXPECT_EQ((*expanded)[0], service);
+    EXPECT_EQ(std::filesystem::path((*expanded)[1]).filename(), "10-first.yml");
+    EXPECT_EQ(std::filesystem::path((*expanded)[2]).filename(), "20-second.yaml");
+    EXPECT_EQ(std::filesystem::path((*expanded)[3]).filename(), "30-later.yaml");
+
+    const auto config = LoadServiceConfig({service, rules_dir}, MapEnv({}));
+    ASSERT_TRUE(config) << config.error().message;
+    EXPECT_EQ(config->server.threads, 3);  // later files win, in name order
+    ASSERT_EQ(config->documents.size(), 4u);
+    EXPECT_EQ(config->documents[1].root["rules"][0]["name"], "first");
+    EXPECT_EQ(config->documents[2].root["rules"][0]["name"], "second");
+
+    // An empty directory is no rules, not an error (a fresh /etc/spacehook/rules.d).
+    std::filesystem::create_directories(std::filesystem::path(service).parent_path() / "empty.d");
+    const auto empty =
+        LoadServiceConfig({(std::filesystem::path(service).parent_path() / "empty.d").string()}, MapEnv({}));
+    ASSERT_TRUE(empty) << empty.error().message;
+    EXPECT_TRUE(empty->documents.empty());
 }
 
 // Documents already in memory merge exactly like the same texts read from files.
