@@ -13,6 +13,7 @@ find_package(CLI11 REQUIRED CONFIG)                 # CLI11::CLI11
 find_package(tl-expected REQUIRED CONFIG)           # tl::expected (no std::expected in C++20)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(RE2 REQUIRED IMPORTED_TARGET re2) # PkgConfig::RE2
+pkg_check_modules(SYSTEMD REQUIRED IMPORTED_TARGET libsystemd) # PkgConfig::SYSTEMD (sd_notify) - libsystemd-dev
 if(SPACEHOOK_BUILD_TESTS)
   find_package(GTest REQUIRED)                      # GTest::gtest GTest::gtest_main GTest::gmock
 endif()

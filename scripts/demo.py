@@ -233,9 +233,9 @@ class Spacehook:
         self.store = f"sqlite:{workdir / 'spacehook.db'}"
         self.config_args = [a for c in configs for a in ("--config", str(c))]
         ready = workdir / "serve.ready"
-        self.child = Child("spacehook", [binary, "serve", "--listen", "127.0.0.1:0", "--store", self.store,
-                                         *self.config_args, "--ready-file", str(ready)], workdir, env=env,
-                           ready_file=ready)
+        self.child = Child("spacehook", [binary, "serve", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",
+                                         "--store", self.store, *self.config_args, "--ready-file", str(ready)],
+                           workdir, env=env, ready_file=ready)
         self.url = f"http://127.0.0.1:{self.child.info['port']}"
 
     def cli(self, *args):

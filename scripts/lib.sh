@@ -8,7 +8,7 @@ export SPACEHOOK_ROOT
 # unversioned libboost-dev pulls 1.74, which conflicts.
 BUILD_PACKAGES=(cmake ninja-build g++ ccache lld pkg-config
   libboost1.81-dev libssl-dev libcurl4-openssl-dev nlohmann-json3-dev libyaml-cpp-dev libsqlite3-dev
-  libpq-dev libfmt-dev libcli11-dev libre2-dev libexpected-dev libgtest-dev libgmock-dev)
+  libpq-dev libfmt-dev libcli11-dev libre2-dev libexpected-dev libgtest-dev libgmock-dev libsystemd-dev)
 RUN_PACKAGES=(python3 python3-aiosmtpd python3-yaml openssl)
 TEST_PACKAGES=(python3-pytest python3-requests postgresql clang-14 libfuzzer-14-dev libclang-rt-14-dev wrk)
 

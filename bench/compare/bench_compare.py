@@ -275,10 +275,12 @@ def start_system(args, system: str, work: Path, emulator_url: str, tag: str) -> 
         env = system_env(emulator_url)
         env.update(args.rule_env)
         argv = [args.bin, "serve", "--config", str(args.service_config), "--config", str(args.rules),
-                "--listen", "127.0.0.1:0", "--store", f"sqlite:{work / f'journal-{tag}.db'}", "--ready-file", str(ready)]
+                "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",
+                "--store", f"sqlite:{work / f'journal-{tag}.db'}", "--ready-file", str(ready)]
         proc = Proc("spacehook", argv, env, work, work / f"spacehook-{tag}.log")
-        port = wait_ready_file(proc, ready)["port"]
-        return proc, f"http://127.0.0.1:{port}{PATH}"
+        info = wait_ready_file(proc, ready)
+        proc.admin_url = f"http://127.0.0.1:{info['admin_port']}"
+        return proc, f"http://127.0.0.1:{info['port']}{PATH}"
     if system == "ceiling":
         ready = work / f"ceiling-{tag}.ready"
         proc = Proc("ceiling", [args.ceiling_bin, "--listen", "127.0.0.1:0", "--ready-file", str(ready)],
@@ -463,10 +465,9 @@ def run_cell(args, work: Path, system: str, path: str, latency: int, rep: int, p
                 cell["pool_exhausted"] = cell["pool_exhausted"] or drained["provisioned"] + drained["partial"] >= args.pool
             os.kill(proc.pid, signal.SIGCONT)
         if system == "spacehook":
-            base = url[: -len(PATH)]
-            m = scrape(base + "/metrics")
+            m = scrape(proc.admin_url + "/metrics")
             cell["journal_events"] = int(m.get("spacehook_journal_events", 0))
-            cell["store_commits"] = int(m.get("spacehook_store_commits", 0))
+            cell["store_commits"] = int(m.get("spacehook_store_commits_total", 0))
             cell["duplicates_answered"] = int(m.get('spacehook_deliveries_total{outcome="duplicate"}', 0))
         return cell
     finally:

@@ -104,6 +104,7 @@ def run_level(args, connections: int, prefix: Path, workdir: Path) -> dict:
     env["DOCSPACE_WEBHOOK_SECRET"] = SECRET
     log = open(level_dir / "serve.log", "wb")
     serve = subprocess.Popen([args.bin, "serve", "--config", str(config), "--listen", "127.0.0.1:0",
+                              "--admin-listen", "127.0.0.1:0",
                               "--store", f"sqlite:{level_dir / 'journal.db'}", "--ready-file", str(ready)],
                              stdout=log, stderr=subprocess.STDOUT, env=env)
     try:
@@ -113,8 +114,9 @@ def run_level(args, connections: int, prefix: Path, workdir: Path) -> dict:
                 raise RuntimeError(f"spacehook serve did not start: {(level_dir / 'serve.log').read_text()[-2000:]}")
             time.sleep(0.05)
         time.sleep(0.05)
-        port = json.loads(ready.read_text())["port"]
-        url = f"http://127.0.0.1:{port}"
+        info = json.loads(ready.read_text())
+        url = f"http://127.0.0.1:{info['port']}"
+        admin_url = f"http://127.0.0.1:{info['admin_port']}"
         load_before = loadavg()
         threads = min(args.wrk_threads, connections)
         wrk = subprocess.run(["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{args.duration}s",
@@ -125,7 +127,7 @@ def run_level(args, connections: int, prefix: Path, workdir: Path) -> dict:
             raise RuntimeError(f"wrk failed: {wrk.stderr}")
         line = next(l for l in wrk.stdout.splitlines() if l.startswith("BENCH "))
         w = json.loads(line[len("BENCH "):])
-        metrics = scrape(url)
+        metrics = scrape(admin_url)
     finally:
         serve.send_signal(signal.SIGTERM)
         try:
@@ -137,7 +139,7 @@ def run_level(args, connections: int, prefix: Path, workdir: Path) -> dict:
     seconds = w["duration_us"] / 1e6
     acked = w["requests"] - w["errors_status"]
     stored = int(metrics.get("spacehook_journal_events", 0))
-    commits = metrics.get("spacehook_store_commits", 0)
+    commits = metrics.get("spacehook_store_commits_total", 0)
     return {
         "connections": connections,
         "wrk_threads": threads,

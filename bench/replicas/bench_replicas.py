@@ -12,7 +12,7 @@ started by spacehook-test-postgres: initdb + postgres on a free loopback port):
    create_folder in the file's room, which looks at the room's listing first; the files are spread over
    --rooms rooms, each run holding its room's lock), --runs deliveries are sent to the replicas in turn
    by --senders threads, and the clock stops when every replica's
-   spacehook_runs_total{outcome="done"} adds up to --runs. The emulator's folders_created must then
+   spacehook_runs_total{outcome="done",rule=...} adds up to --runs. The emulator's folders_created must then
    equal --runs: nothing ran twice. The portal rate limit is set far above what the machine can do
    (--rate), so the figure is spacehook's, including the shared limiter's bucket row, which every API
    call of every replica updates.
@@ -144,6 +144,7 @@ class Proc:
         time.sleep(0.05)
         self.info = json.loads(self.ready.read_text())
         self.url = f"http://127.0.0.1:{self.info['port']}"
+        self.admin_url = f"http://127.0.0.1:{self.info['admin_port']}" if "admin_port" in self.info else None
 
     def stop(self):
         if self.popen.poll() is None:
@@ -183,8 +184,9 @@ def clean_env(**extra):
 def start_replicas(args, count, store_url, workdir: Path, config: Path, env, phase: str) -> list:
     replicas = []
     for i in range(count):
-        replicas.append(Proc([args.bin, "serve", "--listen", "127.0.0.1:0", "--store", store_url, "--config",
-                              str(config)], workdir, f"{phase}-{count}-replica-{i}", env))
+        replicas.append(Proc([args.bin, "serve", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",
+                              "--store", store_url, "--config", str(config)], workdir, f"{phase}-{count}-replica-{i}",
+                             env))
     return replicas
 
 
@@ -215,14 +217,14 @@ def ingest_level(args, count, server_url, workdir: Path) -> dict:
                 raise RuntimeError(f"wrk failed: {err}")
             line = next(l for l in out.splitlines() if l.startswith("BENCH "))
             results.append(json.loads(line[len("BENCH "):]))
-        metrics = [scrape(r.url) for r in replicas]
+        metrics = [scrape(r.admin_url) for r in replicas]
     finally:
         for r in replicas:
             r.stop()
     seconds = max(w["duration_us"] for w in results) / 1e6
     acked = sum(w["requests"] - w["errors_status"] for w in results)
     stored = sum(m.get('spacehook_deliveries_total{outcome="stored"}', 0) for m in metrics)
-    commits = sum(m.get("spacehook_store_commits", 0) for m in metrics)
+    commits = sum(m.get("spacehook_store_commits_total", 0) for m in metrics)
     return {
         "connections": connections,
         "duration_s": round(seconds, 3),
@@ -313,7 +315,10 @@ def runs_level(args, count, server_url, workdir: Path) -> dict:
         done = 0
         per_replica = []
         while time.monotonic() < deadline:
-            per_replica = [int(scrape(r.url).get('spacehook_runs_total{outcome="done"}', 0)) for r in replicas]
+            # One series per rule (spacehook_runs_total{outcome="done",rule=...}).
+            per_replica = [int(sum(v for k, v in scrape(r.admin_url).items()
+                                   if k.startswith('spacehook_runs_total{outcome="done",')))
+                           for r in replicas]
             done = sum(per_replica)
             if done >= args.runs:
                 break

@@ -88,11 +88,18 @@ Error NotFound(std::string message) {
 }  // namespace
 
 AdminApi::AdminApi(AdminOptions options, store::Store& store, MetricsRegistry& metrics, const Clock& clock)
-    : options_(std::move(options)), store_(store), metrics_(metrics), clock_(clock) {}
+    : token_(std::make_shared<const std::string>(std::move(options.token))),
+      store_(store),
+      metrics_(metrics),
+      clock_(clock) {
+    metrics_.AddCounterCallback("spacehook_store_commits_total",
+                                "Write transactions committed since start (group commits)",
+                                [commits = store_commits_ptr_] { return commits->load(); });
+}
 
 http::Handler AdminApi::Protected(void (AdminApi::*call)(const http::Request&, http::Responder)) {
     return [this, call](http::Request&& request, http::Responder respond) {
-        if (const auto access = CheckAdminAccess(request, options_.token); access != AdminAccess::kAllowed) {
+        if (const auto access = CheckAdminAccess(request, *token_.load()); access != AdminAccess::kAllowed) {
             respond(RefusalResponse(access));
             return;
         }
@@ -103,10 +110,18 @@ http::Handler AdminApi::Protected(void (AdminApi::*call)(const http::Request&, h
     };
 }
 
-void AdminApi::Register(http::Router& router) {
+void AdminApi::SetToken(std::string token) {
+    token_.store(std::make_shared<const std::string>(std::move(token)));
+}
+
+void AdminApi::RegisterHealthz(http::Router& router) {
     router.Add("GET", "/healthz", [](http::Request&&, http::Responder respond) {
         respond(JsonOk({{"status", "ok"}}));
     });
+}
+
+void AdminApi::Register(http::Router& router) {
+    RegisterHealthz(router);
     router.Add("GET", "/readyz", [this](http::Request&&, http::Responder respond) {
         if (!calls_.Post([this, respond] { Readyz(respond); })) {
             respond(http::Response::JsonError(503, ExternalMessage(ErrorCode::kUnavailable)));
@@ -121,7 +136,7 @@ void AdminApi::Register(http::Router& router) {
     // The page holds no data, only the code that asks the API (with the token the operator types in),
     // so with a token configured it is served to anyone; without one it is as local as the API.
     auto page = [this](http::Request&& request, http::Responder respond) {
-        if (options_.token.empty()) {
+        if (token_.load()->empty()) {
             if (const auto access = CheckAdminAccess(request, ""); access != AdminAccess::kAllowed) {
                 respond(RefusalResponse(access));
                 return;
@@ -179,8 +194,8 @@ void AdminApi::RefreshStoreGauges() {
         .Set(value(&store::StoreStats::dead_letters));
     metrics_.GetGauge("spacehook_store_bytes", "Size of the store on disk (journal, runs, checkpoints)")
         .Set(value(&store::StoreStats::bytes));
-    metrics_.GetGauge("spacehook_store_commits", "Write transactions committed since start (group commits)")
-        .Set(value(&store::StoreStats::commits));
+    // A counter the store keeps: read at this scrape (the callback registered in the constructor).
+    store_commits_ptr_->store(value(&store::StoreStats::commits));
     metrics_.GetGauge("spacehook_store_write_queue", "Writes waiting for the store's writer")
         .Set(value(&store::StoreStats::write_queue));
 }

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <atomic>
+#include <limits>
 #include <memory>
 #include <string>
 
@@ -16,7 +18,9 @@ struct AdminOptions {
     std::string token;
 };
 
-/// The operator's surface over HTTP:
+/// The operator's surface over HTTP, served on its own listener (`admin.listen`, loopback by default) so
+/// none of it faces the portal; the webhook listener carries only the webhook path and /healthz
+/// (RegisterHealthz):
 ///  - GET /healthz   the process is up (always 200);
 ///  - GET /readyz    Store::Ping succeeds (200) or not (503): a load balancer stops sending deliveries;
 ///  - GET /metrics   Prometheus text: everything in the registry, plus store gauges refreshed per scrape;
@@ -44,6 +48,10 @@ public:
     /// Adds every route above. The AdminApi must outlive the router's handlers and the server's
     /// in-flight requests.
     void Register(http::Router& router);
+    /// Adds only GET /healthz (the webhook listener's liveness probe).
+    static void RegisterHealthz(http::Router& router);
+    /// Replaces the bearer token (a reload); requests already checked keep their verdict.
+    void SetToken(std::string token);
 
 private:
     void Readyz(http::Responder respond);
@@ -59,11 +67,15 @@ private:
     /// Checks access, then runs `call` on the blocking queue (503 when it is full).
     http::Handler Protected(void (AdminApi::*call)(const http::Request&, http::Responder));
 
-    AdminOptions options_;
+    std::atomic<std::shared_ptr<const std::string>> token_;
     store::Store& store_;
     MetricsRegistry& metrics_;
     const Clock& clock_;
     BlockingCallQueue calls_;
+    /// The store's commit count as of the last scrape; shared with the registry's callback, which may
+    /// outlive this object.
+    std::shared_ptr<std::atomic<double>> store_commits_ptr_ =
+        std::make_shared<std::atomic<double>>(std::numeric_limits<double>::quiet_NaN());
 };
 
 }  // namespace spacehook::admin

@@ -8,6 +8,7 @@
 
 #include "admin/record_json.hpp"
 #include "app/command.hpp"
+#include "app/store_args.hpp"
 #include "core/clock.hpp"
 #include "core/json.hpp"
 #include "core/log.hpp"
@@ -17,10 +18,8 @@ namespace spacehook::app {
 
 namespace {
 
-constexpr char kDefaultStore[] = "sqlite:spacehook.db";
-
 struct ListArgs {
-    std::string store = kDefaultStore;
+    StoreArgs store;
     std::string state;
     std::string trigger;
     std::size_t limit = 50;
@@ -28,17 +27,11 @@ struct ListArgs {
 };
 
 struct ShowArgs {
-    std::string store = kDefaultStore;
+    StoreArgs store;
     std::string key;
     bool by_event_id = false;
     bool json = false;
 };
-
-Result<std::unique_ptr<store::Store>> Open(const std::string& url) {
-    // The store's informational lines ("opened SQLite store") are noise around a command's output.
-    log::Configure(log::Level::kWarn, log::Format::kText);
-    return store::OpenStore(url, store::StoreOptions{}, SystemClock::Instance());
-}
 
 std::string Shorten(const std::string& text, std::size_t width) {
     return text.size() <= width ? text : text.substr(0, width - 1) + "~";
@@ -81,9 +74,9 @@ int RunList(const ListArgs& args) {
     }
     filter.trigger = args.trigger;
     filter.limit = args.limit;
-    auto opened = Open(args.store);
+    auto opened = OpenStoreFrom(args.store);
     if (!opened) {
-        std::cerr << "spacehook events: " << opened.error().message << "\n";
+        std::cerr << "spacehook events: " << log::Redact(opened.error().message) << "\n";
         return 1;
     }
     auto events = (*opened)->ListEvents(filter);
@@ -114,9 +107,9 @@ bool IsNumber(const std::string& text) {
 }
 
 int RunShow(const ShowArgs& args) {
-    auto opened = Open(args.store);
+    auto opened = OpenStoreFrom(args.store);
     if (!opened) {
-        std::cerr << "spacehook events: " << opened.error().message << "\n";
+        std::cerr << "spacehook events: " << log::Redact(opened.error().message) << "\n";
         return 1;
     }
     store::Store& journal = **opened;
@@ -154,8 +147,7 @@ void AddEventsCommand(CLI::App& app) {
 
     auto list = std::make_shared<ListArgs>();
     auto* list_cmd = events->add_subcommand("list", "List journaled deliveries, newest first");
-    list_cmd->add_option("--store", list->store,
-                         "sqlite:PATH or postgres://... (default sqlite:spacehook.db)");
+    AddStoreOptions(list_cmd, list->store);
     list_cmd->add_option("--state", list->state, "pending, dispatched, ignored or failed");
     list_cmd->add_option("--trigger", list->trigger, "Only this trigger, e.g. file.created");
     list_cmd->add_option("--limit", list->limit, "At most this many (default 50)")
@@ -166,8 +158,7 @@ void AddEventsCommand(CLI::App& app) {
     auto show = std::make_shared<ShowArgs>();
     auto* show_cmd = events->add_subcommand("show", "Show one delivery with its body");
     show_cmd->add_option("key", show->key, "SEQ (journal order) or DocSpace event id")->required();
-    show_cmd->add_option("--store", show->store,
-                         "sqlite:PATH or postgres://... (default sqlite:spacehook.db)");
+    AddStoreOptions(show_cmd, show->store);
     show_cmd->add_flag("--by-event-id", show->by_event_id,
                        "Treat KEY as DocSpace's event id even if it is a number");
     show_cmd->add_flag("--json", show->json, "JSON instead of text");

@@ -1,8 +1,11 @@
+#include <fmt/format.h>
+
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
 
+#include "app/build_info.hpp"
 #include "app/command.hpp"
 
 namespace spacehook::app {
@@ -32,7 +35,8 @@ int ExitCode() {
 int main(int argc, char** argv) {
     CLI::App app{"spacehook: reliable automations for ONLYOFFICE DocSpace webhooks"};
     app.require_subcommand(1);
-    app.set_version_flag("--version", "spacehook 0.1.0");
+    app.set_version_flag("--version", fmt::format("spacehook {} (commit {})", spacehook::app::BuildVersion(),
+                                                  spacehook::app::BuildCommit()));
     auto& registry = spacehook::app::CommandRegistry();
     std::sort(registry.begin(), registry.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
     for (const auto& command : registry) command.add(app);

@@ -14,14 +14,23 @@ StopSignals::StopSignals() {
     sigemptyset(&set_);
     sigaddset(&set_, SIGTERM);
     sigaddset(&set_, SIGINT);
+    sigaddset(&set_, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set_, nullptr);
 }
 
-void StopSignals::Wait(std::string_view component) const {
+StopSignals::Received StopSignals::Next(std::string_view component) const {
     int signal_number = 0;
     sigwait(&set_, &signal_number);
+    if (signal_number == SIGHUP) return Received::kReload;
     log::Info(component, "stop signal received",
               {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}});
+    return Received::kStop;
+}
+
+void StopSignals::Wait(std::string_view component) const {
+    while (Next(component) == Received::kReload) {
+        log::Info(component, "SIGHUP received; nothing to reload here, still running");
+    }
 }
 
 Status WriteReadyFile(const std::string& path, std::uint16_t port, const Json& extra) {

@@ -12,13 +12,20 @@
 
 namespace spacehook::app {
 
-/// SIGTERM and SIGINT, blocked in the calling thread and every thread started after it, so that only
-/// Wait() receives them. Construct it first in the command, before any thread exists.
+/// SIGTERM and SIGINT, and SIGHUP, blocked in the calling thread and every thread started after it, so
+/// that only Wait() / Next() receive them. Construct it first in the command, before any thread exists.
+/// SIGHUP is taken too: its default action kills the process (exit 129, no log line), which is the last
+/// thing `systemctl reload` or a closed terminal should do.
 class StopSignals {
 public:
     StopSignals();
-    /// Blocks until SIGTERM or SIGINT arrives and logs which one, under `component`.
+    /// Blocks until SIGTERM or SIGINT arrives and logs which one, under `component`. A SIGHUP meanwhile is
+    /// logged as ignored.
     void Wait(std::string_view component) const;
+
+    enum class Received { kStop, kReload };
+    /// Blocks until SIGTERM or SIGINT (kStop, logged under `component`) or SIGHUP (kReload).
+    [[nodiscard]] Received Next(std::string_view component) const;
 
 private:
     sigset_t set_{};

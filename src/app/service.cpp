@@ -2,8 +2,10 @@
 
 #include <fmt/format.h>
 
+#include "app/build_info.hpp"
 #include "app/docspace_options.hpp"
 #include "core/log.hpp"
+#include "core/metrics_process.hpp"
 #include "notify/smtp_mailer.hpp"
 
 namespace spacehook::app {
@@ -47,6 +49,19 @@ http::ServerOptions ServerOptionsFrom(const config::ServiceConfig& config) {
     return options;
 }
 
+http::ServerOptions AdminServerOptionsFrom(const config::ServiceConfig& config) {
+    http::ServerOptions options;
+    options.host = config.admin.host;
+    options.port = config.admin.port;
+    options.header_timeout = config.server.header_timeout;
+    options.body_timeout = config.server.body_timeout;
+    options.idle_timeout = config.server.idle_timeout;
+    // Operators and a scraper, not the internet: a few connections are plenty.
+    options.max_connections = 64;
+    options.threads = 1;
+    return options;
+}
+
 ingress::WebhookOptions WebhookOptionsFrom(const config::ServiceConfig& config) {
     ingress::WebhookOptions options;
     options.secrets = config.webhook.secrets;
@@ -77,7 +92,11 @@ Service::~Service() {
 }
 
 Status Service::Start() {
-    if (auto prepared = PrepareRules(); !prepared) return prepared;
+    auto compiled = CompileRules(config_, !config_.docspace.api_host.empty(), !config_.mail.smtp_url.empty());
+    if (!compiled) return Fail(compiled.error());
+    rules_ = std::make_unique<runner::LiveRules>(std::move(*compiled));
+    if (auto mailer = PrepareMailer(); !mailer) return mailer;
+
     store::StoreOptions store_options;
     store_options.durable = true;  // "acked means stored": a 2xx is sent only after an fsync'd commit
     store_options.lease = config_.runner.lease;  // a crashed worker's runs are taken over after this
@@ -89,65 +108,89 @@ Status Service::Start() {
         std::make_unique<ingress::WebhookHandler>(WebhookOptionsFrom(config_), *store_, metrics_, clock_);
     admin_ = std::make_unique<admin::AdminApi>(admin::AdminOptions{config_.admin.token}, *store_, metrics_,
                                                clock_);
-    http::Router router;
-    webhook_->Register(router, config_.server.webhook_path);
-    admin_->Register(router);
+    // The portal reaches the webhook listener, so it answers nothing an operator's tools need.
+    http::Router webhook_router;
+    webhook_->Register(webhook_router, config_.server.webhook_path);
+    admin::AdminApi::RegisterHealthz(webhook_router);
+    http::Router admin_router;
+    admin_->Register(admin_router);
 
-    server_ = std::make_unique<http::Server>(ServerOptionsFrom(config_), router.AsHandler());
-    if (auto started = server_->Start(); !started) {
+    server_ = std::make_unique<http::Server>(ServerOptionsFrom(config_), webhook_router.AsHandler());
+    admin_server_ = std::make_unique<http::Server>(AdminServerOptionsFrom(config_), admin_router.AsHandler());
+    Status started = server_->Start();
+    if (started) {
+        started = admin_server_->Start();
+        if (!started) {
+            started = Fail(ErrorCode::kUnavailable, "admin.listen: " + started.error().message +
+                                                        " (another spacehook on this machine? "
+                                                        "give each its own admin.listen port)");
+            server_->Stop(std::chrono::milliseconds(0));
+        }
+    }
+    if (!started) {
+        admin_server_.reset();
         server_.reset();
         store_->Close();
         return started;
     }
-    RegisterServerGauges();
+    RegisterServerCounters("webhook", *server_);
+    RegisterServerCounters("admin", *admin_server_);
+    RegisterProcessMetrics(metrics_);
+    RegisterBuildInfo(metrics_, std::string(BuildVersion()), std::string(BuildCommit()));
     running_ = true;
     log::Info(kComponent, "listening",
               {{"host", config_.server.host},
                {"port", static_cast<int>(server_->port())},
                {"webhook_path", config_.server.webhook_path},
+               {"admin", fmt::format("{}:{}", config_.admin.host, admin_server_->port())},
                {"store", store::RedactStoreUrl(config_.store_url)},
-               {"secrets", static_cast<int>(config_.webhook.secrets.size())}});
+               {"secrets", static_cast<int>(config_.webhook.secrets.size())},
+               {"version", fmt::format("{} ({})", BuildVersion(), BuildCommit())}});
     StartEngine();
     return Ok();
 }
 
-Status Service::PrepareRules() {
+Result<std::shared_ptr<const rules::CompiledRules>> Service::CompileRules(const config::ServiceConfig& config,
+                                                                          bool portal, bool smtp) const {
     rules::CompileOptions options;
+    // Chat channels change only at a restart, so rules are checked against the running ones.
     options.chat_channels.emplace();
     for (const auto& [name, channel] : config_.chat_channels) options.chat_channels->insert(name);
-    auto compiled = rules::Compile(config_.documents, options);
+    auto compiled = rules::Compile(config.documents, options);
     if (!compiled) return Fail(compiled.error());
-    rules_ = std::move(*compiled);
 
     std::string mail_rule;
-    for (const auto& rule : rules_.rules()) {
+    for (const auto& rule : compiled->rules()) {
         if (!rule.enabled) continue;
         for (const auto& step : rule.steps) {
             if (step.kind == rules::StepKind::kMail && mail_rule.empty()) mail_rule = rule.name;
         }
     }
-    if (rules_.HasEnabledRules() && config_.docspace.api_host.empty()) {
+    if (compiled->HasEnabledRules() && !portal) {
         return Fail(ErrorCode::kConfig,
                     "the rules act on a DocSpace portal, but none is set: set docspace.api_host / "
                     "DOCSPACE_API_HOST (and the API key), or disable the rules");
     }
-    if (!mail_rule.empty() && config_.mail.smtp_url.empty()) {
+    if (!mail_rule.empty() && !smtp) {
         return Fail(ErrorCode::kConfig, fmt::format("rule {} sends mail, but no SMTP server is set: set "
                                                     "mail.smtp_url / SMTP_URL (and MAIL_FROM)",
                                                     mail_rule));
     }
-    if (!config_.mail.smtp_url.empty()) {
-        notify::SmtpOptions smtp;
-        smtp.url = config_.mail.smtp_url;
-        smtp.username = config_.mail.username;
-        smtp.password = config_.mail.password;
-        smtp.require_starttls = config_.mail.require_starttls;
-        smtp.verify_tls = config_.mail.verify_tls;
-        smtp.from = config_.mail.from;
-        auto mailer = notify::SmtpMailer::Create(std::move(smtp), clock_);
-        if (!mailer) return Fail(mailer.error());
-        mailer_ = std::move(*mailer);
-    }
+    return std::make_shared<const rules::CompiledRules>(std::move(*compiled));
+}
+
+Status Service::PrepareMailer() {
+    if (config_.mail.smtp_url.empty()) return Ok();
+    notify::SmtpOptions smtp;
+    smtp.url = config_.mail.smtp_url;
+    smtp.username = config_.mail.username;
+    smtp.password = config_.mail.password;
+    smtp.require_starttls = config_.mail.require_starttls;
+    smtp.verify_tls = config_.mail.verify_tls;
+    smtp.from = config_.mail.from;
+    auto mailer = notify::SmtpMailer::Create(std::move(smtp), clock_);
+    if (!mailer) return Fail(mailer.error());
+    mailer_ = std::move(*mailer);
     return Ok();
 }
 
@@ -167,7 +210,7 @@ void Service::StartEngine() {
     http_ = std::make_unique<httpc::Client>();
     runner::EngineDeps deps;
     deps.store = store_.get();
-    deps.rules = &rules_;
+    deps.live_rules = rules_.get();
     deps.api = docspace_.get();
     deps.mailer = mailer_.get();
     deps.chat = chat_.get();
@@ -186,7 +229,7 @@ void Service::StartEngine() {
     engine_ = std::make_unique<runner::Engine>(std::move(deps), EngineOptionsFrom(config_));
     engine_->Start();
     log::Info(kComponent, "automation running",
-              {{"rules", static_cast<int>(rules_.rules().size())},
+              {{"rules", static_cast<int>(rules_->Current()->rules().size())},
                {"workers", config_.runner.workers},
                {"portal", config_.docspace.api_host},
                {"mail", mailer_ ? "smtp" : "off"},
@@ -197,6 +240,10 @@ std::uint16_t Service::port() const {
     return server_ ? server_->port() : 0;
 }
 
+std::uint16_t Service::admin_port() const {
+    return admin_server_ ? admin_server_->port() : 0;
+}
+
 void Service::Stop(std::chrono::milliseconds drain) {
     if (!running_) return;
     running_ = false;
@@ -205,32 +252,36 @@ void Service::Stop(std::chrono::milliseconds drain) {
     server_->Stop(drain);
     // Between the two: in-flight deliveries reached the journal, and the engine still has its store.
     if (engine_) engine_->Stop(config_.runner.shutdown_grace);
+    // The admin routes answer until the work is done (a scrape during the drain sees it).
+    admin_server_->Stop(std::chrono::seconds(1));
     store_->Close();
     log::Info(kComponent, "stopped");
 }
 
-void Service::RegisterServerGauges() {
-    // Scrape-time views of the server's own counters. Bodies over server.body_limit are answered 413 by
+void Service::RegisterServerCounters(const char* listener, const http::Server& server) {
+    // Scrape-time views of a server's own counters. Bodies over server.body_limit are answered 413 by
     // the server before routing, so they show here (limit_rejections), not in spacehook_deliveries_total.
-    http::Server* server = server_.get();
-    auto add = [&](const char* name, const char* help, auto field) {
-        metrics_.AddGaugeCallback(name, help,
-                                  [server, field] { return static_cast<double>(server->Stats().*field); });
+    const http::Server* source = &server;
+    const Labels labels = {{"listener", listener}};
+    auto counter = [&](const char* name, const char* help, auto field) {
+        metrics_.AddCounterCallback(
+            name, help, [source, field] { return static_cast<double>(source->Stats().*field); }, labels);
     };
-    add("spacehook_http_connections_active", "Open client connections",
-        &http::ServerStats::active_connections);
-    add("spacehook_http_connections_accepted", "Connections accepted since start",
-        &http::ServerStats::connections_accepted);
-    add("spacehook_http_connections_rejected", "Connections refused over server.max_connections since start",
-        &http::ServerStats::connections_rejected);
-    add("spacehook_http_requests", "Complete requests handed to a handler since start",
-        &http::ServerStats::requests);
-    add("spacehook_http_timeouts", "Connections closed by a header/body/write deadline since start",
-        &http::ServerStats::timeouts);
-    add("spacehook_http_limit_rejections", "Requests refused for size since start (413 body, 431 headers)",
-        &http::ServerStats::limit_rejections);
-    add("spacehook_http_handler_timeouts", "Requests answered 503 because no answer came in time since start",
-        &http::ServerStats::handler_timeouts);
+    metrics_.AddGaugeCallback(
+        "spacehook_http_connections_active", "Open client connections",
+        [source] { return static_cast<double>(source->Stats().active_connections); }, labels);
+    counter("spacehook_http_connections_accepted_total", "Connections accepted",
+            &http::ServerStats::connections_accepted);
+    counter("spacehook_http_connections_rejected_total", "Connections refused over the connection limit",
+            &http::ServerStats::connections_rejected);
+    counter("spacehook_http_requests_total", "Complete requests handed to a handler",
+            &http::ServerStats::requests);
+    counter("spacehook_http_timeouts_total", "Connections closed by a header/body/write deadline",
+            &http::ServerStats::timeouts);
+    counter("spacehook_http_limit_rejections_total", "Requests refused for size (413 body, 431 headers)",
+            &http::ServerStats::limit_rejections);
+    counter("spacehook_http_handler_timeouts_total", "Requests answered 503 because no answer came in time",
+            &http::ServerStats::handler_timeouts);
 }
 
 }  // namespace spacehook::app

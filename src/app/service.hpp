@@ -3,6 +3,8 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "admin/admin_api.hpp"
 #include "config/service_config.hpp"
@@ -18,16 +20,30 @@
 #include "notify/mailer.hpp"
 #include "rules/compiled_rules.hpp"
 #include "runner/engine.hpp"
+#include "runner/live_rules.hpp"
 #include "store/store.hpp"
 
 namespace spacehook::app {
 
-/// What `spacehook serve` runs: config -> store -> webhook endpoint + admin routes -> HTTP server.
+/// What a reload changed, for the log line and `systemctl status`.
+struct ReloadReport {
+    int rules = 0;  ///< rules in the new set (enabled or not)
+    std::vector<std::string> added;
+    std::vector<std::string> removed;
+    std::vector<std::string> changed;  ///< same name, another fingerprint
+    /// Settings that differ from the running ones but take effect only at the next start (dotted names:
+    /// "server.listen", "store"); the running values stay until then.
+    std::vector<std::string> restart_only;
+};
+
+/// What `spacehook serve` runs: config -> store -> webhook endpoint + admin routes -> two HTTP
+/// listeners: the webhook listener (server.listen) carries only the webhook path and /healthz, the
+/// admin listener (admin.listen, loopback by default) /metrics, /readyz, /admin and the admin API.
 ///
 /// Lifecycle. Start() opens (and migrates) the store, builds the routes and starts listening. Stop()
 /// is the graceful shutdown: new deliveries get 503 (DocSpace retries them, docs/docspace-api.md §1.9), the
 /// server drains the requests in flight (a delivery waiting for its commit still gets its 2xx), then the
-/// store flushes and closes. Both are called from one control thread (main).
+/// store flushes and closes. Start, Reload and Stop are called from one control thread (main).
 ///
 /// Composition point for background work (the dispatcher and run workers): it needs the store, the
 /// config, the clock and the metrics registry, all reachable through the accessors below; it starts
@@ -41,6 +57,15 @@ namespace spacehook::app {
 /// and without enabled rules the service only journals: events stay pending until a later start has
 /// rules and a portal. Stop() gives running steps runner.shutdown_grace to finish, and what is not
 /// finished resumes at the next start.
+///
+/// Reload (SIGHUP, docs/operations.md "Reload"): the new configuration's rules are compiled and checked
+/// against what is running before anything changes; any error leaves the running rules and settings as
+/// they were. Applied live: the rules (events dispatched from then on), the webhook checks (secrets,
+/// allow_unsigned, max_age, require_https, trusted_proxies), admin.token and log.level/format. Everything
+/// else (listeners, store, portal, runner, mail, chat channels) keeps its running value until the next
+/// start, and the report names what differs. Deliveries are acknowledged throughout: the listeners and
+/// the store are never touched. Runs already planned finish with the rule version that planned them
+/// (their steps are stored with them).
 class Service {
 public:
     explicit Service(config::ServiceConfig config, const Clock& clock = SystemClock::Instance());
@@ -49,11 +74,15 @@ public:
     Service(const Service&) = delete;
     Service& operator=(const Service&) = delete;
 
-    /// Opens the store and starts listening. kConfig/kUnavailable with a readable message when the store
-    /// cannot be opened or the address cannot be bound; nothing keeps running then.
+    /// Opens the store and starts both listeners. kConfig/kUnavailable with a readable message when the
+    /// store cannot be opened or an address cannot be bound; nothing keeps running then.
     Status Start();
-    /// The bound port (meaningful after Start(); useful with port 0).
+    /// The bound ports (meaningful after Start(); useful with port 0).
     [[nodiscard]] std::uint16_t port() const;
+    [[nodiscard]] std::uint16_t admin_port() const;
+    /// Applies `fresh` as described in the class comment, or changes nothing and returns the reason
+    /// (kConfig, with file:line:col for rule errors).
+    Result<ReloadReport> Reload(config::ServiceConfig fresh);
     /// Graceful shutdown, bounded by `drain` for the HTTP requests in flight. Idempotent.
     void Stop(std::chrono::milliseconds drain = std::chrono::seconds(10));
 
@@ -64,21 +93,24 @@ public:
     [[nodiscard]] store::Store& store() { return *store_; }
 
 private:
-    void RegisterServerGauges();
-    /// Compiles the rules and builds what their steps act through (mailer); kConfig when something
-    /// they need is not configured.
-    Status PrepareRules();
+    void RegisterServerCounters(const char* listener, const http::Server& server);
+    /// Compiles `config`'s rules against the running chat channels and checks that what they act
+    /// through is there: a portal (`portal`) and, for mail steps, an SMTP server (`smtp`).
+    Result<std::shared_ptr<const rules::CompiledRules>> CompileRules(const config::ServiceConfig& config,
+                                                                     bool portal, bool smtp) const;
+    /// Builds the mailer when mail.smtp_url is set.
+    Status PrepareMailer();
     /// Builds the portal client, chat poster and HTTP client and starts the engine (after listening).
     void StartEngine();
 
     config::ServiceConfig config_;
     const Clock& clock_;
-    // Declaration order is teardown order in reverse: the server (and its handlers' callers) goes
+    // Declaration order is teardown order in reverse: the servers (and their handlers' callers) go
     // first, then the engine, the store; the registry whose series the store's append callbacks touch
     // goes last.
     MetricsRegistry metrics_;
     SeededRandom random_;
-    rules::CompiledRules rules_;
+    std::unique_ptr<runner::LiveRules> rules_;
     std::unique_ptr<notify::Mailer> mailer_;
     std::unique_ptr<docspace::DocSpaceClient> docspace_;
     std::unique_ptr<notify::ChatPoster> chat_;
@@ -87,15 +119,22 @@ private:
     std::unique_ptr<runner::Engine> engine_;
     std::unique_ptr<ingress::WebhookHandler> webhook_;
     std::unique_ptr<admin::AdminApi> admin_;
+    std::unique_ptr<http::Server> admin_server_;
     std::unique_ptr<http::Server> server_;
     bool running_ = false;
 };
 
 /// The HTTP server's options from the `server` config section.
 http::ServerOptions ServerOptionsFrom(const config::ServiceConfig& config);
+/// The admin listener's options: `admin.listen`, the server section's deadlines, one I/O thread.
+http::ServerOptions AdminServerOptionsFrom(const config::ServiceConfig& config);
 /// The webhook endpoint's options from the `webhook` and `server` config sections.
 ingress::WebhookOptions WebhookOptionsFrom(const config::ServiceConfig& config);
 /// The engine's options from the `runner` section (and docspace.timeouts for `http` steps).
 runner::EngineOptions EngineOptionsFrom(const config::ServiceConfig& config);
+/// The dotted names of the settings that differ between `running` and `fresh` and that only a restart
+/// applies (see Service::Reload).
+std::vector<std::string> RestartOnlyChanges(const config::ServiceConfig& running,
+                                            const config::ServiceConfig& fresh);
 
 }  // namespace spacehook::app

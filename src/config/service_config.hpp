@@ -19,6 +19,7 @@ struct ServiceConfig {
     struct Tls {
         std::string certificate_file;
         std::string private_key_file;
+        bool operator==(const Tls&) const = default;
     };
     struct Server {
         std::string host = "0.0.0.0";
@@ -59,6 +60,7 @@ struct ServiceConfig {
         std::chrono::milliseconds poll_timeout{120000};
         bool verify_tls = true;
         std::string ca_file;
+        bool operator==(const DocSpace&) const = default;
     } docspace;
 
     std::string store_url = "sqlite:spacehook.db";
@@ -74,6 +76,7 @@ struct ServiceConfig {
         std::chrono::milliseconds retry_budget{
             std::chrono::hours(24)};  ///< or this long since the first failure
         std::chrono::milliseconds shutdown_grace{10000};
+        bool operator==(const Runner&) const = default;
     } runner;
 
     struct Mail {
@@ -83,6 +86,7 @@ struct ServiceConfig {
         std::string from;      ///< MAIL_FROM: "spacehook <bot@example.com>" or an address
         bool require_starttls = false;
         bool verify_tls = true;
+        bool operator==(const Mail&) const = default;
     } mail;
 
     struct Log {
@@ -106,6 +110,7 @@ struct ServiceConfig {
     struct ChatChannel {
         std::string kind;  ///< slack | teams | generic
         std::string url;   ///< never logged
+        bool operator==(const ChatChannel&) const = default;
     };
     std::map<std::string, ChatChannel> chat_channels;
 

@@ -95,6 +95,20 @@ void MetricsRegistry::AddGaugeCallback(const std::string& name, const std::strin
     s.callback = std::move(fn);
 }
 
+void MetricsRegistry::AddCounterCallback(const std::string& name, const std::string& help,
+                                         std::function<double()> fn, const Labels& labels) {
+    if (!name.ends_with("_total")) throw std::logic_error("counter " + name + " must end in _total");
+    auto& s = GetSeries(name, help, Kind::kCounter, labels);
+    std::lock_guard lock(mu_);
+    s.callback = std::move(fn);
+}
+
+bool MetricsRegistry::IsCounter(const std::string& name) const {
+    std::lock_guard lock(mu_);
+    const auto it = families_.find(name);
+    return it != families_.end() && it->second.kind == Kind::kCounter;
+}
+
 namespace {
 std::string EscapeLabel(const std::string& v) {
     std::string out;
@@ -144,10 +158,10 @@ std::string MetricsRegistry::RenderPrometheus() const {
                                                          : "histogram";
         out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, family.help, name, type);
         for (const auto& s : family.series) {
-            if (s->counter) {
-                out += fmt::format("{}{} {}\n", name, RenderLabels(s->labels), s->counter->Value());
-            } else if (s->callback) {
+            if (s->callback) {
                 out += fmt::format("{}{} {}\n", name, RenderLabels(s->labels), FormatValue(s->callback()));
+            } else if (s->counter) {
+                out += fmt::format("{}{} {}\n", name, RenderLabels(s->labels), s->counter->Value());
             } else if (s->gauge) {
                 out +=
                     fmt::format("{}{} {}\n", name, RenderLabels(s->labels), FormatValue(s->gauge->Value()));

@@ -65,6 +65,12 @@ public:
     /// A gauge computed at scrape time (journal size, queue depth). Failing callbacks must return NaN.
     void AddGaugeCallback(const std::string& name, const std::string& help, std::function<double()> fn,
                           const Labels& labels = {});
+    /// A counter kept elsewhere (the HTTP server's, the store's) and read at scrape time. Its name ends
+    /// in `_total` and `fn` never goes down while the process lives, so rate() works on it.
+    void AddCounterCallback(const std::string& name, const std::string& help, std::function<double()> fn,
+                            const Labels& labels = {});
+    /// Whether `name` is registered, and as a counter (tests of the exposition's types).
+    [[nodiscard]] bool IsCounter(const std::string& name) const;
 
     [[nodiscard]] std::string RenderPrometheus() const;
 

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <stdexcept>
+
 using namespace spacehook;
 
 TEST(Metrics, RendersPrometheusText) {
@@ -38,4 +40,21 @@ TEST(Metrics, QuantileFromBuckets) {
     EXPECT_LE(h.Quantile(0.99), 1.0);
     h.Observe(3.5);
     EXPECT_GT(h.Quantile(1.0), 3.0);
+}
+
+TEST(Metrics, CounterCallbacksAreTypedCounterAndNamedTotal) {
+    MetricsRegistry registry;
+    std::uint64_t accepted = 7;
+    registry.AddCounterCallback("spacehook_http_connections_accepted_total", "Connections accepted",
+                                [&accepted] { return static_cast<double>(accepted); },
+                                {{"listener", "webhook"}});
+    accepted = 9;
+    const auto text = registry.RenderPrometheus();
+    EXPECT_NE(text.find("# TYPE spacehook_http_connections_accepted_total counter"), std::string::npos);
+    EXPECT_NE(text.find("spacehook_http_connections_accepted_total{listener=\"webhook\"} 9"),
+              std::string::npos);
+    EXPECT_TRUE(registry.IsCounter("spacehook_http_connections_accepted_total"));
+    // A cumulative series without _total would break Prometheus naming; refused at registration.
+    EXPECT_THROW(registry.AddCounterCallback("spacehook_http_requests", "h", [] { return 0.0; }),
+                 std::logic_error);
 }

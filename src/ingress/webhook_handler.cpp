@@ -78,7 +78,7 @@ std::string_view WebhookHandler::ToString(Outcome outcome) {
 
 WebhookHandler::WebhookHandler(WebhookOptions options, store::Store& store, MetricsRegistry& metrics,
                                const Clock& clock)
-    : options_(std::move(options)), store_(store), clock_(clock) {
+    : options_(std::make_shared<const WebhookOptions>(std::move(options))), store_(store), clock_(clock) {
     for (const Outcome outcome : kAllOutcomes) {
         outcomes_.push_back(&metrics.GetCounter("spacehook_deliveries_total",
                                                 "Webhook deliveries received, by what became of them",
@@ -101,13 +101,18 @@ void WebhookHandler::StopAccepting() {
     accepting_.store(false, std::memory_order_relaxed);
 }
 
+void WebhookHandler::SetOptions(WebhookOptions options) {
+    options_.store(std::make_shared<const WebhookOptions>(std::move(options)));
+}
+
 void WebhookHandler::Answer(const http::Responder& respond, Outcome outcome, ErrorCode code) {
     outcomes_[static_cast<std::size_t>(outcome)]->Inc();
     respond(http::Response::JsonError(HttpStatus(code), ExternalMessage(code)));
 }
 
 void WebhookHandler::HandleProbe(http::Request&& request, http::Responder respond) {
-    if (options_.require_https && !ArrivedOverHttps(request, options_.trusted_proxies)) {
+    const auto options = Options();
+    if (options->require_https && !ArrivedOverHttps(request, options->trusted_proxies)) {
         respond(http::Response::JsonError(HttpStatus(ErrorCode::kForbidden),
                                           ExternalMessage(ErrorCode::kForbidden)));
         return;
@@ -117,12 +122,13 @@ void WebhookHandler::HandleProbe(http::Request&& request, http::Responder respon
 
 void WebhookHandler::HandleDelivery(http::Request&& request, http::Responder respond) {
     bool handed_to_store = false;
+    const auto options = Options();
     try {
         if (!accepting_.load(std::memory_order_relaxed)) {
             Answer(respond, Outcome::kShuttingDown, ErrorCode::kUnavailable);
             return;
         }
-        if (options_.require_https && !ArrivedOverHttps(request, options_.trusted_proxies)) {
+        if (options->require_https && !ArrivedOverHttps(request, options->trusted_proxies)) {
             if (g_rejection_log.Allow()) {
                 log::Warn(kComponent, "plain-HTTP delivery refused (server.require_https)",
                           {{"remote", request.remote_address}});
@@ -133,9 +139,9 @@ void WebhookHandler::HandleDelivery(http::Request&& request, http::Responder res
 
         const std::string* signature = request.FindHeader(kSignatureHeader);
         const bool skip_verification =
-            options_.allow_unsigned && (signature == nullptr || options_.secrets.empty());
+            options->allow_unsigned && (signature == nullptr || options->secrets.empty());
         if (!skip_verification) {
-            const SignatureVerdict verdict = VerifySignature(signature, request.body, options_.secrets);
+            const SignatureVerdict verdict = VerifySignature(signature, request.body, options->secrets);
             if (verdict != SignatureVerdict::kValid) {
                 // The header value is never logged: with the body it is an oracle for the secret.
                 if (g_rejection_log.Allow()) {
@@ -164,7 +170,7 @@ void WebhookHandler::HandleDelivery(http::Request&& request, http::Responder res
             Answer(respond, Outcome::kBadRequest, ErrorCode::kInvalidArgument);
             return;
         }
-        if (auto fresh = CheckFreshness(*envelope, options_.max_age, clock_.Now()); !fresh) {
+        if (auto fresh = CheckFreshness(*envelope, options->max_age, clock_.Now()); !fresh) {
             if (g_rejection_log.Allow()) {
                 log::Warn(kComponent, "stale delivery refused",
                           {{"reason", fresh.error().message}, {"event_id", envelope->dedupe_id}});

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -58,6 +59,10 @@ public:
     /// Deliveries already handed to the store still get their answer.
     void StopAccepting();
 
+    /// Replaces the options (a reload: new secrets for a rotation, allow_unsigned, max_age). Requests
+    /// already being verified finish with the options they started with; none is refused for it.
+    void SetOptions(WebhookOptions options);
+
     /// Labels of spacehook_deliveries_total; every series exists from the start (at 0).
     enum class Outcome {
         kStored,
@@ -75,7 +80,9 @@ public:
 private:
     void Answer(const http::Responder& respond, Outcome outcome, ErrorCode code);
 
-    WebhookOptions options_;
+    [[nodiscard]] std::shared_ptr<const WebhookOptions> Options() const { return options_.load(); }
+
+    std::atomic<std::shared_ptr<const WebhookOptions>> options_;
     store::Store& store_;
     const Clock& clock_;
     std::vector<Counter*> outcomes_;  // indexed by Outcome

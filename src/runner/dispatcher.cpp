@@ -56,13 +56,31 @@ Dispatcher::Dispatcher(store::Store& store, const rules::CompiledRules& rules, d
                        ContextResolver& resolver, DispatcherOptions options, const Clock& clock,
                        Random& random, RunnerMetrics& metrics)
     : store_(store),
-      rules_(rules),
+      fixed_rules_(&rules),
       api_(api),
       resolver_(resolver),
       options_(std::move(options)),
       clock_(clock),
       random_(random),
       metrics_(metrics) {}
+
+Dispatcher::Dispatcher(store::Store& store, const LiveRules& rules, docspace::Api& api,
+                       ContextResolver& resolver, DispatcherOptions options, const Clock& clock,
+                       Random& random, RunnerMetrics& metrics)
+    : store_(store),
+      live_rules_(&rules),
+      api_(api),
+      resolver_(resolver),
+      options_(std::move(options)),
+      clock_(clock),
+      random_(random),
+      metrics_(metrics) {}
+
+std::shared_ptr<const rules::CompiledRules> Dispatcher::Rules() const {
+    if (live_rules_ != nullptr) return live_rules_->Current();
+    // Not owned: an aliasing pointer with no control block.
+    return std::shared_ptr<const rules::CompiledRules>(std::shared_ptr<void>(), fixed_rules_);
+}
 
 Status Dispatcher::LearnSelf() {
     auto self = api_.GetSelf();
@@ -133,8 +151,11 @@ DispatchOutcome Dispatcher::Dispatch(const store::EventRecord& record) {
                         DispatchOutcome::kOwnEvent);
     }
 
+    // One rule set for the whole dispatch, even if a reload replaces it meanwhile.
+    const std::shared_ptr<const rules::CompiledRules> rules_now = Rules();
+    const rules::CompiledRules& rules = *rules_now;
     Resolution resolution;
-    const rules::NeededFacts needs = rules_.Needs(event);
+    const rules::NeededFacts needs = rules.Needs(event);
     if (needs.any()) {
         if (auto st = resolver_.Resolve(event, needs, resolution); !st) {
             if (st.error().IsTransient()) return Retry(record, st.error());
@@ -143,7 +164,7 @@ DispatchOutcome Dispatcher::Dispatch(const store::EventRecord& record) {
     }
 
     std::vector<std::string> matched;
-    for (const auto& evaluation : rules_.Evaluate(event, resolution.facts)) {
+    for (const auto& evaluation : rules.Evaluate(event, resolution.facts)) {
         if (!evaluation.listens) continue;
         if (evaluation.truth == rules::Truth::kUnknown) {
             // Only an unavailable fact leaves a rule undecided here (a transient failure returned above).
@@ -172,7 +193,7 @@ DispatchOutcome Dispatcher::Dispatch(const store::EventRecord& record) {
         }
     }
 
-    auto planned = rules_.Plan(event, resolution.facts);
+    auto planned = rules.Plan(event, resolution.facts);
     if (!planned) return FailPermanently(record, planned.error().message);
     Json unavailable = Json::object();
     for (const auto& [fact, why] : resolution.unavailable) unavailable[fact] = why;

@@ -12,6 +12,7 @@
 #include "docspace/api.hpp"
 #include "rules/compiled_rules.hpp"
 #include "runner/context_resolver.hpp"
+#include "runner/live_rules.hpp"
 #include "runner/runner_metrics.hpp"
 #include "store/store.hpp"
 
@@ -58,6 +59,10 @@ public:
     Dispatcher(store::Store& store, const rules::CompiledRules& rules, docspace::Api& api,
                ContextResolver& resolver, DispatcherOptions options, const Clock& clock, Random& random,
                RunnerMetrics& metrics);
+    /// The same over a rule set a reload may replace: each event is planned with the set current when
+    /// its dispatch began.
+    Dispatcher(store::Store& store, const LiveRules& rules, docspace::Api& api, ContextResolver& resolver,
+               DispatcherOptions options, const Clock& clock, Random& random, RunnerMetrics& metrics);
 
     /// GET people/@self: the service account whose events the loop guard drops (docs/docspace-api.md §1.12).
     Status LearnSelf();
@@ -93,8 +98,13 @@ private:
     DispatchOutcome Retry(const store::EventRecord& event, const Error& error);
     DispatchOutcome FailPermanently(const store::EventRecord& event, const std::string& reason);
 
+    /// The rules to plan the next event with.
+    [[nodiscard]] std::shared_ptr<const rules::CompiledRules> Rules() const;
+
     store::Store& store_;
-    const rules::CompiledRules& rules_;
+    /// One of the two: fixed rules (not owned) or a live set.
+    const rules::CompiledRules* fixed_rules_ = nullptr;
+    const LiveRules* live_rules_ = nullptr;
     docspace::Api& api_;
     ContextResolver& resolver_;
     DispatcherOptions options_;

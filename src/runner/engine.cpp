@@ -34,8 +34,11 @@ Engine::Engine(EngineDeps deps, EngineOptions options)
     dispatch.batch = options_.dispatch_batch;
     dispatch.backoff = options_.retry.backoff;
     dispatch.max_attempts = options_.retry.max_attempts;
-    dispatcher_ = std::make_unique<Dispatcher>(*deps_.store, *deps_.rules, *api_, *resolver_, dispatch,
-                                               *deps_.clock, *deps_.random, *metrics_);
+    dispatcher_ = deps_.live_rules != nullptr
+                      ? std::make_unique<Dispatcher>(*deps_.store, *deps_.live_rules, *api_, *resolver_,
+                                                     dispatch, *deps_.clock, *deps_.random, *metrics_)
+                      : std::make_unique<Dispatcher>(*deps_.store, *deps_.rules, *api_, *resolver_, dispatch,
+                                                     *deps_.clock, *deps_.random, *metrics_);
     StepDeps steps;
     steps.api = api_.get();
     steps.mailer = deps_.mailer;

@@ -21,6 +21,7 @@
 #include "runner/context_resolver.hpp"
 #include "runner/dispatcher.hpp"
 #include "runner/folder_path_cache.hpp"
+#include "runner/live_rules.hpp"
 #include "runner/metered_api.hpp"
 #include "runner/run_executor.hpp"
 #include "runner/runner_metrics.hpp"
@@ -32,7 +33,10 @@ namespace spacehook::runner {
 /// What the engine acts on and through. Everything must outlive the Engine.
 struct EngineDeps {
     store::Store* store = nullptr;
+    /// The rules, fixed for the engine's life; or `live_rules`, a set `serve` replaces at a reload (one of
+    /// the two).
     const rules::CompiledRules* rules = nullptr;
+    const LiveRules* live_rules = nullptr;
     docspace::Api* api = nullptr;      ///< the portal (a DocSpaceClient in serve)
     notify::Mailer* mailer = nullptr;  ///< nullptr: mail steps fail (serve refuses rules with mail then)
     notify::ChatPoster* chat = nullptr;

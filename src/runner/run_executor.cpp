@@ -151,7 +151,7 @@ RunOutcome RunExecutor::Execute(const store::RunRecord& run, const std::string& 
     const RunOutcome outcome = Attempt(run, owner, stop);
     metrics_.RunEnded();
     if (leases_ != nullptr) leases_->Untrack(run.id);
-    metrics_.Run(ToString(outcome));
+    metrics_.Run(ToString(outcome), run.rule);
     return outcome;
 }
 

@@ -22,10 +22,10 @@ void RunnerMetrics::Dispatch(std::string_view outcome) {
         .Inc();
 }
 
-void RunnerMetrics::Run(std::string_view outcome) {
+void RunnerMetrics::Run(std::string_view outcome, std::string_view rule) {
     registry_
-        .GetCounter("spacehook_runs_total", "Run attempts ended, by outcome",
-                    {{"outcome", std::string(outcome)}})
+        .GetCounter("spacehook_runs_total", "Run attempts ended, by outcome and rule",
+                    {{"outcome", std::string(outcome)}, {"rule", std::string(rule)}})
         .Inc();
 }
 

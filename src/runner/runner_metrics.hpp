@@ -14,7 +14,8 @@ namespace spacehook::runner {
 /// The runner's series (docs/runner.md "Metrics"): the visible contract of the dispatcher and the
 /// workers. Labels are closed sets (outcomes, step kinds, error classes), never ids.
 ///   spacehook_dispatch_total{outcome}            dispatched | no_match | own_event | retried | failed | lost
-///   spacehook_runs_total{outcome}                done | retried | dead | released | taken_over | lost
+///   spacehook_runs_total{outcome,rule}           done | retried | dead | released | taken_over | lost;
+///                                                rule names come from the config, a bounded set
 ///   spacehook_steps_total{kind,outcome}          done | failed
 ///   spacehook_step_duration_seconds{kind}        histogram, successful and failed attempts
 ///   spacehook_docspace_errors_total{class}       failed DocSpace calls by ErrorCode (see MeteredApi)
@@ -26,7 +27,7 @@ public:
     explicit RunnerMetrics(MetricsRegistry& registry);
 
     void Dispatch(std::string_view outcome);
-    void Run(std::string_view outcome);
+    void Run(std::string_view outcome, std::string_view rule);
     void Step(rules::StepKind kind, double seconds, bool ok);
     void ApiError(ErrorCode code);
     void RunStarted() { in_progress_->fetch_add(1); }

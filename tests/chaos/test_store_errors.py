@@ -86,7 +86,7 @@ def test_store_write_failures_under_load_are_503_and_leave_nothing_half_written(
     assert not uploader.is_alive()
 
     deliveries, events, runs = quiesce(portal, serve, timeout=180)
-    assert requests.get(serve.url + "/readyz", timeout=10).status_code == 200
+    assert requests.get(serve.admin_url + "/readyz", timeout=10).status_code == 200
 
     statuses = [a["status"] for d in deliveries.values() for a in d["attempts"]]
     refused = statuses.count(503)

@@ -154,7 +154,8 @@ class Examples:
         self.configs = [str(settings)] + [str(EXAMPLES / f) for f in files]
         self.store = f"sqlite:{tmp_path / 'spacehook.db'}"
         config_args = [a for c in self.configs for a in ("--config", c)]
-        self.serve = procs.start([self.bin, "serve", "--listen", "127.0.0.1:0", "--store", self.store, *config_args,
+        self.serve = procs.start([self.bin, "serve", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",
+                                  "--store", self.store, *config_args,
                                   "--ready-file", str(tmp_path / "serve.ready")],
                                  tmp_path / "serve.ready", env=self.env, log_path=tmp_path / "serve.log")
         # The subscription the real way: the triggers the rules need, the portal's HEAD probe answered

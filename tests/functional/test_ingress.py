@@ -85,7 +85,7 @@ class Service:
         self.tmp = tmp_path
         self.db = tmp_path / "journal.db"
         self.store = f"sqlite:{self.db}"
-        args = [self.bin, "serve", "--listen", "127.0.0.1:0", "--store", self.store,
+        args = [self.bin, "serve", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--store", self.store,
                 "--ready-file", str(tmp_path / f"{name}.ready")]
         if config is not None:
             path = tmp_path / f"{name}.yaml"
@@ -98,6 +98,7 @@ class Service:
         environment.update(env or {})
         self.proc = procs.start(args, tmp_path / f"{name}.ready", env=environment, log_path=tmp_path / f"{name}.log")
         self.url = self.proc.url
+        self.admin_url = self.proc.admin_url
 
     def cli(self, *args, check=True):
         out = subprocess.run([self.bin, *args], capture_output=True, text=True, timeout=30, env=clean_env())
@@ -110,7 +111,7 @@ class Service:
         return json.loads(out.stdout)["events"]
 
     def metrics(self):
-        r = requests.get(self.url + "/metrics", timeout=10)
+        r = requests.get(self.admin_url + "/metrics", timeout=10)
         assert r.status_code == 200
         return r.text
 
@@ -218,7 +219,7 @@ def test_body_over_the_limit_is_413(procs, tmp_path):
     r = post(s.url, big)
     assert r.status_code == 413
     assert [e["event_id"] for e in s.events()] == ["4821"]
-    assert "spacehook_http_limit_rejections 1" in s.metrics()
+    assert 'spacehook_http_limit_rejections_total{listener="webhook"} 1' in s.metrics()
 
 
 def test_head_and_get_probe_answer_200(svc):
@@ -278,7 +279,7 @@ def test_store_failure_is_503_then_recovers(procs, tmp_path):
         time.sleep(0.2)
     assert r.status_code == 202, r.text
     assert str(failed_id) in {e["event_id"] for e in s.events()}
-    assert requests.get(s.url + "/readyz", timeout=10).status_code == 200
+    assert requests.get(s.admin_url + "/readyz", timeout=10).status_code == 200
 
 
 def test_slow_client_is_cut_off_while_others_are_served(procs, tmp_path):
@@ -308,7 +309,8 @@ def test_slow_client_is_cut_off_while_others_are_served(procs, tmp_path):
 
 def test_health_readiness_and_metrics(svc):
     assert requests.get(svc.url + "/healthz", timeout=10).json() == {"status": "ok"}
-    assert requests.get(svc.url + "/readyz", timeout=10).json() == {"status": "ready"}
+    assert requests.get(svc.admin_url + "/healthz", timeout=10).json() == {"status": "ok"}
+    assert requests.get(svc.admin_url + "/readyz", timeout=10).json() == {"status": "ready"}
     post(svc.url, envelope())
     post(svc.url, envelope())
     post(svc.url, envelope(), sig=None)
@@ -330,15 +332,15 @@ def test_health_readiness_and_metrics(svc):
 def test_admin_api_is_local_only_or_needs_the_token(procs, tmp_path):
     s = Service(procs, tmp_path)
     post(s.url, envelope())
-    listed = requests.get(s.url + "/admin/api/events", timeout=10)
+    listed = requests.get(s.admin_url + "/admin/api/events", timeout=10)
     assert listed.status_code == 200 and listed.json()["events"][0]["event_id"] == "4821"
-    assert requests.get(s.url + "/admin", timeout=10).headers["content-type"].startswith("text/html")
+    assert requests.get(s.admin_url + "/admin", timeout=10).headers["content-type"].startswith("text/html")
     s.proc.terminate()
 
     token = "adm-token-0123456789"
     t = Service(procs, tmp_path, env={"SPACEHOOK_ADMIN_TOKEN": token}, name="serve-token")
-    assert requests.get(t.url + "/admin/api/events", timeout=10).status_code == 401
-    ok = requests.get(t.url + "/admin/api/events", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    assert requests.get(t.admin_url + "/admin/api/events", timeout=10).status_code == 401
+    ok = requests.get(t.admin_url + "/admin/api/events", headers={"Authorization": f"Bearer {token}"}, timeout=10)
     assert ok.status_code == 200 and len(ok.json()["events"]) == 1
     assert requests.get(t.url + "/healthz", timeout=10).status_code == 200
     assert token not in t.proc.output()
@@ -412,10 +414,12 @@ def test_port_env_sets_the_port_and_the_ready_file_names_it(procs, tmp_path):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     ready = tmp_path / "ready.json"
-    p = procs.start([spacehook_bin(), "serve", "--store", f"sqlite:{tmp_path / 'j.db'}", "--ready-file", str(ready)],
+    p = procs.start([spacehook_bin(), "serve", "--store", f"sqlite:{tmp_path / 'j.db'}", "--ready-file", str(ready),
+                     "--admin-listen", "127.0.0.1:0"],
                     ready, env=clean_env(DOCSPACE_WEBHOOK_SECRET=SECRET, PORT=str(port)),
                     log_path=tmp_path / "serve.log")
-    assert p.info == {"port": port, "pid": p.popen.pid}
+    assert p.info == {"port": port, "admin_port": p.info["admin_port"], "pid": p.popen.pid}
+    assert p.info["admin_port"] not in (0, port)
     assert requests.get(f"http://127.0.0.1:{port}/healthz", timeout=10).status_code == 200
 
 

@@ -229,8 +229,8 @@ class Replicas:
 
     def _start(self, i):
         ready = self.tmp / f"replica-{i}.ready"
-        return self.procs.start([self.bin, "serve", "--listen", "127.0.0.1:0", "--store", self.store,
-                                 "--config", str(self.config), "--ready-file", str(ready)],
+        return self.procs.start([self.bin, "serve", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",
+                                 "--store", self.store, "--config", str(self.config), "--ready-file", str(ready)],
                                 ready, env=self.env, log_path=self.tmp / f"replica-{i}.log")
 
     @property
@@ -253,7 +253,7 @@ class Replicas:
         return json.loads(self.cli("events", "list", "--json", "--limit", "10000"))["events"]
 
     def metric(self, proc, name):
-        text = requests.get(proc.url + "/metrics", timeout=10).text
+        text = requests.get(proc.admin_url + "/metrics", timeout=10).text
         return sum(float(line.rpartition(" ")[2]) for line in text.splitlines()
                    if line.startswith(name) and not line.startswith("#"))
 
@@ -335,7 +335,7 @@ def test_three_replicas_share_a_burst_and_run_nothing_twice(procs, tmp_path, pos
     assert len(runs) == len(titles)
     assert_cases_once(portal, titles)
     # The work was shared: runs finished on more than one replica.
-    done_per_replica = [replicas.metric(p, 'spacehook_runs_total{outcome="done"}') for p in replicas.procs_list]
+    done_per_replica = [replicas.metric(p, 'spacehook_runs_total{outcome="done",') for p in replicas.procs_list]
     assert sum(done_per_replica) == len(titles), done_per_replica
     assert sum(1 for d in done_per_replica if d > 0) >= 2, done_per_replica
     # Per-room serialization held across replicas: the runs of one room never overlapped in time.
@@ -382,7 +382,7 @@ def test_a_replica_killed_mid_burst_leaves_its_runs_to_the_others(procs, tmp_pat
     assert taken["attempts"] >= 1, taken  # the takeover was counted
     assert_cases_once(portal, titles)
     survivors = [p for p in replicas.procs_list if p.info["pid"] != pid]
-    assert sum(replicas.metric(p, 'spacehook_runs_total{outcome="done"}') for p in survivors) >= 1
+    assert sum(replicas.metric(p, 'spacehook_runs_total{outcome="done",') for p in survivors) >= 1
     assert all(p.popen.poll() is None for p in survivors)
 
 

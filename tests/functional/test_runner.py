@@ -154,7 +154,7 @@ def test_runs_complete_through_5xx_429_and_timeouts_without_duplicates(procs, tm
     assert own_events_are_ignored(serve) >= 10
     assert len(serve.runs()) == 2
     metrics = serve.metrics()
-    assert 'spacehook_runs_total{outcome="done"} 2' in metrics
+    assert 'spacehook_runs_total{outcome="done",rule="intake"} 2' in metrics
     assert 'spacehook_docspace_errors_total{class="unavailable"}' in metrics
     assert 'spacehook_docspace_errors_total{class="rate_limited"} 1' in metrics
     assert 'spacehook_dispatch_total{outcome="own_event"}' in metrics

@@ -145,13 +145,14 @@ def test_no_secret_reaches_logs_errors_metrics_admin_api_or_cli(procs, tmp_path,
 
     def serve(name, log_format, port=0):
         ready = tmp_path / f"{name}.ready"
-        return procs.start([spacehook_bin(), "serve", "--listen", f"127.0.0.1:{port}", "--store", store,
-                            "--config", str(config), "--ready-file", str(ready), "--log-format", log_format],
+        return procs.start([spacehook_bin(), "serve", "--listen", f"127.0.0.1:{port}", "--admin-listen", "127.0.0.1:0",
+                            "--store", store, "--config", str(config), "--ready-file", str(ready),
+                            "--log-format", log_format],
                            ready, env=env, log_path=tmp_path / f"{name}.log")
 
     def admin(proc, path, method="GET", token=ADMIN_TOKEN):
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        r = requests.request(method, proc.url + path, headers=headers, timeout=10)
+        r = requests.request(method, proc.admin_url + path, headers=headers, timeout=10)
         texts[f"admin {method} {path} ({'token' if token == ADMIN_TOKEN else 'no/wrong token'})"] = r.text
         if r.status_code >= 400:
             error_bodies.append((f"admin {path}", r.status_code, r.text))
@@ -209,7 +210,7 @@ def test_no_secret_reaches_logs_errors_metrics_admin_api_or_cli(procs, tmp_path,
     assert {d["kind"] for d in dead} == {"run", "event"}, dead
     assert any("550" in d["reason"] for d in dead) and any("401" in d["reason"] for d in dead), dead
     admin(first, "/admin")
-    texts["metrics"] = requests.get(first.url + "/metrics", timeout=10).text
+    texts["metrics"] = requests.get(first.admin_url + "/metrics", timeout=10).text
     port = first.port
     assert first.terminate() == 0
 
@@ -219,7 +220,7 @@ def test_no_secret_reaches_logs_errors_metrics_admin_api_or_cli(procs, tmp_path,
     hostile(second)
     wait_for(lambda: len([r for r in json.loads(admin(second, "/admin/api/runs").text)["runs"]
                           if r["rule"] == "intake" and r["state"] == "done"]) == 3, 60, "the third intake run")
-    texts["metrics (json run)"] = requests.get(second.url + "/metrics", timeout=10).text
+    texts["metrics (json run)"] = requests.get(second.admin_url + "/metrics", timeout=10).text
     assert second.terminate() == 0
     portal.rest("DELETE", f"settings/webhook/{hook['id']}")
 

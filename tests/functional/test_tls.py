@@ -95,7 +95,7 @@ def test_https_deliveries_are_stored_and_plain_http_on_the_tls_port_is_not(procs
             pass
         assert not received.startswith(b"HTTP/"), received[:80]
     assert [e["event_id"] for e in s.events()] == ["1"]
-    # The admin routes are on the same TLS listener.
+    # /healthz is on the TLS listener too.
     assert requests.get(f"https://127.0.0.1:{s.proc.port}/healthz", verify=str(cert), timeout=10).json() == {"status": "ok"}
 
 
@@ -164,5 +164,5 @@ def test_require_https_believes_x_forwarded_proto_only_from_a_trusted_proxy(proc
     assert sorted(e["event_id"] for e in s.events()) == ["5", "6"]
     assert 'spacehook_deliveries_total{outcome="insecure_transport"} 5' in s.metrics()
     assert "plain-HTTP delivery refused (server.require_https)" in s.proc.output()
-    # Health and metrics stay reachable over plain HTTP (probes and scrapes come from inside).
+    # /healthz stays reachable over plain HTTP (probes come from inside; /metrics is on the admin listener).
     assert requests.get(s.url + "/healthz", timeout=10).status_code == 200

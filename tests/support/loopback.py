@@ -63,6 +63,11 @@ class Proc:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def admin_url(self) -> str:
+        """`serve`'s admin listener (/metrics, /readyz, /admin): start it with --admin-listen 127.0.0.1:0."""
+        return f"http://127.0.0.1:{int(self.info['admin_port'])}"
+
     def output(self) -> str:
         if not self.log_path:
             return ""
@@ -239,8 +244,8 @@ class Serve:
         self.starts += 1
         name = f"serve-{self.starts}"
         ready = self.tmp / f"{name}.ready"
-        args = self.wrap + [self.bin, "serve", "--listen", f"127.0.0.1:{self.port}", "--store", self.store,
-                            "--config", str(self.config), "--ready-file", str(ready)]
+        args = self.wrap + [self.bin, "serve", "--listen", f"127.0.0.1:{self.port}", "--admin-listen", "127.0.0.1:0",
+                            "--store", self.store, "--config", str(self.config), "--ready-file", str(ready)]
         if self.log_format:
             args += ["--log-format", self.log_format]
         deadline = time.monotonic() + timeout
@@ -264,6 +269,10 @@ class Serve:
     @property
     def url(self):
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def admin_url(self):
+        return self.proc.admin_url
 
     @property
     def webhook_url(self):
@@ -291,7 +300,7 @@ class Serve:
         return json.loads(self.cli("dlq", "list", "--json", "--limit", "10000").stdout)["dead_letters"]
 
     def metrics(self):
-        return requests.get(self.url + "/metrics", timeout=10).text
+        return requests.get(self.admin_url + "/metrics", timeout=10).text
 
 
 class HttpReceiver:
