@@ -81,6 +81,11 @@ Json RunJson(const store::RunRecord& run, bool with_context) {
         {"lease_owner", run.lease_owner},
         {"lease_until", Time(run.lease_until)},
         {"last_error", run.last_error},
+        // The fingerprint of the rule version that planned the run (runner/stored_run.hpp): after a
+        // reload, runs planned before it still show, and run, the old version.
+        {"rule_version", run.context.is_object() && run.context.contains("fingerprint")
+                             ? run.context["fingerprint"]
+                             : Json(nullptr)},
     };
     if (with_context) out["context"] = run.context;
     return out;
