@@ -142,7 +142,8 @@ TEST_F(EngineTest, WorkIsDispatchedAndRunToTheEndThenTheEngineStops) {
     EXPECT_EQ(api_.Effects("folders_created"), 4);
     EXPECT_EQ(mailer_.Sent().size(), 2u);
     const auto rendered = registry_.RenderPrometheus();
-    EXPECT_NE(rendered.find("spacehook_runs_total{outcome=\"done\",rule=\"provision\"} 2"), std::string::npos) << rendered;
+    EXPECT_NE(rendered.find("spacehook_runs_total{outcome=\"done\",rule=\"provision\"} 2"), std::string::npos)
+        << rendered;
     EXPECT_NE(rendered.find("spacehook_dispatch_total{outcome=\"dispatched\"} 2"), std::string::npos);
     EXPECT_NE(rendered.find("spacehook_step_duration_seconds_count{kind=\"create_room\"} 2"),
               std::string::npos);

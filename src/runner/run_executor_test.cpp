@@ -124,7 +124,9 @@ TEST_F(RunExecutorTest, ARunExecutesItsStepsInOrderAndCheckpointsEachOutput) {
     EXPECT_EQ(api_.ParentOf(file_)->str(), folders["ids"][1].dump());
     EXPECT_NE(mailer_.Sent()[0].data.find("Subject: Room Client ACME.pdf"), std::string::npos);
     EXPECT_EQ(api_.Shares().at(0).at(0).id, testing::kJaneId);
-    EXPECT_EQ(registry_.GetCounter("spacehook_runs_total", "", {{"outcome", "done"}, {"rule", "provision"}}).Value(), 1u);
+    EXPECT_EQ(registry_.GetCounter("spacehook_runs_total", "", {{"outcome", "done"}, {"rule", "provision"}})
+                  .Value(),
+              1u);
 }
 
 TEST_F(RunExecutorTest, TransientFailuresBackOffExactlyAndTheRunResumesAtTheFailedStep) {
