@@ -72,14 +72,11 @@ Error ExplainRefusal(Error error, const SubscriptionRequest& request) {
     std::string hint;
     if (Contains(m, "blacklist")) {
         hint = fmt::format(
-            "DocSpace 3.7 refuses webhook URLs that resolve to private or loopback addresses (its SSRF "
-            "guard, "
-            "docs/docspace-api.md §1.9). Give a public URL (a reverse proxy or an HTTPS tunnel to this "
-            "service), or have "
-            "the "
-            "portal admin override `webhooks:blacklist` with a dummy entry such as [\"192.0.2.1/32\"]; an "
-            "empty "
-            "list probably does not lift the block (docs/docspace-api.md §4.12). URL: {}",
+            "DocSpace 3.7 refuses webhook URLs on blacklisted addresses: private or loopback IPs, written "
+            "as such or resolved from the host name (its SSRF guard, docs/docspace-api.md §1.10). Give a "
+            "public URL (a reverse proxy or an HTTPS tunnel to this service), or have the portal admin "
+            "override `webhooks:blacklist` with a dummy entry such as [\"192.0.2.1/32\"]; an empty list "
+            "probably does not lift the block (docs/docspace-api.md §4.12). URL: {}",
             request.url);
     } else if (Contains(m, "trigger") && Contains(m, "not available")) {
         hint = fmt::format(

@@ -167,6 +167,26 @@ Reply HandleControl(ControlTarget& t, const IncomingRequest& request, const std:
     if (what == "edit" && m == "POST") return Edit(t, *body);
     if (what == "api-keys" && m == "POST") return ApiKey(t, *body);
     if (what == "groups" && m == "POST") return CreateGroup(t, *body);
+    if (what == "sender" && segments.size() == 3 && segments[2] == "give-up" && m == "POST") {
+        const auto count = body->value("count", 0);
+        const auto status = body->value("status", 0);
+        const std::int64_t webhook = body->value("webhookId", static_cast<std::int64_t>(0));
+        if (count < 0 || (status != 0 && (status < 100 || status > 599))) {
+            return Problem(400, "count must not be negative; status is 0 (no answer) or 100..599");
+        }
+        t.GiveUpDeliveries(count, status, webhook);
+        return JsonReply(200, Json{{"count", count}, {"status", status}, {"webhookId", webhook}});
+    }
+    if (what == "webhooks" && segments.size() == 4 && segments[3] == "disable" && m == "POST") {
+        std::int64_t id = 0;
+        try {
+            id = std::stoll(segments[2]);
+        } catch (const std::exception&) {
+            return Problem(400, "webhook id must be a number");
+        }
+        if (!t.DisableWebhook(id)) return Problem(404, fmt::format("no webhook {}", id));
+        return JsonReply(200, Json{{"id", id}, {"enabled", false}});
+    }
     if (what == "wait-idle" && m == "POST") {
         const auto query = ParseQuery(request.query);
         std::int64_t timeout_ms = 5000;

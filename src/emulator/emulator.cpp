@@ -191,6 +191,16 @@ public:
     }
     FaultSet& Faults() override { return faults_; }
     PortalState& State() override { return state_; }
+    void GiveUpDeliveries(int count, int status, std::int64_t webhook_id) override {
+        sender_.GiveUp(count, status, webhook_id);
+    }
+    bool DisableWebhook(std::int64_t id) override {
+        if (!book_.Get(id)) return false;
+        book_.SetEnabled(id, false);
+        std::lock_guard lock(state_.mu);
+        state_.Count("webhooks_disabled_by_control");
+        return true;
+    }
 
     WebhookSender& sender() { return sender_; }
     std::string control_token() const { return options_.control_token; }
@@ -367,6 +377,12 @@ void Emulator::AddFault(FaultSpec fault) {
 }
 void Emulator::ClearFaults() {
     impl_->Faults().Clear();
+}
+void Emulator::GiveUpDeliveries(int count, int status, std::int64_t webhook_id) {
+    impl_->GiveUpDeliveries(count, status, webhook_id);
+}
+bool Emulator::DisableWebhook(std::int64_t id) {
+    return impl_->DisableWebhook(id);
 }
 
 Result<Json> Emulator::UploadFile(const UploadSpec& upload) {

@@ -150,6 +150,15 @@ public:
     /// Removes every fault and the latency.
     void ClearFaults();
 
+    // --- the sender and the portal's webhook housekeeping ------------------------------------------
+    /// The next `count` deliveries (of webhook `webhook_id`; 0 = any) never reach their receiver: every
+    /// attempt fails as if nothing answered (`status` 0) or the receiver answered `status`, and the
+    /// sender retries and gives up as DocSpace's does, logging each row (status, body, failure).
+    void GiveUpDeliveries(int count, int status = 0, std::int64_t webhook_id = 0);
+    /// Disables a webhook as the portal does after three days without a successful delivery (the
+    /// config stays, `enabled` false). False when there is no such webhook.
+    bool DisableWebhook(std::int64_t id);
+
     // --- acting as a person ---------------------------------------------------------------------------
     /// Uploads a file (see UploadSpec). Returns the FileDto as GET files/file/{id} would.
     Result<Json> UploadFile(const UploadSpec& upload);

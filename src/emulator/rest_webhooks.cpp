@@ -1,6 +1,7 @@
 // Webhook management (WebhooksController, docs/docspace-api.md §1.10, §1.11, §1.13): CRUD with the portal's
-// checks (trigger availability by role, secret policy, same name+uri, URL validator, HEAD probe), the
-// delivery log and manual retries.
+// checks in the portal's order (trigger availability by role, secret policy, URL validator, HEAD probe,
+// then the same name+uri on create), the delivery log with its filters, manual retries and the trigger
+// list.
 
 #include <fmt/format.h>
 
@@ -27,15 +28,24 @@ std::int64_t AdminOnlyTriggers() {
     return mask;
 }
 
+/// WebhookTriggerExtensions.IsAvailableFor(the caller's EmployeeType); 0 is "*" (All). Guests have none.
 bool TriggerAvailable(const User& user, std::int64_t bit) {
+    if (user.type == UserType::kGuest) return false;
     if (user.IsAdmin() || user.type == UserType::kRoomAdmin) return true;
     return (bit & AdminOnlyTriggers()) == 0;
 }
 
-std::int64_t KnownTriggerMask() {
-    std::int64_t mask = 0;
-    for (const auto& [name, bit] : docspace::AllTriggers()) mask |= bit;
-    return mask;
+/// The enum in its [Order]: "*", user, group, file (file.downloaded after file.moved), folder
+/// (folder.downloaded after folder.moved), room, form, agent.
+std::vector<std::string_view> TriggersInDisplayOrder() {
+    std::vector<std::string_view> names = {"*"};
+    for (const auto& [name, bit] : docspace::AllTriggers()) {
+        if (name == "file.downloaded" || name == "folder.downloaded") continue;
+        names.push_back(name);
+        if (name == "file.moved") names.push_back("file.downloaded");
+        if (name == "folder.moved") names.push_back("folder.downloaded");
+    }
+    return names;
 }
 
 /// PasswordSettingsManager.CheckPassword with the default policy (docs/docspace-api.md §1.11): 8-30
@@ -43,6 +53,21 @@ std::int64_t KnownTriggerMask() {
 bool SecretAcceptable(const std::string& secret) {
     if (secret.size() < 8 || secret.size() > 30) return false;
     return std::all_of(secret.begin(), secret.end(), [](unsigned char c) { return c >= 0x21 && c <= 0x7E; });
+}
+
+/// GetPasswordHelpMessage for the default policy.
+constexpr char kSecretPolicyMessage[] =
+    "Password must contain from 8 to 30 characters, only latin letters, no spaces";
+
+/// A plain DateTime as System.Text.Json writes it. The log's times are UTC (`Z`); the config's are
+/// tenant-local DateTimeKind.Local values, written with the server's offset (a UTC server here).
+std::string UtcDateTime(TimePoint t) {
+    return FormatIso8601(t);
+}
+std::string LocalDateTime(TimePoint t) {
+    auto text = FormatIso8601(t);
+    if (!text.empty() && text.back() == 'Z') text.pop_back();
+    return text + "+00:00";
 }
 
 OJson ConfigDto(const DtoContext& ctx, const WebhookConfig& c) {
@@ -57,31 +82,31 @@ OJson ConfigDto(const DtoContext& ctx, const WebhookConfig& c) {
     for (const auto& u : ctx.portal.users()) {
         if (u.id == c.created_by) o["createdBy"] = EmployeeDto(ctx, u);
     }
-    o["createdOn"] = ApiDateTime(c.created_on);
+    o["createdOn"] = LocalDateTime(c.created_on);
     for (const auto& u : ctx.portal.users()) {
         if (u.id == c.modified_by) o["modifiedBy"] = EmployeeDto(ctx, u);
     }
-    o["modifiedOn"] = ApiDateTime(c.modified_on);
-    if (c.last_failure_on) o["lastFailureOn"] = ApiDateTime(*c.last_failure_on);
+    o["modifiedOn"] = LocalDateTime(c.modified_on);
+    if (c.last_failure_on) o["lastFailureOn"] = LocalDateTime(*c.last_failure_on);
     if (!c.last_failure_content.empty()) o["lastFailureContent"] = c.last_failure_content;
-    if (c.last_success_on) o["lastSuccessOn"] = ApiDateTime(*c.last_success_on);
+    if (c.last_success_on) o["lastSuccessOn"] = LocalDateTime(*c.last_success_on);
     return o;
 }
 
-OJson LogDto(const WebhookLogEntry& e) {
+/// WebhooksLogDto as the mapper fills it from the row: `configName` flattened from the config, no
+/// `method` or `route` (the row has neither, and nulls are omitted).
+OJson LogDto(const WebhookLogEntry& e, const std::string& config_name) {
     OJson o = OJson::object();
     o["id"] = e.id;
-    o["configName"] = e.config_name;
+    o["configName"] = config_name;
     o["trigger"] = e.trigger;
-    o["creationTime"] = ApiDateTime(e.creation_time);
-    o["method"] = "POST";
-    o["route"] = "";
+    o["creationTime"] = UtcDateTime(e.creation_time);
     if (!e.request_headers.empty()) o["requestHeaders"] = e.request_headers;
     if (!e.request_payload.empty()) o["requestPayload"] = e.request_payload;
     if (!e.response_headers.empty()) o["responseHeaders"] = e.response_headers;
     if (!e.response_payload.empty()) o["responsePayload"] = e.response_payload;
     o["status"] = e.status;
-    if (e.delivery) o["delivery"] = ApiDateTime(*e.delivery);
+    if (e.delivery) o["delivery"] = UtcDateTime(*e.delivery);
     return o;
 }
 
@@ -157,61 +182,78 @@ std::optional<Reply> ReadConfigRequest(const ApiCall& call, const OJson& body, C
 /// CheckWebhook (docs/docspace-api.md §1.10) after the model checks: trigger availability, secret, URL
 /// validator, HEAD probe. `check_secret` is false when an update keeps the stored secret.
 std::optional<Reply> CheckWebhook(ApiServices& s, const ApiCall& call, const ConfigRequest& req,
-                                  bool check_secret, bool probe) {
-    if ((req.triggers & ~KnownTriggerMask()) != 0 ||
-        !TriggerAvailable(call.user, req.triggers == 0 ? 0 : req.triggers)) {
-        return call.Fail(BadArgument("Trigger is not available"));
-    }
-    if (check_secret && !SecretAcceptable(req.secret)) {
-        return call.Fail(BadArgument("Secret key must be 8 to 30 printable ASCII characters without spaces"));
-    }
-    const auto parsed = ParseHttpUrl(req.uri);
-    if (!parsed) return call.Fail(BadArgument("Webhook URL is not a valid http or https URL"));
-    if (s.state.options().ssrf_guard) {
-        bool blacklisted = false;
-        if (auto problem = ValidateWebhookUrl(req.uri, req.ssl, blacklisted))
-            return call.Fail(BadArgument(*problem));
-    }
-    if (probe) {
-        // HEAD only, 10 s, no redirects; certificates checked only when ssl=true.
-        const auto status = s.probe(req.uri, req.ssl);
-        if (!status) {
-            return call.Fail(Internal("System.Net.Http.HttpRequestException",
-                                      fmt::format("Connection refused ({}:{})", parsed->host, parsed->port)));
+                                  bool check_secret) {
+    // Only the flags the enum knows are checked; 0 (All) is not checked at all.
+    if (req.triggers != 0) {
+        for (const auto& [name, bit] : docspace::AllTriggers()) {
+            if ((req.triggers & bit) != 0 && !TriggerAvailable(call.user, bit)) {
+                return call.Fail(BadArgument("Trigger is not available"));
+            }
         }
-        if (*status < 200 || *status > 299) {
-            return call.Fail(
-                BadArgument("Webhook URL is not available. HEAD request is not response 200 http status."));
-        }
+    }
+    if (check_secret && !SecretAcceptable(req.secret)) return call.Fail(BadArgument(kSecretPolicyMessage));
+    bool blacklisted = false;
+    if (auto problem = ValidateWebhookUrl(req.uri, req.ssl, s.state.options().ssrf_guard, blacklisted)) {
+        return call.Fail(BadArgument(*problem));
+    }
+    // HEAD only, 10 s, no redirects; certificates checked only when ssl=true.
+    const auto status = s.probe(req.uri, req.ssl);
+    if (!status) {
+        const auto parsed = ParseHttpUrl(req.uri);
+        return call.Fail(Internal("System.Net.Http.HttpRequestException",
+                                  fmt::format("Connection refused ({}:{})", parsed ? parsed->host : req.uri,
+                                              parsed ? parsed->port : 0)));
+    }
+    if (*status < 200 || *status > 299) {
+        return call.Fail(BadArgument("Webhook URL is not available. HEAD request is not response 200 http status."));
     }
     return std::nullopt;
 }
 
-bool SameNameAndUri(ApiServices& s, const ConfigRequest& req, std::int64_t except_id) {
+bool SameNameAndUri(ApiServices& s, const ConfigRequest& req) {
     for (const auto& c : s.book.Configs()) {
-        if (c.id != except_id && c.name == req.name && c.uri == req.uri) return true;
+        if (c.name == req.name && c.uri == req.uri) return true;
     }
     return false;
 }
 
-bool Visible(const User& user, const WebhookConfig& c) {
-    return user.IsAdmin() || c.created_by == user.id;
-}
-
-std::optional<Reply> DenyGuests(const ApiCall& call) {
-    if (call.user.type == UserType::kGuest) return call.Fail(AccessDenied());
+/// CheckAdminPermissionsAsync: DocSpace admins manage every webhook; guests get 403; other users only
+/// their own (the portal may refuse them all with TenantDevToolsAccessSettings, not emulated).
+std::optional<Reply> RefuseGuests(const ApiCall& call) {
+    if (!call.user.IsAdmin() && call.user.type == UserType::kGuest) return call.Fail(AccessDenied());
     return std::nullopt;
 }
 
+/// For an existing config: a guest, or a non-admin who did not create it, gets 403.
+std::optional<Reply> RefuseOthers(const ApiCall& call, const WebhookConfig& c) {
+    if (auto denied = RefuseGuests(call)) return denied;
+    if (!call.user.IsAdmin() && c.created_by != call.user.id) return call.Fail(AccessDenied());
+    return std::nullopt;
+}
+
+/// An {id:int} route value; nullopt when it is not an int (the route does not match: 404, no body).
+std::optional<std::int64_t> IntRouteValue(const std::string& text) {
+    if (text.empty() || text.size() > 10) return std::nullopt;
+    if (!std::all_of(text.begin(), text.end(), [](char c) { return (c >= '0' && c <= '9') || c == '-'; }))
+        return std::nullopt;
+    try {
+        const auto value = std::stoll(text);
+        if (value < INT32_MIN || value > INT32_MAX) return std::nullopt;
+        return value;
+    } catch (const std::exception&) {
+        return std::nullopt;
+    }
+}
+
 Reply List(ApiServices& s, ApiCall& call) {
-    if (auto denied = DenyGuests(call)) return *denied;
+    if (auto denied = RefuseGuests(call)) return *denied;
     const auto ctx = s.state.Dto(&call.user);
     OJson list = OJson::array();
     for (const auto& c : s.book.Configs()) {
-        if (!Visible(call.user, c)) continue;
+        if (!call.user.IsAdmin() && c.created_by != call.user.id) continue;
         OJson item = OJson::object();
         item["configs"] = ConfigDto(ctx, c);
-        item["status"] = c.last_status;
+        item["status"] = s.book.ListStatus(c.id);
         list.push_back(std::move(item));
     }
     return call.Ok(std::move(list), CountMode::kAsyncStream);
@@ -219,15 +261,16 @@ Reply List(ApiServices& s, ApiCall& call) {
 
 // Unlocked: the HEAD probe must not hold the portal lock.
 Reply Create(ApiServices& s, ApiCall& call) {
-    if (auto denied = DenyGuests(call)) return *denied;
     OJson body;
     if (auto invalid = ParseBody(call, body)) return *invalid;
     ConfigRequest req;
     if (auto invalid = ReadConfigRequest(call, body, req, false)) return *invalid;
-    if (SameNameAndUri(s, req, 0)) {
+    if (auto denied = RefuseGuests(call)) return *denied;
+    if (auto failed = CheckWebhook(s, call, req, true)) return *failed;
+    // DbWorker.AddWebhookConfig: only after every check, the HEAD probe included.
+    if (SameNameAndUri(s, req)) {
         return call.Fail(BadArgument("Webhook with the same name and payload URL already exists"));
     }
-    if (auto failed = CheckWebhook(s, call, req, true, true)) return *failed;
     WebhookConfig c;
     c.name = req.name;
     c.uri = req.uri;
@@ -236,7 +279,7 @@ Reply Create(ApiServices& s, ApiCall& call) {
     c.ssl = req.ssl;
     c.triggers = req.triggers;
     c.target_id = req.target_id;
-    c.created_by = c.modified_by = call.user.id;
+    c.created_by = call.user.id;
     std::lock_guard lock(s.state.mu);
     c.created_on = c.modified_on = s.state.Now();
     const auto stored = s.book.Add(c);
@@ -249,23 +292,22 @@ Reply StoreChanged(ApiServices& s, const ApiCall& call, WebhookConfig& config, c
     config.modified_by = call.user.id;
     std::lock_guard lock(s.state.mu);
     config.modified_on = s.state.Now();
-    if (!s.book.Replace(config)) return call.Fail(NotFound("Webhook not found"));
+    if (!s.book.Replace(config)) return call.Fail(NotFound("The record could not be found"));
     s.state.Count(counter);
     return call.Ok(ConfigDto(s.state.Dto(&call.user), config));
 }
 
+/// UpdateWebhook: the checks (the HEAD probe included) come before the lookup, so a wrong id still
+/// probes; then 404, then 403. No name+uri check on update.
 Reply Update(ApiServices& s, ApiCall& call) {
-    if (auto denied = DenyGuests(call)) return *denied;
     OJson body;
     if (auto invalid = ParseBody(call, body)) return *invalid;
     ConfigRequest req;
     if (auto invalid = ReadConfigRequest(call, body, req, true)) return *invalid;
+    if (auto failed = CheckWebhook(s, call, req, !req.secret.empty())) return *failed;
     auto current = s.book.Get(*req.id);
-    if (!current || !Visible(call.user, *current)) return call.Fail(NotFound("Webhook not found"));
-    if (SameNameAndUri(s, req, current->id)) {
-        return call.Fail(BadArgument("Webhook with the same name and payload URL already exists"));
-    }
-    if (auto failed = CheckWebhook(s, call, req, !req.secret.empty(), true)) return *failed;
+    if (!current) return call.Fail(NotFound("The record could not be found"));
+    if (auto denied = RefuseOthers(call, *current)) return *denied;
     // Full replace (docs/docspace-api.md §1.13): omitted enabled -> false, triggers -> 0 (All), targetId ->
     // null; the secret is kept when omitted or empty.
     current->name = req.name;
@@ -278,158 +320,240 @@ Reply Update(ApiServices& s, ApiCall& call) {
     return StoreChanged(s, call, *current, "webhooks_updated");
 }
 
+/// EnableWebhook: 404, 403, then, when enabling, the whole CheckWebhook again on the stored config (the
+/// HEAD probe included); only `enabled` changes.
 Reply Enable(ApiServices& s, ApiCall& call) {
-    if (auto denied = DenyGuests(call)) return *denied;
     OJson body;
     if (auto invalid = ParseBody(call, body)) return *invalid;
     // The DTO's validation attributes require name and uri here too (docs/docspace-api.md §1.13).
     ConfigRequest req;
     if (auto invalid = ReadConfigRequest(call, body, req, true)) return *invalid;
     auto current = s.book.Get(*req.id);
-    if (!current || !Visible(call.user, *current)) return call.Fail(NotFound("Webhook not found"));
+    if (!current) return call.Fail(NotFound("The record could not be found"));
+    if (auto denied = RefuseOthers(call, *current)) return *denied;
     if (req.enabled) {
-        ConfigRequest probe_req = req;
-        probe_req.uri = current->uri;
-        probe_req.ssl = current->ssl;
-        probe_req.triggers = current->triggers;
-        if (auto failed = CheckWebhook(s, call, probe_req, false, true)) return *failed;
+        ConfigRequest stored;
+        stored.name = current->name;
+        stored.uri = current->uri;
+        stored.secret = current->secret;
+        stored.ssl = current->ssl;
+        stored.triggers = current->triggers;
+        if (auto failed = CheckWebhook(s, call, stored, !stored.secret.empty())) return *failed;
     }
     current->enabled = req.enabled;
     return StoreChanged(s, call, *current, "webhooks_enabled_changes");
 }
 
 Reply Remove(ApiServices& s, ApiCall& call) {
-    if (auto denied = DenyGuests(call)) return *denied;
-    std::int64_t id = 0;
-    try {
-        id = std::stoll(call.params[0]);
-    } catch (const std::exception&) {
-        return call.Invalid({{"id", {fmt::format("The value '{}' is not valid.", call.params[0])}}});
-    }
-    const auto current = s.book.Get(id);
-    if (!current || !Visible(call.user, *current)) return call.Fail(NotFound("Webhook not found"));
-    s.book.Remove(id);
+    const auto id = IntRouteValue(call.params[0]);
+    if (!id) return Reply::Empty(404);
+    const auto current = s.book.Get(*id);
+    if (!current) return call.Fail(NotFound("The record could not be found"));
+    if (auto denied = RefuseOthers(call, *current)) return *denied;
+    s.book.Remove(*id);
     s.state.Count("webhooks_deleted");
     return call.Ok(ConfigDto(s.state.Dto(&call.user), *current));
 }
 
+/// GetWebhookTriggers: every entry in [Order], `available` for the caller's type; guests are not
+/// refused (they see every entry unavailable).
 Reply Triggers(ApiServices& s, ApiCall& call) {
     (void)s;
-    if (auto denied = DenyGuests(call)) return *denied;
     OJson list = OJson::array();
-    OJson all = OJson::object();
-    all["name"] = "*";
-    all["id"] = 0;
-    all["available"] = true;
-    list.push_back(std::move(all));
-    for (const auto& [name, bit] : docspace::AllTriggers()) {
-        if (!TriggerAvailable(call.user, bit)) continue;  // filtered for the caller's role
+    for (const auto name : TriggersInDisplayOrder()) {
+        const auto bit = docspace::TriggerBit(name).value_or(0);
         OJson t = OJson::object();
         t["name"] = std::string(name);
         t["id"] = bit;
-        t["available"] = true;
+        t["available"] = TriggerAvailable(call.user, bit);
         list.push_back(std::move(t));
     }
     return call.Ok(std::move(list));
 }
 
-/// GET settings/webhooks/log: newest first, filtered, paged; `total` set (docs/docspace-api.md §1.13).
-Reply Log(ApiServices& s, ApiCall& call) {
-    if (auto denied = DenyGuests(call)) return *denied;
-    const auto configs = s.book.Configs();
-    auto own = [&](std::int64_t config_id) {
-        if (call.user.IsAdmin()) return true;
-        return std::any_of(configs.begin(), configs.end(), [&](const WebhookConfig& c) {
-            return c.id == config_id && c.created_by == call.user.id;
-        });
-    };
-    const auto from = ParseIso8601(call.Query("deliveryFrom").value_or(""));
-    const auto to = ParseIso8601(call.Query("deliveryTo").value_or(""));
-    const auto hook_uri = call.Query("hookUri");
-    const auto config_id = call.Query("configId");
-    const auto event_id = call.Query("eventId");
-    const auto user_id = call.Query("userId");
-    const auto trigger = call.Query("trigger");
-    int group_status = 0;
-    int start = 0;
-    int count = 100;
-    try {
-        group_status = std::stoi(call.Query("groupStatus").value_or("0"));
-        start = std::max(0, std::stoi(call.Query("startIndex").value_or("0")));
-        count = std::clamp(std::stoi(call.Query("count").value_or("100")), 1, 100);
-    } catch (const std::exception&) {
-        return call.Invalid({{"count", {"The value is not valid."}}});
+/// Query values of WebhookLogsRequestDto that failed to bind, as ASP.NET reports them.
+void BindError(std::map<std::string, std::vector<std::string>>& errors, const char* name,
+               const std::string& value) {
+    errors[name].push_back(fmt::format("The value '{}' is not valid.", value));
+}
+
+/// A WebhookTrigger query value: the number, or the C# member name in any case ("FileCreated"), never
+/// the dotted name.
+std::optional<std::int64_t> ParseTriggerQuery(const std::string& text) {
+    if (!text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+        try {
+            return std::stoll(text);
+        } catch (const std::exception&) {
+            return std::nullopt;
+        }
     }
+    const auto wanted = ToLower(text);
+    if (wanted == "all") return 0;
+    for (const auto& [name, bit] : docspace::AllTriggers()) {
+        std::string member;  // "form.filled.out" -> "formfilledout" (FormFilledOut)
+        for (char c : name) {
+            if (c != '.') member.push_back(c);
+        }
+        if (member == wanted) return bit;
+    }
+    return std::nullopt;
+}
+
+/// The WebhookGroupStatus a status falls in: 1 NotSent (0), 2 2xx, 4 3xx, 8 4xx, 16 5xx. DbWorker
+/// excludes the range of every flag not asked for, so a status below 200 other than 0 always passes.
+bool GroupStatusAdmits(int group_status, int status) {
+    if ((group_status & 1) == 0 && status == 0) return false;
+    if ((group_status & 2) == 0 && status >= 200 && status < 300) return false;
+    if ((group_status & 4) == 0 && status >= 300 && status < 400) return false;
+    if ((group_status & 8) == 0 && status >= 400 && status < 500) return false;
+    if ((group_status & 16) == 0 && status >= 500) return false;
+    return true;
+}
+
+/// GET settings/webhooks/log (GetWebhooksLogs + DbWorker.ReadJournal, docs/docspace-api.md §1.13): rows
+/// joined with their config (rows of a deleted config are gone), newest id first, filtered, then
+/// startIndex/count; `total` counts every row that passed the filters.
+Reply Log(ApiServices& s, ApiCall& call) {
+    if (auto denied = RefuseGuests(call)) return *denied;
+    std::map<std::string, std::vector<std::string>> errors;
+    auto integer = [&](const char* name, std::optional<std::int64_t>& out) {
+        const auto text = call.Query(name);
+        if (!text || text->empty()) return;
+        try {
+            std::size_t used = 0;
+            const auto value = std::stoll(*text, &used);
+            if (used != text->size() || value < INT32_MIN || value > INT32_MAX) throw std::out_of_range(*text);
+            out = value;
+        } catch (const std::exception&) {
+            BindError(errors, name, *text);
+        }
+    };
+    auto date = [&](const char* name, std::optional<TimePoint>& out) {
+        const auto text = call.Query(name);
+        if (!text || text->empty()) return;
+        out = ParseIso8601(*text);
+        if (!out) BindError(errors, name, *text);
+    };
+    std::optional<std::int64_t> config_id, event_id, group_status, count_value, start_value;
+    std::optional<TimePoint> from, to;
+    integer("configId", config_id);
+    integer("eventId", event_id);
+    integer("count", count_value);
+    integer("startIndex", start_value);
+    date("deliveryFrom", from);
+    date("deliveryTo", to);
+    if (const auto text = call.Query("groupStatus"); text && !text->empty()) {
+        try {
+            group_status = std::stoll(*text);
+        } catch (const std::exception&) {
+            BindError(errors, "groupStatus", *text);
+        }
+    }
+    std::optional<std::int64_t> trigger;
+    if (const auto text = call.Query("trigger"); text && !text->empty()) {
+        trigger = ParseTriggerQuery(*text);
+        if (!trigger) BindError(errors, "trigger", *text);
+    }
+    std::optional<std::string> user_id = call.Query("userId");
+    if (user_id && user_id->empty()) user_id.reset();
+    const auto count = count_value.value_or(100);
+    if (count_value && (count < 1 || count > 100)) {
+        errors["Count"].push_back("The field Count must be between 1 and 100.");
+    }
+    if (!errors.empty()) return call.Invalid(errors);
+    const auto start = start_value.value_or(0);
+    // EF's Skip with a negative offset fails in the database: an unhandled 500.
+    if (start < 0) return call.Fail(Internal("System.ArgumentException", "The OFFSET must not be negative."));
+    // Non-admins see only the rows of their own webhooks, whatever userId they ask for.
+    if (!call.user.IsAdmin()) user_id = call.user.id;
+    const auto hook_uri = call.Query("hookUri").value_or("");
+
+    std::map<std::int64_t, WebhookConfig> configs;
+    for (auto& c : s.book.Configs()) configs.emplace(c.id, std::move(c));
     std::vector<WebhookLogEntry> entries = s.book.Entries();
     std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) { return a.id > b.id; });
     OJson list = OJson::array();
     long long total = 0;
     for (const auto& e : entries) {
-        if (!own(e.config_id)) continue;
+        const auto config = configs.find(e.config_id);
+        if (config == configs.end()) continue;
+        const WebhookConfig& c = config->second;
+        if (user_id && !EqualsIgnoreCase(c.created_by, *user_id)) continue;
+        if (trigger && *trigger != 0 && e.trigger != *trigger) continue;
+        // Delivery is set on success only: a date filter keeps delivered rows alone.
         if (from && (!e.delivery || *e.delivery < *from)) continue;
         if (to && (!e.delivery || *e.delivery > *to)) continue;
-        if (hook_uri) {
-            const auto c = std::find_if(configs.begin(), configs.end(),
-                                        [&](const auto& x) { return x.id == e.config_id; });
-            if (c == configs.end() || c->uri != *hook_uri) continue;
-        }
-        if (config_id && std::to_string(e.config_id) != *config_id) continue;
-        if (event_id && std::to_string(e.id) != *event_id) continue;
-        if (user_id && ToLower(*user_id) != e.create_by) continue;
-        if (trigger && *trigger != e.trigger_name && *trigger != std::to_string(e.trigger)) continue;
-        if (group_status != 0) {
-            int bucket = 1;  // NotSent
-            if (e.finished && e.status >= 200 && e.status < 300) bucket = 2;
-            if (e.finished && e.status >= 300 && e.status < 400) bucket = 4;
-            if (e.finished && e.status >= 400 && e.status < 500) bucket = 8;
-            if (e.finished && e.status >= 500) bucket = 16;
-            if ((group_status & bucket) == 0) continue;
-        }
-        if (total >= start && static_cast<int>(list.size()) < count) list.push_back(LogDto(e));
+        if (!hook_uri.empty() && c.uri != hook_uri) continue;
+        if (config_id && e.config_id != *config_id) continue;
+        if (event_id && e.id != *event_id) continue;
+        if (group_status && *group_status != 0 && !GroupStatusAdmits(static_cast<int>(*group_status), e.status))
+            continue;
+        if (total >= start && static_cast<std::int64_t>(list.size()) < count) list.push_back(LogDto(e, c.name));
         ++total;
     }
     return call.Ok(std::move(list), CountMode::kAsyncStream, total);
 }
 
-std::optional<std::int64_t> RequeueOne(ApiServices& s, const ApiCall& call, std::int64_t log_id) {
+/// The log row of a retry, if the caller may retry it: kNotFound / kForbidden otherwise.
+std::optional<Reply> CheckRetry(ApiServices& s, const ApiCall& call, std::int64_t log_id, bool& skip) {
+    skip = false;
     const auto entry = s.book.Entry(log_id);
-    if (!entry) return std::nullopt;
+    const auto config = entry ? s.book.Get(entry->config_id) : std::nullopt;
+    if (!entry || !config) {
+        skip = true;
+        return call.Fail(NotFound("The record could not be found"));
+    }
+    if (auto denied = RefuseOthers(call, *config)) {
+        skip = true;
+        return denied;
+    }
+    return std::nullopt;
+}
+
+/// A manual retry as a new row, handed to the sender; its DTO.
+OJson RetryRow(ApiServices& s, const ApiCall& call, std::int64_t log_id) {
+    const auto fresh = s.book.Requeue(log_id, call.user.id);
+    s.state.Count("webhook_retries");
+    s.deliver(*fresh);
+    const auto entry = s.book.Entry(*fresh);
     const auto config = s.book.Get(entry->config_id);
-    if (!config || !Visible(call.user, *config)) return std::nullopt;
-    return s.book.Requeue(log_id, call.user.id);
+    return LogDto(*entry, config ? config->name : std::string());
 }
 
 /// PUT settings/webhook/{id}/retry: {id} is the log id; a manual retry is a new log row with a new id
 /// (docs/docspace-api.md §1.4, §1.13). Not rate-limited here (the portal's limiter is off by default, §2.3).
 Reply Retry(ApiServices& s, ApiCall& call) {
-    if (auto denied = DenyGuests(call)) return *denied;
-    std::int64_t id = 0;
-    try {
-        id = std::stoll(call.params[0]);
-    } catch (const std::exception&) {
-        return call.Invalid({{"id", {fmt::format("The value '{}' is not valid.", call.params[0])}}});
-    }
-    const auto fresh = RequeueOne(s, call, id);
-    if (!fresh) return call.Fail(NotFound("Webhook log entry not found"));
-    s.state.Count("webhook_retries");
-    s.deliver(*fresh);
-    return call.Ok(LogDto(*s.book.Entry(*fresh)));
+    const auto id = IntRouteValue(call.params[0]);
+    if (!id) return Reply::Empty(404);
+    if (*id == 0) return call.Fail(BadArgument("Id"));
+    bool skip = false;
+    if (auto refused = CheckRetry(s, call, *id, skip)) return *refused;
+    return call.Ok(RetryRow(s, call, *id));
 }
 
+/// PUT settings/webhook/retry {ids}: rows that are missing or not the caller's are skipped.
 Reply RetryMany(ApiServices& s, ApiCall& call) {
-    if (auto denied = DenyGuests(call)) return *denied;
     OJson body;
     if (auto invalid = ParseBody(call, body)) return *invalid;
     const OJson* ids = Field(body, "ids");
-    if (ids == nullptr || !ids->is_array()) return call.Invalid({{"Ids", {"The Ids field is required."}}});
-    OJson list = OJson::array();
-    for (const auto& v : *ids) {
-        if (!v.is_number_integer()) continue;
-        if (const auto fresh = RequeueOne(s, call, v.get<std::int64_t>())) {
-            s.state.Count("webhook_retries");
-            s.deliver(*fresh);
-            list.push_back(LogDto(*s.book.Entry(*fresh)));
+    std::vector<std::int64_t> wanted;
+    if (ids != nullptr && !ids->is_null()) {
+        if (!ids->is_array()) {
+            return call.Invalid({{"$.ids", {"The JSON value could not be converted to System.Collections.Generic.List`1[System.Int32]."}}});
         }
+        for (const auto& v : *ids) {
+            if (!v.is_number_integer()) {
+                return call.Invalid({{"$.ids", {"The JSON value could not be converted to System.Int32."}}});
+            }
+            wanted.push_back(v.get<std::int64_t>());
+        }
+    }
+    if (auto denied = RefuseGuests(call)) return *denied;
+    OJson list = OJson::array();
+    for (const auto id : wanted) {
+        bool skip = false;
+        (void)CheckRetry(s, call, id, skip);
+        if (!skip) list.push_back(RetryRow(s, call, id));
     }
     return call.Ok(std::move(list), CountMode::kAsyncStream);
 }

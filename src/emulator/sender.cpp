@@ -110,6 +110,7 @@ void WebhookSender::ClearAttempts() {
     std::lock_guard lock(mu_);
     attempts_.clear();
     counters_.clear();
+    give_up_ = GiveUpRule{};
 }
 
 std::map<std::string, std::int64_t> WebhookSender::Counters() const {
@@ -148,22 +149,38 @@ bool WebhookSender::Wait(std::chrono::milliseconds delay, std::uint64_t generati
     return !cv_.wait_for(lock, delay, [&] { return stopping_ || generation_ != generation; });
 }
 
+void WebhookSender::GiveUp(int count, int status, std::int64_t webhook_id) {
+    std::lock_guard lock(mu_);
+    give_up_ = GiveUpRule{count, status, webhook_id};
+}
+
+int WebhookSender::GiveUpLeft() const {
+    std::lock_guard lock(mu_);
+    return give_up_.count;
+}
+
+bool WebhookSender::TakeGiveUp(std::int64_t webhook_id, int& status) {
+    std::lock_guard lock(mu_);
+    if (give_up_.count <= 0) return false;
+    if (give_up_.webhook_id != 0 && give_up_.webhook_id != webhook_id) return false;
+    --give_up_.count;
+    status = give_up_.status;
+    return true;
+}
+
 void WebhookSender::Deliver(std::int64_t log_id, std::uint64_t generation) {
     auto entry = book_.Entry(log_id);
     if (!entry) return;
     // The config is read once per Send, as DocSpace does; later edits do not change this delivery.
     const auto config = book_.Get(entry->config_id);
-    if (!config) {
-        entry->status = 0;
-        entry->finished = true;
-        book_.UpdateEntry(*entry);
-        return;
-    }
+    if (!config) return;  // the row is not listed any more either: the log joins its config
 
-    if (options_.ssrf_guard) {
+    {
+        // UrlValidator runs before every send; the blacklist only with the SSRF guard on.
         bool blacklisted = false;
-        if (auto problem = ValidateWebhookUrl(config->uri, config->ssl, blacklisted)) {
-            // Blacklisted -> the config is deleted; any other validation failure disables it (§1.9).
+        if (auto problem = ValidateWebhookUrl(config->uri, config->ssl, options_.ssrf_guard, blacklisted)) {
+            // Blacklisted -> the config is deleted; any other validation failure disables it (§1.9). The
+            // row is left as published: status 0, the published body.
             if (blacklisted) {
                 book_.Remove(config->id);
                 Count("webhooks_deleted_blacklist");
@@ -171,15 +188,17 @@ void WebhookSender::Deliver(std::int64_t log_id, std::uint64_t generation) {
                 book_.SetEnabled(config->id, false);
                 Count("webhooks_disabled");
             }
-            entry->status = 0;
-            entry->finished = true;
-            book_.UpdateEntry(*entry);
             log::Warn(kLog, "webhook URL refused at send time",
                       {{"webhook", config->id}, {"reason", *problem}});
             return;
         }
     }
 
+    // Tests make the sender give up as if the receiver never answered (or answered `status`).
+    int forced_status = 0;
+    const bool forced = TakeGiveUp(config->id, forced_status);
+    // DocSpace reads the stored body once, then re-serializes it for every attempt (§1.9).
+    const std::string stored = entry->request_payload;
     const auto verify_tls = config->ssl;
     RetryFields retry;
     TimePoint previous_retry_on = clock_.Now();  // the first request time, for retry 1's lastFailureOn
@@ -187,6 +206,8 @@ void WebhookSender::Deliver(std::int64_t log_id, std::uint64_t generation) {
     int last_status = 0;
     bool http_failure = false;  // HttpRequestException (status or transport), not a timeout
     bool succeeded = false;
+    std::string response_payload;
+    std::string response_headers;
 
     for (int attempt = 0; attempt <= options_.retry_count; ++attempt) {
         if (attempt > 0) {
@@ -207,7 +228,7 @@ void WebhookSender::Deliver(std::int64_t log_id, std::uint64_t generation) {
             previous_retry_on = clock_.Now();
         }
         // Re-serialized and re-signed on every attempt (docs/docspace-api.md §1.3).
-        const std::string body = BuildWebhookBody(*entry, *config, attempt > 0 ? &retry : nullptr);
+        const std::string body = BuildAttemptBody(stored, entry->id, attempt > 0 ? &retry : nullptr);
         const std::string signature = "sha256=" + HmacSha256Hex(config->secret, body, true);
 
         httpc::Request request;
@@ -234,7 +255,14 @@ void WebhookSender::Deliver(std::int64_t log_id, std::uint64_t generation) {
                 .count();
 
         const auto request_start = std::chrono::steady_clock::now();
-        auto response = transport_(request, verify_tls);
+        Result<httpc::Response> response = Fail(ErrorCode::kUnavailable, "given up by the control API");
+        if (!forced) {
+            response = transport_(request, verify_tls);
+        } else if (forced_status != 0) {
+            httpc::Response answer;
+            answer.status = forced_status;
+            response = answer;
+        }
         record.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                                  std::chrono::steady_clock::now() - request_start)
                                  .count();
@@ -243,10 +271,10 @@ void WebhookSender::Deliver(std::int64_t log_id, std::uint64_t generation) {
         if (response) {
             last_status = response->status;
             record.status = response->status;
-            entry->response_payload = response->body;
-            entry->response_headers = HeadersJson(response->headers);
             if (Is2xx(response->status)) {
                 succeeded = true;
+                response_payload = response->body;
+                response_headers = HeadersJson(response->headers);
             } else {
                 last_error = StatusFailureText(response->status);
                 http_failure = true;
@@ -257,16 +285,12 @@ void WebhookSender::Deliver(std::int64_t log_id, std::uint64_t generation) {
                 "The request was canceled due to the configured HttpClient.Timeout of {} seconds elapsing.",
                 options_.timeout.count() / 1000);
             http_failure = false;
-            entry->response_payload.clear();
-            entry->response_headers.clear();
         } else {
             last_status = 0;  // never answered
             const auto parsed = ParseHttpUrl(config->uri);
             last_error = parsed ? fmt::format("Connection refused ({}:{})", parsed->host, parsed->port)
                                 : "An error occurred while sending the request.";
             http_failure = true;
-            entry->response_payload.clear();
-            entry->response_headers.clear();
         }
         record.error = succeeded ? std::string() : last_error;
         {
@@ -278,25 +302,32 @@ void WebhookSender::Deliver(std::int64_t log_id, std::uint64_t generation) {
     }
 
     const auto now = clock_.Now();
+    if (!succeeded && last_status == 410) {
+        // After the retries, a final 410 Gone deletes the subscription (docs/docspace-api.md §1.9) before
+        // the row is updated: the row keeps its published body and status 0, and goes with its config.
+        book_.Remove(config->id);
+        Count("deliveries_failed");
+        Count("webhooks_deleted_gone");
+        log::Info(kLog, "webhook deleted after 410 Gone", {{"webhook", config->id}});
+        return;
+    }
     entry->status = last_status;
     entry->finished = true;
     if (succeeded) {
         entry->delivery = now;
+        entry->response_payload = response_payload;
+        entry->response_headers = response_headers;
         book_.UpdateEntry(*entry);
         book_.MarkSuccess(config->id, now, last_status);
         Count("deliveries_succeeded");
         return;
     }
+    // The log keeps the failure's message as the response and no response headers.
+    entry->response_payload = last_error;
+    entry->response_headers.clear();
     book_.UpdateEntry(*entry);
     book_.MarkFailure(config->id, now, last_error, last_status);
     Count("deliveries_failed");
-    if (last_status == 410) {
-        // After the retries, a final 410 Gone deletes the subscription (docs/docspace-api.md §1.9).
-        book_.Remove(config->id);
-        Count("webhooks_deleted_gone");
-        log::Info(kLog, "webhook deleted after 410 Gone", {{"webhook", config->id}});
-        return;
-    }
     if (http_failure) {
         const auto fresh = book_.Get(config->id);
         const WebhookConfig& current = fresh ? *fresh : *config;

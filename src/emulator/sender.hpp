@@ -74,6 +74,12 @@ public:
     void CancelAll();
     /// True once nothing is queued or running, within `timeout`.
     bool WaitIdle(std::chrono::milliseconds timeout) const;
+    /// The next `count` deliveries (of `webhook_id`; 0 = any) never reach the receiver: every attempt
+    /// fails as if nothing answered (`status` 0) or the receiver answered `status`, so the sender
+    /// retries and gives up exactly as it would. Replaces an earlier rule.
+    void GiveUp(int count, int status, std::int64_t webhook_id);
+    /// Deliveries still to give up on.
+    [[nodiscard]] int GiveUpLeft() const;
 
     [[nodiscard]] std::vector<AttemptRecord> Attempts() const;
     void ClearAttempts();
@@ -86,6 +92,14 @@ private:
     /// Sleeps up to `delay`; false when stopped or cancelled meanwhile.
     bool Wait(std::chrono::milliseconds delay, std::uint64_t generation);
     void Count(const std::string& name);
+    /// Consumes one use of the give-up rule for a delivery of `webhook_id`.
+    bool TakeGiveUp(std::int64_t webhook_id, int& status);
+
+    struct GiveUpRule {
+        int count = 0;
+        int status = 0;
+        std::int64_t webhook_id = 0;
+    };
 
     WebhookBook& book_;
     const Clock& clock_;
@@ -102,6 +116,7 @@ private:
     std::vector<std::thread> threads_;
     std::vector<AttemptRecord> attempts_;
     std::map<std::string, std::int64_t> counters_;
+    GiveUpRule give_up_;
     const std::chrono::steady_clock::time_point epoch_ = std::chrono::steady_clock::now();
 };
 

@@ -116,17 +116,41 @@ bool IsBlacklistedAddress(std::string_view ip) {
     return false;
 }
 
-std::optional<std::string> ValidateWebhookUrl(std::string_view url, bool require_https, bool& blacklisted) {
+std::optional<std::string> ValidateWebhookUrl(std::string_view url, bool require_https, bool use_blacklist,
+                                              bool& blacklisted) {
     blacklisted = false;
+    if (Trim(url).empty()) return "URL is null or empty";
+    // Uri.TryCreate(url, UriKind.Absolute): a scheme, "://" and a host.
+    const auto sep = url.find("://");
+    const auto scheme_ok = sep != std::string_view::npos && sep > 0 &&
+                           std::all_of(url.begin(), url.begin() + static_cast<std::ptrdiff_t>(sep), [](char c) {
+                               return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '+' || c == '-' ||
+                                      c == '.';
+                           });
+    if (!scheme_ok) return "Invalid URL format";
+    const std::string scheme = ToLower(url.substr(0, sep));
+    if (scheme != "http" && scheme != "https") {
+        return "Invalid URL scheme: " + scheme + ". Only http and https are allowed";
+    }
     const auto parsed = ParseHttpUrl(url);
-    if (!parsed) return "URL is not a valid http or https URL";
-    if (require_https && parsed->scheme != "https") return "URL must use the HTTPS scheme";
+    if (!parsed) return "Invalid URL format";
+    if (require_https && parsed->scheme != "https") return "HTTPS is required";
+    unsigned char literal[16] = {};
+    const bool is_ip = inet_pton(AF_INET, parsed->host.c_str(), literal) == 1 ||
+                       inet_pton(AF_INET6, parsed->host.c_str(), literal) == 1;
+    if (is_ip) {
+        if (use_blacklist && IsBlacklistedAddress(parsed->host)) {
+            blacklisted = true;
+            return "URL host is in the blacklist";
+        }
+        return std::nullopt;
+    }
     addrinfo hints{};
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     addrinfo* result = nullptr;
     if (getaddrinfo(parsed->host.c_str(), nullptr, &hints, &result) != 0 || result == nullptr) {
-        return "URL host could not be resolved";
+        return "DNS resolution failed for " + parsed->host;
     }
     bool bad = false;
     for (addrinfo* ai = result; ai != nullptr; ai = ai->ai_next) {
@@ -143,7 +167,7 @@ std::optional<std::string> ValidateWebhookUrl(std::string_view url, bool require
         }
     }
     freeaddrinfo(result);
-    if (bad) {
+    if (use_blacklist && bad) {
         blacklisted = true;
         return "URL resolves to a blacklisted IP address";
     }

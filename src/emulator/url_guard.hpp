@@ -21,10 +21,14 @@ std::optional<ParsedUrl> ParseHttpUrl(std::string_view url);
 /// fe80::/10 (docs/docspace-api.md §1.9).
 bool IsBlacklistedAddress(std::string_view ip);
 
-/// DocSpace 3.7's UrlValidator as far as the emulator enforces it (docs/docspace-api.md §1.9, §1.10): an
-/// http(s) URL, https when `require_https`, and every resolved address outside the blacklist. Returns
-/// the validator's message on failure ("URL resolves to a blacklisted IP address"), nullopt when OK.
-/// `blacklisted` is set when the failure is the blacklist (the sender deletes such configs).
-std::optional<std::string> ValidateWebhookUrl(std::string_view url, bool require_https, bool& blacklisted);
+/// DocSpace 3.7's UrlValidator.ValidateAsync (docs/docspace-api.md §1.10), in its order and with its
+/// messages: "URL is null or empty", "Invalid URL format", "Invalid URL scheme: ftp. Only http and https
+/// are allowed", "HTTPS is required" (when `require_https`), "URL host is in the blacklist" (a literal
+/// IP), "DNS resolution failed for <host>", "URL resolves to a blacklisted IP address". `use_blacklist`
+/// false skips the two blacklist checks, as on a portal whose admin set `webhooks:blacklist` to a dummy
+/// entry (§4.12). nullopt when valid; `blacklisted` is set when the blacklist refused it (the sender
+/// deletes such configs).
+std::optional<std::string> ValidateWebhookUrl(std::string_view url, bool require_https, bool use_blacklist,
+                                              bool& blacklisted);
 
 }  // namespace spacehook::emulator

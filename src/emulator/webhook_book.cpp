@@ -4,11 +4,10 @@
 
 namespace spacehook::emulator {
 
-std::string BuildWebhookBody(const WebhookLogEntry& entry, const WebhookConfig& config,
-                             const RetryFields* retry) {
-    // WhenWritingDefault (docs/docspace-api.md §1.4): Guid.Empty createBy and a 0 triggerId are omitted.
+std::string BuildPublishedBody(const WebhookLogEntry& entry, const WebhookConfig& config) {
+    // WhenWritingDefault (docs/docspace-api.md §1.4): Guid.Empty createBy, a 0 triggerId and the 0 event
+    // id (the row has no id yet when the body is made) are omitted.
     OJson event = OJson::object();
-    event["id"] = entry.id;
     event["createOn"] = FormatIso8601(entry.creation_time);
     if (!entry.create_by.empty() && entry.create_by != "00000000-0000-0000-0000-000000000000") {
         event["createBy"] = entry.create_by;
@@ -24,25 +23,50 @@ std::string BuildWebhookBody(const WebhookLogEntry& entry, const WebhookConfig& 
     for (auto name : docspace::TriggerNames(config.triggers)) triggers.push_back(std::string(name));
     webhook["triggers"] = std::move(triggers);
     if (!entry.target.is_null()) webhook["target"] = entry.target;
-    if (retry != nullptr) {
-        webhook["lastFailureOn"] = FormatIso8601(retry->last_failure_on);
-        if (!retry->last_failure_content.empty()) webhook["lastFailureContent"] = retry->last_failure_content;
-        if (retry->last_success_on) {
-            // Read back from the DB as DateTimeKind.Unspecified: no `Z` (docs/docspace-api.md §1.4, §1.6
-            // example).
-            auto text = FormatIso8601(*retry->last_success_on);
-            if (!text.empty() && text.back() == 'Z') text.pop_back();
-            webhook["lastSuccessOn"] = text;
-        }
-        webhook["retryCount"] = retry->retry_count;
-        webhook["retryOn"] = FormatIso8601(retry->retry_on);
-    }
 
     OJson body = OJson::object();
     body["event"] = std::move(event);
     body["payload"] = entry.payload;
     body["webhook"] = std::move(webhook);
     return WriteStj(body);
+}
+
+std::string BuildAttemptBody(std::string_view stored, std::int64_t log_id, const RetryFields* retry) {
+    OJson body = OJson::parse(stored, nullptr, /*allow_exceptions=*/false);
+    if (body.is_discarded() || !body.is_object()) return std::string(stored);
+    // WebhookPayloadEventInfo declares Id first: the id leads the event block.
+    OJson event = OJson::object();
+    event["id"] = log_id;
+    if (body.contains("event") && body["event"].is_object()) {
+        for (auto it = body["event"].begin(); it != body["event"].end(); ++it) {
+            if (it.key() != "id") event[it.key()] = it.value();
+        }
+    }
+    body["event"] = std::move(event);
+    if (body.contains("webhook") && body["webhook"].is_object()) {
+        OJson& webhook = body["webhook"];
+        for (const char* key : {"lastFailureOn", "lastFailureContent", "lastSuccessOn", "retryCount", "retryOn"}) {
+            webhook.erase(key);
+        }
+        if (retry != nullptr) {
+            webhook["lastFailureOn"] = FormatIso8601(retry->last_failure_on);
+            if (!retry->last_failure_content.empty()) webhook["lastFailureContent"] = retry->last_failure_content;
+            if (retry->last_success_on) {
+                // Read back from the DB as DateTimeKind.Unspecified: no `Z` (docs/docspace-api.md §1.4).
+                auto text = FormatIso8601(*retry->last_success_on);
+                if (!text.empty() && text.back() == 'Z') text.pop_back();
+                webhook["lastSuccessOn"] = text;
+            }
+            webhook["retryCount"] = retry->retry_count;
+            webhook["retryOn"] = FormatIso8601(retry->retry_on);
+        }
+    }
+    return WriteStj(body);
+}
+
+std::string BuildWebhookBody(const WebhookLogEntry& entry, const WebhookConfig& config,
+                             const RetryFields* retry) {
+    return BuildAttemptBody(BuildPublishedBody(entry, config), entry.id, retry);
 }
 
 std::vector<std::int64_t> WebhookBook::Publish(
@@ -85,6 +109,7 @@ std::vector<std::int64_t> WebhookBook::Publish(
             e.target["id"] = entity_id_json;
             e.target["type"] = trigger.substr(0, dot);
         }
+        e.request_payload = BuildPublishedBody(e, c);
         ids.push_back(e.id);
         log_.emplace(e.id, std::move(e));
     }
@@ -105,6 +130,7 @@ std::optional<std::int64_t> WebhookBook::Requeue(std::int64_t log_id, const std:
     e.create_by = acting_user;
     e.payload = it->second.payload;
     e.target = it->second.target;
+    e.request_payload = it->second.request_payload;
     const auto id = e.id;
     log_.emplace(id, std::move(e));
     return id;
@@ -154,6 +180,7 @@ void WebhookBook::MarkSuccess(std::int64_t config_id, TimePoint when, int status
     if (auto it = configs_.find(config_id); it != configs_.end()) {
         it->second.last_success_on = when;
         it->second.last_status = status;
+        it->second.modified_on = when;
     }
 }
 
@@ -164,12 +191,28 @@ void WebhookBook::MarkFailure(std::int64_t config_id, TimePoint when, const std:
         it->second.last_failure_on = when;
         it->second.last_failure_content = content;
         it->second.last_status = status;
+        it->second.modified_on = when;
     }
 }
 
 void WebhookBook::SetEnabled(std::int64_t config_id, bool enabled) {
     std::lock_guard lock(mu_);
     if (auto it = configs_.find(config_id); it != configs_.end()) it->second.enabled = enabled;
+}
+
+int WebhookBook::ListStatus(std::int64_t config_id) const {
+    std::lock_guard lock(mu_);
+    const WebhookLogEntry* newest_delivered = nullptr;
+    const WebhookLogEntry* oldest = nullptr;
+    for (const auto& [id, e] : log_) {
+        if (e.config_id != config_id) continue;
+        if (oldest == nullptr) oldest = &e;
+        if (e.delivery && (newest_delivered == nullptr || *e.delivery >= *newest_delivered->delivery)) {
+            newest_delivered = &e;
+        }
+    }
+    if (newest_delivered != nullptr) return newest_delivered->status;
+    return oldest != nullptr ? oldest->status : 0;
 }
 
 std::optional<WebhookLogEntry> WebhookBook::Entry(std::int64_t log_id) const {

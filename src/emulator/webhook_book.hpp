@@ -31,7 +31,7 @@ struct WebhookConfig {
     std::optional<TimePoint> last_failure_on;
     std::string last_failure_content;
     std::optional<TimePoint> last_success_on;
-    int last_status = 0;  ///< status of the last finished delivery, for GET settings/webhook
+    int last_status = 0;  ///< status of the last finished delivery (state dump)
 };
 
 /// One webhook journal row: one event for one config. Its id is `event.id` and survives automatic
@@ -46,12 +46,15 @@ struct WebhookLogEntry {
     std::string create_by;      ///< acting user GUID
     OJson payload;
     OJson target;  ///< `webhook.target` ({id, type}) or null
+    /// The body as published (event.id omitted, no retry fields) until the sender replaces it with the
+    /// exact last body it sent. A manual retry copies it, so its event keeps the first createOn and
+    /// createBy (docs/docspace-api.md §1.13).
+    std::string request_payload;
     // Outcome, filled by the sender.
-    std::string request_headers;  ///< JSON text, as the portal's log stores it
-    std::string request_payload;  ///< the exact last body sent
-    std::string response_headers;
-    std::string response_payload;
-    int status = 0;
+    std::string request_headers;   ///< JSON text, as the portal's log stores it
+    std::string response_headers;  ///< success only; empty (null) after a failure
+    std::string response_payload;  ///< the answer's body, or the failure's message
+    int status = 0;                ///< 0 until something answered (and when nothing ever did)
     std::optional<TimePoint> delivery;  ///< set on success only
     bool finished = false;
 };
@@ -66,8 +69,15 @@ struct RetryFields {
     TimePoint retry_on{};
 };
 
-/// The exact body: `{"event":{...},"payload":...,"webhook":{...}}` in that order, compact STJ JSON
-/// with defaults omitted (docs/docspace-api.md §1.3, §1.4).
+/// The body WebhookPublisher stores in the log row: `{"event":{...},"payload":...,"webhook":{...}}` in
+/// that order, compact STJ JSON with defaults omitted, so event.id (0 until the row exists) is absent
+/// (docs/docspace-api.md §1.3, §1.4).
+std::string BuildPublishedBody(const WebhookLogEntry& entry, const WebhookConfig& config);
+/// What the sender puts on the wire: the stored body read back, event.id set to the row's id, the retry
+/// fields of attempt `retry` (none on the first try) in place of any stored ones, written again
+/// (docs/docspace-api.md §1.9). The stored body's event and webhook blocks are kept as they were.
+std::string BuildAttemptBody(std::string_view stored, std::int64_t log_id, const RetryFields* retry);
+/// BuildAttemptBody over BuildPublishedBody: the body of a row that was never sent.
 std::string BuildWebhookBody(const WebhookLogEntry& entry, const WebhookConfig& config,
                              const RetryFields* retry);
 
@@ -83,8 +93,9 @@ public:
         const std::string& trigger, const OJson& payload, const std::string& entity_id,
         const OJson& entity_id_json, const std::string& acting_user,
         const std::function<bool(const std::string& creator)>& creator_can_read);
-    /// A manual retry: a new row (new id, new createOn) copying the old row's event. nullopt when the
-    /// old row or its config is gone.
+    /// A manual retry: a new row (new id and creation time, `acting_user` as its user) holding the old
+    /// row's last body, whose event keeps its createOn and createBy. nullopt when the old row or its
+    /// config is gone.
     std::optional<std::int64_t> Requeue(std::int64_t log_id, const std::string& acting_user);
 
     // Configs.
@@ -93,11 +104,15 @@ public:
     bool Replace(const WebhookConfig& config);
     std::optional<WebhookConfig> Remove(std::int64_t id);
     [[nodiscard]] std::vector<WebhookConfig> Configs() const;
-    /// Success bookkeeping: lastSuccessOn, last status.
+    /// Success bookkeeping: lastSuccessOn, last status, modifiedOn (the sender saves the config).
     void MarkSuccess(std::int64_t config_id, TimePoint when, int status);
-    /// Final failure bookkeeping: lastFailureOn/Content, last status.
+    /// Final failure bookkeeping: lastFailureOn/Content, last status, modifiedOn.
     void MarkFailure(std::int64_t config_id, TimePoint when, const std::string& content, int status);
     void SetEnabled(std::int64_t config_id, bool enabled);
+    /// The `status` GET settings/webhook shows next to a config: the status of its most recently
+    /// delivered row (so a 2xx once anything was delivered), else of its oldest row, else 0
+    /// (WebhooksConfigWithStatusAsync orders the rows by `delivery` descending, nulls last).
+    [[nodiscard]] int ListStatus(std::int64_t config_id) const;
 
     // Journal.
     [[nodiscard]] std::optional<WebhookLogEntry> Entry(std::int64_t log_id) const;

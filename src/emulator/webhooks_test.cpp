@@ -2,7 +2,9 @@
 // checks, signed bodies, event pairs, filters, the journal, manual retries, 410 and the retry schedule.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -126,14 +128,22 @@ TEST_F(WebhooksTest, SsrfGuardRefusesLoopbackAndPlainHttpWithSsl) {
     Options options = RunningEmulator::FastOptions();
     options.ssrf_guard = true;
     RunningEmulator guarded(options);
+    // A literal IP is judged as written; a host name by what it resolves to (UrlValidator's two messages).
     const auto a = guarded.api->Post("/api/2.0/settings/webhook", kOwnerKey,
                                      Json{{"name", "x"}, {"uri", receiver.url()}, {"secretKey", kSecret}});
     EXPECT_EQ(a.status, 400);
-    EXPECT_EQ(a.json["error"]["message"], "URL resolves to a blacklisted IP address");
+    EXPECT_EQ(a.json["error"]["message"], "URL host is in the blacklist");
+    std::string by_name = receiver.url();
+    by_name.replace(by_name.find("127.0.0.1"), 9, "localhost");
+    const auto named = guarded.api->Post("/api/2.0/settings/webhook", kOwnerKey,
+                                         Json{{"name", "x"}, {"uri", by_name}, {"secretKey", kSecret}});
+    EXPECT_EQ(named.status, 400);
+    EXPECT_EQ(named.json["error"]["message"], "URL resolves to a blacklisted IP address");
     const auto ssl = guarded.api->Post(
         "/api/2.0/settings/webhook", kOwnerKey,
         Json{{"name", "y"}, {"uri", "http://hooks.example.com/x"}, {"secretKey", kSecret}, {"ssl", true}});
     EXPECT_EQ(ssl.status, 400);
+    EXPECT_EQ(ssl.json["error"]["message"], "HTTPS is required");
 }
 
 TEST_F(WebhooksTest, PutIsAFullReplace) {
@@ -285,19 +295,36 @@ TEST_F(WebhooksTest, JournalAndManualRetry) {
     EXPECT_GE(two.json["total"].get<int>(), 1);
 }
 
-TEST_F(WebhooksTest, TriggerListIsFilteredByRole) {
+TEST_F(WebhooksTest, TriggerListMarksAvailabilityByRole) {
+    // GetWebhookTriggers lists every entry with `available` for the caller's type; guests are not refused.
     const auto admin = api.Get("/api/2.0/settings/webhook/triggers", kOwnerKey).response();
     const auto user = api.Get("/api/2.0/settings/webhook/triggers", kJaneKey).response();
-    auto has = [](const Json& list, const std::string& name) {
+    const auto guest = api.Get("/api/2.0/settings/webhook/triggers", kGuestKey);
+    auto available = [](const Json& list, const std::string& name) -> std::optional<bool> {
         for (const auto& t : list) {
-            if (t["name"] == name) return true;
+            if (t["name"] == name) return t["available"].get<bool>();
         }
-        return false;
+        return std::nullopt;
     };
-    EXPECT_TRUE(has(admin, "user.created"));
-    EXPECT_FALSE(has(user, "user.created"));
-    EXPECT_TRUE(has(user, "file.created"));
-    EXPECT_EQ(api.Get("/api/2.0/settings/webhook/triggers", kGuestKey).status, 403);
+    EXPECT_EQ(available(admin, "user.created"), true);
+    EXPECT_EQ(available(user, "user.created"), false);
+    EXPECT_EQ(available(user, "file.created"), true);
+    ASSERT_EQ(guest.status, 200) << guest.body;
+    EXPECT_EQ(available(guest.response(), "file.created"), false);
+    EXPECT_EQ(available(guest.response(), "*"), false);
+    // "*" and the 36 triggers, in the enum's [Order]: the downloads follow the moves.
+    ASSERT_EQ(admin.size(), 37U);
+    EXPECT_EQ(admin[0]["name"], "*");
+    EXPECT_EQ(admin[0]["id"], 0);
+    std::vector<std::string> names;
+    for (const auto& t : admin) names.push_back(t["name"]);
+    const auto at = [&](const std::string& n) {
+        return std::find(names.begin(), names.end(), n) - names.begin();
+    };
+    EXPECT_EQ(at("file.downloaded"), at("file.moved") + 1);
+    EXPECT_EQ(at("folder.created"), at("file.downloaded") + 1);
+    EXPECT_EQ(at("folder.downloaded"), at("folder.moved") + 1);
+    EXPECT_EQ(at("agent.deleted"), 36);
 }
 
 }  // namespace
