@@ -168,8 +168,8 @@ Result<SubscriptionReport> SyncSubscription(Api& api, const SubscriptionRequest&
         auto available = api.ListTriggers();
         if (!available && available.error().code == ErrorCode::kUnauthorized) return Fail(available.error());
         if (available && !available->empty()) {
-            // The list is filtered for the caller's role (docs/docspace-api.md §1.5): a trigger is refused
-            // when it is missing from the list or listed with available:false.
+            // Every entry is listed with `available` for the caller's role (docs/docspace-api.md §1.5); a
+            // trigger missing from the list (a portal older than it) is refused as well.
             std::int64_t allowed = 0;
             for (const auto& info : *available) {
                 if (info.available) allowed |= info.id;

@@ -328,10 +328,14 @@ OJson UserInfoPayload(const User& u) {
     if (!u.email.empty()) o["email"] = u.email;
     o["lastModified"] = FormatIso8601(u.last_modified, true);
     o["tenantId"] = 1;
-    if (u.status == 1) o["isActive"] = true;
+    // IsActive => ActivationStatus.HasFlag(Activated): a person who has not accepted an invitation has
+    // none (docs/docspace-api.md §1.6), whatever their status.
+    const bool active = (u.activation_status & 1) != 0;
+    if (active) o["isActive"] = true;
     if (!u.culture.empty()) o["cultureName"] = u.culture;
     o["createDate"] = FormatIso8601(u.created);
     if (!u.created_by.empty()) o["createdBy"] = u.created_by;
+    if (!active) o["checkActivation"] = true;  // CheckActivation => !IsActive
     return o;
 }
 
