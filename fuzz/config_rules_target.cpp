@@ -12,6 +12,7 @@
 #include "rules/event.hpp"
 #include "rules/explain.hpp"
 #include "rules/facts.hpp"
+#include "steps/catalog.hpp"
 
 namespace spacehook::fuzz {
 
@@ -153,7 +154,7 @@ void PlanAndRender(const rules::CompiledRules& compiled) {
                 const auto& step = run.steps[i];
                 // A planned run is stored as JSON text and executed later, perhaps by another process:
                 // its steps must survive that round trip (dump() throws on text that is not UTF-8).
-                auto restored = rules::Step::FromJson(Json::parse(step.ToJson().dump()));
+                auto restored = rules::Step::FromJson(Json::parse(step.ToJson().dump()), steps::Kinds());
                 Require(static_cast<bool>(restored), "a compiled step does not round-trip through JSON");
                 auto rendered = rules::RenderStepInput(step, run.context);
                 auto again = rules::RenderStepInput(*restored, run.context);
@@ -186,7 +187,7 @@ void FuzzConfigRules(std::string_view input) {
 
     // The rules are compiled on their own too: a service-config error in the same file must not keep the
     // compiler from being exercised.
-    auto compiled = rules::Compile(documents);
+    auto compiled = rules::Compile(documents, steps::Kinds());
     if (compiled) {
         PlanAndRender(*compiled);
     } else {
@@ -202,7 +203,7 @@ void FuzzConfigRules(std::string_view input) {
     rules::CompileOptions options;
     options.chat_channels.emplace();
     for (const auto& [name, channel] : config->chat_channels) options.chat_channels->insert(name);
-    auto with_channels = rules::Compile(config->documents, options);
+    auto with_channels = rules::Compile(config->documents, steps::Kinds(), options);
     if (with_channels) {
         PlanAndRender(*with_channels);
     } else {

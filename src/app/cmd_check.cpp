@@ -9,6 +9,7 @@
 #include "config/service_config.hpp"
 #include "rules/compiled_rules.hpp"
 #include "rules/explain.hpp"
+#include "steps/catalog.hpp"
 
 namespace spacehook::app {
 
@@ -27,7 +28,7 @@ int RunCheck(const CheckArgs& args) {
     rules::CompileOptions options;
     options.chat_channels.emplace();
     for (const auto& [name, channel] : config->chat_channels) options.chat_channels->insert(name);
-    auto compiled = rules::Compile(config->documents, options);
+    auto compiled = rules::Compile(config->documents, steps::Kinds(), options);
     if (!compiled) {
         std::cerr << compiled.error().message << "\n";
         return 1;
@@ -37,7 +38,7 @@ int RunCheck(const CheckArgs& args) {
     // checked without the deployment's environment.
     bool sends_mail = false;
     for (const auto& rule : compiled->rules()) {
-        for (const auto& step : rule.steps) sends_mail = sends_mail || step.kind == rules::StepKind::kMail;
+        for (const auto& step : rule.steps) sends_mail = sends_mail || step.kind->name() == "mail";
     }
     if (compiled->HasEnabledRules() && config->docspace.api_host.empty()) {
         std::cout << "note: the portal is not set (docspace.api_host / DOCSPACE_API_HOST)\n";

@@ -10,6 +10,7 @@
 #include "docspace/names.hpp"
 #include "docspace/subscription.hpp"
 #include "rules/compiled_rules.hpp"
+#include "steps/catalog.hpp"
 
 namespace spacehook::app {
 
@@ -68,7 +69,7 @@ int RunSubscribe(const SubscribeArgs& args) {
         }
         mask = *given;
     } else {
-        auto compiled = rules::Compile(config->documents);
+        auto compiled = rules::Compile(config->documents, steps::Kinds());
         if (!compiled) {
             std::cerr << "spacehook subscribe: " << compiled.error().message << "\n";
             return kExitFailed;

@@ -14,6 +14,7 @@
 #include "rules/event.hpp"
 #include "rules/explain.hpp"
 #include "rules/facts.hpp"
+#include "steps/catalog.hpp"
 
 namespace spacehook::app {
 
@@ -46,7 +47,7 @@ int RunTestRule(const TestRuleArgs& args) {
     rules::CompileOptions options;
     options.chat_channels.emplace();
     for (const auto& [name, channel] : config->chat_channels) options.chat_channels->insert(name);
-    auto compiled = rules::Compile(config->documents, options);
+    auto compiled = rules::Compile(config->documents, steps::Kinds(), options);
     if (!compiled) {
         std::cerr << compiled.error().message << "\n";
         return 1;

@@ -7,6 +7,7 @@
 #include "core/log.hpp"
 #include "core/metrics_process.hpp"
 #include "notify/smtp_mailer.hpp"
+#include "steps/catalog.hpp"
 
 namespace spacehook::app {
 
@@ -156,14 +157,14 @@ Result<std::shared_ptr<const rules::CompiledRules>> Service::CompileRules(const 
     // Chat channels change only at a restart, so rules are checked against the running ones.
     options.chat_channels.emplace();
     for (const auto& [name, channel] : config_.chat_channels) options.chat_channels->insert(name);
-    auto compiled = rules::Compile(config.documents, options);
+    auto compiled = rules::Compile(config.documents, steps::Kinds(), options);
     if (!compiled) return Fail(compiled.error());
 
     std::string mail_rule;
     for (const auto& rule : compiled->rules()) {
         if (!rule.enabled) continue;
         for (const auto& step : rule.steps) {
-            if (step.kind == rules::StepKind::kMail && mail_rule.empty()) mail_rule = rule.name;
+            if (step.kind->name() == "mail" && mail_rule.empty()) mail_rule = rule.name;
         }
     }
     if (compiled->HasEnabledRules() && !portal) {
@@ -216,9 +217,9 @@ void Service::StartEngine() {
     deps.chat = chat_.get();
     deps.http = http_.get();
     for (const auto& [name, channel] : config_.chat_channels) {
-        runner::ChatEndpoint endpoint;
+        steps::ChatEndpoint endpoint;
         // The config accepts only the three kinds (service_config.cpp), so the fallback never applies.
-        endpoint.kind = runner::ChatKindOf(channel.kind).value_or(notify::ChatKind::kGeneric);
+        endpoint.kind = steps::ChatKindOf(channel.kind).value_or(notify::ChatKind::kGeneric);
         endpoint.url = channel.url;
         notify::RegisterWebhookUrl(endpoint.kind, endpoint.url);
         deps.chat_channels.emplace(name, std::move(endpoint));

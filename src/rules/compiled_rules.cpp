@@ -58,8 +58,9 @@ KeyStyle StyleOf(std::string_view trigger) {
 
 class RuleCompiler {
 public:
-    RuleCompiler(const Document& doc, const CompileOptions& options, Diagnostics& diagnostics)
-        : doc_(doc), options_(options), diagnostics_(diagnostics) {}
+    RuleCompiler(const Document& doc, const StepKinds& kinds, const CompileOptions& options,
+                 Diagnostics& diagnostics)
+        : doc_(doc), kinds_(kinds), options_(options), diagnostics_(diagnostics) {}
 
     std::optional<Rule> Compile(const std::string& pointer) {
         const std::size_t errors_before = diagnostics_.size();
@@ -250,8 +251,8 @@ private:
         std::map<std::string, std::string> first_use;
         for (std::size_t i = 0; i < rule_json["do"].size(); ++i) {
             const std::string step_pointer = PointerJoin(do_pointer, i);
-            auto step =
-                CompileStep(doc_, step_pointer, rule.scope, ids, options_, rule.template_needs, diagnostics_);
+            auto step = CompileStep(doc_, step_pointer, rule.scope, ids, kinds_, options_,
+                                    rule.template_needs, diagnostics_);
             if (!step) {
                 // Later steps may still name this one; knowing its id spares them a second, false error.
                 if (auto id = IdOfBrokenStep(rule_json["do"][i], step_pointer)) ids.push_back(*id);
@@ -274,12 +275,13 @@ private:
         if (!step.is_object()) return std::nullopt;
         if (step.contains("id")) return doc_.TextAt(PointerJoin(pointer, "id"));
         for (const auto& [key, unused] : step.items()) {
-            if (ParseStepKind(key)) return key;
+            if (kinds_.Find(key) != nullptr) return key;
         }
         return std::nullopt;
     }
 
     const Document& doc_;
+    const StepKinds& kinds_;
     const CompileOptions& options_;
     Diagnostics& diagnostics_;
     bool keys_ok_ = true;
@@ -316,7 +318,8 @@ std::string_view TriggerClass(std::string_view trigger) {
     return trigger;
 }
 
-Result<CompiledRules> Compile(const std::vector<Document>& documents, const CompileOptions& options) {
+Result<CompiledRules> Compile(const std::vector<Document>& documents, const StepKinds& kinds,
+                              const CompileOptions& options) {
     CompiledRules out;
     Diagnostics diagnostics;
     std::map<std::string, std::string> names;  // rule name -> where it was first defined
@@ -333,7 +336,7 @@ Result<CompiledRules> Compile(const std::vector<Document>& documents, const Comp
                               fmt::format("rules must be a list, got {}", config::KindName(rules)));
             continue;
         }
-        RuleCompiler compiler(doc, options, diagnostics);
+        RuleCompiler compiler(doc, kinds, options, diagnostics);
         for (std::size_t i = 0; i < rules.size(); ++i) {
             const std::string pointer = PointerJoin("/rules", i);
             auto rule = compiler.Compile(pointer);

@@ -100,13 +100,14 @@ public:
 
 private:
     friend Result<CompiledRules> Compile(const std::vector<config::Document>& documents,
-                                         const CompileOptions& options);
+                                         const StepKinds& kinds, const CompileOptions& options);
     std::vector<Rule> rules_;
 };
 
-/// Compiles the `rules:` lists of every document, in order. Every problem is reported with its
-/// location, all at once, as one kConfig error (one line each). Rule names are unique across files.
-Result<CompiledRules> Compile(const std::vector<config::Document>& documents,
+/// Compiles the `rules:` lists of every document, in order, with the step kinds of `kinds`
+/// (steps::Kinds() in this build). Every problem is reported with its location, all at once, as one
+/// kConfig error (one line each). Rule names are unique across files.
+Result<CompiledRules> Compile(const std::vector<config::Document>& documents, const StepKinds& kinds,
                               const CompileOptions& options = {});
 
 /// The trigger class of the run key: file.uploaded -> file.created, user.invited -> user.created,

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "rules/explain.hpp"
+#include "steps/catalog.hpp"
 
 using namespace spacehook;
 using namespace spacehook::rules;
@@ -19,13 +20,13 @@ config::Document Doc(std::string_view text, const std::string& file = "rules.yam
 }
 
 CompiledRules CompileText(std::string_view text, std::map<std::string, std::string> env = {}) {
-    auto compiled = Compile({Doc(text, "rules.yaml", std::move(env))});
+    auto compiled = Compile({Doc(text, "rules.yaml", std::move(env))}, steps::Kinds());
     EXPECT_TRUE(compiled) << (compiled ? "" : compiled.error().message);
     return compiled ? *compiled : CompiledRules{};
 }
 
 std::string CompileError(std::string_view text, const CompileOptions& options = {}) {
-    auto compiled = Compile({Doc(text)}, options);
+    auto compiled = Compile({Doc(text)}, steps::Kinds(), options);
     EXPECT_FALSE(compiled);
     if (compiled) return "";
     EXPECT_EQ(compiled.error().code, ErrorCode::kConfig);
@@ -56,7 +57,7 @@ TEST(Compile, RuleNamesAreUniqueAcrossFiles) {
     auto b =
         Doc("# second file\nrules:\n  - name: intake\n    on: file.uploaded\n    do: [ {move: {to: 2}} ]\n",
             "b.yaml");
-    auto compiled = Compile({a, b});
+    auto compiled = Compile({a, b}, steps::Kinds());
     ASSERT_FALSE(compiled);
     EXPECT_EQ(compiled.error().message, "b.yaml:3:5: rule name 'intake' is already used at a.yaml:2:5");
 }
@@ -65,7 +66,7 @@ TEST(Compile, RulesFromSeveralFilesKeepTheirOrder) {
     auto a = Doc("rules:\n  - name: first\n    on: file.created\n    do: [ {move: {to: 1}} ]\n", "a.yaml");
     auto service_only = Doc("server: {threads: 2}\n", "s.yaml");
     auto b = Doc("rules:\n  - name: second\n    on: file.created\n    do: [ {move: {to: 2}} ]\n", "b.yaml");
-    auto compiled = Compile({a, service_only, b, config::Document{}});
+    auto compiled = Compile({a, service_only, b, config::Document{}}, steps::Kinds());
     ASSERT_TRUE(compiled) << compiled.error().message;
     ASSERT_EQ(compiled->rules().size(), 2u);
     EXPECT_EQ(compiled->rules()[0].name, "first");
@@ -87,7 +88,7 @@ TEST(Compile, ChatChannelsAreCheckedWhenKnown) {
     CompileOptions options;
     options.chat_channels = std::set<std::string>{"sales"};
     EXPECT_EQ(CompileError(text, options), "rules.yaml:4:19: no chat channel 'ops' in chat.channels");
-    EXPECT_TRUE(Compile({Doc(text)}));  // rule files checked on their own: not checked
+    EXPECT_TRUE(Compile({Doc(text)}, steps::Kinds()));  // rule files checked on their own: not checked
 }
 
 TEST(Compile, FingerprintChangesWithTheRule) {
@@ -202,7 +203,7 @@ rules:
     EXPECT_EQ(run.lock_key, "room:890");
     EXPECT_EQ(run.fingerprint, rules.rules()[0].fingerprint);
     ASSERT_EQ(run.steps.size(), 2u);
-    EXPECT_EQ(run.steps[0].kind, StepKind::kMove);
+    EXPECT_EQ(run.steps[0].kind->name(), "move");
     EXPECT_EQ(run.steps[1].id, "mail");
     const Json& context = run.context.values();
     EXPECT_EQ(context["rule"]["name"], Json("intake"));
@@ -419,16 +420,19 @@ rules:
 TEST(Step, JsonRoundTrip) {
     auto rules = CompileText("rules:\n  - {name: a, on: file.created, do: [ {move: {to: 1}, id: go} ]}\n");
     const Step& step = rules.rules()[0].steps[0];
-    auto back = Step::FromJson(step.ToJson());
+    auto back = Step::FromJson(step.ToJson(), steps::Kinds());
     ASSERT_TRUE(back) << back.error().message;
-    EXPECT_EQ(back->kind, StepKind::kMove);
+    EXPECT_EQ(back->kind, step.kind);
+    EXPECT_EQ(back->kind->name(), "move");
     EXPECT_EQ(back->id, "go");
     EXPECT_EQ(back->input, step.input);
-    EXPECT_FALSE(Step::FromJson(Json{{"kind", "teleport"}, {"id", "x"}, {"input", Json::object()}}));
-    EXPECT_FALSE(Step::FromJson(Json::array()));
-    EXPECT_EQ(ParseStepKind("create_folders"), StepKind::kCreateFolders);
-    EXPECT_EQ(ToString(StepKind::kSetAccess), "set_access");
-    EXPECT_EQ(StepKindNames().size(), 10u);
+    EXPECT_FALSE(
+        Step::FromJson(Json{{"kind", "teleport"}, {"id", "x"}, {"input", Json::object()}}, steps::Kinds()));
+    EXPECT_FALSE(Step::FromJson(Json::array(), steps::Kinds()));
+    EXPECT_EQ(steps::Kinds().Find("create_folders")->name(), "create_folders");
+    EXPECT_EQ(steps::Kinds().Find("teleport"), nullptr);
+    EXPECT_EQ(steps::Kinds().Names()[4], "set_access");
+    EXPECT_EQ(steps::Kinds().Names().size(), 10u);
 }
 
 TEST(Explain, DescribeListsRulesAndTheMask) {

@@ -49,8 +49,8 @@ std::string DescribeRules(const CompiledRules& rules) {
         for (std::size_t i = 0; i < rule.steps.size(); ++i) {
             const auto& step = rule.steps[i];
             out +=
-                fmt::format("    {}. {}{}: {}\n", i + 1, ToString(step.kind),
-                            step.id == ToString(step.kind) ? "" : " [id " + step.id + "]", step.input.dump());
+                fmt::format("    {}. {}{}: {}\n", i + 1, step.kind->name(),
+                            step.id == step.kind->name() ? "" : " [id " + step.id + "]", step.input.dump());
         }
         out += fmt::format("  key: {}\n",
                            rule.key_template.empty() ? "per entity and trigger class" : rule.key_template);
@@ -100,8 +100,8 @@ std::string ExplainEvent(const CompiledRules& rules, const Event& event, const F
         for (std::size_t i = 0; i < run->steps.size(); ++i) {
             const auto& step = run->steps[i];
             auto input = RenderStepInput(step, run->context, RenderMode::kKeepUnresolved);
-            out += fmt::format("  step {} {}{}: {}\n", i + 1, ToString(step.kind),
-                               step.id == ToString(step.kind) ? "" : " [id " + step.id + "]",
+            out += fmt::format("  step {} {}{}: {}\n", i + 1, step.kind->name(),
+                               step.id == step.kind->name() ? "" : " [id " + step.id + "]",
                                input ? input->dump() : "error: " + input.error().message);
         }
     }

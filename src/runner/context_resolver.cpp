@@ -3,7 +3,7 @@
 #include <fmt/format.h>
 
 #include "core/text.hpp"
-#include "runner/entry_json.hpp"
+#include "steps/entry_json.hpp"
 
 namespace spacehook::runner {
 
@@ -113,7 +113,7 @@ Status ContextResolver::ResolveRoom(const rules::Event& event, Resolution& into)
         MarkUnavailable(into, kRoom, room.error().message);
         return Ok();
     }
-    into.facts.room = EntryJson(*room);
+    into.facts.room = steps::EntryJson(*room);
     into.room_info = true;
     return Ok();
 }
@@ -131,7 +131,7 @@ Status ContextResolver::ResolveFile(const rules::Event& event, Resolution& into)
         MarkUnavailable(into, kFile, file.error().message);
         return Ok();
     }
-    into.facts.file = EntryJson(*file);
+    into.facts.file = steps::EntryJson(*file);
     return Ok();
 }
 
@@ -156,7 +156,7 @@ Status ContextResolver::ResolveFolder(const rules::Event& event, Resolution& int
                         fmt::format("GET files/folder/{}/path did not end at the folder", folder->str()));
         return Ok();
     }
-    into.facts.folder = EntryJson(entries.back());
+    into.facts.folder = steps::EntryJson(entries.back());
     return Ok();
 }
 
@@ -174,7 +174,7 @@ Status ContextResolver::ResolveUser(const std::string& fact, const std::string& 
         MarkUnavailable(into, fact, user.error().message);
         return Ok();
     }
-    slot = UserJson(*user);
+    slot = steps::UserJson(*user);
     return Ok();
 }
 

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "core/enum_names.hpp"
 #include "core/log.hpp"
 #include "runner/stored_run.hpp"
 
@@ -35,21 +36,15 @@ std::string WhyMissing(const std::vector<std::string_view>& names, const Resolut
 }  // namespace
 
 std::string_view ToString(DispatchOutcome outcome) {
-    switch (outcome) {
-        case DispatchOutcome::kDispatched:
-            return "dispatched";
-        case DispatchOutcome::kNoMatch:
-            return "no_match";
-        case DispatchOutcome::kOwnEvent:
-            return "own_event";
-        case DispatchOutcome::kRetried:
-            return "retried";
-        case DispatchOutcome::kFailed:
-            return "failed";
-        case DispatchOutcome::kLost:
-            return "lost";
-    }
-    return "lost";
+    static constexpr EnumNames<DispatchOutcome, 6> kNames{{{
+        {DispatchOutcome::kDispatched, "dispatched"},
+        {DispatchOutcome::kNoMatch, "no_match"},
+        {DispatchOutcome::kOwnEvent, "own_event"},
+        {DispatchOutcome::kRetried, "retried"},
+        {DispatchOutcome::kFailed, "failed"},
+        {DispatchOutcome::kLost, "lost"},
+    }}};
+    return kNames.Name(outcome);
 }
 
 Dispatcher::Dispatcher(store::Store& store, const rules::CompiledRules& rules, docspace::Api& api,

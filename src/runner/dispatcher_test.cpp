@@ -155,7 +155,7 @@ TEST_F(DispatcherTest, AFileSeenAsCreatedAndUploadedMakesOneRunWithEverythingThe
     EXPECT_EQ(stored->rule, "invoice-intake");
     EXPECT_EQ(stored->fingerprint, rules_.Find("invoice-intake")->fingerprint);
     ASSERT_EQ(stored->steps.size(), 1u);
-    EXPECT_EQ(stored->steps[0].kind, rules::StepKind::kMove);
+    EXPECT_EQ(stored->steps[0].kind->name(), "move");
     EXPECT_EQ(stored->context.values()["run"]["key"], runs[0].run_key);
     EXPECT_EQ(stored->context.values()["room"]["id"], room_.ToJson());
     EXPECT_EQ(stored->context.values()["entity"]["id"], file.ToJson());

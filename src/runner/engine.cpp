@@ -39,16 +39,14 @@ Engine::Engine(EngineDeps deps, EngineOptions options)
                                                      dispatch, *deps_.clock, *deps_.random, *metrics_)
                       : std::make_unique<Dispatcher>(*deps_.store, *deps_.rules, *api_, *resolver_, dispatch,
                                                      *deps_.clock, *deps_.random, *metrics_);
-    StepDeps steps;
-    steps.api = api_.get();
-    steps.mailer = deps_.mailer;
-    steps.chat = deps_.chat;
-    steps.http = deps_.http;
-    steps.chat_channels = deps_.chat_channels;
-    steps.http_timeout = options_.http_timeout;
-    steps.clock = deps_.clock;
-    steps_ = std::make_unique<StepExecutor>(std::move(steps));
-    executor_ = std::make_unique<RunExecutor>(*deps_.store, *steps_, options_.retry, *deps_.clock,
+    steps_.api = api_.get();
+    steps_.mailer = deps_.mailer;
+    steps_.chat = deps_.chat;
+    steps_.http = deps_.http;
+    steps_.chat_channels = deps_.chat_channels;
+    steps_.http_timeout = options_.http_timeout;
+    steps_.clock = deps_.clock;
+    executor_ = std::make_unique<RunExecutor>(*deps_.store, steps_, options_.retry, *deps_.clock,
                                               *deps_.random, *metrics_, &leases_);
 }
 

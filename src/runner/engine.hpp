@@ -25,7 +25,7 @@
 #include "runner/metered_api.hpp"
 #include "runner/run_executor.hpp"
 #include "runner/runner_metrics.hpp"
-#include "runner/step_executor.hpp"
+#include "steps/step_deps.hpp"
 #include "store/store.hpp"
 
 namespace spacehook::runner {
@@ -41,7 +41,7 @@ struct EngineDeps {
     notify::Mailer* mailer = nullptr;  ///< nullptr: mail steps fail (serve refuses rules with mail then)
     notify::ChatPoster* chat = nullptr;
     httpc::Client* http = nullptr;  ///< for `http` steps
-    std::map<std::string, ChatEndpoint> chat_channels;
+    std::map<std::string, steps::ChatEndpoint> chat_channels;
     MetricsRegistry* metrics = nullptr;
     const Clock* clock = nullptr;
     Random* random = nullptr;
@@ -149,7 +149,7 @@ private:
     std::unique_ptr<FolderPathCache> cache_;
     std::unique_ptr<ContextResolver> resolver_;
     std::unique_ptr<Dispatcher> dispatcher_;
-    std::unique_ptr<StepExecutor> steps_;
+    steps::StepDeps steps_;  ///< what the workers' steps act through
     LeaseKeeper leases_;
     std::unique_ptr<RunExecutor> executor_;
 

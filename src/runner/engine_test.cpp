@@ -45,7 +45,7 @@ protected:
         store_ = std::move(*opened);
         auto doc = config::LoadYamlText(kRules, "rules.yaml", config::MapEnv({}));
         ASSERT_TRUE(doc) << doc.error().message;
-        auto compiled = rules::Compile({*doc});
+        auto compiled = rules::Compile({*doc}, steps::Kinds());
         ASSERT_TRUE(compiled) << compiled.error().message;
         rules_ = std::move(*compiled);
         inbox_ = api_.AddRoom("Inbox", 2);

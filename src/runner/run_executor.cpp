@@ -2,9 +2,11 @@
 
 #include <fmt/format.h>
 
+#include "core/enum_names.hpp"
 #include "core/log.hpp"
 #include "rules/step.hpp"
 #include "runner/stored_run.hpp"
+#include "steps/catalog.hpp"
 
 namespace spacehook::runner {
 
@@ -21,27 +23,21 @@ std::string Duration(std::chrono::milliseconds d) {
 }
 
 std::string StepName(int index, const rules::Step& step) {
-    return fmt::format("step {} {} ({})", index, step.id, rules::ToString(step.kind));
+    return fmt::format("step {} {} ({})", index, step.id, step.kind->name());
 }
 
 }  // namespace
 
 std::string_view ToString(RunOutcome outcome) {
-    switch (outcome) {
-        case RunOutcome::kDone:
-            return "done";
-        case RunOutcome::kRetried:
-            return "retried";
-        case RunOutcome::kDead:
-            return "dead";
-        case RunOutcome::kReleased:
-            return "released";
-        case RunOutcome::kTakenOver:
-            return "taken_over";
-        case RunOutcome::kLost:
-            return "lost";
-    }
-    return "lost";
+    static constexpr EnumNames<RunOutcome, 6> kNames{{{
+        {RunOutcome::kDone, "done"},
+        {RunOutcome::kRetried, "retried"},
+        {RunOutcome::kDead, "dead"},
+        {RunOutcome::kReleased, "released"},
+        {RunOutcome::kTakenOver, "taken_over"},
+        {RunOutcome::kLost, "lost"},
+    }}};
+    return kNames.Name(outcome);
 }
 
 FailureDecision DecideAfterFailure(const RetryOptions& options, const store::RunRecord& run,
@@ -126,8 +122,8 @@ std::size_t LeaseKeeper::size() const {
 
 // --- RunExecutor ---------------------------------------------------------------------------------------
 
-RunExecutor::RunExecutor(store::Store& store, StepExecutor& steps, RetryOptions options, const Clock& clock,
-                         Random& random, RunnerMetrics& metrics, LeaseKeeper* leases)
+RunExecutor::RunExecutor(store::Store& store, const steps::StepDeps& steps, RetryOptions options,
+                         const Clock& clock, Random& random, RunnerMetrics& metrics, LeaseKeeper* leases)
     : store_(store),
       steps_(steps),
       options_(options),
@@ -230,24 +226,24 @@ RunOutcome RunExecutor::Attempt(const store::RunRecord& run, const std::string& 
                           {{"run", run.id}, {"step", index}});
                 return RunOutcome::kReleased;
             }
-            auto input = RenderInput(step, context, *stored);
-            if (!input) return DeadLetter(run, owner, input.error().message);
+            auto prepared = Prepare(step, context, *stored);
+            if (!prepared) return DeadLetter(run, owner, prepared.error().message);
             auto begun = store_.BeginStep(run.id, owner, index, step.id, clock_.Now());
             if (!begun) return Lost(run, begun.error(), "beginning " + what);
-            current = BegunStep{std::move(*input), *begun};
+            current = BegunStep{std::move(*prepared), *begun};
         }
         if (current.status == store::StepStatus::kDone) continue;  // checkpointed by an earlier attempt
 
-        StepCall call{run.run_key, index, current.status == store::StepStatus::kStarted};
+        steps::StepCall call{run.run_key, index, current.status == store::StepStatus::kStarted};
         if (call.resumed) {
             log::Info(kComponent, "step was begun by an earlier attempt; it looks before it acts",
-                      {{"run", run.id}, {"step", index}, {"kind", rules::ToString(step.kind)}});
+                      {{"run", run.id}, {"step", index}, {"kind", step.kind->name()}});
         }
         const auto started = std::chrono::steady_clock::now();
-        auto output = steps_.Execute(step.kind, current.input, call);
+        auto output = current.step->Execute(steps_, call);
         const double seconds =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-        metrics_.Step(step.kind, seconds, output.has_value());
+        metrics_.Step(step.kind->name(), seconds, output.has_value());
         if (!output) return Failed(run, owner, output.error(), what);
         context.SetStepOutput(step.id, *output);
 
@@ -260,20 +256,19 @@ RunOutcome RunExecutor::Attempt(const store::RunRecord& run, const std::string& 
         const rules::Step& next = stored->steps[static_cast<std::size_t>(index + 1)];
         // Stopping, or a next input that cannot be rendered: this step is checkpointed alone and the next
         // iteration releases the run or moves it to the dead-letter list.
-        std::optional<Json> next_input;
+        std::unique_ptr<steps::PreparedStep> next_step;
         if (stop == nullptr || !stop->load()) {
-            if (auto rendered = RenderInput(next, context, *stored)) next_input = std::move(*rendered);
+            if (auto prepared = Prepare(next, context, *stored)) next_step = std::move(*prepared);
         }
-        if (next_input) {
+        if (next_step) {
             auto begun =
                 store_.FinishAndBeginStep(run.id, owner, index, *output, index + 1, next.id, clock_.Now());
             if (!begun) return Lost(run, begun.error(), "checkpointing " + what);
-            ahead = BegunStep{std::move(*next_input), *begun};
+            ahead = BegunStep{std::move(next_step), *begun};
         } else if (auto st = store_.FinishStep(run.id, owner, index, *output, clock_.Now()); !st) {
             return Lost(run, st.error(), "checkpointing " + what);
         }
-        log::Debug(kComponent, "step done",
-                   {{"run", run.id}, {"step", index}, {"kind", rules::ToString(step.kind)}});
+        log::Debug(kComponent, "step done", {{"run", run.id}, {"step", index}, {"kind", step.kind->name()}});
     }
     // Every remaining step was checkpointed by an earlier attempt (or the run has none).
     if (auto st = store_.CompleteRun(run.id, owner, clock_.Now()); !st)
@@ -281,11 +276,12 @@ RunOutcome RunExecutor::Attempt(const store::RunRecord& run, const std::string& 
     return done();
 }
 
-Result<Json> RunExecutor::RenderInput(const rules::Step& step, const rules::TemplateContext& context,
-                                      const StoredRun& stored) {
-    auto input = rules::RenderStepInput(step, context);
-    if (input) return input;
-    std::string reason = input.error().message;
+Result<std::unique_ptr<steps::PreparedStep>> RunExecutor::Prepare(const rules::Step& step,
+                                                                  const rules::TemplateContext& context,
+                                                                  const StoredRun& stored) {
+    auto prepared = steps::Prepare(step, context);
+    if (prepared) return prepared;
+    std::string reason = prepared.error().message;
     if (!stored.unavailable.empty()) {
         std::string notes;
         for (const auto& [fact, why] : stored.unavailable.items()) {
@@ -294,7 +290,7 @@ Result<Json> RunExecutor::RenderInput(const rules::Step& step, const rules::Temp
         }
         reason += "; " + notes;
     }
-    return Fail(input.error().code, reason);
+    return Fail(prepared.error().code, reason);
 }
 
 RunOutcome RunExecutor::Failed(const store::RunRecord& run, const std::string& owner, const Error& error,

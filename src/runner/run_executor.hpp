@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -15,8 +16,9 @@
 #include "core/error.hpp"
 #include "core/random.hpp"
 #include "runner/runner_metrics.hpp"
-#include "runner/step_executor.hpp"
 #include "runner/stored_run.hpp"
+#include "steps/kind.hpp"
+#include "steps/step_deps.hpp"
 #include "store/store.hpp"
 
 namespace spacehook::runner {
@@ -89,7 +91,7 @@ std::string_view ToString(RunOutcome outcome);
 /// Executes runs as sagas (DESIGN.md "runner"): render a step from the stored context plus the
 /// outputs of the steps before it, BeginStep, act, FinishStep with the output, next; CompleteRun at
 /// the end. A retried or taken-over run resumes at its first unfinished step, and BeginStep's kStarted
-/// tells the step that its effect may have happened already (StepCall::resumed).
+/// tells the step that its effect may have happened already (steps::StepCall::resumed).
 ///
 /// A run whose worker dies every time (a step that crashes the process, a hang past the lease) would
 /// be taken over forever: a takeover counts as a failed attempt (RetryRun, due at once, since the
@@ -99,7 +101,8 @@ std::string_view ToString(RunOutcome outcome);
 /// Thread-safe: every worker thread calls RunNext with its own owner.
 class RunExecutor {
 public:
-    RunExecutor(store::Store& store, StepExecutor& steps, RetryOptions options, const Clock& clock,
+    /// Steps act through `steps` (steps::PreparedStep::Execute).
+    RunExecutor(store::Store& store, const steps::StepDeps& steps, RetryOptions options, const Clock& clock,
                 Random& random, RunnerMetrics& metrics, LeaseKeeper* leases = nullptr);
 
     /// Claims the oldest due run for `owner` and executes it. nullopt when nothing is due; an error
@@ -115,20 +118,21 @@ private:
     RunOutcome Attempt(const store::RunRecord& run, const std::string& owner, const std::atomic<bool>* stop);
     /// A step begun in the store, with its rendered input.
     struct BegunStep {
-        Json input;
+        std::unique_ptr<steps::PreparedStep> step;
         store::StepStatus status = store::StepStatus::kNone;
     };
-    /// The step's input rendered against the context; a render error names the facts the dispatcher
-    /// could not look up, when there were any.
-    static Result<Json> RenderInput(const rules::Step& step, const rules::TemplateContext& context,
-                                    const StoredRun& stored);
+    /// The step rendered against the context into its kind's typed input; a render error names the
+    /// facts the dispatcher could not look up, when there were any.
+    static Result<std::unique_ptr<steps::PreparedStep>> Prepare(const rules::Step& step,
+                                                                const rules::TemplateContext& context,
+                                                                const StoredRun& stored);
     RunOutcome Failed(const store::RunRecord& run, const std::string& owner, const Error& error,
                       const std::string& what);
     RunOutcome DeadLetter(const store::RunRecord& run, const std::string& owner, const std::string& reason);
     RunOutcome Lost(const store::RunRecord& run, const Error& error, std::string_view doing);
 
     store::Store& store_;
-    StepExecutor& steps_;
+    const steps::StepDeps& steps_;
     RetryOptions options_;
     const Clock& clock_;
     Random& random_;

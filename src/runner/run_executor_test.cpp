@@ -58,7 +58,7 @@ protected:
 
     /// The one room the run created (by its tag).
     EntityId RoomOf(std::int64_t run_id) {
-        const auto tagged = api_.RoomsTagged(RunTag(Run(run_id).run_key));
+        const auto tagged = api_.RoomsTagged(steps::RunTag(Run(run_id).run_key));
         EXPECT_EQ(tagged.size(), 1u);
         return tagged.empty() ? EntityId{} : tagged.front();
     }
@@ -108,7 +108,7 @@ TEST_F(RunExecutorTest, ARunExecutesItsStepsInOrderAndCheckpointsEachOutput) {
     EXPECT_EQ(created["roomType"], 5);
     EXPECT_EQ(created["webUrl"],
               "https://portal.test/rooms/shared/" + room.str() + "/filter?folder=" + room.str());
-    EXPECT_EQ(created["tags"], (Json{"client", RunTag(Run(id).run_key)}));
+    EXPECT_EQ(created["tags"], (Json{"client", steps::RunTag(Run(id).run_key)}));
     const Json& folders = (*steps)[1].output;
     ASSERT_EQ(folders["ids"].size(), 2u);
     EXPECT_EQ(folders["folders"][1]["title"], "Invoices");
@@ -167,7 +167,7 @@ TEST_F(RunExecutorTest, RetryAfterIsAFloorAndJitterComesFromTheInjectedRandom) {
 
     // With the random at 0 the jitter takes the full 20% off: 2 s -> 1.6 s.
     FixedRandom low(0.0);
-    RunExecutor executor(*store_, *steps_, retry_, clock_, low, metrics_);
+    RunExecutor executor(*store_, steps_, retry_, clock_, low, metrics_);
     clock_.Set(t0 + seconds(30));
     api_.FailNext("FindRooms", Error{ErrorCode::kTimeout, "DocSpace GET: timed out", 0, std::nullopt});
     EXPECT_EQ(executor.RunNext("w1").value(), RunOutcome::kRetried);
@@ -379,7 +379,7 @@ TEST_F(RunExecutorTest, AWorkerThatDiedAfterCreatingTheRoomLeavesItToBeFoundByTa
     ASSERT_TRUE(claimed && *claimed);
     ASSERT_EQ(store_->BeginStep(id, "dead-worker", 0, "room", clock_.Now()).value(),
               store::StepStatus::kNone);
-    ASSERT_TRUE(api_.CreateRoom("Client ACME.pdf", 5, {"client", RunTag((*claimed)->run_key)}));
+    ASSERT_TRUE(api_.CreateRoom("Client ACME.pdf", 5, {"client", steps::RunTag((*claimed)->run_key)}));
 
     clock_.Advance(lease_);  // its lease runs out
     EXPECT_EQ(RunNext(), RunOutcome::kTakenOver);
@@ -406,7 +406,7 @@ rules:
     sent.to = {"boss@example.com"};
     sent.subject = "New file ACME.pdf";
     sent.text_body = "hello";
-    sent.message_id_seed = MessageIdSeed((*claimed)->run_key, 0);
+    sent.message_id_seed = steps::MessageIdSeed((*claimed)->run_key, 0);
     ASSERT_TRUE(mailer_.Send(sent));
 
     clock_.Advance(lease_);

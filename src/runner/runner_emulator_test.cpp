@@ -17,6 +17,7 @@
 #include "httpc/testing/child_process.hpp"
 #include "notify/smtp_mailer.hpp"
 #include "runner/engine.hpp"
+#include "steps/catalog.hpp"
 
 namespace spacehook::runner {
 namespace {
@@ -106,7 +107,7 @@ protected:
     void Compile(const std::string& yaml) {
         auto doc = config::LoadYamlText(yaml, "rules.yaml", config::MapEnv({}));
         ASSERT_TRUE(doc) << doc.error().message;
-        auto compiled = rules::Compile({*doc});
+        auto compiled = rules::Compile({*doc}, steps::Kinds());
         ASSERT_TRUE(compiled) << compiled.error().message;
         rules_ = std::move(*compiled);
     }

@@ -29,8 +29,8 @@ void RunnerMetrics::Run(std::string_view outcome, std::string_view rule) {
         .Inc();
 }
 
-void RunnerMetrics::Step(rules::StepKind kind, double seconds, bool ok) {
-    const std::string name(rules::ToString(kind));
+void RunnerMetrics::Step(std::string_view kind, double seconds, bool ok) {
+    const std::string name(kind);
     registry_
         .GetCounter("spacehook_steps_total", "Step attempts, by kind and outcome",
                     {{"kind", name}, {"outcome", ok ? "done" : "failed"}})

@@ -4,10 +4,10 @@
 #include <cstdint>
 #include <memory>
 #include <string_view>
+#include <vector>
 
 #include "core/error.hpp"
 #include "core/metrics.hpp"
-#include "rules/step.hpp"
 
 namespace spacehook::runner {
 
@@ -28,7 +28,7 @@ public:
 
     void Dispatch(std::string_view outcome);
     void Run(std::string_view outcome, std::string_view rule);
-    void Step(rules::StepKind kind, double seconds, bool ok);
+    void Step(std::string_view kind, double seconds, bool ok);
     void ApiError(ErrorCode code);
     void RunStarted() { in_progress_->fetch_add(1); }
     void RunEnded() { in_progress_->fetch_sub(1); }

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "steps/catalog.hpp"
+
 namespace spacehook::runner {
 
 Json StoredRunJson(const rules::PlannedRun& run, const Json& unavailable) {
@@ -41,7 +43,7 @@ Result<StoredRun> ParseStoredRun(const Json& context) {
     const Json& steps = context.contains("steps") ? context["steps"] : Json();
     if (!steps.is_array()) return bad("no steps");
     for (const auto& item : steps) {
-        auto step = rules::Step::FromJson(item);
+        auto step = rules::Step::FromJson(item, steps::Kinds());
         if (!step) return bad(step.error().message);
         run.steps.push_back(std::move(*step));
     }

@@ -12,6 +12,7 @@
 #include "rules/event.hpp"
 #include "rules/explain.hpp"
 #include "rules/facts.hpp"
+#include "steps/catalog.hpp"
 
 namespace fs = std::filesystem;
 using namespace spacehook;
@@ -61,7 +62,7 @@ std::string RunCase(const fs::path& dir) {
         std::istringstream names(ReadFile(dir / "channels"));
         for (std::string name; names >> name;) options.chat_channels->insert(name);
     }
-    auto compiled = rules::Compile({*doc}, options);
+    auto compiled = rules::Compile({*doc}, steps::Kinds(), options);
     if (!compiled) return compiled.error().message + "\n";
 
     rules::Facts facts;

@@ -25,8 +25,8 @@
 #include "runner/folder_path_cache.hpp"
 #include "runner/run_executor.hpp"
 #include "runner/runner_metrics.hpp"
-#include "runner/step_executor.hpp"
 #include "runner/testing/fake_docspace.hpp"
+#include "steps/catalog.hpp"
 #include "store/store.hpp"
 
 namespace spacehook::runner::testing {
@@ -88,7 +88,7 @@ protected:
     void UseRules(std::string_view yaml, std::map<std::string, std::string> env = {}) {
         auto doc = config::LoadYamlText(yaml, "rules.yaml", config::MapEnv(std::move(env)));
         ASSERT_TRUE(doc) << doc.error().message;
-        auto compiled = rules::Compile({*doc});
+        auto compiled = rules::Compile({*doc}, steps::Kinds());
         ASSERT_TRUE(compiled) << compiled.error().message;
         rules_ = std::move(*compiled);
         Build();
@@ -103,13 +103,11 @@ protected:
         dispatcher_ = std::make_unique<Dispatcher>(*store_, rules_, api_, resolver_, dispatch, clock_,
                                                    random_, metrics_);
         dispatcher_->SetSelfId(FakeDocSpace::kSelfId);
-        StepDeps deps;
-        deps.api = &api_;
-        deps.mailer = &mailer_;
-        deps.clock = &clock_;
-        steps_ = std::make_unique<StepExecutor>(std::move(deps));
+        steps_.api = &api_;
+        steps_.mailer = &mailer_;
+        steps_.clock = &clock_;
         executor_ =
-            std::make_unique<RunExecutor>(*store_, *steps_, retry_, clock_, random_, metrics_, &leases_);
+            std::make_unique<RunExecutor>(*store_, steps_, retry_, clock_, random_, metrics_, &leases_);
     }
 
     /// Journals a delivery (as ingress does) and returns its seq.
@@ -211,7 +209,7 @@ protected:
     RetryOptions retry_;
     rules::CompiledRules rules_;
     std::unique_ptr<Dispatcher> dispatcher_;
-    std::unique_ptr<StepExecutor> steps_;
+    steps::StepDeps steps_;
     std::unique_ptr<RunExecutor> executor_;
 };
 

@@ -3,7 +3,7 @@
 #include "core/json.hpp"
 #include "docspace/api.hpp"
 
-namespace spacehook::runner {
+namespace spacehook::steps {
 
 // What templates and step outputs see of a DocSpace entry: the DTO exactly as the portal answered
 // (`{{ file.contentLength }}`, `{{ steps.room.roomType }}`), plus a `webUrl` where DocSpace gives none
@@ -12,4 +12,4 @@ namespace spacehook::runner {
 Json EntryJson(const docspace::Entry& entry);
 Json UserJson(const docspace::User& user);
 
-}  // namespace spacehook::runner
+}  // namespace spacehook::steps

@@ -1,6 +1,6 @@
-#include "runner/entry_json.hpp"
+#include "steps/entry_json.hpp"
 
-namespace spacehook::runner {
+namespace spacehook::steps {
 
 Json EntryJson(const docspace::Entry& entry) {
     Json out = entry.raw.is_object() ? entry.raw : Json::object();
@@ -19,4 +19,4 @@ Json UserJson(const docspace::User& user) {
     return out;
 }
 
-}  // namespace spacehook::runner
+}  // namespace spacehook::steps

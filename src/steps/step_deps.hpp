@@ -8,14 +8,12 @@
 
 #include "core/clock.hpp"
 #include "core/error.hpp"
-#include "core/json.hpp"
 #include "docspace/api.hpp"
 #include "httpc/client.hpp"
 #include "notify/chat_poster.hpp"
 #include "notify/mailer.hpp"
-#include "rules/step.hpp"
 
-namespace spacehook::runner {
+namespace spacehook::steps {
 
 /// A named chat incoming webhook (`chat.channels.<name>` in the config).
 struct ChatEndpoint {
@@ -36,6 +34,10 @@ struct StepDeps {
     std::map<std::string, ChatEndpoint> chat_channels;
     std::chrono::milliseconds http_timeout{30000};  ///< the whole `http` step request
     const Clock* clock = nullptr;                   ///< for Retry-After dates; nullptr = the system clock
+
+    /// The portal, or kConfig naming the setting that is missing.
+    [[nodiscard]] Result<docspace::Api*> RequireApi() const;
+    [[nodiscard]] TimePoint Now() const;
 };
 
 /// Where a step stands in its run.
@@ -45,44 +47,6 @@ struct StepCall {
     /// BeginStep said kStarted: an earlier attempt died or failed inside this step, so its effect may
     /// have happened without the checkpoint. Steps whose look-before-act is not always on use it.
     bool resumed = false;
-};
-
-/// Executes steps against DocSpace, SMTP, chat webhooks and HTTP endpoints. Every step that changes
-/// DocSpace looks before it acts, so running it again after a crash between the effect and the
-/// checkpoint does not do the work twice (docs/runner.md "Exactly once, step by step"):
-///   create_room      finds the room by its run tag (RunTag) before creating one
-///   create_folder(s) finds each title in the parent before creating it
-///   copy_as          skips a file whose destination title is already in the destination
-///   set_access       PUT share is idempotent (the same members with the same access)
-///   move             skips items whose parent is already the destination
-///   copy             skips items whose title is already in the destination (always with conflict
-///                    skip; after a resumed attempt for overwrite/duplicate)
-///   mail, chat, http cannot look: see the header comment of each in docs/runner.md
-/// Errors keep the portal's own message; their code decides retry (transient) or dead letter.
-/// Thread-safe when its dependencies are.
-class StepExecutor {
-public:
-    explicit StepExecutor(StepDeps deps);
-
-    /// Runs one step with its rendered input (rules::RenderStepInput, docs/rules.md "Rendered step
-    /// inputs") and returns its output: what later steps read as steps.<id>.* (docs/runner.md "Step
-    /// outputs").
-    Result<Json> Execute(rules::StepKind kind, const Json& input, const StepCall& call);
-
-private:
-    Result<Json> CreateRoom(const Json& input, const StepCall& call);
-    Result<Json> CreateFolder(const Json& input);
-    Result<Json> CreateFolders(const Json& input);
-    Result<Json> CopyAs(const Json& input);
-    Result<Json> SetAccess(const Json& input);
-    Result<Json> CopyOrMove(rules::StepKind kind, const Json& input, const StepCall& call);
-    Result<Json> Mail(const Json& input, const StepCall& call);
-    Result<Json> Chat(const Json& input, const StepCall& call);
-    Result<Json> Http(const Json& input, const StepCall& call);
-    Result<docspace::Api*> RequireApi() const;
-    [[nodiscard]] TimePoint Now() const;
-
-    StepDeps deps_;
 };
 
 /// The tag create_room adds to the room it creates: "spacehook-" + the first 12 hex digits of
@@ -95,4 +59,4 @@ std::string IdempotencyKey(std::string_view run_key, int index);
 /// "<run key>/<step index>": the mail step's Message-ID seed, so a re-sent mail keeps its Message-ID.
 std::string MessageIdSeed(std::string_view run_key, int index);
 
-}  // namespace spacehook::runner
+}  // namespace spacehook::steps

@@ -7,12 +7,19 @@
 
 #include "core/json.hpp"
 #include "http/server.hpp"
-#include "runner/step_executor.hpp"
+#include "steps/catalog.hpp"
 
-namespace spacehook::runner {
+namespace spacehook::steps {
 namespace {
 
 using std::chrono::milliseconds;
+
+/// Runs a step of `kind` with a rendered input (docs/rules.md "Rendered step inputs").
+Result<Json> Execute(std::string_view kind, const Json& input, const StepDeps& deps, const StepCall& call) {
+    auto prepared = Kinds().Descriptor(kind)->FromRendered(input);
+    if (!prepared) return Fail(prepared.error());
+    return (*prepared)->Execute(deps, call);
+}
 
 /// Records requests; answers each with the next scripted response (the last one repeats).
 class Endpoint {
@@ -64,20 +71,22 @@ std::string HeaderOf(const http::Request& request, std::string_view name) {
 class MessageStepsTest : public ::testing::Test {
 protected:
     MessageStepsTest() {
-        StepDeps deps;
-        deps.chat = &chat_;
-        deps.http = &http_;
-        deps.chat_channels["ops"] =
+        deps_.chat = &chat_;
+        deps_.http = &http_;
+        deps_.chat_channels["ops"] =
             ChatEndpoint{notify::ChatKind::kSlack, endpoint_.Url("/services/T000/B000/XXXXXXXXXXXX")};
-        deps.chat_channels["hooks"] = ChatEndpoint{notify::ChatKind::kGeneric, endpoint_.Url("/generic")};
-        deps.http_timeout = milliseconds(5000);
-        steps_ = std::make_unique<StepExecutor>(std::move(deps));
+        deps_.chat_channels["hooks"] = ChatEndpoint{notify::ChatKind::kGeneric, endpoint_.Url("/generic")};
+        deps_.http_timeout = milliseconds(5000);
+    }
+
+    Result<Json> Execute(std::string_view kind, const Json& input, const StepCall& call) {
+        return steps::Execute(kind, input, deps_, call);
     }
 
     Endpoint endpoint_;
     notify::ChatPoster chat_;
     httpc::Client http_;
-    std::unique_ptr<StepExecutor> steps_;
+    StepDeps deps_;
     const StepCall call_{"tell/file.created/file:42", 2, false};
 };
 
@@ -85,7 +94,7 @@ TEST_F(MessageStepsTest, ASlackPostCarriesTitleTextFactsAndLink) {
     const Json input = {{"channel", "ops"},        {"text", "Invoice uploaded"},
                         {"title", "Intake"},       {"link", "https://portal/doc?fileid=42"},
                         {"link_title", "Open it"}, {"facts", {{"File", "Invoice.pdf"}}}};
-    auto output = steps_->Execute(rules::StepKind::kChat, input, call_);
+    auto output = Execute("chat", input, call_);
     ASSERT_TRUE(output) << output.error().message;
     EXPECT_EQ(*output, (Json{{"status", "sent"}, {"kind", "slack"}}));
     const auto requests = endpoint_.Requests();
@@ -97,15 +106,15 @@ TEST_F(MessageStepsTest, ASlackPostCarriesTitleTextFactsAndLink) {
 
 TEST_F(MessageStepsTest, AGenericPostIsPlainJsonWithTheStepsIdempotencyKey) {
     const Json input = {{"channel", "hooks"}, {"text", "hello"}, {"facts", {{"a", "b"}}}};
-    ASSERT_TRUE(steps_->Execute(rules::StepKind::kChat, input, call_));
-    ASSERT_TRUE(steps_->Execute(rules::StepKind::kChat, input, call_));
+    ASSERT_TRUE(Execute("chat", input, call_));
+    ASSERT_TRUE(Execute("chat", input, call_));
     const auto requests = endpoint_.Requests();
     ASSERT_EQ(requests.size(), 2u);
     EXPECT_EQ(Json::parse(requests[0].body), (Json{{"text", "hello"}, {"facts", {{"a", "b"}}}}));
     EXPECT_EQ(HeaderOf(requests[0], "idempotency-key"), IdempotencyKey(call_.run_key, call_.index));
     EXPECT_EQ(HeaderOf(requests[0], "idempotency-key"), HeaderOf(requests[1], "idempotency-key"));
 
-    auto unknown = steps_->Execute(rules::StepKind::kChat, Json{{"channel", "nope"}, {"text", "x"}}, call_);
+    auto unknown = Execute("chat", Json{{"channel", "nope"}, {"text", "x"}}, call_);
     ASSERT_FALSE(unknown);
     EXPECT_FALSE(unknown.error().IsTransient());
     EXPECT_NE(unknown.error().message.find("channel 'nope'"), std::string::npos);
@@ -117,7 +126,7 @@ TEST_F(MessageStepsTest, AnHttpCallSendsItsHeadersBodyAndKeyAndKeepsTheAnswer) {
                         {"url", endpoint_.Url("/tickets?token=s3cr3t-t0ken")},
                         {"headers", {{"X-Source", "spacehook"}}},
                         {"body", {{"room", 890}}}};
-    auto output = steps_->Execute(rules::StepKind::kHttp, input, call_);
+    auto output = Execute("http", input, call_);
     ASSERT_TRUE(output) << output.error().message;
     EXPECT_EQ(*output, (Json{{"status", 201}, {"body", {{"ticket", 7}}}}));
     const auto request = endpoint_.Requests().at(0);
@@ -129,7 +138,7 @@ TEST_F(MessageStepsTest, AnHttpCallSendsItsHeadersBodyAndKeyAndKeepsTheAnswer) {
 
     endpoint_.Script({http::Response::Text(200, "plain answer")});
     auto text =
-        steps_->Execute(rules::StepKind::kHttp, Json{{"method", "GET"}, {"url", endpoint_.Url("/x")}}, call_);
+        Execute("http", Json{{"method", "GET"}, {"url", endpoint_.Url("/x")}}, call_);
     ASSERT_TRUE(text);
     EXPECT_EQ((*text)["body"], "plain answer");
     EXPECT_TRUE(endpoint_.Requests().back().body.empty());
@@ -141,7 +150,7 @@ TEST_F(MessageStepsTest, AnHttpAnswerNestingTooDeepIsKeptAsTextNotParsed) {
     const std::size_t levels = 20000;
     const std::string deep = std::string(levels, '[') + std::string(levels, ']');
     endpoint_.Script({http::Response::Json(200, deep)});
-    auto output = steps_->Execute(rules::StepKind::kHttp, Json{{"url", endpoint_.Url("/deep")}}, call_);
+    auto output = Execute("http", Json{{"url", endpoint_.Url("/deep")}}, call_);
     ASSERT_TRUE(output) << output.error().message;
     EXPECT_EQ((*output)["status"], 200);
     ASSERT_TRUE((*output)["body"].is_string());
@@ -153,7 +162,7 @@ TEST_F(MessageStepsTest, AnHttpAnswerNestingTooDeepIsKeptAsTextNotParsed) {
     std::string nested = "1";
     for (int i = 0; i < 60; ++i) nested = "[" + nested + "]";
     endpoint_.Script({http::Response::Json(200, nested)});
-    auto within = steps_->Execute(rules::StepKind::kHttp, Json{{"url", endpoint_.Url("/within")}}, call_);
+    auto within = Execute("http", Json{{"url", endpoint_.Url("/within")}}, call_);
     ASSERT_TRUE(within) << within.error().message;
     EXPECT_EQ((*within)["body"], Json::parse(nested));
 }
@@ -164,14 +173,14 @@ TEST_F(MessageStepsTest, AnHttpAnswerOver64KiBKeepsItsFirst64KiBOfTextButNoJson)
     std::string text = "x";
     while (text.size() < 100 * 1024) text += "é";
     endpoint_.Script({http::Response::Text(200, text)});
-    auto output = steps_->Execute(rules::StepKind::kHttp, Json{{"url", endpoint_.Url("/text")}}, call_);
+    auto output = Execute("http", Json{{"url", endpoint_.Url("/text")}}, call_);
     ASSERT_TRUE(output) << output.error().message;
     const std::string kept = (*output)["body"].get<std::string>();
     EXPECT_EQ(kept, text.substr(0, 64 * 1024 - 1));
     EXPECT_NO_THROW((void)Json(kept).dump());  // valid UTF-8: the store and the admin API dump it strictly
 
     endpoint_.Script({http::Response::Json(200, Json{{"blob", std::string(70 * 1024, 'j')}}.dump())});
-    auto big = steps_->Execute(rules::StepKind::kHttp, Json{{"url", endpoint_.Url("/json")}}, call_);
+    auto big = Execute("http", Json{{"url", endpoint_.Url("/json")}}, call_);
     ASSERT_TRUE(big) << big.error().message;
     EXPECT_EQ((*big)["body"], "(JSON answer over 64 KiB, not kept)");
 }
@@ -182,13 +191,13 @@ TEST_F(MessageStepsTest, HttpAnswersAreTransientOrPermanentAndNeverShowThePathOr
     endpoint_.Script({limited, http::Response::Text(503, "down"), http::Response::Text(404, "no such hook")});
     const Json input = {{"url", endpoint_.Url("/hook/s3cr3t-path?token=abc")}, {"body", "text body"}};
 
-    auto first = steps_->Execute(rules::StepKind::kHttp, input, call_);
+    auto first = Execute("http", input, call_);
     ASSERT_FALSE(first);
     EXPECT_EQ(first.error().code, ErrorCode::kRateLimited);
     EXPECT_EQ(first.error().retry_after, milliseconds(12000));
-    auto second = steps_->Execute(rules::StepKind::kHttp, input, call_);
+    auto second = Execute("http", input, call_);
     EXPECT_EQ(second.error().code, ErrorCode::kUnavailable);
-    auto third = steps_->Execute(rules::StepKind::kHttp, input, call_);
+    auto third = Execute("http", input, call_);
     EXPECT_EQ(third.error().code, ErrorCode::kNotFound);
     EXPECT_FALSE(third.error().IsTransient());
     EXPECT_NE(third.error().message.find("http POST http://127.0.0.1:"), std::string::npos)
@@ -197,20 +206,18 @@ TEST_F(MessageStepsTest, HttpAnswersAreTransientOrPermanentAndNeverShowThePathOr
     EXPECT_EQ(third.error().message.find("s3cr3t-path"), std::string::npos);
     EXPECT_EQ(HeaderOf(endpoint_.Requests().back(), "content-type"), "text/plain; charset=utf-8");
 
-    auto bad_header = steps_->Execute(
-        rules::StepKind::kHttp, Json{{"url", endpoint_.Url("/x")}, {"headers", {{"X", "a\r\nB: c"}}}}, call_);
+    auto bad_header = Execute("http", Json{{"url", endpoint_.Url("/x")}, {"headers", {{"X", "a\r\nB: c"}}}}, call_);
     ASSERT_FALSE(bad_header);
     EXPECT_EQ(bad_header.error().code, ErrorCode::kInvalidArgument);
 }
 
 TEST_F(MessageStepsTest, StepsWithoutTheirDependencyFailPermanentlyNamingTheSetting) {
-    StepExecutor bare{StepDeps{}};
-    auto mail =
-        bare.Execute(rules::StepKind::kMail, Json{{"to", {"a@example.com"}}, {"subject", "s"}}, call_);
+    const StepDeps bare;
+    auto mail = steps::Execute("mail", Json{{"to", {"a@example.com"}}, {"subject", "s"}}, bare, call_);
     ASSERT_FALSE(mail);
     EXPECT_FALSE(mail.error().IsTransient());
     EXPECT_NE(mail.error().message.find("mail.smtp_url"), std::string::npos);
-    auto room = bare.Execute(rules::StepKind::kCreateRoom, Json{{"title", "x"}, {"type", 2}}, call_);
+    auto room = steps::Execute("create_room", Json{{"title", "x"}, {"type", 2}}, bare, call_);
     ASSERT_FALSE(room);
     EXPECT_NE(room.error().message.find("docspace.api_host"), std::string::npos);
 }
@@ -224,4 +231,4 @@ TEST(RunKeys, TagKeyAndSeedAreStableAndDistinct) {
 }
 
 }  // namespace
-}  // namespace spacehook::runner
+}  // namespace spacehook::steps
