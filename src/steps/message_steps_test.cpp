@@ -137,8 +137,7 @@ TEST_F(MessageStepsTest, AnHttpCallSendsItsHeadersBodyAndKeyAndKeepsTheAnswer) {
     EXPECT_EQ(Json::parse(request.body), (Json{{"room", 890}}));
 
     endpoint_.Script({http::Response::Text(200, "plain answer")});
-    auto text =
-        Execute("http", Json{{"method", "GET"}, {"url", endpoint_.Url("/x")}}, call_);
+    auto text = Execute("http", Json{{"method", "GET"}, {"url", endpoint_.Url("/x")}}, call_);
     ASSERT_TRUE(text);
     EXPECT_EQ((*text)["body"], "plain answer");
     EXPECT_TRUE(endpoint_.Requests().back().body.empty());
@@ -206,7 +205,8 @@ TEST_F(MessageStepsTest, HttpAnswersAreTransientOrPermanentAndNeverShowThePathOr
     EXPECT_EQ(third.error().message.find("s3cr3t-path"), std::string::npos);
     EXPECT_EQ(HeaderOf(endpoint_.Requests().back(), "content-type"), "text/plain; charset=utf-8");
 
-    auto bad_header = Execute("http", Json{{"url", endpoint_.Url("/x")}, {"headers", {{"X", "a\r\nB: c"}}}}, call_);
+    auto bad_header =
+        Execute("http", Json{{"url", endpoint_.Url("/x")}, {"headers", {{"X", "a\r\nB: c"}}}}, call_);
     ASSERT_FALSE(bad_header);
     EXPECT_EQ(bad_header.error().code, ErrorCode::kInvalidArgument);
 }
