@@ -253,7 +253,7 @@ RunOutcome RunExecutor::Attempt(const store::RunRecord& run, const std::string& 
             }
             return done();
         }
-        const rules::Step& next = stored->steps[static_cast<std::size_t>(index + 1)];
+        const rules::Step& next = stored->steps[static_cast<std::size_t>(index) + 1];
         // Stopping, or a next input that cannot be rendered: this step is checkpointed alone and the next
         // iteration releases the run or moves it to the dead-letter list.
         std::unique_ptr<steps::PreparedStep> next_step;

@@ -13,7 +13,8 @@
 namespace spacehook::steps {
 namespace {
 
-constexpr std::size_t kMaxStoredBody = 64 * 1024;  ///< an http step's answer kept in its checkpoint
+constexpr std::size_t kMaxStoredBody =
+    std::size_t{64} * 1024;  ///< an http step's answer kept in its checkpoint
 
 struct HttpInput {
     std::string url;

@@ -159,7 +159,7 @@ TEST_F(MessageStepsTest, AnHttpAnswerNestingTooDeepIsKeptAsTextNotParsed) {
     EXPECT_EQ(Json::parse(stored), *output);
 
     std::string nested = "1";
-    for (int i = 0; i < 60; ++i) nested = "[" + nested + "]";
+    for (int i = 0; i < 60; ++i) nested.insert(0, "[").append("]");
     endpoint_.Script({http::Response::Json(200, nested)});
     auto within = Execute("http", Json{{"url", endpoint_.Url("/within")}}, call_);
     ASSERT_TRUE(within) << within.error().message;
@@ -170,7 +170,7 @@ TEST_F(MessageStepsTest, AnHttpAnswerNestingTooDeepIsKeptAsTextNotParsed) {
 TEST_F(MessageStepsTest, AnHttpAnswerOver64KiBKeepsItsFirst64KiBOfTextButNoJson) {
     // 'é' is two bytes: the cut at 64 KiB falls inside one and moves back to the character before.
     std::string text = "x";
-    while (text.size() < 100 * 1024) text += "é";
+    while (text.size() < std::size_t{100} * 1024) text += "é";
     endpoint_.Script({http::Response::Text(200, text)});
     auto output = Execute("http", Json{{"url", endpoint_.Url("/text")}}, call_);
     ASSERT_TRUE(output) << output.error().message;
@@ -178,7 +178,8 @@ TEST_F(MessageStepsTest, AnHttpAnswerOver64KiBKeepsItsFirst64KiBOfTextButNoJson)
     EXPECT_EQ(kept, text.substr(0, 64 * 1024 - 1));
     EXPECT_NO_THROW((void)Json(kept).dump());  // valid UTF-8: the store and the admin API dump it strictly
 
-    endpoint_.Script({http::Response::Json(200, Json{{"blob", std::string(70 * 1024, 'j')}}.dump())});
+    endpoint_.Script(
+        {http::Response::Json(200, Json{{"blob", std::string(std::size_t{70} * 1024, 'j')}}.dump())});
     auto big = Execute("http", Json{{"url", endpoint_.Url("/json")}}, call_);
     ASSERT_TRUE(big) << big.error().message;
     EXPECT_EQ((*big)["body"], "(JSON answer over 64 KiB, not kept)");
