@@ -87,7 +87,7 @@ Error NotFound(std::string message) {
 
 }  // namespace
 
-AdminApi::AdminApi(AdminOptions options, store::Store& store, MetricsRegistry& metrics, const Clock& clock)
+AdminApi::AdminApi(AdminOptions options, store::Admin& store, MetricsRegistry& metrics, const Clock& clock)
     : token_(std::make_shared<const std::string>(std::move(options.token))),
       store_(store),
       metrics_(metrics),

@@ -41,7 +41,7 @@ struct AdminOptions {
 /// Errors: {"error": <external message>} plus "detail" for the caller's own mistakes (4xx).
 class AdminApi {
 public:
-    AdminApi(AdminOptions options, store::Store& store, MetricsRegistry& metrics, const Clock& clock);
+    AdminApi(AdminOptions options, store::Admin& store, MetricsRegistry& metrics, const Clock& clock);
     AdminApi(const AdminApi&) = delete;
     AdminApi& operator=(const AdminApi&) = delete;
 
@@ -68,7 +68,7 @@ private:
     http::Handler Protected(void (AdminApi::*call)(const http::Request&, http::Responder));
 
     std::atomic<std::shared_ptr<const std::string>> token_;
-    store::Store& store_;
+    store::Admin& store_;
     MetricsRegistry& metrics_;
     const Clock& clock_;
     BlockingCallQueue calls_;

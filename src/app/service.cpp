@@ -18,7 +18,7 @@ constexpr std::string_view kComponent = "serve";
 /// N replicas do not send N times the rate the portal allows its API user, and a 429 one of them gets
 /// pauses all (docs/replicas.md).
 std::shared_ptr<docspace::CallLimiter> StoreBackedLimiter(const docspace::ClientOptions& options,
-                                                          store::Store& store) {
+                                                          store::RateLimits& store) {
     docspace::RateLimitOptions rate;
     rate.rate_per_second = options.rate_per_second;
     rate.burst = options.burst;

@@ -79,7 +79,7 @@ std::shared_ptr<RateLimiter> PortalRateLimiter(const std::string& base_url, cons
 std::string PortalRateKey(const std::string& base_url);
 
 /// A token bucket kept outside this process, which SharedRateLimiter draws from. docspace does not
-/// know the store: the app wires these to Store::AcquireRateToken / Store::PauseRateLimit.
+/// know the store: the app wires these to store::RateLimits (AcquireRateToken / PauseRateLimit).
 struct SharedBucket {
     /// Takes one token from bucket `key` (created full with `burst`, refilling at `rate_per_second`):
     /// 0 when taken, else how long to wait before asking again. An error: the bucket is unreachable.

@@ -76,7 +76,7 @@ std::string_view WebhookHandler::ToString(Outcome outcome) {
     return "internal_error";
 }
 
-WebhookHandler::WebhookHandler(WebhookOptions options, store::Store& store, MetricsRegistry& metrics,
+WebhookHandler::WebhookHandler(WebhookOptions options, store::Journal& store, MetricsRegistry& metrics,
                                const Clock& clock)
     : options_(std::make_shared<const WebhookOptions>(std::move(options))), store_(store), clock_(clock) {
     for (const Outcome outcome : kAllOutcomes) {

@@ -29,7 +29,7 @@ struct WebhookOptions {
     std::vector<std::string> trusted_proxies;
 };
 
-/// The webhook endpoint. POST: verify (401, nothing stored) -> parse (400) -> Store::Append -> 2xx only
+/// The webhook endpoint. POST: verify (401, nothing stored) -> parse (400) -> Journal::Append -> 2xx only
 /// once the journal commit holding the delivery is durable (202 stored, 200 duplicate), 503 when the
 /// store cannot take it (DocSpace retries, docs/docspace-api.md §1.9). Never 410: DocSpace deletes the
 /// subscription on 410. HEAD and GET answer 200 because DocSpace probes the URL with HEAD before saving a
@@ -44,7 +44,8 @@ struct WebhookOptions {
 /// and metric series owned by `metrics`, so `metrics` must outlive the store's Close().
 class WebhookHandler {
 public:
-    WebhookHandler(WebhookOptions options, store::Store& store, MetricsRegistry& metrics, const Clock& clock);
+    WebhookHandler(WebhookOptions options, store::Journal& store, MetricsRegistry& metrics,
+                   const Clock& clock);
     WebhookHandler(const WebhookHandler&) = delete;
     WebhookHandler& operator=(const WebhookHandler&) = delete;
 
@@ -83,7 +84,7 @@ private:
     [[nodiscard]] std::shared_ptr<const WebhookOptions> Options() const { return options_.load(); }
 
     std::atomic<std::shared_ptr<const WebhookOptions>> options_;
-    store::Store& store_;
+    store::Journal& store_;
     const Clock& clock_;
     std::vector<Counter*> outcomes_;  // indexed by Outcome
     Histogram* ack_latency_;

@@ -47,7 +47,7 @@ std::string_view ToString(DispatchOutcome outcome) {
     return kNames.Name(outcome);
 }
 
-Dispatcher::Dispatcher(store::Store& store, const rules::CompiledRules& rules, docspace::Api& api,
+Dispatcher::Dispatcher(store::WorkQueue& store, const rules::CompiledRules& rules, docspace::Api& api,
                        ContextResolver& resolver, DispatcherOptions options, const Clock& clock,
                        Random& random, RunnerMetrics& metrics)
     : store_(store),
@@ -59,7 +59,7 @@ Dispatcher::Dispatcher(store::Store& store, const rules::CompiledRules& rules, d
       random_(random),
       metrics_(metrics) {}
 
-Dispatcher::Dispatcher(store::Store& store, const LiveRules& rules, docspace::Api& api,
+Dispatcher::Dispatcher(store::WorkQueue& store, const LiveRules& rules, docspace::Api& api,
                        ContextResolver& resolver, DispatcherOptions options, const Clock& clock,
                        Random& random, RunnerMetrics& metrics)
     : store_(store),

@@ -56,12 +56,12 @@ std::string_view ToString(DispatchOutcome outcome);
 /// Thread-compatible: one Dispatcher per dispatching thread.
 class Dispatcher {
 public:
-    Dispatcher(store::Store& store, const rules::CompiledRules& rules, docspace::Api& api,
+    Dispatcher(store::WorkQueue& store, const rules::CompiledRules& rules, docspace::Api& api,
                ContextResolver& resolver, DispatcherOptions options, const Clock& clock, Random& random,
                RunnerMetrics& metrics);
     /// The same over a rule set a reload may replace: each event is planned with the set current when
     /// its dispatch began.
-    Dispatcher(store::Store& store, const LiveRules& rules, docspace::Api& api, ContextResolver& resolver,
+    Dispatcher(store::WorkQueue& store, const LiveRules& rules, docspace::Api& api, ContextResolver& resolver,
                DispatcherOptions options, const Clock& clock, Random& random, RunnerMetrics& metrics);
 
     /// GET people/@self: the service account whose events the loop guard drops (docs/docspace-api.md §1.12).
@@ -101,7 +101,7 @@ private:
     /// The rules to plan the next event with.
     [[nodiscard]] std::shared_ptr<const rules::CompiledRules> Rules() const;
 
-    store::Store& store_;
+    store::WorkQueue& store_;
     /// One of the two: fixed rules (not owned) or a live set.
     const rules::CompiledRules* fixed_rules_ = nullptr;
     const LiveRules* live_rules_ = nullptr;

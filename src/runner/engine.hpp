@@ -32,7 +32,7 @@ namespace spacehook::runner {
 
 /// What the engine acts on and through. Everything must outlive the Engine.
 struct EngineDeps {
-    store::Store* store = nullptr;
+    store::WorkQueue* store = nullptr;
     /// The rules, fixed for the engine's life; or `live_rules`, a set `serve` replaces at a reload (one of
     /// the two).
     const rules::CompiledRules* rules = nullptr;

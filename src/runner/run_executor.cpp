@@ -84,7 +84,7 @@ void LeaseKeeper::Untrack(std::int64_t run_id) {
     leases_.erase(run_id);
 }
 
-void LeaseKeeper::RenewAll(store::Store& store, TimePoint now) {
+void LeaseKeeper::RenewAll(store::WorkQueue& store, TimePoint now) {
     RenewAll(
         [&](std::int64_t run_id, const std::string& owner) { return store.RenewLease(run_id, owner, now); });
 }
@@ -122,7 +122,7 @@ std::size_t LeaseKeeper::size() const {
 
 // --- RunExecutor ---------------------------------------------------------------------------------------
 
-RunExecutor::RunExecutor(store::Store& store, const steps::StepDeps& steps, RetryOptions options,
+RunExecutor::RunExecutor(store::WorkQueue& store, const steps::StepDeps& steps, RetryOptions options,
                          const Clock& clock, Random& random, RunnerMetrics& metrics, LeaseKeeper* leases)
     : store_(store),
       steps_(steps),

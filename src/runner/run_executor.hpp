@@ -56,7 +56,7 @@ public:
     void Untrack(std::int64_t run_id);
     /// Renews every tracked lease (store.RenewLease). A lease the store refuses (kConflict: taken over
     /// or released) is no longer tracked; its worker learns it at its next write.
-    void RenewAll(store::Store& store, TimePoint now);
+    void RenewAll(store::WorkQueue& store, TimePoint now);
     /// The same over `renew(run id, owner)`, called without the keeper's lock held.
     void RenewAll(const std::function<Status(std::int64_t, const std::string&)>& renew);
     /// (run id, owner) of every tracked run.
@@ -102,8 +102,8 @@ std::string_view ToString(RunOutcome outcome);
 class RunExecutor {
 public:
     /// Steps act through `steps` (steps::PreparedStep::Execute).
-    RunExecutor(store::Store& store, const steps::StepDeps& steps, RetryOptions options, const Clock& clock,
-                Random& random, RunnerMetrics& metrics, LeaseKeeper* leases = nullptr);
+    RunExecutor(store::WorkQueue& store, const steps::StepDeps& steps, RetryOptions options,
+                const Clock& clock, Random& random, RunnerMetrics& metrics, LeaseKeeper* leases = nullptr);
 
     /// Claims the oldest due run for `owner` and executes it. nullopt when nothing is due; an error
     /// when the claim itself failed. `stop` (optional) is checked before each step: when set, the run
@@ -131,7 +131,7 @@ private:
     RunOutcome DeadLetter(const store::RunRecord& run, const std::string& owner, const std::string& reason);
     RunOutcome Lost(const store::RunRecord& run, const Error& error, std::string_view doing);
 
-    store::Store& store_;
+    store::WorkQueue& store_;
     const steps::StepDeps& steps_;
     RetryOptions options_;
     const Clock& clock_;

@@ -53,6 +53,17 @@ std::string PercentDecode(std::string_view text) {
 
 // --- text -------------------------------------------------------------------------------------
 
+std::string DollarPlaceholders(std::string_view sql) {
+    std::string out(sql);
+    bool quoted = false;
+    for (std::size_t i = 0; i < out.size(); ++i) {
+        if (out[i] == '\'') quoted = !quoted;  // '' inside a literal toggles twice: still quoted
+        if (!quoted && out[i] == '?' && i + 1 < out.size() && out[i + 1] >= '0' && out[i + 1] <= '9')
+            out[i] = '$';
+    }
+    return out;
+}
+
 std::string ValidUtf8(std::string_view text) {
     auto sequence_length = [&](std::size_t i) -> std::size_t {
         const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
@@ -341,6 +352,53 @@ Result<Rows> Connection::Query(const std::string& sql, const Params& params) {
     Error error = MakeError(result, "query failed");
     if (result != nullptr) PQclear(result);
     return Fail(std::move(error));
+}
+
+namespace {
+
+/// One row of an answer, as the ledger reads it.
+class ResultRow final : public Row {
+public:
+    ResultRow(const Rows& rows, int row) : rows_(rows), row_(row) {}
+    [[nodiscard]] bool IsNull(int column) const override { return rows_.IsNull(row_, column); }
+    [[nodiscard]] std::int64_t Int(int column) const override { return rows_.Int(row_, column); }
+    [[nodiscard]] double Real(int column) const override { return rows_.Double(row_, column); }
+    [[nodiscard]] std::string Text(int column) const override { return rows_.Text(row_, column); }
+    [[nodiscard]] std::string Bytes(int column) const override { return rows_.Bytes(row_, column); }
+
+private:
+    const Rows& rows_;
+    int row_;
+};
+
+}  // namespace
+
+Result<std::int64_t> Connection::Run(std::string_view sql, store::Params params, const RowSink* each_row) {
+    Params bound;
+    for (const Param& param : params) {
+        switch (param.type()) {
+            case Param::Type::kInt:
+                bound.Add(param.int_value());
+                break;
+            case Param::Type::kReal:
+                bound.Add(param.real_value());
+                break;
+            case Param::Type::kText:
+                bound.Add(param.text());
+                break;
+            case Param::Type::kBytes:
+                bound.AddBytes(param.text());
+                break;
+        }
+    }
+    auto rows = Query(DollarPlaceholders(sql), bound);
+    if (!rows) return Fail(rows.error());
+    if (each_row != nullptr) {
+        for (int r = 0; r < rows->size(); ++r) {
+            if (auto st = (*each_row)(ResultRow(*rows, r)); !st) return Fail(st.error());
+        }
+    }
+    return rows->affected();
 }
 
 Result<std::int64_t> Connection::QueryInt(const std::string& sql, const Params& params) {

@@ -13,11 +13,15 @@
 
 #include "core/clock.hpp"
 #include "core/error.hpp"
+#include "store/sql_session.hpp"
 
 struct pg_conn;
 struct pg_result;
 
 namespace spacehook::store::pg {
+
+/// The ledger's numbered placeholders ("?1") as PostgreSQL's ("$1"), outside quoted text.
+std::string DollarPlaceholders(std::string_view sql);
 
 /// PostgreSQL text cannot hold NUL bytes nor invalid UTF-8 (the database is UTF8). Text that came from
 /// outside (webhook fields, error messages of upstreams) is made valid by replacing each offending
@@ -66,7 +70,7 @@ public:
 
     [[nodiscard]] int size() const;
     [[nodiscard]] bool empty() const { return size() == 0; }
-    /// Rows an INSERT/UPDATE/DELETE changed ("ON CONFLICT DO NOTHING" counts 0).
+    /// Rows an INSERT/UPDATE/DELETE changed ("ON CONFLICT DO NOTHING" counts 0); for a SELECT, the rows.
     [[nodiscard]] std::int64_t affected() const;
 
     [[nodiscard]] bool IsNull(int row, int column) const;
@@ -101,8 +105,9 @@ struct ConnectOptions {
     bool durable = true;
 };
 
-/// One PostgreSQL session. Not thread-safe: the store gives each connection to one thread at a time.
-class Connection {
+/// One PostgreSQL session, and the ledger's session on it (store::Session). Not thread-safe: the store
+/// gives each connection to one thread at a time.
+class Connection final : public Session {
 public:
     /// Connects to `url` (postgres://... or any libpq connection string). kConfig for a malformed
     /// URL, kUnavailable when the server cannot be reached or refuses us. Messages never hold the
@@ -119,6 +124,10 @@ public:
     Result<Rows> Query(const std::string& sql, const Params& params = {});
     /// The single integer a query answers (0 when it answers no row or NULL).
     Result<std::int64_t> QueryInt(const std::string& sql, const Params& params = {});
+
+    // store::Session: the statement with its placeholders made PostgreSQL's, parameters as in Params.
+    Result<std::int64_t> Run(std::string_view sql, store::Params params, const RowSink* each_row) override;
+    Status RunScript(std::string_view sql) override { return Exec(std::string(sql)); }
 
     /// The session is gone (server restart, network): the pool must not give it out again.
     [[nodiscard]] bool broken() const;

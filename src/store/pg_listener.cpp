@@ -22,6 +22,12 @@ constexpr milliseconds kMaxBackoff{5000};
 constexpr milliseconds kProbeInterval{10000};
 }  // namespace
 
+Status Notify(Connection& db, const std::string& channel, const std::string& payload) {
+    auto notified = db.Query("SELECT pg_notify($1, $2)", Params::Of(channel, payload));
+    if (!notified) return Fail(notified.error());
+    return Ok();
+}
+
 Listener::Listener(Connector connect, std::string channel, std::string own_payload,
                    std::function<void()> on_notify)
     : connect_(std::move(connect)),

@@ -14,6 +14,13 @@
 
 namespace spacehook::store::pg {
 
+/// The channel every replica LISTENs on and NOTIFYs when it made work available.
+inline constexpr std::string_view kWorkChannel = "spacehook_work";
+
+/// The sending side: NOTIFY `channel` inside the session's transaction, so every listener hears it at
+/// COMMIT (and never for a rollback). `payload` is the sending store's id.
+Status Notify(Connection& db, const std::string& channel, const std::string& payload);
+
 /// The wake-up side of LISTEN/NOTIFY: one dedicated session per store that LISTENs on the work channel
 /// and calls `on_notify` when another replica's commit made work available, so idle workers sleep
 /// until then instead of polling the database.

@@ -7,10 +7,6 @@ namespace spacehook::store::pg {
 ConnectionPool::ConnectionPool(Connector connect, std::size_t max_size)
     : connect_(std::move(connect)), max_size_(std::max<std::size_t>(max_size, 1)) {}
 
-ConnectionPool::Lease::~Lease() {
-    if (connection_ && pool_ != nullptr) pool_->GiveBack(std::move(connection_));
-}
-
 Result<ConnectionPool::Lease> ConnectionPool::Acquire(std::chrono::milliseconds timeout) {
     std::unique_lock lock(mu_);
     const bool ready =

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "store/borrowed_connection.hpp"
 #include "store/pg_connection.hpp"
 
 namespace spacehook::store::pg {
@@ -24,22 +25,7 @@ public:
     ConnectionPool(Connector connect, std::size_t max_size);
 
     /// A borrowed connection, given back to the pool when destroyed.
-    class Lease {
-    public:
-        Lease(ConnectionPool* pool, std::unique_ptr<Connection> connection)
-            : pool_(pool), connection_(std::move(connection)) {}
-        Lease(Lease&&) noexcept = default;
-        Lease& operator=(Lease&&) noexcept = default;
-        Lease(const Lease&) = delete;
-        Lease& operator=(const Lease&) = delete;
-        ~Lease();
-        Connection& operator*() const { return *connection_; }
-        Connection* operator->() const { return connection_.get(); }
-
-    private:
-        ConnectionPool* pool_;
-        std::unique_ptr<Connection> connection_;
-    };
+    using Lease = BorrowedConnection<ConnectionPool, Connection>;
 
     /// An idle connection or a new one; waits up to `timeout` when max_size are lent out. kUnavailable
     /// after Close(), on timeout, or when a new connection cannot be opened.
@@ -50,6 +36,7 @@ public:
     void Close();
 
 private:
+    friend Lease;
     void GiveBack(std::unique_ptr<Connection> connection);
 
     const Connector connect_;

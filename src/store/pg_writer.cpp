@@ -7,6 +7,8 @@
 #include <map>
 
 #include "core/log.hpp"
+#include "store/ledger_sql.hpp"
+#include "store/pg_listener.hpp"
 
 namespace spacehook::store::pg {
 
@@ -15,25 +17,9 @@ namespace {
 /// Rows per INSERT statement. A statement takes at most 65535 parameters (9 per row); smaller
 /// statements also keep the SQL text of a big batch moderate. One batch may hold several.
 constexpr std::size_t kRowsPerStatement = 1000;
-constexpr int kParamsPerRow = 9;
 
 Error Unavailable(std::string message) {
     return Error{ErrorCode::kUnavailable, std::move(message), 0, std::nullopt};
-}
-
-std::string InsertSql(std::size_t rows) {
-    std::string sql =
-        "INSERT INTO events (webhook_id, event_id, trigger_name, actor, entity_id, created_on, body, "
-        "received_at, "
-        "state, next_attempt_at) VALUES ";
-    for (std::size_t r = 0; r < rows; ++r) {
-        const std::size_t p = r * kParamsPerRow;
-        if (r > 0) sql += ", ";
-        sql += fmt::format("(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, 'pending', ${})", p + 1, p + 2, p + 3,
-                           p + 4, p + 5, p + 6, p + 7, p + 8, p + 9);
-    }
-    sql += " ON CONFLICT ON CONSTRAINT events_delivery_key DO NOTHING RETURNING webhook_id, event_id";
-    return sql;
 }
 
 }  // namespace
@@ -43,9 +29,9 @@ AppendWriter::AppendWriter(Connector connect, Options options, std::function<voi
     : connect_(std::move(connect)),
       options_(std::move(options)),
       on_stored_(std::move(on_stored)),
-      commits_(commits) {
-    thread_ = std::thread([this] { Loop(); });
-    thread_id_ = thread_.get_id();
+      commits_(commits),
+      thread_({options_.max_batch, options_.max_pending_appends}) {
+    thread_.Start([this](std::vector<Pending>& batch) { ProcessBatch(batch); });
 }
 
 AppendWriter::~AppendWriter() {
@@ -53,74 +39,24 @@ AppendWriter::~AppendWriter() {
 }
 
 void AppendWriter::Submit(NewDelivery delivery, TimePoint now, AppendCallback done) {
-    std::unique_lock lock(mu_);
-    if (closing_ || queue_.size() >= options_.max_pending_appends) {
-        const bool closed = closing_;
-        lock.unlock();
-        Pending refused{std::move(delivery), now, std::move(done)};
-        Finish(refused,
-               tl::unexpected(Unavailable(
-                   closed ? std::string("store is closed")
-                          : fmt::format("store write queue is full ({} appends wait for the database)",
-                                        options_.max_pending_appends))));
-        return;
+    using Refusal = WriterThread<Pending>::Refusal;
+    Pending pending{std::move(delivery), now, std::move(done)};
+    switch (thread_.Push(pending, /*is_append=*/true)) {
+        case Refusal::kNone:
+            return;
+        case Refusal::kClosed:
+            Finish(pending, tl::unexpected(Unavailable("store is closed")));
+            return;
+        case Refusal::kFull:
+            Finish(pending, tl::unexpected(Unavailable(
+                                fmt::format("store write queue is full ({} appends wait for the database)",
+                                            options_.max_pending_appends))));
+            return;
     }
-    queue_.push_back(Pending{std::move(delivery), now, std::move(done)});
-    lock.unlock();
-    cv_.notify_one();
 }
 
 void AppendWriter::Close() {
-    {
-        std::lock_guard lock(mu_);
-        closing_ = true;
-        paused_ = false;
-    }
-    cv_.notify_all();
-    if (!thread_.joinable()) return;
-    if (OnWriterThread()) {
-        log::Error("store",
-                   "Close() called from the store's writer thread; the writer stops after this batch");
-        return;
-    }
-    thread_.join();
-    db_.reset();
-}
-
-std::size_t AppendWriter::queued() const {
-    std::lock_guard lock(mu_);
-    return queue_.size();
-}
-
-bool AppendWriter::AppendsRefused() const {
-    std::lock_guard lock(mu_);
-    return queue_.size() >= options_.max_pending_appends;
-}
-
-void AppendWriter::PauseForTesting(bool paused) {
-    {
-        std::lock_guard lock(mu_);
-        paused_ = paused && !closing_;
-    }
-    cv_.notify_all();
-}
-
-void AppendWriter::Loop() {
-    std::vector<Pending> batch;
-    for (;;) {
-        {
-            std::unique_lock lock(mu_);
-            cv_.wait(lock, [this] { return closing_ || (!paused_ && !queue_.empty()); });
-            if (queue_.empty()) return;  // closing, and everything queued has been written
-            const std::size_t take = std::min(queue_.size(), std::max<std::size_t>(options_.max_batch, 1));
-            for (std::size_t i = 0; i < take; ++i) {
-                batch.push_back(std::move(queue_.front()));
-                queue_.pop_front();
-            }
-        }
-        ProcessBatch(batch);
-        batch.clear();
-    }
+    if (thread_.Close()) db_.reset();
 }
 
 Status AppendWriter::WriteBatch(const std::vector<Pending>& batch, std::vector<bool>& stored) {
@@ -159,28 +95,24 @@ Status AppendWriter::WriteBatch(const std::vector<Pending>& batch, std::vector<b
     std::size_t new_rows = 0;
     for (std::size_t from = 0; from < order.size(); from += kRowsPerStatement) {
         const std::size_t rows = std::min(kRowsPerStatement, order.size() - from);
-        Params params;
+        std::vector<Param> params;
+        params.reserve(rows * kParamsPerDelivery);
         for (std::size_t k = from; k < from + rows; ++k) {
-            const std::size_t i = order[k];
-            const NewDelivery& d = batch[i].delivery;
-            params.Add(d.webhook_id)
-                .Add(d.event_id)
-                .Add(d.trigger)
-                .Add(d.actor)
-                .Add(d.entity_id)
-                .Add(d.created_on);
-            params.AddBytes(d.body).Add(d.received_at).Add(batch[i].now);
+            const Pending& pending = batch[order[k]];
+            for (const Param& param : DeliveryParams(pending.delivery, pending.now)) params.push_back(param);
         }
-        auto result = db_->Query(InsertSql(rows), params);
-        if (!result) return Fail(result.error());
-        for (int r = 0; r < result->size(); ++r) ++inserted[{result->Text(r, 0), result->Text(r, 1)}];
-        new_rows += static_cast<std::size_t>(result->size());
+        auto stored_key = [&](const Row& row) -> Status {
+            ++inserted[{row.Text(0), row.Text(1)}];
+            ++new_rows;
+            return Ok();
+        };
+        const RowSink sink(stored_key);
+        auto ran = db_->Run(InsertEventsSql(rows) + " RETURNING webhook_id, event_id", params, &sink);
+        if (!ran) return Fail(ran.error());
     }
     if (new_rows > 0) {
         // Delivered at COMMIT, to every replica's listener: new work.
-        auto notified = db_->Query("SELECT pg_notify($1, $2)",
-                                   Params::Of(options_.notify_channel, options_.notify_payload));
-        if (!notified) return Fail(notified.error());
+        if (auto st = Notify(*db_, options_.notify_channel, options_.notify_payload); !st) return st;
     }
     if (auto st = db_->Exec("COMMIT"); !st) return st;
     // Within a batch the first delivery of a key (in arrival order: the sort is stable) is reported

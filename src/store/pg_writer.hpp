@@ -1,18 +1,15 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "store/pg_pool.hpp"
 #include "store/store.hpp"
+#include "store/writer_thread.hpp"
 
 namespace spacehook::store::pg {
 
@@ -21,7 +18,8 @@ namespace spacehook::store::pg {
 /// Why: an acknowledged delivery must be durable, and a PostgreSQL commit waits for a WAL flush
 /// (~0.1-1 ms, more on network disks) whatever it holds. One transaction per delivery would cap
 /// ingest at the flush rate; this thread takes every append waiting (up to max_batch), writes them
-/// with one multi-row INSERT ... ON CONFLICT DO NOTHING RETURNING and COMMITs once. While one commit
+/// with the journal's multi-row INSERT ... ON CONFLICT DO NOTHING (ledger_sql.hpp) RETURNING the keys
+/// it stored, and COMMITs once. While one commit
 /// is in flight the next batch accumulates, so batching needs no timer. The unique key makes
 /// redeliveries no-ops across replicas: each replica's writer inserts, and whichever commits second
 /// sees the row as a conflict (after waiting for the first one's transaction to end).
@@ -56,11 +54,11 @@ public:
     /// Writes what is queued, then stops the thread. Idempotent; not from the writer thread.
     void Close();
 
-    [[nodiscard]] bool OnWriterThread() const { return std::this_thread::get_id() == thread_id_; }
-    [[nodiscard]] std::size_t queued() const;
-    [[nodiscard]] bool AppendsRefused() const;
+    [[nodiscard]] bool OnWriterThread() const { return thread_.OnThread(); }
+    [[nodiscard]] std::size_t queued() const { return thread_.queued(); }
+    [[nodiscard]] bool AppendsRefused() const { return thread_.AppendsRefused(); }
     /// Test hook: while paused the writer takes nothing from the queue (Close() un-pauses).
-    void PauseForTesting(bool paused);
+    void PauseForTesting(bool paused) { thread_.Pause(paused); }
 
 private:
     struct Pending {
@@ -69,7 +67,6 @@ private:
         AppendCallback done;
     };
 
-    void Loop();
     void ProcessBatch(std::vector<Pending>& batch);
     /// One transaction for the batch; fills `stored` (per delivery) on success.
     Status WriteBatch(const std::vector<Pending>& batch, std::vector<bool>& stored);
@@ -80,18 +77,11 @@ private:
     const std::function<void()> on_stored_;
     std::atomic<std::uint64_t>& commits_;
 
-    mutable std::mutex mu_;
-    std::condition_variable cv_;
-    std::deque<Pending> queue_;
-    bool closing_ = false;
-    bool paused_ = false;
-
     // Writer thread only.
     std::unique_ptr<Connection> db_;
     bool failing_ = false;  // the last batch failed (log transitions, not every batch)
 
-    std::thread thread_;
-    std::thread::id thread_id_;
+    WriterThread<Pending> thread_;  // last: its thread uses the members above
 };
 
 }  // namespace spacehook::store::pg

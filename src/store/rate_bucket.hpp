@@ -1,8 +1,8 @@
 #pragma once
 
-// The token-bucket arithmetic behind Store::AcquireRateToken / PauseRateLimit, shared by both backends:
-// each loads the bucket's row under its own lock (SQLite: the writer's transaction; PostgreSQL:
-// SELECT ... FOR UPDATE), applies one of these, and writes the row back in the same transaction.
+// The token-bucket arithmetic behind RateLimits::AcquireRateToken / PauseRateLimit: the ledger loads the
+// bucket's row under the database's lock (SQLite: the writer's transaction; PostgreSQL: SELECT ... FOR
+// UPDATE), applies one of these, and writes the row back in the same transaction.
 
 #include <chrono>
 #include <cstdint>

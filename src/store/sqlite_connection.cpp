@@ -165,6 +165,10 @@ Status Statement::Run() {
     return status;
 }
 
+bool Statement::ReadOnly() const {
+    return sqlite3_stmt_readonly(stmt_) != 0;
+}
+
 bool Statement::IsNull(int column) const {
     return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
 }
@@ -248,19 +252,70 @@ Status Connection::Exec(std::string_view sql) {
     return Ok();
 }
 
-Result<Statement> Connection::Prepare(const std::string& sql) {
+Result<Statement> Connection::Prepare(std::string_view sql) {
     auto it = cache_.find(sql);
     if (it == cache_.end()) {
         sqlite3_stmt* stmt = nullptr;
-        const int rc = sqlite3_prepare_v3(db_, sql.c_str(), static_cast<int>(sql.size() + 1),
+        const int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
                                           SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
         if (rc != SQLITE_OK) return Fail(MakeError(rc, sql));
-        it = cache_.emplace(sql, std::make_unique<CachedStatement>(stmt)).first;
+        it = cache_.emplace(std::string(sql), std::make_unique<CachedStatement>(stmt)).first;
     }
     if (it->second->borrowed) {
         return Fail(ErrorCode::kInternal, fmt::format("statement borrowed twice: '{}'", sql.substr(0, 80)));
     }
     return Statement(*this, *it->second);
+}
+
+namespace {
+
+/// The row a statement stands on, as the ledger reads it.
+class StatementRow final : public Row {
+public:
+    explicit StatementRow(const Statement& stmt) : stmt_(stmt) {}
+    [[nodiscard]] bool IsNull(int column) const override { return stmt_.IsNull(column); }
+    [[nodiscard]] std::int64_t Int(int column) const override { return stmt_.Int(column); }
+    [[nodiscard]] double Real(int column) const override { return stmt_.Double(column); }
+    [[nodiscard]] std::string Text(int column) const override { return stmt_.Text(column); }
+    [[nodiscard]] std::string Bytes(int column) const override { return stmt_.Blob(column); }
+
+private:
+    const Statement& stmt_;
+};
+
+}  // namespace
+
+Result<std::int64_t> Connection::Run(std::string_view sql, Params params, const RowSink* each_row) {
+    auto stmt = Prepare(sql);
+    if (!stmt) return Fail(stmt.error());
+    int index = 0;
+    for (const Param& param : params) {
+        ++index;
+        switch (param.type()) {
+            case Param::Type::kInt:
+                stmt->Bind(index, param.int_value());
+                break;
+            case Param::Type::kReal:
+                stmt->BindDouble(index, param.real_value());
+                break;
+            case Param::Type::kText:
+                stmt->Bind(index, param.text());
+                break;
+            case Param::Type::kBytes:
+                stmt->BindBlob(index, param.text());
+                break;
+        }
+    }
+    const StatementRow row(*stmt);
+    for (;;) {
+        auto stepped = stmt->Step();
+        if (!stepped) return Fail(stepped.error());
+        if (!*stepped) break;
+        if (each_row != nullptr) {
+            if (auto st = (*each_row)(row); !st) return Fail(st.error());
+        }
+    }
+    return stmt->ReadOnly() ? 0 : static_cast<std::int64_t>(Changes());
 }
 
 Result<std::int64_t> Connection::QueryInt(const std::string& sql) {

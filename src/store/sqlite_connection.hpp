@@ -11,6 +11,7 @@
 
 #include "core/clock.hpp"
 #include "core/error.hpp"
+#include "store/sql_session.hpp"
 
 struct sqlite3;
 struct sqlite3_stmt;
@@ -65,6 +66,8 @@ public:
     [[nodiscard]] std::string Text(int column) const;
     [[nodiscard]] std::string Blob(int column) const;
     [[nodiscard]] TimePoint Time(int column) const { return FromUnixMillis(Int(column)); }
+    /// The statement writes nothing (a SELECT).
+    [[nodiscard]] bool ReadOnly() const;
 
 private:
     void Release();
@@ -75,9 +78,10 @@ private:
     int bind_error_ = 0;  // first failed sqlite3_bind_* (SQLITE_RANGE, SQLITE_TOOBIG, ...), reported by Step
 };
 
-/// One SQLite connection. Not thread-safe: the store gives each connection to one thread at a time
-/// (the writer thread owns the write connection; readers borrow from a pool).
-class Connection {
+/// One SQLite connection, and the ledger's session on it (store::Session). Not thread-safe: the store
+/// gives each connection to one thread at a time (the writer thread owns the write connection; readers
+/// borrow from a pool).
+class Connection final : public Session {
 public:
     enum class Mode { kReadWrite, kReadOnly };
 
@@ -93,7 +97,11 @@ public:
     /// Runs one or more statements without parameters (DDL, PRAGMA, BEGIN/COMMIT).
     Status Exec(std::string_view sql);
     /// A cached prepared statement for `sql` (prepared once per connection).
-    Result<Statement> Prepare(const std::string& sql);
+    Result<Statement> Prepare(std::string_view sql);
+
+    // store::Session: a prepared (cached) statement, bound, stepped to the end, reset.
+    Result<std::int64_t> Run(std::string_view sql, Params params, const RowSink* each_row) override;
+    Status RunScript(std::string_view sql) override { return Exec(sql); }
     /// The single integer a query such as "PRAGMA page_count" answers (0 when it answers no row).
     Result<std::int64_t> QueryInt(const std::string& sql);
 
@@ -121,7 +129,12 @@ private:
     sqlite3* db_;
     std::string path_;
     bool storage_failed_ = false;
-    std::unordered_map<std::string, std::unique_ptr<CachedStatement>> cache_;
+    /// Looked up by the statement's text without copying it (transparent hash).
+    struct TextHash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view text) const { return std::hash<std::string_view>{}(text); }
+    };
+    std::unordered_map<std::string, std::unique_ptr<CachedStatement>, TextHash, std::equal_to<>> cache_;
 };
 
 }  // namespace spacehook::store::sqlite

@@ -5,10 +5,6 @@ namespace spacehook::store::sqlite {
 ReaderPool::ReaderPool(std::string path, std::chrono::milliseconds busy_timeout, std::size_t max_idle)
     : path_(std::move(path)), busy_timeout_(busy_timeout), max_idle_(max_idle) {}
 
-ReaderPool::Lease::~Lease() {
-    if (connection_ && pool_ != nullptr) pool_->GiveBack(std::move(connection_));
-}
-
 Result<ReaderPool::Lease> ReaderPool::Acquire() {
     {
         std::lock_guard lock(mu_);

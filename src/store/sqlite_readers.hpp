@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "store/borrowed_connection.hpp"
 #include "store/sqlite_connection.hpp"
 
 namespace spacehook::store::sqlite {
@@ -19,22 +20,7 @@ public:
     ReaderPool(std::string path, std::chrono::milliseconds busy_timeout, std::size_t max_idle);
 
     /// A borrowed connection, given back to the pool when destroyed.
-    class Lease {
-    public:
-        Lease(ReaderPool* pool, std::unique_ptr<Connection> connection)
-            : pool_(pool), connection_(std::move(connection)) {}
-        Lease(Lease&&) noexcept = default;
-        Lease& operator=(Lease&&) noexcept = default;
-        Lease(const Lease&) = delete;
-        Lease& operator=(const Lease&) = delete;
-        ~Lease();
-        Connection& operator*() const { return *connection_; }
-        Connection* operator->() const { return connection_.get(); }
-
-    private:
-        ReaderPool* pool_;
-        std::unique_ptr<Connection> connection_;
-    };
+    using Lease = BorrowedConnection<ReaderPool, Connection>;
 
     /// An idle connection, or a new one. kUnavailable after Close().
     Result<Lease> Acquire();
@@ -42,6 +28,7 @@ public:
     void Close();
 
 private:
+    friend Lease;
     void GiveBack(std::unique_ptr<Connection> connection);
 
     const std::string path_;

@@ -27,9 +27,11 @@ Error Unavailable(std::string message) {
 
 GroupCommitWriter::GroupCommitWriter(std::unique_ptr<Connection> db, Options options,
                                      std::function<void()> on_wakeup)
-    : db_(std::move(db)), options_(options), on_wakeup_(std::move(on_wakeup)) {
-    thread_ = std::thread([this] { Loop(); });
-    thread_id_ = thread_.get_id();
+    : db_(std::move(db)),
+      options_(options),
+      on_wakeup_(std::move(on_wakeup)),
+      thread_({options.max_batch, options.max_pending_appends}) {
+    thread_.Start([this](std::vector<WriteRequest>& batch) { ProcessBatch(batch); });
 }
 
 GroupCommitWriter::~GroupCommitWriter() {
@@ -37,37 +39,26 @@ GroupCommitWriter::~GroupCommitWriter() {
 }
 
 void GroupCommitWriter::Submit(WriteRequest request) {
-    std::unique_lock lock(mu_);
-    if (closing_) {
-        lock.unlock();
-        Finish(request, tl::unexpected(Unavailable("store is closed")));
-        return;
-    }
-    if (request.counts_as_append) {
-        if (queued_appends_ >= options_.max_pending_appends) {
-            lock.unlock();
+    using Refusal = WriterThread<WriteRequest>::Refusal;
+    const bool is_append = request.counts_as_append;
+    switch (thread_.Push(request, is_append)) {
+        case Refusal::kNone:
+            return;
+        case Refusal::kClosed:
+            Finish(request, tl::unexpected(Unavailable("store is closed")));
+            return;
+        case Refusal::kFull:
             Finish(request, tl::unexpected(Unavailable(
                                 fmt::format("store write queue is full ({} appends wait for the disk)",
                                             options_.max_pending_appends))));
             return;
-        }
-        ++queued_appends_;
     }
-    queue_.push_back(std::move(request));
-    lock.unlock();
-    cv_.notify_one();
 }
 
 void GroupCommitWriter::SubmitAll(std::vector<WriteRequest> requests) {
-    std::unique_lock lock(mu_);
-    if (closing_) {
-        lock.unlock();
-        for (auto& request : requests) Finish(request, tl::unexpected(Unavailable("store is closed")));
-        return;
-    }
-    for (auto& request : requests) queue_.push_back(std::move(request));  // synchronous: no append limit
-    lock.unlock();
-    cv_.notify_one();
+    // Synchronous: no append limit.
+    if (thread_.PushAll(requests) == WriterThread<WriteRequest>::Refusal::kNone) return;
+    for (auto& request : requests) Finish(request, tl::unexpected(Unavailable("store is closed")));
 }
 
 Status GroupCommitWriter::Run(std::function<Status(WriteContext&)> apply) {
@@ -122,57 +113,7 @@ std::vector<Status> GroupCommitWriter::RunAll(std::vector<std::function<Status(W
 }
 
 void GroupCommitWriter::Close() {
-    {
-        std::lock_guard lock(mu_);
-        closing_ = true;
-        paused_ = false;
-    }
-    cv_.notify_all();
-    if (!thread_.joinable()) return;
-    if (OnWriterThread()) {
-        log::Error("store",
-                   "Close() called from the store's writer thread; the writer stops after this batch");
-        return;
-    }
-    thread_.join();
-    db_.reset();
-}
-
-std::size_t GroupCommitWriter::queued() const {
-    std::lock_guard lock(mu_);
-    return queue_.size();
-}
-
-bool GroupCommitWriter::AppendsRefused() const {
-    std::lock_guard lock(mu_);
-    return queued_appends_ >= options_.max_pending_appends;
-}
-
-void GroupCommitWriter::PauseForTesting(bool paused) {
-    {
-        std::lock_guard lock(mu_);
-        paused_ = paused && !closing_;
-    }
-    cv_.notify_all();
-}
-
-void GroupCommitWriter::Loop() {
-    std::vector<WriteRequest> batch;
-    for (;;) {
-        {
-            std::unique_lock lock(mu_);
-            cv_.wait(lock, [this] { return closing_ || (!paused_ && !queue_.empty()); });
-            if (queue_.empty()) return;  // closing, and everything queued has been written
-            const std::size_t take = std::min(queue_.size(), std::max<std::size_t>(options_.max_batch, 1));
-            for (std::size_t i = 0; i < take; ++i) {
-                if (queue_.front().counts_as_append) --queued_appends_;
-                batch.push_back(std::move(queue_.front()));
-                queue_.pop_front();
-            }
-        }
-        ProcessBatch(batch);
-        batch.clear();
-    }
+    if (thread_.Close()) db_.reset();
 }
 
 Status GroupCommitWriter::Apply(WriteRequest& request, WriteContext& context) {

@@ -2,27 +2,34 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
-#include <mutex>
-#include <thread>
 #include <vector>
 
 #include "core/error.hpp"
+#include "store/sql_session.hpp"
 #include "store/sqlite_connection.hpp"
+#include "store/writer_thread.hpp"
 
 namespace spacehook::store::sqlite {
 
 /// What a write sees while it runs: the write connection, inside the batch's transaction.
-class WriteContext {
+class WriteContext final : public Transaction {
 public:
     explicit WriteContext(Connection& connection) : db(connection) {}
     Connection& db;
+
+    Result<std::int64_t> Run(std::string_view sql, Params params, const RowSink* each_row) override {
+        return db.Run(sql, params, each_row);
+    }
+    Status RunScript(std::string_view sql) override { return db.Exec(sql); }
     /// Asks for the store's wake-up callback once the batch has committed (new work is available).
-    void RequestWakeup() { wakeup_requested_ = true; }
+    void RequestWakeup() override { wakeup_requested_ = true; }
+    /// Other processes on the file learn due times from the table when they next look.
+    void AnnounceDueTime() override {}
+    /// The batch's transaction is shared: it commits anyway.
+    void NothingToCommit() override {}
     [[nodiscard]] bool wakeup_requested() const { return wakeup_requested_; }
 
 private:
@@ -92,20 +99,19 @@ public:
     /// thread (a callback).
     void Close();
 
-    [[nodiscard]] bool OnWriterThread() const { return std::this_thread::get_id() == thread_id_; }
+    [[nodiscard]] bool OnWriterThread() const { return thread_.OnThread(); }
     /// Successful commits since start.
     [[nodiscard]] std::uint64_t commits() const { return commits_.load(std::memory_order_relaxed); }
     /// Requests waiting for the writer.
-    [[nodiscard]] std::size_t queued() const;
+    [[nodiscard]] std::size_t queued() const { return thread_.queued(); }
     /// True while appends are being refused for the queue limit.
-    [[nodiscard]] bool AppendsRefused() const;
+    [[nodiscard]] bool AppendsRefused() const { return thread_.AppendsRefused(); }
 
     /// Test hook: while paused the writer takes nothing from the queue (Close() un-pauses), so a test
     /// can queue requests that must land in one batch.
-    void PauseForTesting(bool paused);
+    void PauseForTesting(bool paused) { thread_.Pause(paused); }
 
 private:
-    void Loop();
     void ProcessBatch(std::vector<WriteRequest>& batch);
     /// Applies one request inside the open transaction, in a savepoint unless single_statement.
     Status Apply(WriteRequest& request, WriteContext& context);
@@ -114,18 +120,9 @@ private:
     std::unique_ptr<Connection> db_;
     const Options options_;
     const std::function<void()> on_wakeup_;
-
-    mutable std::mutex mu_;
-    std::condition_variable cv_;
-    std::deque<WriteRequest> queue_;
-    std::size_t queued_appends_ = 0;
-    bool closing_ = false;
-    bool paused_ = false;
-
     std::atomic<std::uint64_t> commits_{0};
     bool failing_ = false;  // writer thread only: the last batch failed (log transitions, not every batch)
-    std::thread thread_;
-    std::thread::id thread_id_;
+    WriterThread<WriteRequest> thread_;  // last: its thread uses the members above
 };
 
 }  // namespace spacehook::store::sqlite

@@ -2,66 +2,53 @@
 
 #include <fmt/format.h>
 
+#include "core/enum_names.hpp"
 #include "core/log.hpp"
-#include "store/pg_store.hpp"
-#include "store/sqlite_store.hpp"
+#include "store/ledger.hpp"
+#include "store/pg_database.hpp"
+#include "store/sqlite_database.hpp"
 
 namespace spacehook::store {
 
+namespace {
+
+constexpr EnumNames<EventState, 4> kEventStateNames{{{{EventState::kPending, "pending"},
+                                                      {EventState::kDispatched, "dispatched"},
+                                                      {EventState::kIgnored, "ignored"},
+                                                      {EventState::kFailed, "failed"}}}};
+
+constexpr EnumNames<RunState, 5> kRunStateNames{{{{RunState::kPending, "pending"},
+                                                  {RunState::kRunning, "running"},
+                                                  {RunState::kDone, "done"},
+                                                  {RunState::kDead, "dead"},
+                                                  {RunState::kDropped, "dropped"}}}};
+
+}  // namespace
+
 std::string_view ToString(EventState state) {
-    switch (state) {
-        case EventState::kPending:
-            return "pending";
-        case EventState::kDispatched:
-            return "dispatched";
-        case EventState::kIgnored:
-            return "ignored";
-        case EventState::kFailed:
-            return "failed";
-    }
-    return "pending";
+    return kEventStateNames.Name(state);
 }
 
 std::optional<EventState> ParseEventState(std::string_view text) {
-    for (EventState state :
-         {EventState::kPending, EventState::kDispatched, EventState::kIgnored, EventState::kFailed}) {
-        if (ToString(state) == text) return state;
-    }
-    return std::nullopt;
+    return kEventStateNames.Parse(text);
 }
 
-std::vector<Result<int>> Store::CompleteDispatches(const std::string& owner,
-                                                   const std::vector<DispatchCompletion>& completions) {
+std::string_view ToString(RunState state) {
+    return kRunStateNames.Name(state);
+}
+
+std::optional<RunState> ParseRunState(std::string_view text) {
+    return kRunStateNames.Parse(text);
+}
+
+std::vector<Result<int>> WorkQueue::CompleteDispatches(const std::string& owner,
+                                                       const std::vector<DispatchCompletion>& completions) {
     std::vector<Result<int>> results;
     results.reserve(completions.size());
     for (const DispatchCompletion& c : completions) {
         results.push_back(CompleteDispatch(c.seq, owner, c.runs, c.final_state, c.note));
     }
     return results;
-}
-
-std::string_view ToString(RunState state) {
-    switch (state) {
-        case RunState::kPending:
-            return "pending";
-        case RunState::kRunning:
-            return "running";
-        case RunState::kDone:
-            return "done";
-        case RunState::kDead:
-            return "dead";
-        case RunState::kDropped:
-            return "dropped";
-    }
-    return "pending";
-}
-
-std::optional<RunState> ParseRunState(std::string_view text) {
-    for (RunState state :
-         {RunState::kPending, RunState::kRunning, RunState::kDone, RunState::kDead, RunState::kDropped}) {
-        if (ToString(state) == text) return state;
-    }
-    return std::nullopt;
 }
 
 namespace {
@@ -88,14 +75,6 @@ std::string RedactPasswordParameters(std::string text) {
 
 bool IsSharedStoreUrl(std::string_view url) {
     return url.starts_with("postgres://") || url.starts_with("postgresql://");
-}
-
-Result<std::chrono::milliseconds> Store::AcquireRateToken(const std::string& key, double, int, TimePoint) {
-    return Fail(ErrorCode::kUnavailable, fmt::format("this store keeps no shared rate limit for '{}'", key));
-}
-
-Status Store::PauseRateLimit(const std::string& key, TimePoint, TimePoint) {
-    return Fail(ErrorCode::kUnavailable, fmt::format("this store keeps no shared rate limit for '{}'", key));
 }
 
 std::string RedactStoreUrl(std::string_view url) {
@@ -126,14 +105,14 @@ Result<std::unique_ptr<Store>> OpenStore(std::string_view url, const StoreOption
                         "store URL 'sqlite::memory:' is refused: an in-memory store would lose acknowledged "
                         "deliveries");
         }
-        auto store = sqlite::SqliteStore::Open(path, options, clock);
-        if (!store) return Fail(store.error());
-        return std::unique_ptr<Store>(std::move(*store));
+        auto database = sqlite::SqliteDatabase::Open(path, options, clock);
+        if (!database) return Fail(database.error());
+        return std::unique_ptr<Store>(std::make_unique<Ledger>(std::move(*database), options, clock));
     }
     if (IsSharedStoreUrl(url)) {
-        auto store = pg::PgStore::Open(std::string(url), options, clock);
-        if (!store) return Fail(store.error());
-        return std::unique_ptr<Store>(std::move(*store));
+        auto database = pg::PgDatabase::Open(std::string(url), options, clock);
+        if (!database) return Fail(database.error());
+        return std::unique_ptr<Store>(std::make_unique<Ledger>(std::move(*database), options, clock));
     }
     return Fail(
         ErrorCode::kConfig,

@@ -195,39 +195,38 @@ struct StoreOptions {
     std::size_t pool_size = 16;
 };
 
-/// The durable store behind every part of spacehook: the journal, runs, step checkpoints and the
-/// dead-letter list. One implementation per backend (SQLite embedded, PostgreSQL for replicas).
-///
-/// Thread-safety: every method may be called from any thread. Writes that take an `owner` are fenced:
-/// they fail with kConflict when the caller no longer holds the lease (another worker or replica took
-/// the item over after the lease expired, or the item left the leased state: completed, released,
-/// replayed). A lease that expired but was not taken over yet still belongs to its owner, so a slow
-/// worker may finish or RenewLease. Owners must be unique per worker (e.g. "host:pid:worker-3").
-/// kNotFound when the event or run does not exist; kInvalidArgument for an empty owner or a step index
-/// outside [0, step_count).
-///
-/// Times: the store keeps millisecond precision. Methods that take `now` use it for leases and
-/// timestamps; the others use the injected Clock.
-///
-/// Read-your-writes: a write that returned is visible to every read started after it, on any thread.
-class Store {
-public:
-    virtual ~Store() = default;
+// ---------------------------------------------------------------------------------------------
+// The store's roles. One object (the store OpenStore returns) plays all of them; each part of spacehook
+// takes only the role it uses, so a test double implements a handful of methods, not thirty.
+//
+// Thread-safety: every method may be called from any thread. Writes that take an `owner` are fenced:
+// they fail with kConflict when the caller no longer holds the lease (another worker or replica took
+// the item over after the lease expired, or the item left the leased state: completed, released,
+// replayed). A lease that expired but was not taken over yet still belongs to its owner, so a slow
+// worker may finish or RenewLease. Owners must be unique per worker (e.g. "host:pid:worker-3").
+// kNotFound when the event or run does not exist; kInvalidArgument for an empty owner or a step index
+// outside [0, step_count).
+//
+// Times: the store keeps millisecond precision. Methods that take `now` use it for leases and
+// timestamps; the others use the injected Clock.
+//
+// Read-your-writes: a write that returned is visible to every read started after it, on any thread.
+// ---------------------------------------------------------------------------------------------
 
-    // --- ingest -------------------------------------------------------------------------------
+/// Where verified deliveries become durable (the ingress).
+class Journal {
+public:
+    virtual ~Journal() = default;
     /// Appends a delivery. Concurrent appends share one durable commit (group commit). `done` gets
     /// kStored, kDuplicate (same webhook_id + event_id already journaled; nothing written) or an error
     /// (kUnavailable: disk full, store closed, queue over max_pending_appends).
     virtual void Append(NewDelivery delivery, AppendCallback done) = 0;
-    /// Readiness: the store can commit a write right now (it commits a small one). kUnavailable at
-    /// once while appends are refused for max_pending_appends.
-    virtual Status Ping() = 0;
+};
 
-    // --- journal queries ----------------------------------------------------------------------
-    virtual Result<std::vector<EventRecord>> ListEvents(const EventFilter& filter) = 0;
-    virtual Result<std::optional<EventRecord>> GetEvent(std::int64_t seq) = 0;
-    /// By DocSpace's event id (any webhook); the newest match.
-    virtual Result<std::optional<EventRecord>> FindEvent(std::string_view event_id) = 0;
+/// The work the runner takes from the store: events to dispatch, runs to execute step by step.
+class WorkQueue {
+public:
+    virtual ~WorkQueue() = default;
 
     // --- dispatch -----------------------------------------------------------------------------
     /// Leases up to `limit` pending events that are due (next_attempt_at <= now) and not leased (or
@@ -304,9 +303,33 @@ public:
     /// holder's end fires the wake-up; the holder's own lease expiry is counted).
     virtual Result<std::optional<TimePoint>> NextDueTime() = 0;
 
-    // --- admin --------------------------------------------------------------------------------
+    /// Called (from any thread) whenever work may have become available: a new event, new runs, a
+    /// retry. Set once before workers start. PostgreSQL calls it for other replicas' work too
+    /// (LISTEN/NOTIFY). SQLite calls it on its writer thread after the commit that made the work
+    /// available: a stored event, created runs, a retry or release due now, a dead letter retried, a
+    /// replay, or a run with a lock key finishing while another run waits for that key. It runs before
+    /// that batch's callbacks and synchronous writes return. Keep it short (notify a condition
+    /// variable); the same rules as for AppendCallback apply.
+    virtual void SetWakeup(std::function<void()> wakeup) = 0;
+};
+
+/// What an operator sees and does (the admin API and the CLI): readiness, listings, the dead-letter
+/// list, replays, counts.
+class Admin {
+public:
+    virtual ~Admin() = default;
+    /// Readiness: the store can commit a write right now (it commits a small one). kUnavailable at
+    /// once while appends are refused for max_pending_appends.
+    virtual Status Ping() = 0;
+
+    virtual Result<std::vector<EventRecord>> ListEvents(const EventFilter& filter) = 0;
+    virtual Result<std::optional<EventRecord>> GetEvent(std::int64_t seq) = 0;
+    /// By DocSpace's event id (any webhook); the newest match.
+    virtual Result<std::optional<EventRecord>> FindEvent(std::string_view event_id) = 0;
     virtual Result<std::vector<RunRecord>> ListRuns(const RunFilter& filter) = 0;
     virtual Result<std::optional<RunRecord>> GetRun(std::int64_t run_id) = 0;
+    /// As WorkQueue::GetSteps.
+    virtual Result<std::vector<StepRecord>> GetSteps(std::int64_t run_id) = 0;
     /// Dead runs and failed events, most recently failed first.
     virtual Result<std::vector<DeadLetter>> ListDeadLetters(std::size_t limit) = 0;
     /// Puts a dead run (attempts reset, resumes at its first unfinished step) or a failed event back
@@ -319,30 +342,32 @@ public:
     /// dispatcher holding its lease loses it (its CompleteDispatch gets kConflict). kNotFound if absent.
     virtual Status ReplayEvent(std::int64_t seq, TimePoint now) = 0;
     virtual Result<StoreStats> Stats() = 0;
+};
 
-    /// Called (from any thread) whenever work may have become available: a new event, new runs, a
-    /// retry. Set once before workers start. PostgreSQL calls it for other replicas' work too
-    /// (LISTEN/NOTIFY). SQLite calls it on its writer thread after the commit that made the work
-    /// available: a stored event, created runs, a retry or release due now, a dead letter retried, a
-    /// replay, or a run with a lock key finishing while another run waits for that key. It runs before
-    /// that batch's callbacks and synchronous writes return. Keep it short (notify a condition
-    /// variable); the same rules as for AppendCallback apply.
-    virtual void SetWakeup(std::function<void()> wakeup) = 0;
-
-    // --- shared rate limits -------------------------------------------------------------------
+/// Token buckets kept in the store, so every process using it (replicas on one PostgreSQL database,
+/// processes on one SQLite file) draws from the same ones.
+class RateLimits {
+public:
+    virtual ~RateLimits() = default;
     /// Takes one token from the token bucket `key` (created full, `burst` tokens, refilling at
-    /// `rate_per_second`), shared by every process using this store: replicas on one PostgreSQL
-    /// database, processes on one SQLite file. Returns 0 when the token was taken, else how long to
-    /// wait before asking again (nothing was taken): what remains of a pause, or until a token accrues.
-    /// `now` is the caller's wall clock; processes sharing a bucket should keep their clocks in sync
-    /// (as for leases). The default (stores that keep no shared state, test doubles) is kUnavailable,
-    /// so callers fall back to a limiter of their own.
+    /// `rate_per_second`). Returns 0 when the token was taken, else how long to wait before asking again
+    /// (nothing was taken): what remains of a pause, or until a token accrues. `now` is the caller's wall
+    /// clock; processes sharing a bucket should keep their clocks in sync (as for leases).
     virtual Result<std::chrono::milliseconds> AcquireRateToken(const std::string& key, double rate_per_second,
-                                                               int burst, TimePoint now);
+                                                               int burst, TimePoint now) = 0;
     /// Nobody takes a token from `key` before `until` (a 429's Retry-After, seen by one process, holds
     /// for all), and the bucket refills from empty after it. An `until` earlier than the pause in force
-    /// changes nothing. Default: kUnavailable, as above.
-    virtual Status PauseRateLimit(const std::string& key, TimePoint until, TimePoint now);
+    /// changes nothing.
+    virtual Status PauseRateLimit(const std::string& key, TimePoint until, TimePoint now) = 0;
+};
+
+/// The durable store behind every part of spacehook: the journal, runs, step checkpoints, the
+/// dead-letter list and shared rate limits, in all its roles. One implementation (the ledger) over two
+/// databases: SQLite embedded, PostgreSQL for replicas.
+class Store : public Journal, public WorkQueue, public Admin, public RateLimits {
+public:
+    /// One method for both roles that read checkpoints.
+    Result<std::vector<StepRecord>> GetSteps(std::int64_t run_id) override = 0;
     /// Stops the writer after flushing what is queued (their callbacks run). Later calls fail with
     /// kUnavailable (Append through its callback). Idempotent; the destructor closes too.
     virtual void Close() = 0;

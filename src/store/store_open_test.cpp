@@ -1,4 +1,4 @@
-// Opening a store: reopening and schema versions, on every backend.
+// Opening a store: reopening, schema versions, and what the database under it says, on every backend.
 
 #include "store/pg_schema.hpp"
 #include "store/sqlite_schema.hpp"
@@ -27,6 +27,27 @@ TEST_P(StoreTest, NewerSchemaIsRefused) {
     ASSERT_FALSE(store);
     EXPECT_EQ(store.error().code, ErrorCode::kConfig);
     EXPECT_NE(store.error().message.find("schema version 999"), std::string::npos) << store.error().message;
+}
+
+TEST_P(StoreTest, TheDatabaseClockReadsAsUnixMilliseconds) {
+    // Dialect::now_millis is how a statement stamps a time with the database's own clock; on this host
+    // the database's clock is the system clock, so it must read between two readings of it (a second of
+    // slack for rounding, nothing timed).
+    Database& db = BackendOf(*store_);
+    const std::int64_t before = ToUnixMillis(SystemClock::Instance().Now());
+    std::optional<std::int64_t> now;
+    ASSERT_TRUE(db.Read(
+        [&](Session& session) -> Status {
+            auto read = session.SelectInt("SELECT " + db.dialect().now_millis);
+            if (!read) return Fail(read.error());
+            now = *read;
+            return Ok();
+        },
+        ReadMode::kLatest));
+    const std::int64_t after = ToUnixMillis(SystemClock::Instance().Now());
+    ASSERT_TRUE(now.has_value());
+    EXPECT_GE(*now, before - 1000);
+    EXPECT_LE(*now, after + 1000);
 }
 
 }  // namespace

@@ -516,7 +516,7 @@ TEST_F(PgStoreTest, NextDueTimeIsAnIndexLookupNotABacklogScan) {
     auto db = pg::Connection::Open(Url(), pg::ConnectOptions{});
     ASSERT_TRUE(db) << db.error().message;
     ASSERT_TRUE((*db)->Exec("SET enable_seqscan = off"));
-    auto plan = (*db)->Query("EXPLAIN " + pg::PgStore::NextDueTimeQuery(), pg::Params::Of(clock_.Now()));
+    auto plan = (*db)->Query("EXPLAIN " + pg::PgDatabase::NextDueTimeQuery(), pg::Params::Of(clock_.Now()));
     ASSERT_TRUE(plan) << plan.error().message;
     std::string text;
     for (int r = 0; r < plan->size(); ++r) text += plan->Text(r, 0) + "\n";

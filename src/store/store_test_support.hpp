@@ -25,9 +25,10 @@
 #include <vector>
 
 #include "core/clock.hpp"
+#include "store/ledger.hpp"
 #include "store/pg_connection.hpp"
-#include "store/pg_store.hpp"
-#include "store/sqlite_store.hpp"
+#include "store/pg_database.hpp"
+#include "store/sqlite_database.hpp"
 #include "store/store.hpp"
 #include "store/testing/pg_server.hpp"
 
@@ -179,8 +180,10 @@ protected:
         return opened ? std::move(*opened) : nullptr;
     }
 
-    sqlite::SqliteStore& Sqlite() { return dynamic_cast<sqlite::SqliteStore&>(*store_); }
-    pg::PgStore& Postgres() { return dynamic_cast<pg::PgStore&>(*store_); }
+    /// The backend under the store, for hooks behind the interface.
+    static Database& BackendOf(Store& store) { return dynamic_cast<Ledger&>(store).database(); }
+    sqlite::SqliteDatabase& Sqlite() { return dynamic_cast<sqlite::SqliteDatabase&>(BackendOf(*store_)); }
+    pg::PgDatabase& Postgres() { return dynamic_cast<pg::PgDatabase&>(BackendOf(*store_)); }
 
     // --- hooks behind the interface, one implementation per backend ---------------------------
 
