@@ -1,5 +1,6 @@
 #include "admin/record_json.hpp"
 
+#include "core/enum_names.hpp"
 #include "core/json_depth.hpp"
 
 namespace spacehook::admin {
@@ -11,28 +12,32 @@ Json Time(TimePoint t) {
     return FormatIso8601(t, /*with_millis=*/true);
 }
 
+constexpr EnumNames<store::StepStatus, 3> kStepStatusNames{{{
+    {store::StepStatus::kNone, "none"},
+    {store::StepStatus::kStarted, "started"},
+    {store::StepStatus::kDone, "done"},
+}}};
+static_assert(kStepStatusNames.Unique());
+
+// The words of the admin API's and the CLI's dead-letter ids ("run:12", "event:7").
+constexpr EnumNames<store::DeadLetter::Kind, 2> kDeadLetterKindNames{{{
+    {store::DeadLetter::Kind::kRun, "run"},
+    {store::DeadLetter::Kind::kEvent, "event"},
+}}};
+static_assert(kDeadLetterKindNames.Unique());
+
 std::string_view ToString(store::StepStatus status) {
-    switch (status) {
-        case store::StepStatus::kNone:
-            return "none";
-        case store::StepStatus::kStarted:
-            return "started";
-        case store::StepStatus::kDone:
-            return "done";
-    }
-    return "none";
+    return kStepStatusNames.Name(status);
 }
 
 }  // namespace
 
 std::string_view ToString(store::DeadLetter::Kind kind) {
-    return kind == store::DeadLetter::Kind::kRun ? "run" : "event";
+    return kDeadLetterKindNames.Name(kind);
 }
 
 std::optional<store::DeadLetter::Kind> ParseDeadLetterKind(std::string_view text) {
-    if (text == "run") return store::DeadLetter::Kind::kRun;
-    if (text == "event") return store::DeadLetter::Kind::kEvent;
-    return std::nullopt;
+    return kDeadLetterKindNames.Parse(text);
 }
 
 Json EventJson(const store::EventRecord& event, bool with_body) {

@@ -8,7 +8,11 @@
 
 // One table per enum instead of a hand-written switch for ToString and a loop for Parse:
 //
-//   constexpr EnumNames<RunState, 2> kRunStateNames{{{{RunState::kPending, "pending"}, {RunState::kDone, "done"}}}};
+//   constexpr EnumNames<RunState, 2> kRunStateNames{{{
+//       {RunState::kPending, "pending"},
+//       {RunState::kDone, "done"},
+//   }}};
+//   static_assert(kRunStateNames.Unique());
 //   kRunStateNames.Name(RunState::kDone) == "done";  kRunStateNames.Parse("done") == RunState::kDone
 namespace spacehook {
 
@@ -30,6 +34,28 @@ struct EnumNames {
             if (text == name) return e;
         }
         return std::nullopt;
+    }
+
+    /// No value or name twice and no empty name: what a table's static_assert checks, so that a copied
+    /// line or an N larger than the entries written (the rest are {E{}, ""}) does not compile.
+    constexpr bool Unique() const {
+        for (std::size_t i = 0; i < N; ++i) {
+            if (entries[i].second.empty()) return false;
+            for (std::size_t j = i + 1; j < N; ++j) {
+                if (entries[i].first == entries[j].first || entries[i].second == entries[j].second)
+                    return false;
+            }
+        }
+        return true;
+    }
+
+    /// Entry i names the value i (0, 1, ...): a table that also lists every value of a dense enum in
+    /// order, for code that indexes by the value.
+    constexpr bool Dense() const {
+        for (std::size_t i = 0; i < N; ++i) {
+            if (entries[i].first != static_cast<E>(i)) return false;
+        }
+        return true;
     }
 };
 

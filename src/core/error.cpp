@@ -1,6 +1,29 @@
 #include "core/error.hpp"
 
+#include "core/enum_names.hpp"
+
 namespace spacehook {
+
+namespace {
+
+// The labels are metric label values and log fields: renaming one breaks dashboards.
+constexpr EnumNames<ErrorCode, 12> kErrorCodeNames{{{
+    {ErrorCode::kInvalidArgument, "invalid_argument"},
+    {ErrorCode::kUnauthorized, "unauthorized"},
+    {ErrorCode::kForbidden, "forbidden"},
+    {ErrorCode::kNotFound, "not_found"},
+    {ErrorCode::kConflict, "conflict"},
+    {ErrorCode::kPayloadTooLarge, "payload_too_large"},
+    {ErrorCode::kUnavailable, "unavailable"},
+    {ErrorCode::kRateLimited, "rate_limited"},
+    {ErrorCode::kTimeout, "timeout"},
+    {ErrorCode::kPermanent, "permanent"},
+    {ErrorCode::kConfig, "config"},
+    {ErrorCode::kInternal, "internal"},
+}}};
+static_assert(kErrorCodeNames.Unique());
+
+}  // namespace
 
 bool Error::IsTransient() const {
     switch (code) {
@@ -14,33 +37,7 @@ bool Error::IsTransient() const {
 }
 
 std::string_view ToString(ErrorCode code) {
-    switch (code) {
-        case ErrorCode::kInvalidArgument:
-            return "invalid_argument";
-        case ErrorCode::kUnauthorized:
-            return "unauthorized";
-        case ErrorCode::kForbidden:
-            return "forbidden";
-        case ErrorCode::kNotFound:
-            return "not_found";
-        case ErrorCode::kConflict:
-            return "conflict";
-        case ErrorCode::kPayloadTooLarge:
-            return "payload_too_large";
-        case ErrorCode::kUnavailable:
-            return "unavailable";
-        case ErrorCode::kRateLimited:
-            return "rate_limited";
-        case ErrorCode::kTimeout:
-            return "timeout";
-        case ErrorCode::kPermanent:
-            return "permanent";
-        case ErrorCode::kConfig:
-            return "config";
-        case ErrorCode::kInternal:
-            return "internal";
-    }
-    return "internal";
+    return kErrorCodeNames.Name(code);
 }
 
 int HttpStatus(ErrorCode code) {

@@ -6,6 +6,7 @@
 #include <mutex>
 
 #include "core/clock.hpp"
+#include "core/enum_names.hpp"
 
 namespace spacehook::log {
 
@@ -25,18 +26,16 @@ State& GetState() {
 
 std::atomic<int> g_level{static_cast<int>(Level::kInfo)};
 
+constexpr EnumNames<Level, 4> kLevelNames{{{
+    {Level::kDebug, "debug"},
+    {Level::kInfo, "info"},
+    {Level::kWarn, "warn"},
+    {Level::kError, "error"},
+}}};
+static_assert(kLevelNames.Unique());
+
 std::string_view LevelName(Level level) {
-    switch (level) {
-        case Level::kDebug:
-            return "debug";
-        case Level::kInfo:
-            return "info";
-        case Level::kWarn:
-            return "warn";
-        case Level::kError:
-            return "error";
-    }
-    return "info";
+    return kLevelNames.Name(level);
 }
 
 void AppendJsonString(std::string& out, std::string_view s) {
@@ -92,16 +91,9 @@ void Configure(Level level, Format format, std::FILE* sink) {
 }
 
 bool ParseLevel(std::string_view text, Level& out) {
-    if (text == "debug")
-        out = Level::kDebug;
-    else if (text == "info")
-        out = Level::kInfo;
-    else if (text == "warn" || text == "warning")
-        out = Level::kWarn;
-    else if (text == "error")
-        out = Level::kError;
-    else
-        return false;
+    const auto level = kLevelNames.Parse(text == "warning" ? "warn" : text);  // the one alias
+    if (!level) return false;
+    out = *level;
     return true;
 }
 

@@ -44,5 +44,18 @@ TEST(EnumNamesTest, NamesAndParsesBothWays) {
     static_assert(kColorNames.Name(Color::kRed) == "red");
 }
 
+TEST(EnumNamesTest, UniqueAndDenseCatchBrokenTables) {
+    static_assert(kColorNames.Unique() && kColorNames.Dense());
+    constexpr EnumNames<Color, 2> kSameValueTwice{{{{Color::kRed, "red"}, {Color::kRed, "green"}}}};
+    constexpr EnumNames<Color, 2> kSameNameTwice{{{{Color::kRed, "red"}, {Color::kGreen, "red"}}}};
+    constexpr EnumNames<Color, 3> kOneEntryShort{{{{Color::kRed, "red"}, {Color::kGreen, "green"}}}};
+    constexpr EnumNames<Color, 2> kOutOfOrder{{{{Color::kGreen, "green"}, {Color::kRed, "red"}}}};
+    static_assert(!kSameValueTwice.Unique());
+    static_assert(!kSameNameTwice.Unique());
+    static_assert(!kOneEntryShort.Unique());
+    static_assert(kOutOfOrder.Unique() && !kOutOfOrder.Dense());
+    EXPECT_EQ(kOutOfOrder.Name(Color::kRed), "red");
+}
+
 }  // namespace
 }  // namespace spacehook

@@ -3,9 +3,20 @@
 #include <algorithm>
 #include <cctype>
 
+#include "core/enum_names.hpp"
 #include "core/text.hpp"
 
 namespace spacehook::emulator {
+
+namespace {
+// The "kind" of the control API's faults (docs/emulator.md).
+constexpr EnumNames<FaultKind, 3> kFaultKindNames{{{
+    {FaultKind::kStatus, "status"},
+    {FaultKind::kDrop, "drop"},
+    {FaultKind::kSlow, "slow"},
+}}};
+static_assert(kFaultKindNames.Unique());
+}  // namespace
 
 void FaultSet::SetLatency(std::chrono::milliseconds latency) {
     std::lock_guard lock(mu_);
@@ -47,15 +58,7 @@ FaultDecision FaultSet::Decide(std::string_view method, std::string_view path) {
 }
 
 std::string_view FaultKindName(FaultKind kind) {
-    switch (kind) {
-        case FaultKind::kStatus:
-            return "status";
-        case FaultKind::kDrop:
-            return "drop";
-        case FaultKind::kSlow:
-            return "slow";
-    }
-    return "status";
+    return kFaultKindNames.Name(kind);
 }
 
 OJson FaultSet::ToJson() const {
@@ -86,16 +89,9 @@ OJson FaultSet::ToJson() const {
 std::optional<std::string> ParseFault(const OJson& json, FaultSpec& out) {
     if (!json.is_object()) return "fault must be a JSON object";
     out = FaultSpec{};
-    const auto kind = json.value("kind", std::string("status"));
-    if (kind == "status") {
-        out.kind = FaultKind::kStatus;
-    } else if (kind == "drop") {
-        out.kind = FaultKind::kDrop;
-    } else if (kind == "slow") {
-        out.kind = FaultKind::kSlow;
-    } else {
-        return "kind must be status, drop or slow";
-    }
+    const auto kind = kFaultKindNames.Parse(json.value("kind", std::string("status")));
+    if (!kind) return "kind must be status, drop or slow";
+    out.kind = *kind;
     auto int_field = [&](const char* name, auto& target) -> std::optional<std::string> {
         if (!json.contains(name)) return std::nullopt;
         if (!json[name].is_number_integer()) return std::string(name) + " must be an integer";

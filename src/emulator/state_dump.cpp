@@ -1,23 +1,22 @@
 #include "emulator/state_dump.hpp"
 
+#include "core/enum_names.hpp"
 #include "docspace/names.hpp"
 
 namespace spacehook::emulator {
 namespace {
 
+constexpr EnumNames<UserType, 4> kUserTypeNames{{{
+    {UserType::kDocSpaceAdmin, "docspace_admin"},
+    {UserType::kRoomAdmin, "room_admin"},
+    {UserType::kGuest, "guest"},
+    {UserType::kUser, "user"},
+}}};
+static_assert(kUserTypeNames.Unique());
+
 std::string UserTypeName(const User& u) {
     if (u.is_owner) return "owner";
-    switch (u.type) {
-        case UserType::kDocSpaceAdmin:
-            return "docspace_admin";
-        case UserType::kRoomAdmin:
-            return "room_admin";
-        case UserType::kGuest:
-            return "guest";
-        case UserType::kUser:
-            return "user";
-    }
-    return "user";
+    return std::string(kUserTypeNames.Name(u.type));
 }
 
 Json IdJson(const EntityId& id) {

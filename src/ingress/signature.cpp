@@ -1,5 +1,6 @@
 #include "ingress/signature.hpp"
 
+#include "core/enum_names.hpp"
 #include "core/hmac_sha256.hpp"
 #include "core/text.hpp"
 
@@ -12,20 +13,18 @@ constexpr std::size_t kHexDigits = 64;  // SHA-256 = 32 bytes
 bool IsHex(char c) {
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
+
+constexpr EnumNames<SignatureVerdict, 4> kVerdictNames{{{
+    {SignatureVerdict::kValid, "valid"},
+    {SignatureVerdict::kMissing, "missing"},
+    {SignatureVerdict::kMalformed, "malformed"},
+    {SignatureVerdict::kMismatch, "mismatch"},
+}}};
+static_assert(kVerdictNames.Unique());
 }  // namespace
 
 std::string_view ToString(SignatureVerdict verdict) {
-    switch (verdict) {
-        case SignatureVerdict::kValid:
-            return "valid";
-        case SignatureVerdict::kMissing:
-            return "missing";
-        case SignatureVerdict::kMalformed:
-            return "malformed";
-        case SignatureVerdict::kMismatch:
-            return "mismatch";
-    }
-    return "malformed";
+    return kVerdictNames.Name(verdict);
 }
 
 SignatureVerdict VerifySignature(const std::string* header, std::string_view body,

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <exception>
 
+#include "core/enum_names.hpp"
 #include "core/log.hpp"
 #include "core/text.hpp"
 #include "ingress/envelope.hpp"
@@ -14,17 +15,20 @@ namespace spacehook::ingress {
 namespace {
 
 constexpr std::string_view kComponent = "ingress";
-constexpr WebhookHandler::Outcome kAllOutcomes[] = {
-    WebhookHandler::Outcome::kStored,
-    WebhookHandler::Outcome::kDuplicate,
-    WebhookHandler::Outcome::kBadSignature,
-    WebhookHandler::Outcome::kBadRequest,
-    WebhookHandler::Outcome::kStale,
-    WebhookHandler::Outcome::kInsecureTransport,
-    WebhookHandler::Outcome::kStoreUnavailable,
-    WebhookHandler::Outcome::kShuttingDown,
-    WebhookHandler::Outcome::kInternalError,
-};
+using Outcome = WebhookHandler::Outcome;
+// Every outcome, in declaration order: outcomes_ is indexed by the value.
+constexpr EnumNames<Outcome, 9> kOutcomeNames{{{
+    {Outcome::kStored, "stored"},
+    {Outcome::kDuplicate, "duplicate"},
+    {Outcome::kBadSignature, "bad_signature"},
+    {Outcome::kBadRequest, "bad_request"},
+    {Outcome::kStale, "stale"},
+    {Outcome::kInsecureTransport, "insecure_transport"},
+    {Outcome::kStoreUnavailable, "store_unavailable"},
+    {Outcome::kShuttingDown, "shutting_down"},
+    {Outcome::kInternalError, "internal_error"},
+}}};
+static_assert(kOutcomeNames.Unique() && kOutcomeNames.Dense());
 
 // Rejections are attacker-controlled: log the first of a burst and then at most one line per interval,
 // so a flood of forged deliveries cannot flood the log. The counters carry the full numbers.
@@ -53,36 +57,16 @@ http::Response JsonStatus(int status, std::string_view text) {
 }  // namespace
 
 std::string_view WebhookHandler::ToString(Outcome outcome) {
-    switch (outcome) {
-        case Outcome::kStored:
-            return "stored";
-        case Outcome::kDuplicate:
-            return "duplicate";
-        case Outcome::kBadSignature:
-            return "bad_signature";
-        case Outcome::kBadRequest:
-            return "bad_request";
-        case Outcome::kStale:
-            return "stale";
-        case Outcome::kInsecureTransport:
-            return "insecure_transport";
-        case Outcome::kStoreUnavailable:
-            return "store_unavailable";
-        case Outcome::kShuttingDown:
-            return "shutting_down";
-        case Outcome::kInternalError:
-            return "internal_error";
-    }
-    return "internal_error";
+    return kOutcomeNames.Name(outcome);
 }
 
 WebhookHandler::WebhookHandler(WebhookOptions options, store::Journal& store, MetricsRegistry& metrics,
                                const Clock& clock)
     : options_(std::make_shared<const WebhookOptions>(std::move(options))), store_(store), clock_(clock) {
-    for (const Outcome outcome : kAllOutcomes) {
+    for (const auto& [outcome, name] : kOutcomeNames.entries) {
         outcomes_.push_back(&metrics.GetCounter("spacehook_deliveries_total",
                                                 "Webhook deliveries received, by what became of them",
-                                                {{"outcome", std::string(ToString(outcome))}}));
+                                                {{"outcome", std::string(name)}}));
     }
     ack_latency_ = &metrics.GetHistogram(
         "spacehook_ack_latency_seconds",

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "core/enum_names.hpp"
 #include "core/log.hpp"
 #include "core/text.hpp"
 #include "httpc/client.hpp"
@@ -80,18 +81,16 @@ std::size_t PathStart(std::string_view url) {
     return std::min(url.find_first_of("/?#", host), url.size());
 }
 
+constexpr EnumNames<ChatKind, 3> kChatKindNames{{{
+    {ChatKind::kSlack, "slack"},
+    {ChatKind::kTeams, "teams"},
+    {ChatKind::kGeneric, "generic"},
+}}};
+static_assert(kChatKindNames.Unique());
 }  // namespace
 
 std::string_view ToString(ChatKind kind) {
-    switch (kind) {
-        case ChatKind::kSlack:
-            return "slack";
-        case ChatKind::kTeams:
-            return "teams";
-        case ChatKind::kGeneric:
-            return "generic";
-    }
-    return "generic";
+    return kChatKindNames.Name(kind);
 }
 
 Result<Json> SlackPayload(const SlackMessage& message) {

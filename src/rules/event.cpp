@@ -2,36 +2,36 @@
 
 #include <cctype>
 
+#include "core/enum_names.hpp"
 #include "core/json_depth.hpp"
 #include "core/text.hpp"
 #include "docspace/names.hpp"
 
 namespace spacehook::rules {
 
+namespace {
+
+// kUnknown's name is what a message says about an entity of no known kind; rules cannot name it.
+constexpr EnumNames<EntityKind, 6> kEntityKindNames{{{
+    {EntityKind::kUnknown, "entity"},
+    {EntityKind::kFile, "file"},
+    {EntityKind::kFolder, "folder"},
+    {EntityKind::kRoom, "room"},
+    {EntityKind::kUser, "user"},
+    {EntityKind::kGroup, "group"},
+}}};
+static_assert(kEntityKindNames.Unique());
+
+}  // namespace
+
 std::string_view ToString(EntityKind kind) {
-    switch (kind) {
-        case EntityKind::kFile:
-            return "file";
-        case EntityKind::kFolder:
-            return "folder";
-        case EntityKind::kRoom:
-            return "room";
-        case EntityKind::kUser:
-            return "user";
-        case EntityKind::kGroup:
-            return "group";
-        case EntityKind::kUnknown:
-            break;
-    }
-    return "entity";
+    return kEntityKindNames.Name(kind);
 }
 
 std::optional<EntityKind> ParseEntityKind(std::string_view name) {
-    for (auto kind :
-         {EntityKind::kFile, EntityKind::kFolder, EntityKind::kRoom, EntityKind::kUser, EntityKind::kGroup}) {
-        if (ToString(kind) == name) return kind;
-    }
-    return std::nullopt;
+    const auto kind = kEntityKindNames.Parse(name);
+    if (kind == EntityKind::kUnknown) return std::nullopt;
+    return kind;
 }
 
 EntityKind KindOfTrigger(std::string_view trigger) {

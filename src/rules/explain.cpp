@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "core/enum_names.hpp"
+
 namespace spacehook::rules {
 
 namespace {
@@ -12,16 +14,16 @@ std::string NeedsText(const NeededFacts& needs) {
     return fmt::format("{}", fmt::join(needs.Names(), ", "));
 }
 
+// Three columns wide, so that the explanation's texts line up.
+constexpr EnumNames<Truth, 3> kTruthMarks{{{
+    {Truth::kYes, "yes"},
+    {Truth::kNo, "no "},
+    {Truth::kUnknown, "?  "},
+}}};
+static_assert(kTruthMarks.Unique());
+
 std::string_view Mark(Truth truth) {
-    switch (truth) {
-        case Truth::kYes:
-            return "yes";
-        case Truth::kNo:
-            return "no ";
-        case Truth::kUnknown:
-            break;
-    }
-    return "?  ";
+    return kTruthMarks.Name(truth);
 }
 
 std::string MaskText(const CompiledRules& rules) {
