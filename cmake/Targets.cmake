@@ -8,10 +8,12 @@ function(spacehook_library name)
   target_link_libraries(${name} PUBLIC ${ARG_PUBLIC_DEPS} PRIVATE spacehook_warnings ${ARG_PRIVATE_DEPS})
 endfunction()
 
-# spacehook_test(<name> SOURCES ... DEPS ... [LABELS ...])
-# A GoogleTest binary; each TEST becomes its own ctest entry so the summary names failures.
+# spacehook_test(<name> SOURCES ... DEPS ... [LABELS ...] [DEFINITIONS NAME="value" ...])
+# A GoogleTest binary; each TEST becomes its own ctest entry so the summary names failures. Nothing is
+# defined when SPACEHOOK_BUILD_TESTS is off (the release preset), hence DEFINITIONS here rather than a
+# target_compile_definitions after the call.
 function(spacehook_test name)
-  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;LABELS" ${ARGN})
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;LABELS;DEFINITIONS" ${ARGN})
   if(NOT SPACEHOOK_BUILD_TESTS)
     return()
   endif()
@@ -20,5 +22,6 @@ function(spacehook_test name)
   endif()
   add_executable(${name} ${ARG_SOURCES})
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gmock GTest::gtest_main spacehook_warnings)
+  target_compile_definitions(${name} PRIVATE ${ARG_DEFINITIONS})
   gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT 120)
 endfunction()

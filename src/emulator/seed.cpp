@@ -6,12 +6,10 @@
 #include <set>
 #include <sstream>
 
+#include "config/document.hpp"
 #include "core/text.hpp"
 #include "docspace/names.hpp"
 #include "emulator/api_call.hpp"
-#ifdef SPACEHOOK_EMULATOR_HAS_YAML
-#include "config/document.hpp"
-#endif
 
 namespace spacehook::emulator {
 namespace {
@@ -411,14 +409,9 @@ Result<Json> LoadSeedFile(const std::string& path) {
     const bool yaml = path.size() > 5 &&
                       (path.substr(path.size() - 5) == ".yaml" || path.substr(path.size() - 4) == ".yml");
     if (yaml) {
-#ifdef SPACEHOOK_EMULATOR_HAS_YAML
         auto doc = config::LoadYamlFile(path, config::ProcessEnv());
         if (!doc) return tl::unexpected(doc.error());
         return doc->root;
-#else
-        return Fail(ErrorCode::kConfig,
-                    fmt::format("{}: YAML seeds need spacehook_config; use a JSON seed", path));
-#endif
     }
     std::ifstream in(path);
     if (!in) return Fail(ErrorCode::kConfig, fmt::format("{}: cannot read seed file", path));
