@@ -9,25 +9,24 @@ end; its files live in --workdir.
 
     /usr/bin/python3 scripts/demo.py --bin build/release/src/app/spacehook --workdir "$(mktemp -d)"
 
-Standard library only (plus aiosmtpd for the SMTP server), so that a fresh machine needs nothing else.
+Standard library only (plus aiosmtpd for the SMTP server), so that a fresh machine needs nothing else. The
+processes, waits and the SMTP server come from spacehook_local.py beside it, which the tests use too.
 """
 import argparse
 import json
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from spacehook_local import ROOT, LocalError, Proc, SmtpSink, clean_env, wait_for
+
 SEED = ROOT / "tests" / "functional" / "fixtures" / "examples-seed.yaml"
 EXAMPLES = ROOT / "examples"
-SINK_DIR = ROOT / "src" / "notify" / "testdata"  # smtp_sink.ParsingSink: one JSON file per message
 
 # API keys of the demo portal's people (the seed's fixtures; never printed).
 KEYS = {"olivia.owner": "sk-examples-owner", "spacehook": "sk-examples-spacehook", "maria.manager": "sk-examples-maria"}
@@ -48,23 +47,6 @@ def out(text=""):
     print(text, flush=True)
 
 
-def wait_for(predicate, timeout, what, interval=0.1):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise DemoFailed(f"{what}: not within {timeout} s")
-        time.sleep(interval)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def http(method, url, body=None, headers=None, timeout=15):
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(url, data=data, method=method, headers=dict(headers or {}))
@@ -79,50 +61,16 @@ def http(method, url, body=None, headers=None, timeout=15):
         raise DemoFailed(f"{method} {url.split('?')[0]}: {e}")
 
 
-class Child:
-    """A process of the demo; its output goes to a log file in the work dir."""
-
-    def __init__(self, name, args, workdir, env=None, ready_file=None):
-        self.name = name
-        self.log_path = workdir / f"{name}.log"
-        self.ready_file = ready_file
-        self.log = open(self.log_path, "wb")
-        self.popen = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                      env=env)
-        self.info = self._wait_ready() if ready_file else None
-
-    def _wait_ready(self, timeout=30):
-        def ready():
-            if self.popen.poll() is not None:
-                raise DemoFailed(f"{self.name} exited with status {self.popen.returncode} while starting:\n"
-                                 f"{self.tail()}")
-            try:
-                return json.loads(self.ready_file.read_text())
-            except (FileNotFoundError, json.JSONDecodeError):
-                return None
-        return wait_for(ready, timeout, f"{self.name} did not start (log: {self.log_path})", interval=0.05)
-
-    def tail(self, lines=15):
-        self.log.flush()
-        return "\n".join("    " + line for line in self.log_path.read_text(errors="replace").splitlines()[-lines:])
-
-    def stop(self, timeout=20):
-        if self.popen.poll() is None:
-            self.popen.send_signal(signal.SIGTERM)
-            try:
-                self.popen.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait(5)
-        self.log.close()
-        return self.popen.returncode
+def start(name, args, workdir, env=None, ready_file=None):
+    """A process of the demo; its output goes to <name>.log in the work dir."""
+    return Proc(args, ready_file=ready_file, env=env, log_path=workdir / f"{name}.log", name=name, ready_timeout=30)
 
 
 class Portal:
     """The emulator: REST calls as a person (their API key), the control API, and the state dump."""
 
-    def __init__(self, child):
-        self.url = f"http://127.0.0.1:{child.info['port']}"
+    def __init__(self, proc):
+        self.url = proc.url
 
     def rest(self, method, path, user, body=None):
         answer = http(method, f"{self.url}/api/2.0/{path}", body, {"Authorization": f"Bearer {KEYS[user]}"})
@@ -199,31 +147,6 @@ class State:
         return twice
 
 
-class Mailbox:
-    """aiosmtpd with src/notify/testdata/smtp_sink.py: <n>.json per accepted message."""
-
-    def __init__(self, workdir):
-        self.dir = workdir / "mailbox"
-        self.dir.mkdir()
-        self.port = free_port()
-        env = dict(os.environ, PYTHONPATH=str(SINK_DIR))
-        self.child = Child("smtp", ["/usr/bin/python3", "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{self.port}",
-                                    "-c", "smtp_sink.ParsingSink", str(self.dir)], workdir, env=env)
-
-        def listening():
-            if self.child.popen.poll() is not None:
-                raise DemoFailed(f"the SMTP server (aiosmtpd) exited:\n{self.child.tail()}")
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
-                return True
-            except OSError:
-                return False
-        wait_for(listening, 15, "the SMTP server (aiosmtpd) did not listen")
-
-    def messages(self):
-        return [json.loads(p.read_text()) for p in sorted(self.dir.glob("*.json"), key=lambda p: int(p.stem))]
-
-
 class Spacehook:
     """`spacehook serve` with the five examples, and the CLI on its store."""
 
@@ -233,10 +156,10 @@ class Spacehook:
         self.store = f"sqlite:{workdir / 'spacehook.db'}"
         self.config_args = [a for c in configs for a in ("--config", str(c))]
         ready = workdir / "serve.ready"
-        self.child = Child("spacehook", [binary, "serve", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",
-                                         "--store", self.store, *self.config_args, "--ready-file", str(ready)],
-                           workdir, env=env, ready_file=ready)
-        self.url = f"http://127.0.0.1:{self.child.info['port']}"
+        self.proc = start("spacehook", [binary, "serve", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",
+                                        "--store", self.store, *self.config_args, "--ready-file", str(ready)],
+                          workdir, env=env, ready_file=ready)
+        self.url = self.proc.url
 
     def cli(self, *args):
         done = subprocess.run([self.bin, *args], capture_output=True, text=True, timeout=60, env=self.env,
@@ -272,7 +195,7 @@ class Demo:
 
     def start(self):
         ready = self.workdir / "emulator.ready"
-        emulator = Child("emulator", [self.bin, "emulator", "--listen", "127.0.0.1:0", "--seed", str(SEED),
+        emulator = start("emulator", [self.bin, "emulator", "--listen", "127.0.0.1:0", "--seed", str(SEED),
                                       "--ready-file", str(ready)], self.workdir, ready_file=ready)
         self.children.append(emulator)
         self.portal = Portal(emulator)
@@ -280,8 +203,8 @@ class Demo:
         out(f"Portal     a DocSpace emulator at {self.portal.url}, seeded with {len(state.dump['users'])} people, "
             f"{len(state.dump['groups'])} groups and {len(state.at().get('folders', []))} rooms")
 
-        self.mailbox = Mailbox(self.workdir)
-        self.children.append(self.mailbox.child)
+        self.mailbox = SmtpSink(self.workdir / "mailbox", log_path=self.workdir / "smtp.log")
+        self.children.append(self.mailbox.proc)
         out(f"Mail       a local SMTP server at 127.0.0.1:{self.mailbox.port} that keeps every message it gets")
 
         # The examples take their ids from the environment, as they would on a real portal.
@@ -304,17 +227,15 @@ class Demo:
             "COMPLIANCE_FOLDER_ID": str(self.ids["compliance"]),
             "DEPARTMENT_OWNER_EMAIL": state.user("dana.compliance")["email"],
         }
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("DOCSPACE_", "SMTP_", "MAIL_", "SPACEHOOK_ADMIN")) and k != "PORT"}
-        env.update(rule_env, DOCSPACE_API_HOST=self.portal.url, DOCSPACE_API_KEY=KEYS["spacehook"],
-                   DOCSPACE_WEBHOOK_SECRET=secrets.token_hex(12),  # a fresh secret, never shown
-                   SMTP_URL=f"smtp://127.0.0.1:{self.mailbox.port}", MAIL_FROM=MAIL_FROM)
+        env = clean_env(**rule_env, DOCSPACE_API_HOST=self.portal.url, DOCSPACE_API_KEY=KEYS["spacehook"],
+                        DOCSPACE_WEBHOOK_SECRET=secrets.token_hex(12),  # a fresh secret, never shown
+                        SMTP_URL=self.mailbox.url, MAIL_FROM=MAIL_FROM)
         settings = self.workdir / "demo.yaml"
         settings.write_text("# The demo's service settings; the rules are examples/*.yaml.\n"
                             "docspace: { operation_poll: { interval: 50ms } }\n")
         examples = sorted(EXAMPLES.glob("*.yaml"))
         self.spacehook = Spacehook(self.bin, self.workdir, env, [settings, *examples])
-        self.children.append(self.spacehook.child)
+        self.children.append(self.spacehook.proc)
         out(f"spacehook  listening at {self.spacehook.url}/docspace/webhook with the {len(examples)} examples "
             f"({', '.join(p.stem for p in examples)}), journal in SQLite")
 
@@ -346,7 +267,7 @@ class Demo:
             return new
         try:
             new = wait_for(settled, WAIT, f"waiting for {', '.join(rules) or 'nothing'}", interval=0.2)
-        except DemoFailed as e:
+        except (DemoFailed, LocalError) as e:
             runs = [f"{r['rule']} {r['state']} (step {r['next_step']}/{r['step_count']}) {r['last_error']}"
                     for r in self.spacehook.runs() if r["id"] not in self.seen_runs]
             raise DemoFailed(f"{e}; runs so far: {runs or 'none'}")
@@ -492,10 +413,10 @@ class Demo:
 
     def stop(self):
         failed = []
-        for child in reversed(self.children):
-            code = child.stop()
+        for proc in reversed(self.children):
+            code = proc.stop(20)
             if code not in (0, -signal.SIGTERM):
-                failed.append(f"{child.name} exited with {code}")
+                failed.append(f"{proc.name} exited with {code}")
         self.children = []
         return failed
 
@@ -525,10 +446,11 @@ def main():
         demo.client_uploads()
         demo.compliance_edit()
         demo.summary()
-    except DemoFailed as e:
+    except (DemoFailed, LocalError) as e:
         out(f"\ndemo failed: {e}")
-        for child in demo.children:
-            out(f"  last lines of {child.log_path}:\n{child.tail()}")
+        for proc in demo.children:
+            tail = "\n".join("    " + line for line in proc.tail().splitlines())
+            out(f"  last lines of {proc.log_path}:\n{tail}")
         status = 1
     except KeyboardInterrupt as e:
         out(f"\ndemo interrupted ({e}); stopping")

@@ -1,5 +1,6 @@
-"""Fixtures of the chaos suite (tests/chaos/README.md). Run with Debian's interpreter:
-    SPACEHOOK_BIN=build/chaos/src/app/spacehook /usr/bin/python3 -m pytest tests/chaos
+"""Fixtures of the chaos suite (tests/chaos/README.md). Run with Debian's interpreter, after the debug build
+(`cmake --preset debug && cmake --build --preset debug`; SPACEHOOK_BIN picks another binary):
+    /usr/bin/python3 -m pytest tests/chaos
 
 Each test records its figures with the `report` fixture; they are printed at the end of the run (and
 appended to $CHAOS_REPORT when set), passed or failed, with the seed that reproduces the run

@@ -1,7 +1,9 @@
 """Shared fixtures for the functional tests: they drive the real binaries over loopback.
 
-Run with Debian's interpreter (pyenv's python3 does not see python3-pytest / aiosmtpd):
-    SPACEHOOK_BIN=build/dev/src/app/spacehook /usr/bin/python3 -m pytest tests/functional
+Run with Debian's interpreter (pyenv's python3 does not see python3-pytest / aiosmtpd), after the debug build
+(`cmake --preset debug && cmake --build --preset debug`), whose binary is the default; SPACEHOOK_BIN picks
+another. A missing binary fails the tests:
+    /usr/bin/python3 -m pytest tests/functional
 """
 import sys
 from pathlib import Path

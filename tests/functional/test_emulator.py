@@ -5,7 +5,7 @@ way a client of a real portal would: envelopes, signed compact bodies with upper
 schedule, 410, the HEAD probe, file operations that dequeue once finished, fault injection, seeds and
 the process contract (--ready-file, SIGTERM).
 
-    SPACEHOOK_BIN=build/dev/src/app/spacehook /usr/bin/python3 -m pytest tests/functional/test_emulator.py
+    /usr/bin/python3 -m pytest tests/functional/test_emulator.py
 """
 import hashlib
 import hmac

@@ -9,7 +9,7 @@ control API for uploads and editor saves), and the tests read the results where 
 emulator's state (titles, folders, members and their access numbers, where files are) and the mail a
 real SMTP server (aiosmtpd with src/notify/testdata/smtp_sink.py) received.
 
-    SPACEHOOK_BIN=build/dev/src/app/spacehook /usr/bin/python3 -m pytest tests/functional/test_examples.py
+    /usr/bin/python3 -m pytest tests/functional/test_examples.py
 """
 import json
 import subprocess

@@ -7,7 +7,7 @@ chunked bodies past the limit, slow, stalled, silent and half-closed connections
 served, pipelined deliveries, bytes that are not UTF-8, nesting deep enough to overflow any recursive
 walk, memory under a flood, and what an error body may say.
 
-    SPACEHOOK_BIN=build/dev/src/app/spacehook /usr/bin/python3 -m pytest tests/functional/test_hostile_http.py
+    /usr/bin/python3 -m pytest tests/functional/test_hostile_http.py
 """
 import json
 import socket

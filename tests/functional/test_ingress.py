@@ -3,7 +3,7 @@
 Every status the webhook endpoint can answer, the redelivery rules of docs/docspace-api.md §1.9, the operator routes,
 the `send` and `events` commands, and "acked means stored" across a kill -9.
 
-    SPACEHOOK_BIN=build/dev/src/app/spacehook /usr/bin/python3 -m pytest tests/functional/test_ingress.py
+    /usr/bin/python3 -m pytest tests/functional/test_ingress.py
 """
 import hashlib
 import hmac

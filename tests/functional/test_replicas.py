@@ -7,7 +7,7 @@ as a real one in front of a scaled-out service would. The database is a throwawa
 tests skip cleanly where PostgreSQL's server is not installed. Effects are counted where they land: in
 the emulator's counters and state dump.
 
-    SPACEHOOK_BIN=build/dev/src/app/spacehook /usr/bin/python3 -m pytest tests/functional/test_replicas.py
+    /usr/bin/python3 -m pytest tests/functional/test_replicas.py
 """
 import http.client
 import itertools
@@ -27,7 +27,7 @@ import pytest
 import requests
 
 from conftest import spacehook_bin
-from loopback import Emulator, clean_env, iso_seconds, wait_for
+from loopback import BUILD_COMMAND, Emulator, clean_env, iso_seconds, wait_for
 
 SECRET = "replicas-Secret-0042"
 OWNER_KEY = "sk-emulator-owner"
@@ -65,7 +65,9 @@ def pg_server_bin() -> str:
     if not path:
         path = str(Path(spacehook_bin()).resolve().parents[1] / "store" / "spacehook-test-postgres")
     if not os.path.exists(path):
-        pytest.skip(f"spacehook-test-postgres not built at {path}")
+        pytest.fail(f"spacehook-test-postgres not found at {path}: build it with "
+                    f"`{BUILD_COMMAND} --target spacehook_test_postgres` (or point SPACEHOOK_TEST_POSTGRES at one)",
+                    pytrace=False)
     return path
 
 

@@ -3,7 +3,7 @@
 src/notify/testdata/smtp_sink.py). Counts come from the emulator's counters and the sink's files, so
 "nothing happened twice" is checked where the effects land.
 
-    SPACEHOOK_BIN=build/dev/src/app/spacehook /usr/bin/python3 -m pytest tests/functional/test_runner.py
+    /usr/bin/python3 -m pytest tests/functional/test_runner.py
 """
 import json
 import signal

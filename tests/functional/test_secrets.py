@@ -10,7 +10,7 @@ searched for every secret (and the encodings SMTP AUTH sends them in):
 - /metrics, the admin API's JSON (events, each event, runs, each run, dead letters) and its HTML page;
 - the CLI: `events list/show`, `runs list/show`, `dlq list` (text and --json), `check`.
 
-    SPACEHOOK_BIN=build/dev/src/app/spacehook /usr/bin/python3 -m pytest tests/functional/test_secrets.py
+    /usr/bin/python3 -m pytest tests/functional/test_secrets.py
 """
 import base64
 import json

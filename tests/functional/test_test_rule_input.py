@@ -2,7 +2,7 @@
 a facts file: both are bounded like a delivery (core/json_depth.hpp), so a file nesting past 64 levels is a
 clear error, never a crash of the walk that copies or prints it.
 
-    SPACEHOOK_BIN=build/dev/src/app/spacehook /usr/bin/python3 -m pytest tests/functional/test_test_rule_input.py
+    /usr/bin/python3 -m pytest tests/functional/test_test_rule_input.py
 """
 import json
 import subprocess

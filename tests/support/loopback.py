@@ -1,6 +1,7 @@
-"""What the functional tests (tests/functional) and the chaos suite (tests/chaos) share: the real binaries
-started with --ready-file, bounded waits, free loopback ports, an environment without the caller's
-DocSpace/SMTP settings, and a real SMTP server (aiosmtpd) that keeps every message it accepts.
+"""What the functional tests (tests/functional) and the chaos suite (tests/chaos) share on top of
+scripts/spacehook_local.py (processes with ready files, bounded waits, free ports, the clean environment, the
+SMTP sink; the demo uses it too): the binary under test, the `procs` fixture that stops what a test started,
+and wrappers of the emulator, `serve` and an HTTP receiver.
 
 Each suite's conftest puts this directory on sys.path.
 """
@@ -8,8 +9,8 @@ import http.server
 import json
 import os
 import signal
-import socket
 import subprocess
+import sys
 import threading
 import time
 from datetime import datetime
@@ -18,100 +19,19 @@ from pathlib import Path
 import pytest
 import requests
 
-ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+from spacehook_local import ROOT, Proc, SmtpSink, clean_env, free_port, wait_for  # noqa: E402,F401  (re-exported)
+
+BUILD_COMMAND = "cmake --preset debug && cmake --build --preset debug"
 
 
 def spacehook_bin() -> str:
-    path = os.environ.get("SPACEHOOK_BIN") or str(ROOT / "build" / "dev" / "src" / "app" / "spacehook")
+    """$SPACEHOOK_BIN, else what `cmake --preset debug` builds; a missing binary fails the test."""
+    path = os.environ.get("SPACEHOOK_BIN") or str(ROOT / "build" / "debug" / "src" / "app" / "spacehook")
     if not os.path.exists(path):
-        pytest.skip(f"spacehook binary not built at {path}")
+        pytest.fail(f"spacehook binary not found at {path}: build it with `{BUILD_COMMAND} --target spacehook` "
+                    "(or point SPACEHOOK_BIN at one)", pytrace=False)
     return path
-
-
-class Proc:
-    """A child process started with --ready-file; `info` is what it wrote there (port, pid, ...)."""
-
-    def __init__(self, args, ready_file, env=None, log_path=None):
-        self.args = args
-        self.ready_file = Path(ready_file)
-        self.log_path = Path(log_path) if log_path else None
-        self.log = open(self.log_path, "wb") if self.log_path else subprocess.DEVNULL
-        if self.ready_file.exists():
-            self.ready_file.unlink()
-        self.popen = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, env=env)
-        self.info = self._wait_ready()
-
-    def _wait_ready(self, timeout=20.0):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.popen.poll() is not None:
-                raise RuntimeError(f"{self.args[0]} exited with {self.popen.returncode}: {self.output()[-2000:]}")
-            if self.ready_file.exists():
-                try:
-                    return json.loads(self.ready_file.read_text())
-                except json.JSONDecodeError:
-                    pass  # being written
-            time.sleep(0.02)
-        self.kill()
-        raise TimeoutError(f"{self.args} not ready after {timeout}s: {self.output()[-2000:]}")
-
-    @property
-    def port(self) -> int:
-        return int(self.info["port"])
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def admin_url(self) -> str:
-        """`serve`'s admin listener (/metrics, /readyz, /admin): start it with --admin-listen 127.0.0.1:0."""
-        return f"http://127.0.0.1:{int(self.info['admin_port'])}"
-
-    def output(self) -> str:
-        if not self.log_path:
-            return ""
-        if hasattr(self.log, "flush"):
-            self.log.flush()
-        return self.log_path.read_text(errors="replace")
-
-    def terminate(self, timeout=15.0) -> int:
-        if self.popen.poll() is None:
-            self.popen.send_signal(signal.SIGTERM)
-            try:
-                self.popen.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait(5)
-        return self.popen.returncode
-
-    def kill(self):
-        if self.popen.poll() is None:
-            self.popen.kill()
-            self.popen.wait(5)
-
-
-def wait_for(predicate, timeout, what, interval=0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"not within {timeout}s: {what}")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def clean_env(**extra):
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("DOCSPACE_", "SPACEHOOK_ADMIN", "SMTP_", "MAIL_")) and k != "PORT"}
-    env.update(extra)
-    return env
 
 
 def iso_seconds(text):
@@ -124,45 +44,6 @@ def percentile(values, p):
     ordered = sorted(values)
     rank = max(1, -(-len(ordered) * p // 100))
     return ordered[int(rank) - 1]
-
-
-class SmtpSink:
-    """aiosmtpd with notify's ParsingSink: <n>.json per accepted message, written before the 250."""
-
-    def __init__(self, directory: Path):
-        self.dir = Path(directory)
-        self.dir.mkdir(parents=True, exist_ok=True)
-        self.port = free_port()
-        env = dict(os.environ, PYTHONPATH=str(ROOT / "src" / "notify" / "testdata"))
-        self.proc = subprocess.Popen(["/usr/bin/python3", "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{self.port}",
-                                      "-c", "smtp_sink.ParsingSink", str(self.dir)], env=env,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-        def listening():
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
-                return True
-            except OSError:
-                return False
-        wait_for(listening, 10, "aiosmtpd listening")
-
-    @property
-    def url(self):
-        return f"smtp://127.0.0.1:{self.port}"
-
-    def messages(self):
-        return [json.loads(p.read_text()) for p in sorted(self.dir.glob("*.json"), key=lambda p: int(p.stem))]
-
-    def raw(self, message_number):
-        return (self.dir / f"{message_number}.eml").read_bytes()
-
-    def close(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(5)
 
 
 class Emulator:
@@ -383,6 +264,4 @@ def procs():
 
     yield Starter()
     for p in reversed(started):
-        p.terminate()
-        if p.log_path and hasattr(p.log, "close"):
-            p.log.close()
+        p.stop()
