@@ -205,7 +205,8 @@ std::optional<Reply> CheckWebhook(ApiServices& s, const ApiCall& call, const Con
                                               parsed ? parsed->port : 0)));
     }
     if (*status < 200 || *status > 299) {
-        return call.Fail(BadArgument("Webhook URL is not available. HEAD request is not response 200 http status."));
+        return call.Fail(
+            BadArgument("Webhook URL is not available. HEAD request is not response 200 http status."));
     }
     return std::nullopt;
 }
@@ -422,7 +423,8 @@ Reply Log(ApiServices& s, ApiCall& call) {
         try {
             std::size_t used = 0;
             const auto value = std::stoll(*text, &used);
-            if (used != text->size() || value < INT32_MIN || value > INT32_MAX) throw std::out_of_range(*text);
+            if (used != text->size() || value < INT32_MIN || value > INT32_MAX)
+                throw std::out_of_range(*text);
             out = value;
         } catch (const std::exception&) {
             BindError(errors, name, *text);
@@ -486,9 +488,11 @@ Reply Log(ApiServices& s, ApiCall& call) {
         if (!hook_uri.empty() && c.uri != hook_uri) continue;
         if (config_id && e.config_id != *config_id) continue;
         if (event_id && e.id != *event_id) continue;
-        if (group_status && *group_status != 0 && !GroupStatusAdmits(static_cast<int>(*group_status), e.status))
+        if (group_status && *group_status != 0 &&
+            !GroupStatusAdmits(static_cast<int>(*group_status), e.status))
             continue;
-        if (total >= start && static_cast<std::int64_t>(list.size()) < count) list.push_back(LogDto(e, c.name));
+        if (total >= start && static_cast<std::int64_t>(list.size()) < count)
+            list.push_back(LogDto(e, c.name));
         ++total;
     }
     return call.Ok(std::move(list), CountMode::kAsyncStream, total);
@@ -539,7 +543,9 @@ Reply RetryMany(ApiServices& s, ApiCall& call) {
     std::vector<std::int64_t> wanted;
     if (ids != nullptr && !ids->is_null()) {
         if (!ids->is_array()) {
-            return call.Invalid({{"$.ids", {"The JSON value could not be converted to System.Collections.Generic.List`1[System.Int32]."}}});
+            return call.Invalid({{"$.ids",
+                                  {"The JSON value could not be converted to "
+                                   "System.Collections.Generic.List`1[System.Int32]."}}});
         }
         for (const auto& v : *ids) {
             if (!v.is_number_integer()) {

@@ -122,11 +122,11 @@ std::optional<std::string> ValidateWebhookUrl(std::string_view url, bool require
     if (Trim(url).empty()) return "URL is null or empty";
     // Uri.TryCreate(url, UriKind.Absolute): a scheme, "://" and a host.
     const auto sep = url.find("://");
-    const auto scheme_ok = sep != std::string_view::npos && sep > 0 &&
-                           std::all_of(url.begin(), url.begin() + static_cast<std::ptrdiff_t>(sep), [](char c) {
-                               return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '+' || c == '-' ||
-                                      c == '.';
-                           });
+    const auto scheme_ok =
+        sep != std::string_view::npos && sep > 0 &&
+        std::all_of(url.begin(), url.begin() + static_cast<std::ptrdiff_t>(sep), [](char c) {
+            return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '+' || c == '-' || c == '.';
+        });
     if (!scheme_ok) return "Invalid URL format";
     const std::string scheme = ToLower(url.substr(0, sep));
     if (scheme != "http" && scheme != "https") {

@@ -45,12 +45,14 @@ std::string BuildAttemptBody(std::string_view stored, std::int64_t log_id, const
     body["event"] = std::move(event);
     if (body.contains("webhook") && body["webhook"].is_object()) {
         OJson& webhook = body["webhook"];
-        for (const char* key : {"lastFailureOn", "lastFailureContent", "lastSuccessOn", "retryCount", "retryOn"}) {
+        for (const char* key :
+             {"lastFailureOn", "lastFailureContent", "lastSuccessOn", "retryCount", "retryOn"}) {
             webhook.erase(key);
         }
         if (retry != nullptr) {
             webhook["lastFailureOn"] = FormatIso8601(retry->last_failure_on);
-            if (!retry->last_failure_content.empty()) webhook["lastFailureContent"] = retry->last_failure_content;
+            if (!retry->last_failure_content.empty())
+                webhook["lastFailureContent"] = retry->last_failure_content;
             if (retry->last_success_on) {
                 // Read back from the DB as DateTimeKind.Unspecified: no `Z` (docs/docspace-api.md §1.4).
                 auto text = FormatIso8601(*retry->last_success_on);

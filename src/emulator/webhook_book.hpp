@@ -51,10 +51,10 @@ struct WebhookLogEntry {
     /// createBy (docs/docspace-api.md §1.13).
     std::string request_payload;
     // Outcome, filled by the sender.
-    std::string request_headers;   ///< JSON text, as the portal's log stores it
-    std::string response_headers;  ///< success only; empty (null) after a failure
-    std::string response_payload;  ///< the answer's body, or the failure's message
-    int status = 0;                ///< 0 until something answered (and when nothing ever did)
+    std::string request_headers;        ///< JSON text, as the portal's log stores it
+    std::string response_headers;       ///< success only; empty (null) after a failure
+    std::string response_payload;       ///< the answer's body, or the failure's message
+    int status = 0;                     ///< 0 until something answered (and when nothing ever did)
     std::optional<TimePoint> delivery;  ///< set on success only
     bool finished = false;
 };
