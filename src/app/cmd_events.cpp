@@ -41,6 +41,7 @@ void PrintTable(const std::vector<store::EventRecord>& events) {
     const std::vector<std::string> header = {"SEQ",    "RECEIVED", "TRIGGER", "EVENT ID", "WEBHOOK",
                                              "ENTITY", "STATE",    "RUNS",    "ATTEMPTS"};
     std::vector<std::vector<std::string>> rows;
+    rows.reserve(events.size());
     for (const auto& e : events) {
         rows.push_back({std::to_string(e.seq), FormatIso8601(e.received_at), e.trigger,
                         Shorten(e.event_id, 24),  // content keys ("sha256:...") are long

@@ -25,7 +25,7 @@ struct ServiceConfig {
         std::string host = "0.0.0.0";
         std::uint16_t port = 3000;  ///< the PORT env var sets it when the config does not
         std::string webhook_path = "/docspace/webhook";
-        std::size_t body_limit = 1024 * 1024;
+        std::size_t body_limit = std::size_t{1024} * 1024;
         std::chrono::milliseconds header_timeout{10000};
         std::chrono::milliseconds body_timeout{30000};
         std::chrono::milliseconds idle_timeout{60000};

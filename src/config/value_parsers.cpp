@@ -83,7 +83,7 @@ std::optional<std::size_t> ParseSize(std::string_view text) {
         {"", 1},
         {"b", 1},
         {"kb", 1000},
-        {"mb", 1000 * 1000},
+        {"mb", 1000ull * 1000},
         {"gb", 1000ull * 1000 * 1000},
         {"kib", 1 << 10},
         {"mib", 1 << 20},

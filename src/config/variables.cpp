@@ -14,7 +14,7 @@ namespace spacehook::config {
 namespace {
 
 // Secrets are short; a limit keeps `VAR_FILE=/dev/zero` from reading forever.
-constexpr std::uintmax_t kMaxSecretFileBytes = 64 * 1024;
+constexpr std::uintmax_t kMaxSecretFileBytes = std::uintmax_t{64} * 1024;
 
 std::optional<std::string> Get(const Env& env, const std::string& name) {
     if (!env) return std::nullopt;

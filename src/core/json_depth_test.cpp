@@ -44,7 +44,7 @@ TEST(JsonDepthTest, ParsesWhatIsWithinTheLimit) {
 // Half a million levels in 1 MiB: refused before a single node is built (a dump() or a copy of it would
 // overflow the stack).
 TEST(JsonDepthTest, RefusesDeepNestingBeforeParsing) {
-    auto deep = ParseBoundedJson(Nested(512 * 1024));
+    auto deep = ParseBoundedJson(Nested(std::size_t{512} * 1024));
     ASSERT_FALSE(deep);
     EXPECT_EQ(deep.error().code, ErrorCode::kInvalidArgument);
     EXPECT_EQ(deep.error().message, "JSON nests deeper than 64 levels");

@@ -121,8 +121,7 @@ TEST(Envelope, AnswerNestingTooDeepIsNotTakenAsJson) {
     EXPECT_LT(failed.error().message.size(), 500u);
 
     // Within the bound, depth does not matter.
-    std::string nested = "1";
-    for (int i = 0; i < 60; ++i) nested = "[" + nested + "]";
+    const std::string nested = std::string(60, '[') + "1" + std::string(60, ']');
     auto within = ParseEnvelope(Answer(200, R"({"response":)" + nested + "}"), "GET /x", kNow);
     ASSERT_TRUE(within) << within.error().message;
     EXPECT_EQ(within->response, Json::parse(nested));

@@ -94,6 +94,7 @@ TEST(RateLimiter, ThreadsShareOneBucketOnTheSteadyClock) {
     std::atomic<int> done{0};
     const auto start = std::chrono::steady_clock::now();
     std::vector<std::thread> threads;
+    threads.reserve(4);
     for (int t = 0; t < 4; ++t) {
         threads.emplace_back([&] {
             for (int i = 0; i < 5; ++i) {

@@ -97,7 +97,7 @@ int ViewerAccess(const DtoContext& ctx, const Entry& e) {
 }  // namespace
 
 std::string ApiDateTime(TimePoint t) {
-    const auto iso = FormatIso8601(t, true);  // 2026-06-30T10:15:41.123Z
+    auto iso = FormatIso8601(t, true);  // 2026-06-30T10:15:41.123Z
     const auto dot = iso.find('.');
     if (dot == std::string::npos) return iso;
     return iso.substr(0, dot) + "." + iso.substr(dot + 1, 3) + "0000Z";

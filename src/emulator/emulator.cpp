@@ -106,7 +106,7 @@ public:
         server_options.host = options_.host;
         server_options.port = options_.port;
         server_options.threads = 2;
-        server_options.body_limit = 8 * 1024 * 1024;
+        server_options.body_limit = std::size_t{8} * 1024 * 1024;
         // Slow faults hold an answer past any client timeout; the server must not answer 503 first.
         server_options.handler_timeout = std::chrono::minutes(15);
         // One handler rather than http::Router: DocSpace routes carry parameters ("files/rooms/{id}/share"),

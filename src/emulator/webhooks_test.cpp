@@ -34,6 +34,7 @@ bool SignatureValid(const Received& r) {
 
 std::vector<std::string> Triggers(const std::vector<Received>& posts) {
     std::vector<std::string> out;
+    out.reserve(posts.size());
     for (const auto& p : posts) out.push_back(p.Parsed()["event"]["trigger"]);
     return out;
 }

@@ -79,12 +79,12 @@ constexpr auto kAwait = asio::as_tuple(asio::use_awaitable);
 constexpr std::string_view kComponent = "http";
 
 // First read of a request; a typical webhook header block arrives in one read.
-constexpr std::size_t kReadChunk = 16 * 1024;
+constexpr std::size_t kReadChunk = std::size_t{16} * 1024;
 // Idle keep-alive connections give back a buffer that grew for a large body.
-constexpr std::size_t kIdleBufferKeep = 64 * 1024;
+constexpr std::size_t kIdleBufferKeep = std::size_t{64} * 1024;
 // Lingering close bounds: enough for a client to read our last answer, too little to pin a slot.
 constexpr std::chrono::milliseconds kLingerTime{1000};
-constexpr std::size_t kLingerBytes = 1024 * 1024;
+constexpr std::size_t kLingerBytes = std::size_t{1024} * 1024;
 // Stop(): after the drain deadline, how long closed connections get to unwind before the threads go.
 constexpr std::chrono::milliseconds kHardCloseWait{2000};
 // accept() failing (EMFILE, ENFILE, ENOBUFS) tends to persist for a while: pause instead of spinning.

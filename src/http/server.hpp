@@ -98,9 +98,9 @@ struct TlsOptions {
 /// can hold at most one connection slot until a deadline closes it.
 struct ServerOptions {
     std::string host = "0.0.0.0";
-    std::uint16_t port = 3000;             ///< 0 = pick a free port (tests), see Server::port()
-    std::size_t body_limit = 1024 * 1024;  ///< larger bodies -> 413, connection closed
-    std::size_t header_limit = 16 * 1024;  ///< larger header blocks -> 431, connection closed
+    std::uint16_t port = 3000;                          ///< 0 = pick a free port (tests), see Server::port()
+    std::size_t body_limit = std::size_t{1024} * 1024;  ///< larger bodies -> 413, connection closed
+    std::size_t header_limit = std::size_t{16} * 1024;  ///< larger header blocks -> 431, connection closed
     std::chrono::milliseconds header_timeout{
         10000};  ///< whole header block must arrive within this -> else 408
     std::chrono::milliseconds body_timeout{30000};   ///< whole body must arrive within this -> else 408

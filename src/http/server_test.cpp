@@ -626,7 +626,7 @@ TEST(ServerTest, ClientThatDoesNotReadItsResponseIsDroppedAfterTheWriteTimeout) 
     ServerOptions options = TestOptions();
     options.idle_timeout = 5s;
     Router router = BasicRouter();
-    const std::string big(32 * 1024 * 1024, 'z');  // more than loopback socket buffers hold
+    const std::string big(std::size_t{32} * 1024 * 1024, 'z');  // more than loopback socket buffers hold
     router.Add("GET", "/big", [&big](Request&&, Responder respond) { respond(Response::Text(200, big)); });
     auto server = StartServer(options, router.AsHandler());
     TestClient stalled(server->port(), 5s, /*receive_buffer=*/4096);

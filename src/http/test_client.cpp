@@ -117,7 +117,7 @@ long TestClient::ReadSome(char* data, std::size_t size) {
 }
 
 bool TestClient::Fill() {
-    std::array<char, 16 * 1024> chunk{};
+    std::array<char, std::size_t{16} * 1024> chunk{};
     const long n = ReadSome(chunk.data(), chunk.size());
     if (n <= 0) return false;
     pending_.append(chunk.data(), static_cast<std::size_t>(n));
@@ -166,7 +166,7 @@ bool TestClient::WaitForClose(std::chrono::milliseconds bound, std::string* rest
     const auto deadline = std::chrono::steady_clock::now() + bound;
     if (rest != nullptr) *rest = pending_;
     pending_.clear();
-    std::array<char, 16 * 1024> chunk{};
+    std::array<char, std::size_t{16} * 1024> chunk{};
     while (std::chrono::steady_clock::now() < deadline) {
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
             deadline - std::chrono::steady_clock::now());

@@ -169,7 +169,7 @@ private:
 
         Slist headers;
         for (const auto& [name, value] : request.headers)
-            headers = Append(std::move(headers), name + ": " + value);
+            headers = Append(std::move(headers), fmt::format("{}: {}", name, value));
         // No "Expect: 100-continue" round trip for larger bodies; DocSpace answers in one go.
         headers = Append(std::move(headers), "Expect:");
         curl_easy_setopt(handle, CURLOPT_HTTPHEADER, headers.get());

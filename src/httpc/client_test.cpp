@@ -193,6 +193,7 @@ TEST(HttpClient, ConcurrentSendsShareAtMostOneConnectionPerThread) {
     constexpr int kRequests = 15;
     std::atomic<int> ok{0};
     std::vector<std::thread> threads;
+    threads.reserve(kThreads);
     for (int t = 0; t < kThreads; ++t) {
         threads.emplace_back([&] {
             for (int i = 0; i < kRequests; ++i) {

@@ -13,6 +13,25 @@ namespace spacehook::httpc {
 
 namespace {
 
+/// The server's refusal when it answered one (5xx for good, 4xx for now), else what curl ran into.
+ErrorCode SubmissionErrorCode(long reply, CURLcode code) {
+    if (reply >= 500 && reply < 600) return ErrorCode::kPermanent;    // rejected recipient, auth or message
+    if (reply >= 400 && reply < 500) return ErrorCode::kUnavailable;  // greylisting, mailbox busy: later
+    switch (code) {
+        case CURLE_OPERATION_TIMEDOUT:
+            return ErrorCode::kTimeout;
+        // require_starttls and no STARTTLS offered, or the login refused: a retry meets the same server.
+        case CURLE_USE_SSL_FAILED:
+        case CURLE_LOGIN_DENIED:
+            return ErrorCode::kPermanent;
+        case CURLE_URL_MALFORMAT:
+        case CURLE_UNSUPPORTED_PROTOCOL:
+            return ErrorCode::kConfig;
+        default:
+            return ErrorCode::kUnavailable;
+    }
+}
+
 struct Upload {
     std::string_view data;
     size_t offset = 0;
@@ -123,23 +142,11 @@ Status SendMail(const MailSubmission& submission) {
     if (!submission.password.empty()) log::RegisterSecret(submission.password);
     message = log::Redact(message);
 
-    ErrorCode error_code = ErrorCode::kUnavailable;
-    if (reply >= 500 && reply < 600) {
-        error_code = ErrorCode::kPermanent;  // rejected recipient, auth refused, message refused
-    } else if (reply >= 400 && reply < 500) {
-        error_code = ErrorCode::kUnavailable;  // greylisting, mailbox busy: try again later
-    } else if (code == CURLE_OPERATION_TIMEDOUT) {
-        error_code = ErrorCode::kTimeout;
-    } else if (code == CURLE_USE_SSL_FAILED) {
-        // require_starttls and the server offers no STARTTLS: retrying will not change the server.
-        error_code = ErrorCode::kPermanent;
+    const bool answered = reply >= 400 && reply < 600;
+    if (!answered && code == CURLE_USE_SSL_FAILED) {
         message += " (the server does not offer STARTTLS, which the configuration requires)";
-    } else if (code == CURLE_LOGIN_DENIED) {
-        error_code = ErrorCode::kPermanent;
-    } else if (code == CURLE_URL_MALFORMAT || code == CURLE_UNSUPPORTED_PROTOCOL) {
-        error_code = ErrorCode::kConfig;
     }
-    Error error{error_code, std::move(message), 0, std::nullopt};
+    Error error{SubmissionErrorCode(reply, code), std::move(message), 0, std::nullopt};
     return Fail(std::move(error));
 }
 

@@ -197,7 +197,8 @@ TEST(Envelope, MalformedJsonIsInvalidArgument) {
 // dump()s the payload (no event.id here) and the dispatcher copies it, both once per level: this must be a
 // 400 (kInvalidArgument) before anything recursive sees it, never a stack overflow.
 TEST(Envelope, DeepNestingIsInvalidArgument) {
-    const std::string deep = std::string(512 * 1024, '[') + std::string(512 * 1024, ']');
+    const std::string deep =
+        std::string(std::size_t{512} * 1024, '[') + std::string(std::size_t{512} * 1024, ']');
     for (const std::string& body :
          {R"({"event":{"trigger":"file.created"},"payload":)" + deep + "}",
           R"({"event":{"id":1,"trigger":"file.created"},"payload":{"a":)" + deep + "}}", deep}) {

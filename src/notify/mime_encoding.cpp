@@ -146,10 +146,11 @@ std::string EncodeQuotedPrintable(std::string_view crlf_text) {
         for (std::size_t i = 0; i < line.size(); ++i) {
             const auto c = static_cast<unsigned char>(line[i]);
             const bool last = i + 1 == line.size();
+            // Printable ASCII but '=' stands for itself, and so does white space unless it ends the line
+            // (§6.7(3)).
+            const bool literal = (c >= 33 && c <= 126 && c != '=') || ((c == ' ' || c == '\t') && !last);
             std::string unit;
-            if ((c == ' ' || c == '\t') && !last) {
-                unit = static_cast<char>(c);  // whitespace is literal unless it ends the line (§6.7(3))
-            } else if (c >= 33 && c <= 126 && c != '=') {
+            if (literal) {
                 unit = static_cast<char>(c);
             } else {
                 AppendHexByte(unit, c);

@@ -161,6 +161,7 @@ TEST(MimeEncoding, EncodeWordsKeepsMultiByteCharactersWholeInQ) {
 
 TEST(MimeEncoding, FoldHeaderBreaksAtSpacesWithinSeventySix) {
     std::vector<HeaderToken> tokens;
+    tokens.reserve(12);
     for (int i = 0; i < 12; ++i) tokens.push_back({"word" + std::to_string(i) + "-abcdefgh", true});
     const std::string header = FoldHeader("Subject", tokens);
     EXPECT_EQ(header,

@@ -135,6 +135,7 @@ std::string Quote(std::string_view text) {
 
 std::string IdsText(const std::vector<EntityId>& ids) {
     std::vector<std::string> texts;
+    texts.reserve(ids.size());
     for (const auto& id : ids) texts.push_back(id.str());
     return fmt::format("{}", fmt::join(texts, ", "));
 }

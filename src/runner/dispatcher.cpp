@@ -170,7 +170,7 @@ DispatchOutcome Dispatcher::Dispatch(const store::EventRecord& record) {
     }
     std::vector<std::string> missing_notes;
     for (const auto& [fact, why] : resolution.unavailable)
-        missing_notes.push_back(fact + " unavailable (" + why + ")");
+        missing_notes.push_back(fmt::format("{} unavailable ({})", fact, why));
     if (matched.empty()) {
         std::string note = "no rule matched";
         if (!missing_notes.empty()) note += "; " + Join(missing_notes);

@@ -16,7 +16,6 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 using testing::Envelope;
-using testing::FakeDocSpace;
 using testing::FilePayload;
 
 constexpr char kProvision[] = R"(

@@ -31,12 +31,14 @@ Result<ChildProcess> ChildProcess::Start(const std::vector<std::string>& argv,
         const auto name = entry.substr(0, entry.find('='));
         if (env.count(name) == 0) env_strings.push_back(entry);
     }
-    for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
+    for (const auto& [k, v] : env) env_strings.push_back(fmt::format("{}={}", k, v));
     std::vector<char*> env_ptrs;
+    env_ptrs.reserve(env_strings.size() + 1);
     for (auto& s : env_strings) env_ptrs.push_back(s.data());
     env_ptrs.push_back(nullptr);
     std::vector<std::string> args = argv;
     std::vector<char*> arg_ptrs;
+    arg_ptrs.reserve(args.size() + 1);
     for (auto& s : args) arg_ptrs.push_back(s.data());
     arg_ptrs.push_back(nullptr);
 

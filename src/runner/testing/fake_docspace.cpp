@@ -38,7 +38,7 @@ FakeDocSpace::FakeDocSpace() {
 EntityId FakeDocSpace::AddLocked(Node node) {
     node.id = EntityId::Number(next_id_++);
     order_.push_back(node.id.str());
-    const EntityId id = node.id;
+    EntityId id = node.id;
     nodes_.emplace(id.str(), std::move(node));
     return id;
 }
