@@ -2,7 +2,7 @@
 
 #include <cctype>
 
-#include "core/hmac_sha256.hpp"
+#include "core/content_digest.hpp"
 #include "core/json.hpp"
 #include "core/json_depth.hpp"
 #include "core/text.hpp"
@@ -44,17 +44,9 @@ std::optional<EntityId> EntityOf(const Json& payload) {
     return std::nullopt;
 }
 
-// See ParseEnvelope's comment for why these fields and not the whole body. A newline separates the parts
-// so ("a", "bc") and ("ab", "c") cannot collide; nlohmann's dump() sorts object keys, so the payload text
-// does not depend on the sender's key order or whitespace.
+// See ParseEnvelope's comment for why these fields and not the whole body.
 std::string ContentKey(const Envelope& envelope, const Json& payload) {
-    std::string material;
-    material.reserve(256);
-    material.append(envelope.trigger).append(1, '\n');
-    material.append(envelope.created_on).append(1, '\n');
-    material.append(envelope.actor).append(1, '\n');
-    material.append(payload.dump());
-    return "sha256:" + Sha256Hex(material);
+    return "sha256:" + DeliveryContentDigest(envelope.trigger, envelope.created_on, envelope.actor, payload);
 }
 
 // The timestamp header repeats event.createOn (ISO-8601); Unix seconds or milliseconds are read too, since

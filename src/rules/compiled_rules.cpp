@@ -8,6 +8,7 @@
 #include <map>
 
 #include "config/diagnostics.hpp"
+#include "core/content_digest.hpp"
 #include "docspace/names.hpp"
 
 namespace spacehook::rules {
@@ -54,6 +55,14 @@ KeyStyle StyleOf(std::string_view trigger) {
     }
     if (trigger.ends_with(".updated")) return KeyStyle::kPerChange;
     return KeyStyle::kPerEvent;
+}
+
+/// Stands for one event in a run key, by what it says rather than by event.id: a manual retry from the
+/// portal's UI and a second subscription's copy carry a new event.id with the same content, and must not
+/// run mail, chat or http steps again (see DeliveryContentDigest). 64 bits of the digest keep keys short.
+std::string ContentMark(const Event& event) {
+    return "%" + DeliveryContentDigest(event.trigger, event.create_on, event.create_by, event.payload)
+                     .substr(0, 16);
 }
 
 class RuleCompiler {
@@ -462,8 +471,8 @@ Result<PlannedRun> CompiledRules::PlanRule(const Rule& rule, const Event& event,
         run.run_key = fmt::format("{}/key:{}", rule.name, TemplateText(*rendered));
     } else if (!event.entity_id) {
         // No entity to key on (a malformed payload): one run per event.
-        run.run_key = fmt::format("{}/{}/event:{}", rule.name, TriggerClass(event.trigger),
-                                  event.id ? event.id->str() : event.create_on);
+        run.run_key =
+            fmt::format("{}/{}/event{}", rule.name, TriggerClass(event.trigger), ContentMark(event));
     } else {
         run.run_key =
             fmt::format("{}/{}/{}:{}", rule.name, TriggerClass(event.trigger), kind, event.entity_id->str());
@@ -471,22 +480,12 @@ Result<PlannedRun> CompiledRules::PlanRule(const Rule& rule, const Event& event,
             case KeyStyle::kOnce:
                 break;
             case KeyStyle::kPerChange:
-                // Each real change is its own run; a redelivery (same modifiedOn) is not. Two
-                // subscriptions delivering the same change also agree, though their event ids differ.
-                if (event.modified_on) {
-                    run.run_key += "@" + *event.modified_on;
-                } else if (event.id) {
-                    run.run_key += "#" + event.id->str();
-                } else if (!event.create_on.empty()) {
-                    run.run_key += "~" + event.create_on;
-                }
+                // Each real change is its own run, a redelivery of it (same modifiedOn) is not. Payloads
+                // without modifiedOn (users carry lastModified, groups no time at all) are keyed by content.
+                run.run_key += event.modified_on ? "@" + *event.modified_on : ContentMark(event);
                 break;
             case KeyStyle::kPerEvent:
-                if (event.id) {
-                    run.run_key += "#" + event.id->str();
-                } else if (!event.create_on.empty()) {
-                    run.run_key += "~" + event.create_on;
-                }
+                run.run_key += ContentMark(event);
                 break;
         }
     }

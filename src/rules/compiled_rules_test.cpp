@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "core/content_digest.hpp"
 #include "rules/explain.hpp"
 #include "steps/catalog.hpp"
 
@@ -254,10 +255,20 @@ rules:
     EXPECT_EQ(key(FileEvent("room.deleted", {{"id", 890}})), "any/room.deleted/room:890");
     EXPECT_EQ(key(FileEvent("room.updated", {{"id", 890}, {"modifiedOn", "T1"}})),
               "any/room.updated/room:890@T1");
-    EXPECT_EQ(key(FileEvent("file.trashed", File(9, 1, "c"), 77)), "any/file.trashed/file:9#77");
+    // Per event, by content: "%" and 16 hex digits of the delivery's content digest.
+    const std::string trashed = key(FileEvent("file.trashed", File(9, 1, "c"), 77));
+    EXPECT_EQ(trashed,
+              "any/file.trashed/file:9%" +
+                  DeliveryContentDigest("file.trashed", "2026-06-30T10:15:42Z", kGuid, File(9, 1, "c"))
+                      .substr(0, 16));
     EXPECT_EQ(key(FileEvent("file.downloaded", File(9, 1, "c"), nullptr)),
-              "any/file.downloaded/file:9~2026-06-30T10:15:42Z");
-    EXPECT_EQ(key(FileEvent("group.created", Json::object(), 12)), "any/group.created/event:12");
+              "any/file.downloaded/file:9%" +
+                  DeliveryContentDigest("file.downloaded", "2026-06-30T10:15:42Z", kGuid, File(9, 1, "c"))
+                      .substr(0, 16));
+    EXPECT_EQ(key(FileEvent("group.created", Json::object(), 12)),
+              "any/group.created/event%" +
+                  DeliveryContentDigest("group.created", "2026-06-30T10:15:42Z", kGuid, Json::object())
+                      .substr(0, 16));
 
     Facts facts;
     facts.file = {{"version", 3}};
@@ -271,6 +282,54 @@ rules:
     EXPECT_EQ(TriggerClass("file.uploaded"), "file.created");
     EXPECT_EQ(TriggerClass("user.invited"), "user.created");
     EXPECT_EQ(TriggerClass("file.moved"), "file.moved");
+}
+
+// A manual retry from the portal's UI re-sends the stored body under a new event.id (docs/docspace-api.md
+// §1.13), and a second subscription's copy carries its own event.id: neither may start a second run.
+// Another event (another time, another state of the entity) does.
+TEST(Plan, RunKeysDoNotDependOnTheEventId) {
+    auto rules = CompileText(R"(
+rules:
+  - {name: any, on: "*", do: [ {http: {url: "https://example.com"}} ]}
+)");
+    auto key = [&](const Event& event) {
+        auto plan = rules.Plan(event, Facts{});
+        EXPECT_TRUE(plan) << (plan ? "" : plan.error().message);
+        return plan && !plan->empty() ? (*plan)[0].run_key : std::string();
+    };
+    auto with = [](std::string trigger, Json payload, Json id, std::string create_on) {
+        Json event = {{"trigger", trigger}, {"createOn", create_on}, {"createBy", kGuid}, {"id", id}};
+        auto parsed = ParseEvent(Json{{"event", event}, {"payload", payload}, {"webhook", {{"id", 7}}}});
+        EXPECT_TRUE(parsed);
+        return parsed ? *parsed : Event{};
+    };
+    const Json user = {{"id", "u1"}, {"firstName", "Jane"}, {"lastModified", "2026-06-30T10:15:41.5Z"}};
+    const Json group = {{"id", "g1"}, {"name", "Sales"}};
+    const std::string t1 = "2026-06-30T10:15:42Z";
+    const std::string t2 = "2026-06-30T11:00:00Z";
+    for (const auto& [trigger, payload] :
+         std::vector<std::pair<std::string, Json>>{{"user.updated", user},
+                                                   {"group.updated", group},
+                                                   {"file.moved", File(9, 1, "c")},
+                                                   {"file.downloaded", File(9, 1, "c")}}) {
+        SCOPED_TRACE(trigger);
+        const std::string first = key(with(trigger, payload, 4821, t1));
+        EXPECT_EQ(first.find("4821"), std::string::npos) << first;
+        EXPECT_EQ(key(with(trigger, payload, 4999, t1)), first);  // manual retry, second subscription
+        EXPECT_NE(key(with(trigger, payload, 4822, t2)), first);  // the same thing happening again later
+    }
+    // A user's later change differs in lastModified, a group's in its content: new runs.
+    Json renamed = user;
+    renamed["firstName"] = "Janet";
+    renamed["lastModified"] = "2026-06-30T10:20:00.1Z";
+    EXPECT_NE(key(with("user.updated", renamed, 4830, t1)), key(with("user.updated", user, 4821, t1)));
+    EXPECT_NE(key(with("group.updated", {{"id", "g1"}, {"name", "Sales EU"}}, 4831, t1)),
+              key(with("group.updated", group, 4821, t1)));
+    // With modifiedOn, the change is the key (unchanged): any event id, any createOn.
+    EXPECT_EQ(key(with("file.updated", File(9, 1, "c"), 4821, t1)),
+              "any/file.updated/file:9@2026-06-30T10:15:41Z");
+    EXPECT_EQ(key(with("file.updated", File(9, 1, "c"), 4999, t2)),
+              "any/file.updated/file:9@2026-06-30T10:15:41Z");
 }
 
 TEST(Plan, LockKeys) {
