@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/clock.hpp"
 #include "core/entity_id.hpp"
 #include "core/error.hpp"
 #include "core/json.hpp"
@@ -113,6 +114,35 @@ struct WebhookTriggerInfo {
     bool available = true;
 };
 
+/// A page of GET settings/webhooks/log (docs/docspace-api.md §1.13), newest row first. Only the filters
+/// catch-up uses; the portal takes more.
+struct WebhookLogQuery {
+    std::int64_t config_id = 0;  ///< configId: one webhook's rows; 0 = every webhook the key may see
+    std::int64_t start_index = 0;
+    int count = 100;  ///< 1..100, the portal's bounds
+};
+
+/// One WebhooksLogDto: a delivery as the portal's sender recorded it.
+struct WebhookLogRow {
+    std::int64_t id = 0;  ///< the event.id every attempt of this delivery carried
+    std::string config_name;
+    std::int64_t trigger = 0;             ///< the trigger's bit (§1.5)
+    std::optional<TimePoint> created_at;  ///< creationTime: when the event was published
+    /// The exact body last sent; before the sender took the row, the published body (without event.id).
+    std::string request_payload;
+    /// The sender is done with the row (it wrote the headers it sent and the answer or the failure's text):
+    /// `status` is final. A row not finished yet is queued or being retried, or was never sent (the URL
+    /// check at send time failed, §1.9).
+    bool finished = false;
+    int status = 0;                         ///< last HTTP status; 0 = nothing answered (or not sent yet)
+    std::optional<TimePoint> delivered_at;  ///< `delivery`: set on success only
+};
+
+struct WebhookLogPage {
+    std::vector<WebhookLogRow> rows;
+    std::int64_t total = 0;  ///< rows passing the filters, over all pages (the envelope's `total`)
+};
+
 /// A query over GET /api/2.0/files/rooms.
 struct RoomQuery {
     std::string title_contains;  ///< filterValue
@@ -167,6 +197,8 @@ public:
     virtual Result<WebhookConfig> EnableWebhook(std::int64_t id, const WebhookSpec& spec, bool enabled) = 0;
     virtual Result<WebhookConfig> DeleteWebhook(std::int64_t id) = 0;
     virtual Result<std::vector<WebhookTriggerInfo>> ListTriggers() = 0;
+    /// One page of the webhook log (GET settings/webhooks/log).
+    virtual Result<WebhookLogPage> ReadWebhookLog(const WebhookLogQuery& query) = 0;
 };
 
 }  // namespace spacehook::docspace

@@ -549,4 +549,24 @@ Result<std::vector<WebhookTriggerInfo>> DocSpaceClient::ListTriggers() {
     return triggers;
 }
 
+Result<WebhookLogPage> DocSpaceClient::ReadWebhookLog(const WebhookLogQuery& query) {
+    std::string params = fmt::format("count={}&startIndex={}", query.count, query.start_index);
+    if (query.config_id != 0) params += fmt::format("&configId={}", query.config_id);
+    auto envelope = Call("GET", "/api/2.0/settings/webhooks/log", params);
+    if (!envelope) return Fail(envelope.error());
+    WebhookLogPage page;
+    if (envelope->response.is_null()) return page;
+    if (!envelope->response.is_array())
+        return Fail(Unexpected("GET /api/2.0/settings/webhooks/log", envelope->response));
+    for (const auto& item : envelope->response) {
+        auto row = ParseWebhookLogRow(item);
+        if (!row) return Fail(Unexpected("GET /api/2.0/settings/webhooks/log (a row)", item));
+        page.rows.push_back(std::move(*row));
+    }
+    // `total` counts every row past the filters (§1.13); an older portal without it says no more than
+    // what this page holds.
+    page.total = envelope->total.value_or(query.start_index + static_cast<std::int64_t>(page.rows.size()));
+    return page;
+}
+
 }  // namespace spacehook::docspace

@@ -71,6 +71,7 @@ public:
     Result<WebhookConfig> EnableWebhook(std::int64_t id, const WebhookSpec& spec, bool enabled) override;
     Result<WebhookConfig> DeleteWebhook(std::int64_t id) override;
     Result<std::vector<WebhookTriggerInfo>> ListTriggers() override;
+    Result<WebhookLogPage> ReadWebhookLog(const WebhookLogQuery& query) override;
 
     /// One call through the limiter and the envelope: `path` starts with "/api/2.0/", `query` is
     /// already encoded ("a=1&b=2"), `body` null sends none. For endpoints without a typed wrapper.

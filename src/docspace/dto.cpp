@@ -162,4 +162,24 @@ std::optional<WebhookTriggerInfo> ParseTriggerInfo(const Json& dto) {
     return info;
 }
 
+std::optional<WebhookLogRow> ParseWebhookLogRow(const Json& dto) {
+    if (!dto.is_object()) return std::nullopt;
+    const auto id = IntegerOf(FindKey(dto, "id"));
+    if (!id || *id <= 0) return std::nullopt;
+    WebhookLogRow row;
+    row.id = *id;
+    row.config_name = StringField(dto, "configName");
+    row.trigger = IntegerOf(FindKey(dto, "trigger")).value_or(0);
+    row.created_at = ParseIso8601(StringField(dto, "creationTime"));
+    row.request_payload = StringField(dto, "requestPayload");
+    row.status = IntField(dto, "status");
+    // The sender writes the request headers and the answer (or the failure's message) together with the
+    // final status when it is done with the row (WebhookSender, §1.9); a published row has neither.
+    row.finished = !StringField(dto, "requestHeaders").empty() ||
+                   !StringField(dto, "responsePayload").empty() || row.status != 0;
+    const std::string delivery = StringField(dto, "delivery");
+    if (!delivery.empty()) row.delivered_at = ParseIso8601(delivery);
+    return row;
+}
+
 }  // namespace spacehook::docspace

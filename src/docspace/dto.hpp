@@ -23,6 +23,8 @@ std::optional<User> ParseUser(const Json& dto);
 /// `{configs: WebhooksConfigDto, status}` (the list answer) or a bare WebhooksConfigDto.
 std::optional<WebhookConfig> ParseWebhookConfig(const Json& dto);
 std::optional<WebhookTriggerInfo> ParseTriggerInfo(const Json& dto);
+/// WebhooksLogDto (docs/docspace-api.md §1.13). nullopt without an id.
+std::optional<WebhookLogRow> ParseWebhookLogRow(const Json& dto);
 
 /// The value of `key` in an object, compared case-insensitively (FileOperationDto's `Operation` is
 /// capitalised while the docs write `operation`, docs/docspace-api.md §2.5). nullptr when absent.

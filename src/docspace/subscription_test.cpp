@@ -83,6 +83,7 @@ public:
         if (triggers.empty()) return Fail(ErrorCode::kNotFound, "no such route");
         return triggers;
     }
+    Result<WebhookLogPage> ReadWebhookLog(const WebhookLogQuery&) override { return Unused(); }
 
 private:
     static tl::unexpected<Error> Unused() {

@@ -73,6 +73,9 @@ public:
     Result<std::vector<docspace::WebhookTriggerInfo>> ListTriggers() override {
         return Count(inner_.ListTriggers());
     }
+    Result<docspace::WebhookLogPage> ReadWebhookLog(const docspace::WebhookLogQuery& query) override {
+        return Count(inner_.ReadWebhookLog(query));
+    }
 
 private:
     template <class T>

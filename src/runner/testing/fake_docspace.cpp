@@ -501,4 +501,8 @@ Result<std::vector<docspace::WebhookTriggerInfo>> FakeDocSpace::ListTriggers() {
     return Fail(NotInFake("ListTriggers"));
 }
 
+Result<docspace::WebhookLogPage> FakeDocSpace::ReadWebhookLog(const docspace::WebhookLogQuery&) {
+    return Fail(NotInFake("ReadWebhookLog"));
+}
+
 }  // namespace spacehook::runner::testing

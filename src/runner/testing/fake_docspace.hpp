@@ -87,6 +87,7 @@ public:
                                                   bool enabled) override;
     Result<docspace::WebhookConfig> DeleteWebhook(std::int64_t id) override;
     Result<std::vector<docspace::WebhookTriggerInfo>> ListTriggers() override;
+    Result<docspace::WebhookLogPage> ReadWebhookLog(const docspace::WebhookLogQuery& query) override;
 
 private:
     struct Node {
