@@ -12,6 +12,7 @@
 #include "core/error.hpp"
 #include "core/json.hpp"
 #include "docspace/names.hpp"
+#include "docspace/titles.hpp"
 
 namespace spacehook::docspace {
 
@@ -67,11 +68,6 @@ struct Invitation {
 };
 
 enum class ConflictResolve { kSkip = 0, kOverwrite = 1, kDuplicate = 2 };
-
-/// True when `candidate` is `source`'s title or, with `allow_numbered`, what DocSpace names a copy of it
-/// under kDuplicate ("Report.docx" -> "Report (2).docx"). How the client and the runner's steps recognise
-/// a copy already in a destination.
-bool TitleMatches(const std::string& candidate, const std::string& source, bool allow_numbered);
 
 /// The end of an awaited copy/move. `verified_by_target` is true when the operation vanished from
 /// /fileops before we saw it finish (another poller of the same user dequeued it, docs/docspace-api.md §2.5)

@@ -56,23 +56,6 @@ Json WebhookBody(const WebhookSpec& spec) {
 
 }  // namespace
 
-bool TitleMatches(const std::string& candidate, const std::string& source, bool allow_numbered) {
-    if (candidate == source) return true;
-    if (!allow_numbered) return false;
-    const auto dot = source.rfind('.');
-    const std::string stem = dot == std::string::npos ? source : source.substr(0, dot);
-    const std::string ext = dot == std::string::npos ? "" : source.substr(dot);
-    const std::string prefix = stem + " (";
-    const std::string suffix = ")" + ext;
-    if (candidate.size() <= prefix.size() + suffix.size()) return false;
-    if (candidate.compare(0, prefix.size(), prefix) != 0) return false;
-    if (candidate.compare(candidate.size() - suffix.size(), suffix.size(), suffix) != 0) return false;
-    const std::string number =
-        candidate.substr(prefix.size(), candidate.size() - prefix.size() - suffix.size());
-    return !number.empty() &&
-           std::all_of(number.begin(), number.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
-
 DocSpaceClient::DocSpaceClient(ClientOptions options, std::shared_ptr<CallLimiter> limiter,
                                std::shared_ptr<httpc::Client> http)
     : options_(std::move(options)), limiter_(std::move(limiter)), http_(std::move(http)) {
@@ -374,6 +357,11 @@ Result<OperationOutcome> DocSpaceClient::RunOperation(OperationKind kind,
         // (docs/docspace-api.md §2.5).
         return Fail(ErrorCode::kInvalidArgument, fmt::format("{}: nothing to {}", name, name));
     }
+    // What each item is and what the destination holds now: a finished operation proves nothing by
+    // itself (docs/docspace-api.md §2.5), so the destination is compared afterwards.
+    auto check = SurveyOperation(kind, file_ids, folder_ids, dest_folder_id, conflict);
+    if (!check) return Fail(check.error());
+
     const std::string path = fmt::format("/api/2.0/files/fileops/{}", name);
     // deleteAfter:false keeps the finished operation pollable (it is passed as holdResult = !deleteAfter
     // and does NOT delete the source); returnSingleOperation limits the answer to this operation
@@ -404,87 +392,76 @@ Result<OperationOutcome> DocSpaceClient::RunOperation(OperationKind kind,
         return ParseFileOperations(listed->response, options_.base_url);
     };
     hooks.verify_target = [&, this] {
-        return VerifyAtDestination(kind, file_ids, folder_ids, dest_folder_id, conflict);
+        return CheckDestination(
+            *check,
+            "vanished from /fileops before it was seen finished (another poller of the same user "
+            "dequeued it, docs/docspace-api.md §2.5)");
     };
     hooks.sleep = [](milliseconds d) { std::this_thread::sleep_for(d); };
     hooks.now = [] { return std::chrono::steady_clock::now(); };
-    return AwaitFileOperation(started.front(), name, poll, hooks);
+    auto awaited = AwaitFileOperation(started.front(), name, poll, hooks);
+    if (!awaited || awaited->verified_by_target) return awaited;
+    auto arrived = CheckDestination(*check, fmt::format("{} finished without an error", started.front().id));
+    if (!arrived) return Fail(arrived.error());
+    arrived->operation_id = started.front().id;
+    return arrived;
 }
 
-Result<OperationOutcome> DocSpaceClient::VerifyAtDestination(OperationKind kind,
-                                                             const std::vector<EntityId>& file_ids,
-                                                             const std::vector<EntityId>& folder_ids,
-                                                             const EntityId& dest_folder_id,
-                                                             ConflictResolve conflict) {
-    OperationOutcome outcome;
-    std::vector<std::string> missing;
-    if (kind == OperationKind::kMove) {
-        // A moved entry keeps its id: it is done when its parent is the destination.
-        for (const auto& id : file_ids) {
-            auto file = GetFile(id);
-            if (!file) return Fail(file.error());
-            if (file->parent_id == dest_folder_id) {
-                outcome.files.push_back(std::move(*file));
-            } else {
-                missing.push_back(file->title);
-            }
-        }
-        for (const auto& id : folder_ids) {
-            auto folder = GetFolder(id);
-            if (!folder) return Fail(folder.error());
-            if (folder->current.parent_id == dest_folder_id) {
-                outcome.folders.push_back(std::move(folder->current));
-            } else {
-                missing.push_back(folder->current.title);
-            }
-        }
-    } else {
-        // A copy has new ids: look for the sources' titles among the destination's entries.
-        std::vector<std::string> file_titles;
-        std::vector<std::string> folder_titles;
-        for (const auto& id : file_ids) {
-            auto file = GetFile(id);
-            if (!file) return Fail(file.error());
-            file_titles.push_back(file->title);
-        }
-        for (const auto& id : folder_ids) {
-            auto folder = GetFolder(id);
-            if (!folder) return Fail(folder.error());
-            folder_titles.push_back(folder->current.title);
-        }
-        auto dest = GetFolder(dest_folder_id);
-        if (!dest) return Fail(dest.error());
-        const bool numbered = conflict == ConflictResolve::kDuplicate;
-        const auto collect = [&](const std::vector<std::string>& titles, const std::vector<Entry>& pool,
-                                 std::vector<Entry>& found) {
-            for (const auto& title : titles) {
-                // The newest match: with kDuplicate an older copy of the same name may be there too.
-                const Entry* best = nullptr;
-                for (const auto& entry : pool) {
-                    if (TitleMatches(entry.title, title, numbered)) best = &entry;
-                }
-                if (best != nullptr) {
-                    found.push_back(*best);
-                } else {
-                    missing.push_back(title);
-                }
-            }
-        };
-        collect(file_titles, dest->files, outcome.files);
-        collect(folder_titles, dest->folders, outcome.folders);
+Result<ArrivalCheck> DocSpaceClient::SurveyOperation(OperationKind kind,
+                                                     const std::vector<EntityId>& file_ids,
+                                                     const std::vector<EntityId>& folder_ids,
+                                                     const EntityId& dest_folder_id,
+                                                     ConflictResolve conflict) {
+    ArrivalCheck check;
+    check.move = kind == OperationKind::kMove;
+    check.conflict = conflict;
+    check.destination = dest_folder_id;
+    for (const auto& id : folder_ids) {
+        // The last entry of its path is the folder's own FolderDto, whatever the folder holds.
+        auto path = GetFolderPath(id);
+        if (!path) return Fail(path.error());
+        if (path->empty()) return Fail(Unexpected("GET files/folder/" + id.str() + "/path", Json::array()));
+        check.items.push_back({id, true, path->back().title});
     }
-    if (!missing.empty()) {
-        std::string names;
-        for (const auto& title : missing) names += (names.empty() ? "'" : ", '") + title + "'";
-        return Fail(
-            ErrorCode::kUnavailable,
-            fmt::format("DocSpace {} operation vanished from /fileops before it was seen finished (another "
-                        "poller of the same user dequeued it, docs/docspace-api.md §2.5) and folder {} does "
-                        "not hold {} "
-                        "yet",
-                        kind == OperationKind::kCopy ? "copy" : "move", dest_folder_id.str(), names));
+    for (const auto& id : file_ids) {
+        auto file = GetFile(id);
+        if (!file) return Fail(file.error());
+        check.items.push_back({id, false, file->title});
     }
-    return outcome;
+    // A move with duplicate looks for no conflict and renames nothing: where the items are is enough.
+    if (!check.move || conflict != ConflictResolve::kDuplicate) {
+        auto before = GetFolder(dest_folder_id);
+        if (!before) return Fail(before.error());
+        check.before = std::move(*before);
+    }
+    return check;
+}
+
+Result<OperationOutcome> DocSpaceClient::CheckDestination(ArrivalCheck& check, std::string_view what) {
+    if (!check.move || check.conflict != ConflictResolve::kDuplicate) {
+        auto after = GetFolder(check.destination);
+        if (!after) return Fail(after.error());
+        check.after = std::move(*after);
+    }
+    check.current = [this](const OperationItem& item) -> Result<std::optional<Entry>> {
+        Result<Entry> now = Fail(ErrorCode::kInternal, "unset");
+        if (item.is_folder) {
+            auto path = GetFolderPath(item.id);
+            if (path && !path->empty()) {
+                now = std::move(path->back());
+            } else if (path) {
+                now = Fail(ErrorCode::kNotFound, "no path");
+            } else {
+                now = Fail(path.error());
+            }
+        } else {
+            now = GetFile(item.id);
+        }
+        if (!now && now.error().code == ErrorCode::kNotFound) return std::optional<Entry>();
+        if (!now) return Fail(now.error());
+        return std::optional<Entry>(std::move(*now));
+    };
+    return CheckArrival(check, what);
 }
 
 // --- webhook settings -------------------------------------------------------------------------------

@@ -30,7 +30,8 @@ struct ClientOptions {
 };
 
 /// The DocSpace REST client over httpc: typed calls per docs/docspace-api.md §2.5 and §1.13, the envelope and
-/// error classification of envelope.hpp, one rate limiter per portal, and copy/move awaited to completion. It
+/// error classification of envelope.hpp, one rate limiter per portal, and copy/move awaited to completion
+/// and then checked at the destination, item by item (a finished operation proves nothing). It
 /// never retries a failed call itself: the runner owns retries (backoff with jitter, dead letters); the one
 /// exception is polling, which rides out transient errors until the poll deadline. Thread-safe.
 class DocSpaceClient final : public Api {
@@ -86,9 +87,12 @@ private:
     Result<OperationOutcome> RunOperation(OperationKind kind, const std::vector<EntityId>& file_ids,
                                           const std::vector<EntityId>& folder_ids,
                                           const EntityId& dest_folder_id, ConflictResolve conflict);
-    Result<OperationOutcome> VerifyAtDestination(OperationKind kind, const std::vector<EntityId>& file_ids,
-                                                 const std::vector<EntityId>& folder_ids,
-                                                 const EntityId& dest_folder_id, ConflictResolve conflict);
+    /// The items' titles and, unless a move with duplicate, the destination's entries, before starting.
+    Result<ArrivalCheck> SurveyOperation(OperationKind kind, const std::vector<EntityId>& file_ids,
+                                         const std::vector<EntityId>& folder_ids,
+                                         const EntityId& dest_folder_id, ConflictResolve conflict);
+    /// Reads the destination (and, for moves, each item) again and judges each item (CheckArrival).
+    Result<OperationOutcome> CheckDestination(ArrivalCheck& check, std::string_view what);
     Result<Entry> EntryFrom(const Envelope& envelope, std::string_view what) const;
     Result<WebhookConfig> WebhookFrom(const Envelope& envelope, std::string_view what) const;
 

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <functional>
 #include <mutex>
 #include <thread>
 
@@ -410,6 +411,94 @@ TEST_F(DocSpaceClientTest, VanishedMoveIsVerifiedByTheEntrysNewParent) {
     EXPECT_EQ(outcome->files[0].id, file);
 }
 
+// "Finished, progress 100, no error" is also what the portal reports when its job swallowed an
+// exception or skipped a conflict (docs/docspace-api.md §2.5): the destination decides.
+TEST_F(DocSpaceClientTest, AnOperationThatDidNothingIsNotReportedDone) {
+    auto client = Client();
+    const Entry acme = Room(*client, "Client ACME");
+    const Entry incoming = Folder(*client, acme.id, "Incoming");
+    const Entry archive = Folder(*client, acme.id, "Archive 2025");
+    const EntityId file = Upload(incoming.id, "Lost.docx");
+    for (const char* path : {"/api/2.0/files/fileops/move", "/api/2.0/files/fileops/copy"}) {
+        emulator::FaultSpec swallow;
+        swallow.kind = emulator::FaultKind::kSwallow;
+        swallow.path_prefix = path;
+        emulator_->AddFault(swallow);
+    }
+    auto moved = client->MoveItems({file}, {}, archive.id, ConflictResolve::kSkip);
+    ASSERT_FALSE(moved);
+    EXPECT_EQ(moved.error().code, ErrorCode::kUnavailable);  // retried: nothing says why
+    EXPECT_NE(moved.error().message.find("'Lost.docx'"), std::string::npos) << moved.error().message;
+    auto copied = client->CopyItems({file}, {}, archive.id, ConflictResolve::kDuplicate);
+    ASSERT_FALSE(copied);
+    EXPECT_EQ(copied.error().code, ErrorCode::kUnavailable);
+    EXPECT_NE(copied.error().message.find("'Lost.docx'"), std::string::npos) << copied.error().message;
+    EXPECT_EQ(emulator_->Counter("operations_swallowed"), 2);
+    // Without the fault the same calls arrive.
+    auto again = client->MoveItems({file}, {}, archive.id, ConflictResolve::kSkip);
+    ASSERT_TRUE(again) << again.error().message;
+    ASSERT_EQ(again->files.size(), 1u);
+    EXPECT_EQ(again->files[0].parent_id, archive.id);
+}
+
+TEST_F(DocSpaceClientTest, AMoveSkippedOverATitleConflictSaysSo) {
+    auto client = Client();
+    const Entry acme = Room(*client, "Client ACME");
+    const Entry incoming = Folder(*client, acme.id, "Incoming");
+    const Entry archive = Folder(*client, acme.id, "Archive 2025");
+    const EntityId file = Upload(incoming.id, "Dup.docx");
+    Upload(archive.id, "Dup.docx");
+    auto skipped = client->MoveItems({file}, {}, archive.id, ConflictResolve::kSkip);
+    ASSERT_FALSE(skipped);
+    EXPECT_EQ(skipped.error().code, ErrorCode::kConflict);
+    EXPECT_NE(skipped.error().message.find("skip"), std::string::npos) << skipped.error().message;
+    EXPECT_NE(skipped.error().message.find("'Dup.docx'"), std::string::npos) << skipped.error().message;
+    auto source = client->GetFile(file);
+    ASSERT_TRUE(source) << source.error().message;
+    EXPECT_EQ(source->parent_id, incoming.id);
+}
+
+TEST_F(DocSpaceClientTest, AMoveWithOverwriteArrivesAsTheDestinationsFile) {
+    auto client = Client();
+    const Entry acme = Room(*client, "Client ACME");
+    const Entry incoming = Folder(*client, acme.id, "Incoming");
+    const Entry archive = Folder(*client, acme.id, "Archive 2025");
+    const EntityId file = Upload(incoming.id, "Same.docx");
+    const EntityId existing = Upload(archive.id, "Same.docx");
+    auto moved = client->MoveItems({file}, {}, archive.id, ConflictResolve::kOverwrite);
+    ASSERT_TRUE(moved) << moved.error().message;
+    ASSERT_EQ(moved->files.size(), 1u);
+    EXPECT_EQ(moved->files[0].id, existing);  // the source is deleted; its content is version 2
+    EXPECT_EQ(moved->files[0].version, 2);
+    EXPECT_EQ(client->GetFile(file).error().code, ErrorCode::kNotFound);
+}
+
+TEST_F(DocSpaceClientTest, AMoveWithDuplicateLeavesTwoOfOneTitle) {
+    auto client = Client();
+    const Entry acme = Room(*client, "Client ACME");
+    const Entry incoming = Folder(*client, acme.id, "Incoming");
+    const Entry archive = Folder(*client, acme.id, "Archive 2025");
+    const EntityId file = Upload(incoming.id, "Twin.docx");
+    Upload(archive.id, "Twin.docx");
+    auto moved = client->MoveItems({file}, {}, archive.id, ConflictResolve::kDuplicate);
+    ASSERT_TRUE(moved) << moved.error().message;
+    ASSERT_EQ(moved->files.size(), 1u);
+    EXPECT_EQ(moved->files[0].id, file);
+    EXPECT_EQ(moved->files[0].title, "Twin.docx");
+}
+
+TEST_F(DocSpaceClientTest, ACopiedFolderIsFoundByItsNumberedTitle) {
+    auto client = Client();
+    const Entry acme = Room(*client, "Client ACME");
+    auto folder = client->CreateFolder(acme.id, "v1.2");
+    ASSERT_TRUE(folder) << folder.error().message;
+    auto copied = client->CopyItems({}, {folder->id}, acme.id, ConflictResolve::kDuplicate);
+    ASSERT_TRUE(copied) << copied.error().message;
+    ASSERT_EQ(copied->folders.size(), 1u);  // not the destination the operation's result also lists
+    EXPECT_EQ(copied->folders[0].title, "v1.2 (1)");
+    EXPECT_NE(copied->folders[0].id, folder->id);
+}
+
 TEST_F(DocSpaceClientTest, PollingRidesOutTransientErrors) {
     auto client = Client();
     const Entry acme = Room(*client, "Client ACME");
@@ -750,18 +839,21 @@ namespace {
 /// emulator cannot show (string ids of third-party storage, the exact request bodies).
 class RecordingPortal {
 public:
-    explicit RecordingPortal(Json response) : response_(std::move(response)) {
+    /// Answers every call with `response`, or with what `answer` makes of the request when given.
+    explicit RecordingPortal(Json response, std::function<Json(const http::Request&)> answer = nullptr)
+        : response_(std::move(response)), answer_(std::move(answer)) {
         http::ServerOptions options;
         options.host = "127.0.0.1";
         options.port = 0;
         server_ = std::make_unique<http::Server>(options, [this](http::Request&& request,
                                                                  http::Responder respond) {
+            Json answered = answer_ ? answer_(request) : response_;
             {
                 std::lock_guard lock(mu_);
                 requests_.push_back(std::move(request));
             }
             respond(http::Response::Json(
-                200, Json{{"response", response_}, {"count", 1}, {"status", 0}, {"statusCode", 200}}.dump()));
+                200, Json{{"response", answered}, {"count", 1}, {"status", 0}, {"statusCode", 200}}.dump()));
         });
         auto started = server_->Start();
         if (!started) throw std::runtime_error(started.error().message);
@@ -774,9 +866,18 @@ public:
         std::lock_guard lock(mu_);
         return requests_.back();
     }
+    /// The last request with this method.
+    http::Request LastOf(std::string_view method) {
+        std::lock_guard lock(mu_);
+        for (auto it = requests_.rbegin(); it != requests_.rend(); ++it) {
+            if (it->method == method) return *it;
+        }
+        throw std::runtime_error("no such request");
+    }
 
 private:
     Json response_;
+    std::function<Json(const http::Request&)> answer_;
     std::mutex mu_;
     std::vector<http::Request> requests_;
     std::unique_ptr<http::Server> server_;
@@ -814,19 +915,41 @@ TEST(DocSpaceClientWire, StringIdsGoBackAsStringsAndNumbersAsNumbers) {
 }
 
 TEST(DocSpaceClientWire, FileOperationBodyFollowsTheWireRules) {
-    // An operation that is already finished in the PUT answer: nothing to poll.
-    RecordingPortal portal(Json::array({Json{{"id", "op-9"},
-                                             {"Operation", 1},
-                                             {"progress", 100},
-                                             {"error", ""},
-                                             {"processed", "1"},
-                                             {"finished", true}}}));
+    // An operation that is already finished in the PUT answer: nothing to poll; the destination, read
+    // before and after, shows the copies.
+    const Json finished = Json::array({Json{{"id", "op-9"},
+                                            {"Operation", 1},
+                                            {"progress", 100},
+                                            {"error", ""},
+                                            {"processed", "1"},
+                                            {"finished", true}}});
+    std::atomic<bool> copied{false};
+    RecordingPortal portal(finished, [&](const http::Request& request) -> Json {
+        if (request.method == "PUT") {
+            copied = true;
+            return finished;
+        }
+        if (request.path == "/api/2.0/files/folder/3/path") return Json::array({{{"id", 3}, {"title", "F"}}});
+        if (request.path == "/api/2.0/files/file/1") return Json{{"id", 1}, {"title", "a.docx"}};
+        if (request.path == "/api/2.0/files/file/sbox%7Cf")
+            return Json{{"id", "sbox|f"}, {"title", "b.docx"}};
+        Json listing = {{"files", Json::array()}, {"folders", Json::array()}, {"total", 0}};
+        if (copied) {
+            listing["files"] = Json::array({{{"id", 11}, {"title", "a.docx"}, {"folderId", 567}},
+                                            {{"id", 12}, {"title", "b.docx"}, {"folderId", 567}}});
+            listing["folders"] = Json::array({{{"id", 13}, {"title", "F"}, {"parentId", 567}}});
+            listing["total"] = 3;
+        }
+        return listing;
+    });
     auto client = ClientFor(portal);
     auto outcome = client->CopyItems({EntityId::Number(1), EntityId::String("sbox|f")}, {EntityId::Number(3)},
                                      EntityId::Number(567), ConflictResolve::kDuplicate);
     ASSERT_TRUE(outcome) << outcome.error().message;
     EXPECT_EQ(outcome->operation_id, "op-9");
-    const auto request = portal.Last();
+    EXPECT_EQ(outcome->files.size(), 2u);
+    EXPECT_EQ(outcome->folders.size(), 1u);
+    const auto request = portal.LastOf("PUT");
     EXPECT_EQ(request.method, "PUT");
     EXPECT_EQ(request.path, "/api/2.0/files/fileops/copy");
     const auto body = Json::parse(request.body);

@@ -50,6 +50,39 @@ struct PollHooks {
     std::function<std::chrono::steady_clock::time_point()> now;
 };
 
+/// One item a copy/move was asked for, as it was before the operation.
+struct OperationItem {
+    EntityId id;
+    bool is_folder = false;
+    std::string title;
+};
+
+/// What it takes to tell whether each item of a finished copy/move arrived. "Finished" with an empty
+/// error is also what the portal reports after an exception it swallowed or a conflict it skipped, and
+/// its result lists are unreliable (docs/docspace-api.md §2.5 "File operations"), so only the
+/// destination can tell.
+struct ArrivalCheck {
+    bool move = false;
+    ConflictResolve conflict = ConflictResolve::kSkip;
+    EntityId destination;
+    std::vector<OperationItem> items;
+    FolderContents
+        before;  ///< the destination's entries before the operation (copies, and moves that may conflict)
+    FolderContents after;  ///< and after it
+    /// Moves: where an item is now; nullopt once it no longer exists (an overwrite deletes the source).
+    std::function<Result<std::optional<Entry>>(const OperationItem&)> current;
+};
+
+/// Judges every item: a move arrived when the item's parent is the destination, or (overwrite) when the
+/// source is gone and the destination's file of its title has a newer version, or (a folder meeting a
+/// folder of its title) when the source was merged in and removed; a copy arrived when a new entry of
+/// the title, numbered or not (a folder's number ends the name), is in the destination, or when an
+/// entry of that title was there before and the conflict rule keeps it (skip; overwrite with a newer
+/// version). The outcome lists the arrived entries in request order. An item the portal skipped over a
+/// title conflict is kConflict (skip was asked for: retrying changes nothing); any other missing item is
+/// kUnavailable, naming `what` (how the operation ended) and the titles.
+Result<OperationOutcome> CheckArrival(const ArrivalCheck& check, std::string_view what);
+
 /// Polls a started copy/move until it is done, failed, vanished (then verified at the destination),
 /// or `options.timeout` passed (kTimeout). A transient error while polling is retried until the
 /// deadline; a permanent one ends the wait. A non-empty `error` is kPermanent with the portal's text.

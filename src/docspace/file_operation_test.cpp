@@ -186,6 +186,86 @@ TEST(AwaitFileOperation, AlreadyFinishedNeedsNoPoll) {
     EXPECT_EQ(portal.polls, 0);
 }
 
+Entry At(std::int64_t id, const std::string& title, int version = 1) {
+    Entry e;
+    e.id = EntityId::Number(id);
+    e.title = title;
+    e.version = version;
+    e.parent_id = EntityId::Number(567);
+    return e;
+}
+
+ArrivalCheck Copying(ConflictResolve conflict, std::vector<OperationItem> items) {
+    ArrivalCheck check;
+    check.conflict = conflict;
+    check.destination = EntityId::Number(567);
+    check.items = std::move(items);
+    return check;
+}
+
+TEST(CheckArrival, ACopyArrivesAsANewEntryNumberedOrNot) {
+    auto check = Copying(ConflictResolve::kDuplicate, {{EntityId::Number(1), false, "Report.docx"},
+                                                       {EntityId::Number(2), false, "Report.docx"}});
+    check.before.files = {At(50, "Report.docx")};
+    check.after.files = {At(50, "Report.docx"), At(51, "Report (1).docx"), At(52, "Report (2).docx")};
+    auto outcome = CheckArrival(check, "finished");
+    ASSERT_TRUE(outcome) << outcome.error().message;
+    ASSERT_EQ(outcome->files.size(), 2u);
+    EXPECT_NE(outcome->files[0].id, outcome->files[1].id);  // one new entry per item
+    // Only one new entry for two items: one is missing.
+    check.after.files.pop_back();
+    auto short_one = CheckArrival(check, "finished");
+    ASSERT_FALSE(short_one);
+    EXPECT_EQ(short_one.error().code, ErrorCode::kUnavailable);
+}
+
+TEST(CheckArrival, AFolderCopyIsNumberedAtTheEndOfItsName) {
+    auto check = Copying(ConflictResolve::kDuplicate, {{EntityId::Number(3), true, "v1.2"}});
+    check.before.folders = {At(3, "v1.2")};
+    check.after.folders = {At(3, "v1.2"), At(9, "v1.2 (1)")};
+    auto outcome = CheckArrival(check, "finished");
+    ASSERT_TRUE(outcome) << outcome.error().message;
+    ASSERT_EQ(outcome->folders.size(), 1u);
+    EXPECT_EQ(outcome->folders[0].title, "v1.2 (1)");
+}
+
+TEST(CheckArrival, WhatTheConflictRuleKeepsCountsAndAnOverwriteNeedsANewVersion) {
+    auto skip = Copying(ConflictResolve::kSkip, {{EntityId::Number(1), false, "a.docx"}});
+    skip.before.files = {At(50, "A.DOCX")};  // the portal's conflict check ignores case
+    skip.after.files = skip.before.files;
+    EXPECT_TRUE(CheckArrival(skip, "finished"));
+    auto overwrite = Copying(ConflictResolve::kOverwrite, {{EntityId::Number(1), false, "a.docx"}});
+    overwrite.before.files = {At(50, "a.docx", 1)};
+    overwrite.after.files = {At(50, "a.docx", 1)};
+    EXPECT_FALSE(CheckArrival(overwrite, "finished"));  // finished, yet no new version: nothing done
+    overwrite.after.files = {At(50, "a.docx", 2)};
+    EXPECT_TRUE(CheckArrival(overwrite, "finished"));
+}
+
+TEST(CheckArrival, AMoveSkippedOverAConflictIsAConflict) {
+    ArrivalCheck check = Copying(ConflictResolve::kSkip, {{EntityId::Number(1), false, "a.docx"}});
+    check.move = true;
+    check.before.files = {At(50, "a.docx")};
+    check.after.files = check.before.files;
+    Entry source = At(1, "a.docx");
+    source.parent_id = EntityId::Number(10);
+    check.current = [&](const OperationItem&) -> Result<std::optional<Entry>> {
+        return std::optional(source);
+    };
+    auto skipped = CheckArrival(check, "finished");
+    ASSERT_FALSE(skipped);
+    EXPECT_EQ(skipped.error().code, ErrorCode::kConflict);
+    // Without a conflict it is simply not done, and may be retried.
+    check.before.files.clear();
+    check.after.files.clear();
+    auto missing = CheckArrival(check, "finished");
+    ASSERT_FALSE(missing);
+    EXPECT_EQ(missing.error().code, ErrorCode::kUnavailable);
+    // In the destination: arrived.
+    source.parent_id = EntityId::Number(567);
+    EXPECT_TRUE(CheckArrival(check, "finished"));
+}
+
 TEST(Dto, EntryIdsKeepTheirJsonKind) {
     const auto file =
         ParseEntry(Json::parse(R"({"id":"sbox-123|abc","title":"a.docx","folderId":"sbox-123|dir",

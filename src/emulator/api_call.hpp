@@ -29,6 +29,8 @@ struct ApiCall {
     std::string href;                 ///< full request URL for `links[0].href`
     std::vector<std::string> params;  ///< route parameters in order
     User user;                        ///< the acting user (a copy: the key's owner)
+    /// A "swallow" fault matched this call: a file operation it starts ends with nothing done.
+    bool swallow_operation = false;
 
     /// First value of a query parameter (case-insensitive name).
     [[nodiscard]] std::optional<std::string> Query(std::string_view name) const;

@@ -60,7 +60,8 @@ ApiDispatcher::ApiDispatcher(ApiServices services) : services_(std::move(service
     }
 }
 
-Reply ApiDispatcher::Handle(const IncomingRequest& request, const std::string& public_base_url) {
+Reply ApiDispatcher::Handle(const IncomingRequest& request, const std::string& public_base_url,
+                            bool swallow_operation) {
     if (request.path.rfind(kPrefix, 0) != 0) return Reply::Empty(404);
     const auto path = SplitPath(std::string_view(request.path).substr(kPrefix.size()));
 
@@ -89,6 +90,7 @@ Reply ApiDispatcher::Handle(const IncomingRequest& request, const std::string& p
     call.href = public_base_url + request.path + (request.query.empty() ? "" : "?" + request.query);
     call.params = std::move(params);
     call.where = fmt::format("ASC.Api.{}", route->name);
+    call.swallow_operation = swallow_operation;
 
     const auto key = Credential(request);
     {

@@ -16,7 +16,9 @@ class ApiDispatcher {
 public:
     explicit ApiDispatcher(ApiServices services);
 
-    Reply Handle(const IncomingRequest& request, const std::string& public_base_url);
+    /// `swallow_operation`: a "swallow" fault matched (see ApiCall).
+    Reply Handle(const IncomingRequest& request, const std::string& public_base_url,
+                 bool swallow_operation = false);
 
 private:
     ApiServices services_;

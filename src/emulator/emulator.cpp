@@ -269,12 +269,16 @@ private:
                 state_.Count("api_calls." + request.method);
             }
             Reply reply;
-            if (fault && fault->kind == FaultKind::kStatus) {
+            if (fault && fault->kind == FaultKind::kStatus && fault->after_effect) {
+                (void)dispatcher_.Handle(request, PublicBase());  // done, but the answer is lost
+                reply = FaultReply(fault->status, fault->retry_after_seconds);
+            } else if (fault && fault->kind == FaultKind::kStatus) {
                 reply = FaultReply(fault->status, fault->retry_after_seconds);
             } else if (fault && fault->kind == FaultKind::kDrop) {
                 reply.drop = true;
             } else {
-                reply = dispatcher_.Handle(request, PublicBase());
+                reply =
+                    dispatcher_.Handle(request, PublicBase(), fault && fault->kind == FaultKind::kSwallow);
             }
             respond(ToResponse(std::move(reply)));
         });

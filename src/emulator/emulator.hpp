@@ -66,6 +66,10 @@ enum class FaultKind {
     kStatus,  ///< answer `status` (500, 503, 429 + Retry-After ...) with DocSpace's error envelope
     kDrop,    ///< close the connection without answering
     kSlow,    ///< sleep `delay` (past the client's timeout), then answer normally
+    /// A copy/move started by the call is answered as usual but does nothing and finishes with progress
+    /// 100 and no error: the portal's report after an exception it did not expect. Other calls run as
+    /// usual.
+    kSwallow,
 };
 
 /// One fault rule. A call matches when method and path prefix match (empty = any). The rule applies
@@ -81,6 +85,9 @@ struct FaultSpec {
     std::string method;                  ///< "GET", "PUT", ...; empty = any
     std::string path_prefix;             ///< e.g. "/api/2.0/files/fileops"; empty = any
     std::chrono::milliseconds delay{0};  ///< for kSlow
+    /// For kStatus: the call runs first (its effect happens, its webhooks fire) and only its answer is
+    /// replaced by `status`, as when a gateway times out after the portal has done the work.
+    bool after_effect = false;
 };
 
 /// A file put into a folder the way a person would (the portal's upload is not a REST call spacehook

@@ -10,10 +10,11 @@ namespace spacehook::emulator {
 
 namespace {
 // The "kind" of the control API's faults (docs/emulator.md).
-constexpr EnumNames<FaultKind, 3> kFaultKindNames{{{
+constexpr EnumNames<FaultKind, 4> kFaultKindNames{{{
     {FaultKind::kStatus, "status"},
     {FaultKind::kDrop, "drop"},
     {FaultKind::kSlow, "slow"},
+    {FaultKind::kSwallow, "swallow"},
 }}};
 static_assert(kFaultKindNames.Unique());
 }  // namespace
@@ -80,6 +81,7 @@ OJson FaultSet::ToJson() const {
         f["method"] = r.spec.method;
         f["pathPrefix"] = r.spec.path_prefix;
         f["delayMs"] = r.spec.delay.count();
+        f["afterEffect"] = r.spec.after_effect;
         list.push_back(std::move(f));
     }
     out["faults"] = std::move(list);
@@ -90,7 +92,7 @@ std::optional<std::string> ParseFault(const OJson& json, FaultSpec& out) {
     if (!json.is_object()) return "fault must be a JSON object";
     out = FaultSpec{};
     const auto kind = kFaultKindNames.Parse(json.value("kind", std::string("status")));
-    if (!kind) return "kind must be status, drop or slow";
+    if (!kind) return "kind must be status, drop, slow or swallow";
     out.kind = *kind;
     auto int_field = [&](const char* name, auto& target) -> std::optional<std::string> {
         if (!json.contains(name)) return std::nullopt;
@@ -116,6 +118,11 @@ std::optional<std::string> ParseFault(const OJson& json, FaultSpec& out) {
     out.count = static_cast<int>(count);
     out.duration = std::chrono::milliseconds(duration);
     out.delay = std::chrono::milliseconds(delay);
+    if (json.contains("afterEffect")) {
+        if (!json["afterEffect"].is_boolean()) return "afterEffect must be true or false";
+        if (out.kind != FaultKind::kStatus) return "afterEffect is for status faults";
+        out.after_effect = json["afterEffect"].get<bool>();
+    }
     out.method = json.value("method", std::string());
     out.path_prefix = json.value("pathPrefix", std::string());
     return std::nullopt;

@@ -42,7 +42,7 @@ private:
 
 /// Parses a fault from the control API's JSON ({"kind":"status"|"drop"|"slow", "status":503,
 /// "retryAfter":2, "count":3, "durationMs":1000, "method":"GET", "pathPrefix":"/api/2.0/files",
-/// "delayMs":5000}). Error text on bad input.
+/// "delayMs":5000, "afterEffect":true}). Error text on bad input.
 std::optional<std::string> ParseFault(const OJson& json, FaultSpec& out);
 std::string_view FaultKindName(FaultKind kind);
 

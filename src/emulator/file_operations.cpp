@@ -67,8 +67,14 @@ OJson FileOperationDto(const DtoContext& ctx, const FileOperation& op) {
         for (const auto& id : op.result_files) {
             if (const Entry* f = ctx.portal.File(id)) files.push_back(FileDto(ctx, *f));
         }
-        for (const auto& id : op.result_folders) {
-            if (const Entry* f = ctx.portal.Folder(id)) folders.push_back(FolderDto(ctx, *f));
+        // The lists are read back from the job's result string, which starts with the destination and
+        // is overwritten by the files' part when there were files (docs/docspace-api.md §2.5): with
+        // files no folder is listed, without them the destination comes first.
+        if (op.file_ids.empty() && !op.swallow) {
+            if (const Entry* d = ctx.portal.Folder(op.dest)) folders.push_back(FolderDto(ctx, *d));
+            for (const auto& id : op.result_folders) {
+                if (const Entry* f = ctx.portal.Folder(id)) folders.push_back(FolderDto(ctx, *f));
+            }
         }
     }
     o["files"] = std::move(files);

@@ -30,6 +30,7 @@ struct FileOperation {
     int conflict = 0;  ///< FileConflictResolveType: Skip 0, Overwrite 1, Duplicate 2
     bool hold = true;  ///< !deleteAfter: keep the finished operation for one poll
     bool content = false;
+    bool swallow = false;  ///< fault injection: finish with nothing done and no error
     std::chrono::steady_clock::time_point started{};
     std::chrono::milliseconds duration{0};
     // Progress and result.

@@ -2,6 +2,7 @@
 // "processed", per-user results, dequeue-on-finish, conflicts, and the events they fire (§1.12).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <set>
 #include <thread>
 
@@ -154,7 +155,11 @@ TEST_F(FileOpsTest, MovesFireMovedOrRestored) {
     ASSERT_FALSE(done.is_null());
     EXPECT_EQ(done["processed"], "2");
     EXPECT_EQ(done["files"][0]["folderId"], incoming);
-    EXPECT_EQ(done["folders"][0]["parentId"], incoming);
+    // With files in the request the result lists only them (docs/docspace-api.md §2.5); the folder moved.
+    EXPECT_TRUE(done["folders"].empty());
+    const auto moved = FindNode(emu.emulator.State(), "Incoming");
+    ASSERT_EQ(moved["folders"].size(), 1U);
+    EXPECT_EQ(moved["folders"][0]["title"], "Archive 2025");
     // Out of Trash (an admin's move): file.restored.
     const auto restore = Move(Json{{"fileIds", {IdOf(state, "Old draft.docx")}},
                                    {"destFolderId", incoming},
@@ -169,7 +174,7 @@ TEST_F(FileOpsTest, MovesFireMovedOrRestored) {
     EXPECT_EQ(FindNode(now, "Incoming")["files"].size(), 2U);
 }
 
-TEST_F(FileOpsTest, FolderCopyCopiesTheSubtreeAndFiresOnce) {
+TEST_F(FileOpsTest, FolderCopyCopiesTheSubtreeAndFiresForEveryEntry) {
     Receiver receiver;
     Subscribe(api, kOwnerKey, "folders", receiver.url(), 1048576 | 8192);  // folder.copied, file.copied
     ASSERT_TRUE(emu.emulator.UploadFile(
@@ -178,13 +183,28 @@ TEST_F(FileOpsTest, FolderCopyCopiesTheSubtreeAndFiresOnce) {
                              {"destFolderId", IdOf(state, "Archive 2025")},
                              {"returnSingleOperation", true}});
     const auto done = PollFinished(a.response()[0]["id"]);
-    ASSERT_EQ(done["folders"].size(), 1U);
-    EXPECT_EQ(done["folders"][0]["filesCount"], 1);
+    // Without files in the request the result's folders start with the destination itself.
+    ASSERT_EQ(done["folders"].size(), 2U);
+    EXPECT_EQ(done["folders"][0]["id"], IdOf(state, "Archive 2025"));
+    const auto& copy = done["folders"][1];
+    EXPECT_EQ(copy["filesCount"], 1);
+    // The copied folder is counted when made and again once its content is done, plus its file.
+    EXPECT_EQ(done["processed"], "3");
     ASSERT_TRUE(emu.emulator.WaitIdle(milliseconds(5000)));
+    // The recursion publishes an event for the folder and then for everything in it.
     const auto posts = receiver.Posts();
-    ASSERT_EQ(posts.size(), 1U);
-    EXPECT_EQ(posts[0].Parsed()["event"]["trigger"], "folder.copied");
-    EXPECT_EQ(posts[0].Parsed()["payload"]["id"], done["folders"][0]["id"]);
+    std::vector<std::string> triggers;
+    for (const auto& p : posts) triggers.push_back(p.Parsed()["event"]["trigger"]);
+    EXPECT_EQ(triggers, (std::vector<std::string>{"folder.copied", "file.copied"}));
+    for (const auto& p : posts) {
+        const auto parsed = p.Parsed();
+        if (parsed["event"]["trigger"] == "folder.copied") {
+            EXPECT_EQ(parsed["payload"]["id"], copy["id"]);
+        }
+        if (parsed["event"]["trigger"] == "file.copied") {
+            EXPECT_EQ(parsed["payload"]["parentId"], copy["id"]);
+        }
+    }
 }
 
 TEST_F(FileOpsTest, DeleteAfterMeansTheResultIsNotHeld) {
@@ -202,20 +222,133 @@ TEST_F(FileOpsTest, DeleteAfterMeansTheResultIsNotHeld) {
     EXPECT_EQ(emu.emulator.Counter("files_copied"), 1);
 }
 
-TEST_F(FileOpsTest, FailuresAreReportedInTheOperation) {
-    // Jane (editor) may not copy into Incoming; the operation finishes with an error.
-    const auto a = Copy(Json{{"fileIds", {IdOf(state, "Contract.docx")}},
-                             {"destFolderId", IdOf(state, "Incoming")},
-                             {"returnSingleOperation", true}},
-                        kJaneKey);
-    const auto done = PollFinished(a.response()[0]["id"], kJaneKey);
+TEST_F(FileOpsTest, BadRequestsAreRefusedBeforeAnyOperationStarts) {
+    // PermissionCheckStarter runs in the PUT: what it refuses never becomes an operation.
+    const auto contract = IdOf(state, "Contract.docx");
+    const auto incoming = IdOf(state, "Incoming");
+    auto copy = [&](Json body, const std::string& key = kRoomAdminKey) {
+        body["returnSingleOperation"] = true;
+        return Copy(body, key);
+    };
+    // Jane (editor) may not create in Incoming.
+    const auto jane = copy(Json{{"fileIds", {contract}}, {"destFolderId", incoming}}, kJaneKey);
+    EXPECT_EQ(jane.status, 403);
+    EXPECT_EQ(jane.json["error"]["message"], "Access denied");
+    const auto nowhere = copy(Json{{"fileIds", {contract}}, {"destFolderId", 99999}});
+    EXPECT_EQ(nowhere.status, 404);
+    EXPECT_EQ(nowhere.json["error"]["message"], "The required folder was not found");
+    // A missing file after the first: 404; the first one missing reads as no permission on nothing: 403.
+    const auto second = copy(Json{{"fileIds", {contract, 99999}}, {"destFolderId", incoming}});
+    EXPECT_EQ(second.status, 404);
+    EXPECT_EQ(second.json["error"]["message"], "The required file was not found");
+    EXPECT_EQ(copy(Json{{"fileIds", {99999}}, {"destFolderId", incoming}}).status, 403);
+    // A folder into its own subtree: InvalidOperation, 403 with its message.
+    const auto inside = copy(Json{{"folderIds", {incoming}}, {"destFolderId", incoming}});
+    EXPECT_EQ(inside.status, 403);
+    EXPECT_EQ(inside.json["error"]["message"], "You cannot copy the folder to its subfolder");
+    // A file straight into the Rooms section.
+    EXPECT_EQ(
+        copy(Json{{"fileIds", {contract}}, {"destFolderId", emu.emulator.rooms_root_id().ToJson()}}).status,
+        403);
+    EXPECT_EQ(emu.emulator.Counter("copy_operations"), 0);
+}
+
+TEST_F(FileOpsTest, SkippedItemsAndSwallowedOperationsFinishWithoutAnError) {
+    // A move with Skip over a file of the same title in the destination: nothing happens, nothing says so.
+    const auto incoming = IdOf(state, "Incoming");
+    const auto contract = IdOf(state, "Contract.docx");
+    const auto copied =
+        Copy(Json{{"fileIds", {contract}}, {"destFolderId", incoming}, {"returnSingleOperation", true}});
+    ASSERT_FALSE(PollFinished(copied.response()[0]["id"]).is_null());
+    const auto skip =
+        Move(Json{{"fileIds", {contract}}, {"destFolderId", incoming}, {"returnSingleOperation", true}});
+    ASSERT_EQ(skip.status, 200) << skip.body;
+    const auto skipped = PollFinished(skip.response()[0]["id"]);
+    ASSERT_FALSE(skipped.is_null());
+    EXPECT_EQ(skipped["error"], "");
+    EXPECT_EQ(skipped["progress"], 100);
+    EXPECT_EQ(skipped["processed"], "0");
+    EXPECT_TRUE(skipped["files"].empty());
+    EXPECT_EQ(FindNode(emu.emulator.State(), "Client ACME")["files"].size(), 1U);  // still there
+
+    // An operation the portal gave up on inside: answered, finished, no error, nothing done.
+    ASSERT_EQ(api.Control("POST", "faults",
+                          Json{{"kind", "swallow"}, {"pathPrefix", "/api/2.0/files/fileops/move"}})
+                  .status,
+              200);
+    const auto lost = Move(Json{{"fileIds", {contract}},
+                                {"destFolderId", IdOf(state, "Archive 2025")},
+                                {"returnSingleOperation", true}});
+    ASSERT_EQ(lost.status, 200) << lost.body;
+    const auto swallowed = PollFinished(lost.response()[0]["id"]);
+    ASSERT_FALSE(swallowed.is_null());
+    EXPECT_EQ(swallowed["error"], "");
+    EXPECT_EQ(swallowed["progress"], 100);
+    EXPECT_EQ(swallowed["finished"], true);
+    EXPECT_EQ(FindNode(emu.emulator.State(), "Archive 2025")["files"].size(), 0U);
+    EXPECT_EQ(emu.emulator.Counter("operations_swallowed"), 1);
+}
+
+TEST_F(FileOpsTest, AMoveNeverRenamesAndFolderCopiesAreNumberedAtTheEnd) {
+    const auto incoming = IdOf(state, "Incoming");
+    const auto contract = IdOf(state, "Contract.docx");
+    const auto copied =
+        Copy(Json{{"fileIds", {contract}}, {"destFolderId", incoming}, {"returnSingleOperation", true}});
+    ASSERT_FALSE(PollFinished(copied.response()[0]["id"]).is_null());
+    // Duplicate does not rename a moved file: Incoming holds two "Contract.docx".
+    const auto moved = Move(Json{{"fileIds", {contract}},
+                                 {"destFolderId", incoming},
+                                 {"conflictResolveType", "Duplicate"},
+                                 {"returnSingleOperation", true}});
+    const auto done = PollFinished(moved.response()[0]["id"]);
     ASSERT_FALSE(done.is_null());
-    EXPECT_NE(done["error"], "");
-    EXPECT_EQ(done["status"], 4);
-    const auto missing = Copy(Json{{"fileIds", {IdOf(state, "Contract.docx")}},
-                                   {"destFolderId", 99999},
-                                   {"returnSingleOperation", true}});
-    EXPECT_EQ(PollFinished(missing.response()[0]["id"])["error"], "The required folder was not found");
+    EXPECT_EQ(done["files"][0]["title"], "Contract.docx");
+    std::multiset<std::string> titles;
+    const auto after = FindNode(emu.emulator.State(), "Incoming");
+    for (const auto& f : after["files"]) titles.insert(f["title"].get<std::string>());
+    EXPECT_EQ(titles, (std::multiset<std::string>{"Contract.docx", "Contract.docx"}));
+
+    // A folder copy that collides is numbered at the end of the whole name.
+    const auto room = IdOf(state, "Client ACME");
+    const auto v12 = api.Post("/api/2.0/files/folder/" + S(room), kRoomAdminKey, Json{{"title", "v1.2"}});
+    ASSERT_EQ(v12.status, 200) << v12.body;
+    const auto dup = Copy(Json{{"folderIds", {v12.response()["id"]}},
+                               {"destFolderId", room},
+                               {"conflictResolveType", 2},
+                               {"returnSingleOperation", true}});
+    ASSERT_FALSE(PollFinished(dup.response()[0]["id"]).is_null());
+    EXPECT_FALSE(FindNode(emu.emulator.State(), "v1.2 (1)").is_null());
+    // Outside Duplicate a folder of the same title is merged into, not numbered.
+    const auto merged = Copy(
+        Json{{"folderIds", {v12.response()["id"]}}, {"destFolderId", room}, {"returnSingleOperation", true}});
+    ASSERT_FALSE(PollFinished(merged.response()[0]["id"]).is_null());
+    EXPECT_TRUE(FindNode(emu.emulator.State(), "v1.2 (2)").is_null());
+}
+
+TEST_F(FileOpsTest, RoomsAreArchivedRestoredAndDuplicatedByOperations) {
+    Receiver receiver;
+    Subscribe(api, kOwnerKey, "rooms", receiver.url(), 16777216 | 67108864 | 134217728);
+    const auto acme = IdOf(state, "Client ACME");
+    const auto rooms = emu.emulator.rooms_root_id().ToJson();
+    const Json archive = emu.emulator.State()["portal"]["archiveRootId"];
+    auto run = [&](bool copy, const Json& dest) {
+        const Json body = {{"folderIds", {acme}}, {"destFolderId", dest}, {"returnSingleOperation", true}};
+        const auto a = copy ? Copy(body, kOwnerKey) : Move(body, kOwnerKey);
+        EXPECT_EQ(a.status, 200) << a.body;
+        return PollFinished(a.response()[0]["id"], kOwnerKey);
+    };
+    ASSERT_FALSE(run(false, archive).is_null());
+    ASSERT_FALSE(run(false, rooms).is_null());
+    ASSERT_FALSE(run(true, rooms).is_null());
+    ASSERT_TRUE(emu.emulator.WaitIdle(milliseconds(5000)));
+    std::vector<std::string> triggers;
+    for (const auto& p : receiver.Posts()) triggers.push_back(p.Parsed()["event"]["trigger"]);
+    std::sort(triggers.begin(), triggers.end());
+    EXPECT_EQ(triggers, (std::vector<std::string>{"room.archived", "room.copied", "room.restored"}));
+    EXPECT_FALSE(FindNode(emu.emulator.State(), "Client ACME (1)").is_null());
+    // A room goes nowhere but the Rooms section and the Archive.
+    EXPECT_EQ(Move(Json{{"folderIds", {acme}}, {"destFolderId", IdOf(state, "Incoming")}}, kOwnerKey).status,
+              403);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <cctype>
 
 #include "core/text.hpp"
+#include "docspace/titles.hpp"
 
 namespace spacehook::emulator {
 namespace {}  // namespace
@@ -88,10 +89,14 @@ std::string ExtensionOf(std::string_view title) {
     return ToLower(title.substr(dot));
 }
 
-std::string DuplicateTitle(std::string_view title, int n) {
-    const auto dot = title.rfind('.');
-    if (dot == std::string_view::npos || dot == 0) return fmt::format("{} ({})", title, n);
-    return fmt::format("{} ({}){}", title.substr(0, dot), n, title.substr(dot));
+std::string StoredTitle(std::string_view requested, bool is_folder) {
+    return docspace::PortalTitle(requested,
+                                 is_folder ? docspace::TitleKind::kFolder : docspace::TitleKind::kFile);
+}
+
+std::string DuplicateTitle(std::string_view title, int n, bool is_folder) {
+    return docspace::NumberedTitle(title, n,
+                                   is_folder ? docspace::TitleKind::kFolder : docspace::TitleKind::kFile);
 }
 
 // --- people -------------------------------------------------------------------------------------------
@@ -227,7 +232,7 @@ Entry& Portal::CreateRoom(const std::string& title, int room_type, const std::st
         e.id = NextId(rooms_root_, true);
     }
     e.is_folder = true;
-    e.title = title;
+    e.title = StoredTitle(title, true);
     e.parent_id = rooms_root_;
     e.room_type = room_type;
     e.folder_type = RoomFolderType(room_type);
@@ -242,7 +247,7 @@ Entry& Portal::CreateFolder(const EntityId& parent, const std::string& title, co
     Entry e;
     e.id = id ? *id : NextId(parent, true);
     e.is_folder = true;
-    e.title = title;
+    e.title = StoredTitle(title, true);
     e.parent_id = parent;
     e.create_by = e.modified_by = by;
     e.create_on = e.modified_on = now;
@@ -254,7 +259,7 @@ Entry& Portal::CreateFile(const EntityId& parent, const std::string& title, std:
     Entry e;
     e.id = id ? *id : NextId(parent, false);
     e.is_folder = false;
-    e.title = title;
+    e.title = StoredTitle(title, false);
     e.parent_id = parent;
     e.size = size;
     e.create_by = e.modified_by = by;
@@ -274,6 +279,13 @@ void Portal::RemoveFile(const EntityId& id) {
     if (it == files_.end()) return;
     Unlink(it->second);
     files_.erase(it);
+}
+
+void Portal::RemoveFolder(const EntityId& id) {
+    auto it = folders_.find(id.str());
+    if (it == folders_.end() || !it->second.files.empty() || !it->second.folders.empty()) return;
+    Unlink(it->second);
+    folders_.erase(it);
 }
 
 const Entry& Portal::RootOf(const Entry& entry) const {

@@ -106,8 +106,12 @@ const std::vector<int>& AllowedRoomAccesses(int room_type);
 bool IsKnownRoomType(int room_type);
 /// Lower-case extension of a title, with the dot ("Report.DOCX" -> ".docx"); empty when none.
 std::string ExtensionOf(std::string_view title);
-/// "Report (1).docx" for the n-th duplicate of "Report.docx".
-std::string DuplicateTitle(std::string_view title, int n);
+/// What FolderDao/FileDao store for a requested title (docs/docspace-api.md §2.5 "Titles"): every create,
+/// copy and rename goes through it.
+std::string StoredTitle(std::string_view requested, bool is_folder);
+/// The n-th numbered copy of a title that collides (Global.GetAvailableTitleAsync): "Report (1).docx" for
+/// a file, "v1.2 (1)" for a folder.
+std::string DuplicateTitle(std::string_view title, int n, bool is_folder);
 
 /// Users, groups and the tree, with the lookups and the access rules the REST layer needs.
 class Portal {
@@ -148,8 +152,10 @@ public:
                       const std::string& by, TimePoint now, std::optional<EntityId> id = std::nullopt);
     /// Moves a file or folder under `new_parent` (keeps its id).
     void Move(Entry& entry, const EntityId& new_parent);
-    /// Removes a file (an Overwrite replaces the old file's content; the emulator keeps one entry).
+    /// Removes a file (a move with Overwrite deletes its source).
     void RemoveFile(const EntityId& id);
+    /// Removes an empty folder (a move merged into another folder deletes its emptied source).
+    void RemoveFolder(const EntityId& id);
 
     /// The section root (highest ancestor): `rootId` in payloads (docs/docspace-api.md §1.6).
     [[nodiscard]] const Entry& RootOf(const Entry& entry) const;

@@ -119,8 +119,12 @@ TEST(ModelTest, DisplayNameFallsBackToTheEmailWithoutNames) {
 TEST(ModelTest, TitlesAndExtensions) {
     EXPECT_EQ(ExtensionOf("Report.DOCX"), ".docx");
     EXPECT_EQ(ExtensionOf("README"), "");
-    EXPECT_EQ(DuplicateTitle("Report.docx", 2), "Report (2).docx");
-    EXPECT_EQ(DuplicateTitle("Folder", 1), "Folder (1)");
+    EXPECT_EQ(DuplicateTitle("Report.docx", 2, false), "Report (2).docx");
+    EXPECT_EQ(DuplicateTitle("Folder", 1, true), "Folder (1)");
+    EXPECT_EQ(DuplicateTitle("v1.2", 1, true), "v1.2 (1)");  // a folder's number ends the whole name
+    // Every create, copy and rename stores the portal's form of the title.
+    EXPECT_EQ(StoredTitle(" Q1: Plans ", true), "Q1_ Plans");
+    EXPECT_EQ(StoredTitle("Plan.XLSX", false), "Plan.xlsx");
 }
 
 TEST(DtoTest, ContentLengthAndDates) {

@@ -7,45 +7,205 @@ namespace {
 
 constexpr int kSkip = 0;
 constexpr int kOverwrite = 1;
+constexpr int kDuplicate = 2;
 
-std::string FreeTitle(Portal& portal, const Entry& dest, const std::string& title, bool is_folder) {
+/// Global.GetAvailableTitleAsync: the title itself when free, else the first free numbered one.
+std::string AvailableTitle(Portal& portal, const Entry& dest, const std::string& title, bool is_folder) {
     std::string candidate = title;
     for (int n = 1; portal.ChildByTitle(dest, candidate, is_folder) != nullptr; ++n) {
-        candidate = DuplicateTitle(title, n);
+        candidate = DuplicateTitle(title, n, is_folder);
     }
     return candidate;
 }
 
-/// Copies a folder's subtree under `dest` as `title`; nested items fire no events (docs/docspace-api.md
-/// §4.11).
-Entry& CopyTree(PortalState& state, const Entry& source, const EntityId& dest, const std::string& title,
-                const std::string& actor) {
-    auto& portal = state.portal;
-    const EntityId source_id = source.id;
-    Entry& copy = portal.CreateFolder(dest, title, actor, state.Now());
-    const EntityId copy_id = copy.id;
-    const Entry* src = portal.Folder(source_id);
-    const auto child_files = src->files;
-    const auto child_folders = src->folders;
-    for (const auto& id : child_files) {
-        if (const Entry* f = portal.File(id)) {
-            const auto f_title = f->title;
-            const auto f_size = f->size;
-            portal.CreateFile(copy_id, f_title, f_size, actor, state.Now());
-        }
-    }
-    for (const auto& id : child_folders) {
-        if (const Entry* f = portal.Folder(id)) {
-            const auto f_title = f->title;
-            CopyTree(state, *f, copy_id, f_title, actor);
-        }
-    }
-    return *portal.Folder(copy_id);
-}
+/// FileMoveCopyOperation<T> for one operation: MoveOrCopyFoldersAsync then MoveOrCopyFilesAsync, the
+/// folders' content recursively (docs/docspace-api.md §2.5 "File operations").
+class Job {
+public:
+    Job(PortalState& state, FileOperation& op, const User& user)
+        : state_(state),
+          portal_(state.portal),
+          op_(op),
+          user_(user),
+          copy_(op.type == OperationType::kCopy) {}
 
-void Finish(FileOperation& op, const std::string& error) {
-    if (op.error.empty()) op.error = error;
-}
+    void Run(const EntityId& dest) {
+        for (const auto& id : op_.folder_ids) Folder(id, dest, true);
+        for (const auto& id : op_.file_ids) File(id, dest, true);
+    }
+
+private:
+    /// The first error sticks: ComposeFileOperation publishes it at the item's progress step.
+    void Error(const std::string& message) {
+        if (op_.error.empty()) op_.error = message;
+    }
+    void Processed(const EntityId& result, bool is_folder, bool top_level) {
+        ++op_.processed;
+        if (top_level) (is_folder ? op_.result_folders : op_.result_files).push_back(result);
+    }
+    void Fire(const std::string& trigger, const Entry& entry) { state_.FireEntry(trigger, entry, user_.id); }
+    bool FromTrash(const Entry& entry) const {
+        const Entry* parent = portal_.Folder(entry.parent_id);
+        return parent != nullptr && parent->folder_type == kFolderTrash;
+    }
+    void Touch(Entry& entry) {
+        entry.modified_by = user_.id;
+        entry.modified_on = state_.Now();
+    }
+
+    void File(const EntityId& id, const EntityId& dest_id, bool top_level) {
+        Entry* src = portal_.File(id);
+        if (src == nullptr) return Error("The required file was not found");
+        if (!portal_.CanRead(user_, *src) || (!copy_ && !portal_.CanRemove(user_, *src))) {
+            return Error(copy_ ? "You don't have enough permission to copy the file"
+                               : "You don't have enough permission to move the file");
+        }
+        Entry* dest = portal_.Folder(dest_id);
+        // Duplicate never looks for a conflict; the others look for a file of that title (any case).
+        Entry* conflict =
+            op_.conflict == kDuplicate ? nullptr : portal_.ChildByTitle(*dest, src->title, false);
+        if (conflict == nullptr) {
+            if (copy_) {
+                const auto title = AvailableTitle(portal_, *dest, src->title, false);
+                const auto size = src->size;
+                const Entry& created = portal_.CreateFile(dest_id, title, size, user_.id, state_.Now());
+                state_.Count("files_copied");
+                Fire("file.copied", created);  // the payload is the new copy
+                return Processed(created.id, false, top_level);
+            }
+            // A move never renames: with Duplicate the destination may hold two files of one title.
+            const bool restored = FromTrash(*src);
+            portal_.Move(*src, dest_id);
+            Touch(*src);
+            state_.Count("files_moved");
+            Fire(restored ? "file.restored" : "file.moved", *src);
+            return Processed(src->id, false, top_level);
+        }
+        if (op_.conflict == kSkip) return;  // silently: no error, not processed
+        // Overwrite: the existing file gets a new version with the source's content.
+        if (!portal_.CanEdit(user_, *conflict)) {
+            return Error("You don't have enough permission to perform the operation");
+        }
+        ++conflict->version;
+        ++conflict->version_group;
+        conflict->size = src->size;
+        Touch(*conflict);
+        if (copy_) {
+            state_.Count("files_copied");
+            Fire("file.copied", *conflict);
+            return Processed(conflict->id, false, top_level);
+        }
+        if (conflict == src) return Processed(conflict->id, false, top_level);  // its own folder
+        // The source is deleted: what arrives is the destination's file, under its own id.
+        const bool restored = FromTrash(*src);
+        portal_.RemoveFile(src->id);
+        state_.Count("files_moved");
+        Fire(restored ? "file.restored" : "file.moved", *conflict);
+        Processed(conflict->id, false, top_level);
+    }
+
+    void Folder(const EntityId& id, const EntityId& dest_id, bool top_level) {
+        Entry* src = portal_.Folder(id);
+        if (src == nullptr) return Error("The required folder was not found");
+        if (src->parent_id.empty()) return Error("You don't have enough permission to perform the operation");
+        if (!portal_.CanRead(user_, *src) || (!copy_ && !portal_.CanRemove(user_, *src))) {
+            return Error(copy_ ? "You don't have enough permission to copy the folder"
+                               : "You don't have enough permission to move the folder");
+        }
+        if (portal_.IsWithin(*portal_.Folder(dest_id), src->id)) {
+            return Error("You cannot copy the folder to its subfolder");
+        }
+        if (src->IsRoom()) return Room(*src, dest_id, top_level);
+        const bool same_parent = src->parent_id == dest_id;
+        if (same_parent && op_.conflict != kDuplicate) return;  // nothing to do, nothing counted
+        // Outside Duplicate into another folder, a folder of that title is merged into.
+        Entry* conflict = !same_parent && op_.conflict == kDuplicate
+                              ? nullptr
+                              : portal_.ChildByTitle(*portal_.Folder(dest_id), src->title, true);
+        if (!copy_ && conflict == nullptr) {
+            const bool restored = FromTrash(*src);
+            portal_.Move(*src, dest_id);  // a move never renames
+            Touch(*src);
+            state_.Count("folders_moved");
+            Fire(restored ? "folder.restored" : "folder.moved", *src);
+            return Processed(src->id, true, top_level);
+        }
+        EntityId target;
+        if (conflict != nullptr) {
+            if (op_.conflict == kDuplicate) {
+                // Into its own parent: a new, numbered folder takes the content.
+                const auto title = AvailableTitle(portal_, *portal_.Folder(dest_id), conflict->title, true);
+                target = portal_.CreateFolder(dest_id, title, user_.id, state_.Now()).id;
+            } else {
+                target = conflict->id;
+            }
+            state_.Count("folders_copied");
+            Fire("folder.copied", *portal_.Folder(target));  // a merge publishes folder.copied, move or not
+        } else {
+            const auto title = AvailableTitle(portal_, *portal_.Folder(dest_id), src->title, true);
+            target = portal_.CreateFolder(dest_id, title, user_.id, state_.Now()).id;
+            state_.Count("folders_copied");
+            Fire("folder.copied", *portal_.Folder(target));
+            Processed(target, true, top_level);  // counted here and again after the content
+        }
+        Content(id, target);
+        if (copy_) {
+            ++op_.processed;
+        } else {
+            // A move merged into another folder deletes the source once it is empty, and only then counts.
+            Entry* left = portal_.Folder(id);
+            if (left == nullptr || !left->files.empty() || !left->folders.empty()) return;
+            portal_.RemoveFolder(id);
+            ++op_.processed;
+        }
+        if (top_level && conflict != nullptr) op_.result_folders.push_back(target);
+    }
+
+    /// A folder's files, then its folders, into `target`, with the same conflict rule (the portal
+    /// recurses through MoveOrCopyFilesAsync and MoveOrCopyFoldersAsync, each item firing its event).
+    void Content(const EntityId& folder_id, const EntityId& target) {
+        const auto files = portal_.Folder(folder_id)->files;
+        const auto folders = portal_.Folder(folder_id)->folders;
+        for (const auto& file : files) File(file, target, false);
+        for (const auto& folder : folders) Folder(folder, target, false);
+    }
+
+    /// Rooms move between the Rooms section and the Archive; a copy in the Rooms section duplicates one.
+    void Room(Entry& room, const EntityId& dest_id, bool top_level) {
+        const Entry* dest = portal_.Folder(dest_id);
+        const bool to_archive = dest->folder_type == kFolderArchive;
+        const bool to_rooms = dest->folder_type == kFolderVirtualRooms;
+        if (!to_archive && !to_rooms) {
+            return Error("You don't have enough permission to unarchive the room");
+        }
+        if (copy_) {
+            if (!to_rooms || room.parent_id != dest_id)
+                return Error("You don't have enough permission to copy the folder");
+            const auto title = AvailableTitle(portal_, *dest, room.title, true);
+            Entry& copy = portal_.CreateRoom(title, room.room_type, user_.id, state_.Now());
+            copy.tags = room.tags;
+            const EntityId copy_id = copy.id;
+            state_.Count("rooms_copied");
+            Fire("room.copied", copy);
+            Processed(copy_id, true, top_level);
+            Content(room.id, copy_id);
+            ++op_.processed;
+            return;
+        }
+        if (room.parent_id == dest_id) return;
+        portal_.Move(room, dest_id);
+        Touch(room);
+        state_.Count(to_archive ? "rooms_archived" : "rooms_unarchived");
+        Fire(to_archive ? "room.archived" : "room.restored", room);
+        Processed(room.id, true, top_level);
+    }
+
+    PortalState& state_;
+    Portal& portal_;
+    FileOperation& op_;
+    const User& user_;
+    const bool copy_;
+};
 
 }  // namespace
 
@@ -53,142 +213,31 @@ void RunOperation(PortalState& state, const std::string& op_id) {
     FileOperation* op = state.operations.Find(op_id);
     if (op == nullptr || op->finished) return;
     auto& portal = state.portal;
-    const bool copy = op->type == OperationType::kCopy;
-    const User* user = portal.FindUser(op->owner);
-    Entry* dest = op->dest.empty() ? nullptr : portal.Folder(op->dest);
-
     auto done = [&] {
         op->finished = true;
         op->progress = 100;
         op->status = !op->error.empty() && op->processed == 0 ? kTaskFailed : kTaskCompleted;
     };
+    if (op->swallow) {
+        // FileOperation.RunJob logs an exception it did not expect and finishes all the same: progress
+        // 100, no error, nothing done.
+        state.Count("operations_swallowed");
+        return done();
+    }
+    const User* user = portal.FindUser(op->owner);
+    const Entry* dest = op->dest.empty() ? nullptr : portal.Folder(op->dest);
+    // What the PUT checked may have changed since: the job's own checks report it as the error.
     if (user == nullptr || dest == nullptr) {
-        Finish(*op, "The required folder was not found");
+        op->error = "The required folder was not found";
         return done();
     }
-    if (!portal.CanCreateIn(*user, *dest)) {
-        Finish(*op, copy ? "You don't have enough permission to copy to this folder"
-                         : "You don't have enough permission to move to this folder");
+    const bool sections = dest->folder_type == kFolderVirtualRooms || dest->folder_type == kFolderArchive;
+    if (!sections && !portal.CanCreateIn(*user, *dest)) {
+        op->error = "You don't have enough permission to create";
         return done();
     }
-    const std::string actor = user->id;
-    const EntityId dest_id = dest->id;
-
-    // content:true expands the given folders into their contents.
-    std::vector<EntityId> file_ids = op->file_ids;
-    std::vector<EntityId> folder_ids;
-    for (const auto& id : op->folder_ids) {
-        const Entry* f = portal.Folder(id);
-        if (op->content && f != nullptr) {
-            file_ids.insert(file_ids.end(), f->files.begin(), f->files.end());
-            folder_ids.insert(folder_ids.end(), f->folders.begin(), f->folders.end());
-        } else {
-            folder_ids.push_back(id);
-        }
-    }
-
-    for (const auto& id : file_ids) {
-        Entry* src = portal.File(id);
-        if (src == nullptr) {
-            Finish(*op, "The required file was not found");
-            continue;
-        }
-        if (!portal.CanRead(*user, *src) || (!copy && !portal.CanRemove(*user, *src))) {
-            Finish(*op, copy ? "You don't have enough permission to copy the file"
-                             : "You don't have enough permission to move the file");
-            continue;
-        }
-        ++op->processed;
-        if (!copy && src->parent_id == dest_id) {
-            op->result_files.push_back(src->id);  // already there: nothing to do, nothing fired
-            continue;
-        }
-        std::string title = src->title;
-        Entry* existing = portal.ChildByTitle(*portal.Folder(dest_id), title, false);
-        // Copying into the source's own folder conflicts with the source itself.
-        if (existing != nullptr && (copy || existing != src)) {
-            if (op->conflict == kSkip) continue;
-            if (op->conflict == kOverwrite) {
-                if (copy) {
-                    ++existing->version;
-                    ++existing->version_group;
-                    existing->size = src->size;
-                    existing->modified_by = actor;
-                    existing->modified_on = state.Now();
-                    op->result_files.push_back(existing->id);
-                    state.Count("files_copied");
-                    state.FireEntry("file.copied", *existing, actor);
-                    continue;
-                }
-                portal.RemoveFile(existing->id);
-            } else {
-                title = FreeTitle(portal, *portal.Folder(dest_id), title, false);
-            }
-        }
-        if (copy) {
-            const auto size = src->size;
-            const Entry& created = portal.CreateFile(dest_id, title, size, actor, state.Now());
-            op->result_files.push_back(created.id);
-            state.Count("files_copied");
-            state.FireEntry("file.copied", created, actor);  // payload = the new copy
-        } else {
-            const bool from_trash = portal.RootOf(*src).folder_type == kFolderTrash;
-            portal.Move(*src, dest_id);
-            src->title = title;
-            src->modified_by = actor;
-            src->modified_on = state.Now();
-            op->result_files.push_back(src->id);
-            state.Count("files_moved");
-            state.FireEntry(from_trash ? "file.restored" : "file.moved", *src, actor);
-        }
-    }
-
-    for (const auto& id : folder_ids) {
-        Entry* src = portal.Folder(id);
-        if (src == nullptr) {
-            Finish(*op, "The required folder was not found");
-            continue;
-        }
-        if (src->parent_id.empty() || src->IsRoom()) {
-            // Rooms move through the archive endpoints; sections never move.
-            Finish(*op, "You cannot copy or move this folder");
-            continue;
-        }
-        if (!portal.CanRead(*user, *src) || (!copy && !portal.CanRemove(*user, *src))) {
-            Finish(*op, copy ? "You don't have enough permission to copy the folder"
-                             : "You don't have enough permission to move the folder");
-            continue;
-        }
-        if (portal.IsWithin(*portal.Folder(dest_id), src->id)) {
-            Finish(*op, "The folder cannot be copied or moved into itself");
-            continue;
-        }
-        ++op->processed;
-        if (!copy && src->parent_id == dest_id) {
-            op->result_folders.push_back(src->id);
-            continue;
-        }
-        std::string title = src->title;
-        if (portal.ChildByTitle(*portal.Folder(dest_id), title, true) != nullptr) {
-            if (op->conflict == kSkip) continue;
-            title = FreeTitle(portal, *portal.Folder(dest_id), title, true);
-        }
-        if (copy) {
-            Entry& created = CopyTree(state, *src, dest_id, title, actor);
-            op->result_folders.push_back(created.id);
-            state.Count("folders_copied");
-            state.FireEntry("folder.copied", created, actor);
-        } else {
-            const bool from_trash = portal.RootOf(*src).folder_type == kFolderTrash;
-            portal.Move(*src, dest_id);
-            src->title = title;
-            src->modified_by = actor;
-            src->modified_on = state.Now();
-            op->result_folders.push_back(src->id);
-            state.Count("folders_moved");
-            state.FireEntry(from_trash ? "folder.restored" : "folder.moved", *src, actor);
-        }
-    }
+    const User actor = *user;
+    Job(state, *op, actor).Run(dest->id);
     done();
 }
 

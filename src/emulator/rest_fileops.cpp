@@ -1,6 +1,7 @@
-// File operations (OperationController, docs/docspace-api.md §2.5): PUT fileops/copy|move start an
-// asynchronous operation; GET fileops polls it and dequeues it once finished. The copy/move itself runs when
-// the operation's delay has passed and fires file.copied/folder.copied (payload = the new copy) or
+// File operations (OperationController, docs/docspace-api.md §2.5): PUT fileops/copy|move check the request
+// (404/403 before any operation exists) and start an asynchronous operation; GET fileops polls it and
+// dequeues it once finished. The copy/move itself runs when the operation's delay has passed
+// (operation_runner.hpp) and fires file.copied/folder.copied (payload = the new copy) or
 // file.moved/folder.moved (file.restored/folder.restored out of Trash), one event per item (§1.12).
 
 #include <fmt/format.h>
@@ -61,6 +62,68 @@ OJson ResultsJson(ApiServices& s, const ApiCall& call, const std::vector<FileOpe
     return list;
 }
 
+/// PermissionCheckStarter.CheckCopyDataAsync with check: true, run by the PUT before any operation
+/// exists (docs/docspace-api.md §2.5): a bad request is an HTTP error, never a failed operation.
+std::optional<Reply> CheckUpFront(ApiServices& s, const ApiCall& call, const FileOperation& op) {
+    auto& portal = s.state.portal;
+    const bool copy = op.type == OperationType::kCopy;
+    const Entry* dest = op.dest.empty() ? nullptr : portal.Folder(op.dest);
+    if (dest == nullptr) return call.Fail(NotFound("The required folder was not found"));
+    const bool to_rooms = dest->folder_type == kFolderVirtualRooms;
+    const bool to_archive = dest->folder_type == kFolderArchive;
+    if (!to_rooms && !to_archive && !portal.CanCreateIn(call.user, *dest)) return call.Fail(AccessDenied());
+    for (const auto& id : op.folder_ids) {
+        if (portal.IsWithin(*dest, id)) {
+            return call.Fail(InvalidOperation("You cannot copy the folder to its subfolder"));
+        }
+    }
+    // The first folder and the first file are asked about before the others.
+    if (!op.folder_ids.empty()) {
+        const Entry* first = portal.Folder(op.folder_ids.front());
+        // CheckGeneralPermissionsAsync reads firstFolder.IsRoom of a folder it did not find.
+        if (first == nullptr) {
+            return call.Fail(Internal("System.NullReferenceException",
+                                      "Object reference not set to an instance of an object."));
+        }
+        if (!portal.CanRead(call.user, *first) || (!copy && !portal.CanRemove(call.user, *first))) {
+            return call.Fail(AccessDenied());
+        }
+    }
+    if (!op.file_ids.empty()) {
+        const Entry* first = portal.File(op.file_ids.front());
+        if (first == nullptr || !portal.CanRead(call.user, *first) ||
+            (!copy && !portal.CanRemove(call.user, *first))) {
+            return call.Fail(AccessDenied());
+        }
+    }
+    for (const auto& id : op.folder_ids) {
+        const Entry* folder = portal.Folder(id);
+        if (folder == nullptr) return call.Fail(NotFound("The required folder was not found"));
+        const bool may = portal.CanRead(call.user, *folder) && (copy || portal.CanRemove(call.user, *folder));
+        if (folder->parent_id.empty() || (!folder->IsRoom() && !may)) return call.Fail(AccessDenied());
+        if (!folder->IsRoom() && (to_rooms || portal.RootOf(*dest).folder_type == kFolderArchive)) {
+            return call.Fail(AccessDenied());
+        }
+        if (folder->IsRoom() && !to_rooms && !to_archive) return call.Fail(AccessDenied());
+    }
+    for (const auto& id : op.file_ids) {
+        const Entry* file = portal.File(id);
+        if (file == nullptr) return call.Fail(NotFound("The required file was not found"));
+        if (to_rooms || portal.RootOf(*dest).folder_type == kFolderArchive) return call.Fail(AccessDenied());
+        if (!portal.CanRead(call.user, *file) || (!copy && !portal.CanRemove(call.user, *file))) {
+            return call.Fail(AccessDenied());
+        }
+        if (op.conflict == 1) {
+            const Entry* conflict = portal.ChildByTitle(*dest, file->title, false);
+            if (conflict != nullptr && !portal.CanEdit(call.user, *conflict)) {
+                return call.Fail(
+                    InvalidOperation("You don't have enough permission to perform the operation"));
+            }
+        }
+    }
+    return std::nullopt;
+}
+
 Reply Start(ApiServices& s, ApiCall& call, OperationType type) {
     OJson body;
     if (auto invalid = ParseBody(call, body)) return *invalid;
@@ -92,10 +155,23 @@ Reply Start(ApiServices& s, ApiCall& call, OperationType type) {
     op.owner = call.user.id;
     op.dest = dest.value_or(EntityId());
     op.conflict = *conflict;
+    // content:true expands the given folders into their contents before anything is checked.
+    if (JsonBool(body, "content")) {
+        std::vector<EntityId> folders;
+        for (const auto& id : op.folder_ids) {
+            if (const Entry* f = s.state.portal.Folder(id)) {
+                folders.insert(folders.end(), f->folders.begin(), f->folders.end());
+                op.file_ids.insert(op.file_ids.end(), f->files.begin(), f->files.end());
+            }
+        }
+        op.folder_ids = std::move(folders);
+        op.content = true;
+    }
+    if (auto refused = CheckUpFront(s, call, op)) return *refused;
     // deleteAfter does NOT delete the source: it only means "do not hold the result" (docs/docspace-api.md
     // §2.5).
     op.hold = !JsonBool(body, "deleteAfter");
-    op.content = JsonBool(body, "content");
+    op.swallow = call.swallow_operation;
     op.started = std::chrono::steady_clock::now();
     op.duration = s.state.options().operation_delay;
     op.status = kTaskRunning;

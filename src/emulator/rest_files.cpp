@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "core/text.hpp"
+#include "docspace/titles.hpp"
 #include "emulator/api_call.hpp"
 #include "emulator/portal_state.hpp"
 
@@ -19,8 +20,12 @@ Reply CreateFolder(ApiServices& s, ApiCall& call) {
     if (title == nullptr || !title->is_string() || title->get<std::string>().empty()) {
         return call.Invalid({{"Title", {"The Title field is required."}}});
     }
-    if (title->get<std::string>().size() > 165) {
+    if (docspace::Utf16Length(title->get<std::string>()) > 165) {
         return call.Invalid({{"Title", {"The field Title must be a string with a maximum length of 165."}}});
+    }
+    // InternalCreateFolderAsync trims, then refuses an empty title; FolderDao stores the portal's form.
+    if (StoredTitle(title->get<std::string>(), true).empty()) {
+        return call.Fail(BadArgument("The value cannot be an empty string. (Parameter 'title')"));
     }
     auto& portal = s.state.portal;
     const Entry* parent = portal.Folder(RouteId(call.params[0]));
@@ -137,8 +142,11 @@ Reply RenameFolder(ApiServices& s, ApiCall& call) {
     if (title == nullptr || !title->is_string() || title->get<std::string>().empty()) {
         return call.Invalid({{"Title", {"The Title field is required."}}});
     }
-    if (title->get<std::string>() != folder->title) {
-        folder->title = title->get<std::string>();
+    const std::string next = StoredTitle(title->get<std::string>(), true);
+    if (next.empty())
+        return call.Fail(BadArgument("The value cannot be an empty string. (Parameter 'title')"));
+    if (next != folder->title) {
+        folder->title = next;
         folder->modified_by = call.user.id;
         folder->modified_on = s.state.Now();
         s.state.Count(folder->IsRoom() ? "rooms_updated" : "folders_updated");
@@ -178,6 +186,7 @@ Reply RenameFile(ApiServices& s, ApiCall& call) {
     if (title != nullptr && title->is_string() && !title->get<std::string>().empty()) {
         std::string next = title->get<std::string>();
         if (ExtensionOf(next) != file->Extension()) next += file->Extension();
+        next = StoredTitle(next, false);
         if (next != file->title) {
             file->title = next;
             file->modified_by = call.user.id;

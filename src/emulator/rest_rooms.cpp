@@ -7,6 +7,7 @@
 #include <set>
 
 #include "core/text.hpp"
+#include "docspace/titles.hpp"
 #include "emulator/api_call.hpp"
 #include "emulator/portal_actions.hpp"
 #include "emulator/portal_state.hpp"
@@ -84,7 +85,7 @@ Reply CreateRoom(ApiServices& s, ApiCall& call) {
     if (title == nullptr || !title->is_string() || title->get<std::string>().empty()) {
         return call.Invalid({{"Title", {"The Title field is required."}}});
     }
-    if (title->get<std::string>().size() > 170) {
+    if (docspace::Utf16Length(title->get<std::string>()) > 170) {
         return call.Invalid({{"Title", {"The field Title must be a string with a maximum length of 170."}}});
     }
     const OJson* type_field = Field(body, "roomType");
@@ -98,6 +99,9 @@ Reply CreateRoom(ApiServices& s, ApiCall& call) {
     if (!IsKnownRoomType(*room_type)) return call.Fail(BadArgument("Unsupported room type"));
     // Creating rooms is for DocSpace admins and room admins.
     if (!call.user.IsAdmin() && call.user.type != UserType::kRoomAdmin) return call.Fail(AccessDenied());
+    if (StoredTitle(title->get<std::string>(), true).empty()) {
+        return call.Fail(BadArgument("The value cannot be an empty string. (Parameter 'title')"));
+    }
 
     auto& portal = s.state.portal;
     Entry& room = portal.CreateRoom(title->get<std::string>(), *room_type, call.user.id, s.state.Now());
@@ -146,9 +150,10 @@ Reply RenameRoom(ApiServices& s, ApiCall& call) {
     Entry* room = s.state.portal.Folder(found->id);
     if (!s.state.portal.CanManageRoom(call.user, *room)) return call.Fail(AccessDenied());
     const OJson* title = Field(body, "title");
-    if (title != nullptr && title->is_string() && !title->get<std::string>().empty() &&
-        title->get<std::string>() != room->title) {
-        room->title = title->get<std::string>();
+    const std::string next =
+        title != nullptr && title->is_string() ? StoredTitle(title->get<std::string>(), true) : "";
+    if (!next.empty() && next != room->title) {
+        room->title = next;
         room->modified_by = call.user.id;
         room->modified_on = s.state.Now();
         s.state.Count("rooms_updated");

@@ -315,5 +315,130 @@ rules:
     EXPECT_EQ(Runs().size(), 1u);
 }
 
+TEST_F(RunnerEmulatorTest, TitlesThePortalRewritesAreFoundAgainAfterALostAnswer) {
+    // The portal stores "Q1: Plans" as "Q1_ Plans" (docs/docspace-api.md §2.5 "Titles"). A step that looks
+    // for the title it asked for finds nothing after a 504 that came once the folder existed, and makes
+    // another one on every attempt.
+    Compile(fmt::format(R"(
+rules:
+  - name: plans
+    on: [file.created, file.uploaded]
+    if: {{ in_room: {acme} }}
+    do:
+      - create_room: {{ title: "Case: {{{{ entity.title }}}}", type: custom }}
+        id: room
+      - create_folder: {{ in: "{{{{ steps.room.id }}}}", title: "Q1: Plans" }}
+      - create_folders: {{ in: "{{{{ steps.room.id }}}}", titles: ["Q2: Plans", " Q3 * Draft "] }}
+      - copy_as: {{ files: "{welcome}", to: "{{{{ steps.room.id }}}}", title: "Welcome: Q1.DOCX" }}
+)",
+                        fmt::arg("acme", IdText("Client ACME")),
+                        fmt::arg("welcome", IdText("Welcome.docx"))));
+    auto& portal = running_->emulator;
+    // 504 after the effect: the room, the folders and the copy are made, the answers lost.
+    auto lost = [](std::string path, int count) {
+        emulator::FaultSpec fault{
+            emulator::FaultKind::kStatus, 504, -1, count, milliseconds(0), "POST", std::move(path), {}};
+        fault.after_effect = true;
+        return fault;
+    };
+    portal.AddFault(lost("/api/2.0/files/rooms", 2));
+    portal.AddFault(lost("/api/2.0/files/folder/", 4));
+    portal.AddFault(lost("/api/2.0/files/file/", 2));
+
+    emu::Subscribe(*running_->api, emu::kOwnerKey, "spacehook", hooks_.url("/hook"), 0);
+    emulator::UploadSpec upload;
+    upload.user = "rachel.admin";
+    upload.folder_id = *EntityId::FromJson(emu::IdOf(state_, "Incoming"));
+    upload.title = "Plans.pdf";
+    auto uploaded = portal.UploadFile(upload);
+    ASSERT_TRUE(uploaded) << uploaded.error().message;
+    StartEngine();
+    ASSERT_TRUE(FeedUntil(
+        [&] {
+            auto runs = Runs();
+            return runs.size() == 1 &&
+                   (runs[0].state == store::RunState::kDone || runs[0].state == store::RunState::kDead);
+        },
+        seconds(60)));
+    const auto run = Runs().at(0);
+    ASSERT_EQ(run.state, store::RunState::kDone) << run.last_error;
+
+    const Json state = portal.State();
+    const Json room = emu::FindNode(state, "Case_ Plans.pdf");
+    ASSERT_FALSE(room.is_null()) << state.dump();
+    std::multiset<std::string> folders;
+    for (const auto& f : room["folders"]) folders.insert(f["title"].get<std::string>());
+    EXPECT_EQ(folders, (std::multiset<std::string>{"Q1_ Plans", "Q2_ Plans", "Q3 _ Draft"}));
+    std::multiset<std::string> files;
+    for (const auto& f : room["files"]) files.insert(f["title"].get<std::string>());
+    EXPECT_EQ(files, (std::multiset<std::string>{"Welcome_ Q1.docx"}));
+    EXPECT_EQ(portal.Counter("rooms_created"), 1);
+    EXPECT_EQ(portal.Counter("folders_created"), 3);
+    EXPECT_EQ(portal.Counter("copyas"), 1);
+}
+
+TEST_F(RunnerEmulatorTest, AMoveReportedDoneButNotDoneIsRetriedAndASkippedOneIsDeadWithItsReason) {
+    // "Finished, no error" also follows an exception the portal swallowed or a conflict it skipped
+    // (docs/docspace-api.md §2.5): the step counts as done only once the file is in the destination.
+    Compile(fmt::format(R"(
+rules:
+  - name: file-it
+    on: [file.created, file.uploaded]
+    if: {{ in_room: {acme} }}
+    do:
+      - move: {{ to: {archive} }}
+)",
+                        fmt::arg("acme", IdText("Client ACME")),
+                        fmt::arg("archive", IdText("Archive 2025"))));
+    auto& portal = running_->emulator;
+    emulator::FaultSpec swallow;
+    swallow.kind = emulator::FaultKind::kSwallow;
+    swallow.path_prefix = "/api/2.0/files/fileops/move";
+    portal.AddFault(swallow);
+    const auto incoming = *EntityId::FromJson(emu::IdOf(state_, "Incoming"));
+    const auto archive = *EntityId::FromJson(emu::IdOf(state_, "Archive 2025"));
+    // One file moves after a retry; the other meets a file of its title in Archive 2025 (conflict skip),
+    // put there before anyone listens.
+    ASSERT_TRUE(portal.UploadFile({"rachel.admin", archive, "Taken.docx", 10, true}));
+    emu::Subscribe(*running_->api, emu::kOwnerKey, "spacehook", hooks_.url("/hook"), 0);
+    ASSERT_TRUE(portal.UploadFile({"rachel.admin", incoming, "Once.docx", 10, true}));
+    StartEngine();
+    ASSERT_TRUE(FeedUntil(
+        [&] {
+            auto runs = Runs();
+            return runs.size() == 1 &&
+                   (runs[0].state == store::RunState::kDone || runs[0].state == store::RunState::kDead);
+        },
+        seconds(60)));
+    auto run = Runs().at(0);
+    ASSERT_EQ(run.state, store::RunState::kDone) << run.last_error;
+    EXPECT_EQ(run.attempts, 1);  // the swallowed operation failed once; the retry moved the file
+    EXPECT_EQ(portal.Counter("operations_swallowed"), 1);
+    EXPECT_EQ(portal.Counter("files_moved"), 1);
+    EXPECT_EQ(emu::FindNode(portal.State(), "Once.docx")["id"].is_null(), false);
+    const auto archived = emu::FindNode(portal.State(), "Archive 2025");
+    ASSERT_EQ(archived["files"].size(), 2U);
+
+    ASSERT_TRUE(portal.UploadFile({"rachel.admin", incoming, "Taken.docx", 10, true}));
+    ASSERT_TRUE(FeedUntil(
+        [&] {
+            auto runs = Runs();
+            return runs.size() == 2 && std::all_of(runs.begin(), runs.end(), [](const auto& r) {
+                       return r.state == store::RunState::kDone || r.state == store::RunState::kDead;
+                   });
+        },
+        seconds(60)));
+    const auto runs = Runs();
+    for (const auto& r : runs) {
+        if (r.state != store::RunState::kDead) continue;
+        EXPECT_EQ(r.attempts, 1);  // dead at its first failure: a conflict is permanent, no retry changes it
+        EXPECT_NE(r.last_error.find("skipped 'Taken.docx'"), std::string::npos) << r.last_error;
+        EXPECT_NE(r.last_error.find("conflict"), std::string::npos) << r.last_error;
+    }
+    EXPECT_EQ(std::count_if(runs.begin(), runs.end(),
+                            [](const auto& r) { return r.state == store::RunState::kDead; }),
+              1);
+}
+
 }  // namespace
 }  // namespace spacehook::runner

@@ -146,7 +146,8 @@ Result<Json> Transfer::Execute(const TransferInput& in, const StepDeps& deps, co
         }
         const docspace::Entry& folder = path->back();
         const docspace::Entry* copied =
-            move_ ? nullptr : FindByTitle(target->folders, folder.title, numbered);
+            move_ ? nullptr
+                  : FindByTitle(target->folders, folder.title, numbered, docspace::TitleKind::kFolder);
         if (move_ && folder.parent_id == in.to) {
             done_folders.push_back(folder);
         } else if (copied != nullptr) {

@@ -28,7 +28,8 @@ private:
         if (in.title.empty()) return Fail(Bad("title", "empty"));
         auto contents = (*api)->GetFolder(in.in);
         if (!contents) return Fail(contents.error());
-        if (const auto* existing = FindByTitle(contents->folders, in.title, false))
+        if (const auto* existing =
+                FindByTitle(contents->folders, in.title, false, docspace::TitleKind::kFolder))
             return EntryJson(*existing);
         auto created = (*api)->CreateFolder(in.in, in.title);
         if (!created) return Fail(created.error());

@@ -36,7 +36,8 @@ private:
         Json ids = Json::array();
         for (const auto& title : in.titles) {
             Json folder;
-            if (const auto* existing = FindByTitle(contents->folders, title, false)) {
+            if (const auto* existing =
+                    FindByTitle(contents->folders, title, false, docspace::TitleKind::kFolder)) {
                 folder = EntryJson(*existing);
             } else {
                 auto created = (*api)->CreateFolder(in.in, title);
