@@ -21,7 +21,9 @@ public:
                {.what = "POST files/file/{id}/copyas for each file",
                 .looks =
                     "always: each destination title (the source's own, from `GET files/file/{id}`, unless "
-                    "`title` is given) among the destination's files"},
+                    "`title` is given) among the destination's files, in the portal's form of it (the "
+                    "extension "
+                    "in lower case too)"},
                {Bind("files", rules::InputType::kIdList, &CopyAsInput::files).Required(),
                 Bind("to", rules::InputType::kId, &CopyAsInput::to).Required(),
                 Bind("title", rules::InputType::kText, &CopyAsInput::title).ShownWhenAbsent(nullptr)}) {}

@@ -52,16 +52,15 @@ public:
     explicit Transfer(bool move)
         : Kind(
               move ? "move" : "copy",
-              {.what =
-                   move ? "move operation, awaited to the end. Without files/folders/items: the event's own "
-                          "file or folder"
-                        : "copy operation, awaited to the end. Without files/folders/items: the event's own "
-                          "file or folder",
+              {.what = move ? "move operation, awaited to the end and checked at the destination. Without "
+                              "files/folders/items: the event's own file or folder"
+                            : "copy operation, awaited to the end and checked at the destination. Without "
+                              "files/folders/items: the event's own file or folder",
                .looks =
                    move ? "always: each item's parent (`GET files/file/{id}`, the path of a folder)"
                         : "with `conflict: skip` always, with `overwrite`/`duplicate` only when resumed: the "
-                          "source's title among the destination's entries (numbered `Title (1).ext` too for "
-                          "`duplicate`)"},
+                          "source's title among the destination's entries (numbered too for `duplicate`: "
+                          "`Title (1).ext` for a file, `Title (1)` at the end of a folder's name)"},
               {Bind("to", rules::InputType::kId, &TransferInput::to).Required(),
                Bind("files", rules::InputType::kIdList, &TransferInput::files),
                Bind("folders", rules::InputType::kIdList, &TransferInput::folders), Items(),

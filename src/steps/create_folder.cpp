@@ -16,7 +16,8 @@ public:
     CreateFolder()
         : Kind("create_folder",
                {.what = "one folder in a room or folder",
-                .looks = "always: the title among the parent's folders (`GET files/{id}`)"},
+                .looks = "always: the title among the parent's folders (`GET files/{id}`), in the portal's "
+                         "form of it (`Q1: Plans` is looked for as `Q1_ Plans`)"},
                {Bind("in", rules::InputType::kId, &CreateFolderInput::in).Required(),
                 Bind("title", rules::InputType::kText, &CreateFolderInput::title).Required()}) {}
 

@@ -16,7 +16,8 @@ public:
     CreateFolders()
         : Kind("create_folders",
                {.what = "several folders, in order",
-                .looks = "always: each title among the parent's folders (`GET files/{id}`)"},
+                .looks = "always: each title among the parent's folders (`GET files/{id}`), in the portal's "
+                         "form of it"},
                {Bind("in", rules::InputType::kId, &CreateFoldersInput::in).Required(),
                 Bind("titles", rules::InputType::kTextList, &CreateFoldersInput::titles).Required()}) {}
 
