@@ -61,6 +61,8 @@ int RunSubscribe(const SubscribeArgs& args) {
     // The rules decide which events the portal sends (DESIGN.md "The user's surface"); --trigger
     // overrides them, e.g. to subscribe before any rule is written.
     std::int64_t mask = 0;
+    std::string target_id;
+    std::string target_note = "--trigger was given";
     if (!args.triggers.empty()) {
         auto given = MaskOf(args.triggers);
         if (!given) {
@@ -81,6 +83,11 @@ int RunSubscribe(const SubscribeArgs& args) {
             return kExitFailed;
         }
         mask = compiled->TriggerMask();
+        // When every rule names one room, the portal can send that room's events alone
+        // (docs/subscribe.md "Target").
+        const auto target = compiled->SubscriptionTarget();
+        target_id = target.id;
+        target_note = target.why_not;
     }
 
     docspace::SubscriptionRequest request;
@@ -89,6 +96,7 @@ int RunSubscribe(const SubscribeArgs& args) {
     // Several secrets mean a rotation in progress: the first is the one the portal should sign with.
     if (!config->webhook.secrets.empty()) request.secret = config->webhook.secrets.front();
     request.triggers = mask;
+    request.target_id = target_id;
     request.enable = args.enable;
     request.dry_run = args.dry_run;
     request.force = args.force;
@@ -101,6 +109,7 @@ int RunSubscribe(const SubscribeArgs& args) {
     }
     if (report->dry_run) std::cout << "dry run: nothing was changed on " << config->docspace.api_host << "\n";
     for (const auto& line : report->Describe()) std::cout << line << "\n";
+    if (target_id.empty()) std::cout << "  no target: " << target_note << "\n";
     return report->action == docspace::SubscriptionAction::kLeftDisabled ? kExitDisabled : 0;
 }
 

@@ -152,6 +152,8 @@ std::vector<std::string> SubscriptionReport::Describe() const {
     }
     for (const auto& change : changes) lines.push_back("  " + change);
     lines.push_back(fmt::format("  triggers: {}", TriggerList(config.triggers)));
+    if (!config.target_id.empty())
+        lines.push_back(fmt::format("  target: {} (only this entity's events)", config.target_id));
     lines.push_back(fmt::format("  ssl: {}, enabled: {}", OnOff(config.ssl), config.enabled ? "yes" : "no"));
     for (const auto& note : notes) lines.push_back("  note: " + note);
     return lines;
@@ -217,6 +219,7 @@ Result<SubscriptionReport> SyncSubscription(Api& api, const SubscriptionRequest&
     spec.secret = request.secret;
     spec.ssl = ssl;
     spec.triggers = request.triggers;
+    spec.target_id = request.target_id;
 
     if (existing == nullptr) {
         spec.enabled = true;
@@ -226,6 +229,7 @@ Result<SubscriptionReport> SyncSubscription(Api& api, const SubscriptionRequest&
             report.config.uri = spec.uri;
             report.config.ssl = spec.ssl;
             report.config.triggers = spec.triggers;
+            report.config.target_id = spec.target_id;
             report.config.enabled = true;
             return report;
         }
@@ -243,10 +247,11 @@ Result<SubscriptionReport> SyncSubscription(Api& api, const SubscriptionRequest&
     }
     if (current.ssl != ssl)
         report.changes.push_back(fmt::format("ssl: {} -> {}", OnOff(current.ssl), OnOff(ssl)));
-    if (!current.target_id.empty()) {
-        // A target narrows events to one entity id (docs/docspace-api.md §1.8); the rules filter rooms
-        // themselves.
-        report.changes.push_back(fmt::format("target: {} -> none", current.target_id));
+    if (current.target_id != request.target_id) {
+        // A target narrows events to one entity id (docs/docspace-api.md §1.8).
+        report.changes.push_back(fmt::format("target: {} -> {}",
+                                             current.target_id.empty() ? "none" : current.target_id,
+                                             request.target_id.empty() ? "none" : request.target_id));
     }
     if (request.force && report.changes.empty()) report.changes.push_back("secret: re-sent (--force)");
 
@@ -275,7 +280,7 @@ Result<SubscriptionReport> SyncSubscription(Api& api, const SubscriptionRequest&
             report.config.triggers = spec.triggers;
             report.config.ssl = spec.ssl;
             report.config.enabled = spec.enabled;
-            report.config.target_id.clear();
+            report.config.target_id = spec.target_id;
             return report;
         }
         auto updated = api.UpdateWebhook(current.id, spec);

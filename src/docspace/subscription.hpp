@@ -16,8 +16,11 @@ struct SubscriptionRequest {
     std::string url;            ///< the public URL of the webhook endpoint; https -> ssl on
     std::string secret;         ///< DOCSPACE_WEBHOOK_SECRET (the first, when several are configured)
     std::int64_t triggers = 0;  ///< bitmask the rules need; 0 = all (docs/docspace-api.md §1.5)
-    bool enable = false;        ///< re-enable the subscription if the portal disabled it
-    bool dry_run = false;       ///< read only: say what would be done
+    /// The webhook's target: DocSpace then sends only events whose entity's own id is this
+    /// (docs/docspace-api.md §1.8). Empty = none (every entity).
+    std::string target_id;
+    bool enable = false;   ///< re-enable the subscription if the portal disabled it
+    bool dry_run = false;  ///< read only: say what would be done
     /// Update even when nothing visible differs: DocSpace never returns the secret (docs/docspace-api.md
     /// §1.11), so after a secret rotation only a forced update makes the portal sign with the new one.
     bool force = false;

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "docspace/names.hpp"
 
 namespace spacehook::docspace {
@@ -131,6 +133,31 @@ TEST(SyncSubscription, CreatesThenIsIdempotent) {
     EXPECT_EQ(second->action, SubscriptionAction::kUnchanged);
     EXPECT_EQ(api.calls, (std::vector<std::string>{"triggers", "list"}));
     EXPECT_EQ(api.configs.size(), 1u);
+}
+
+TEST(SyncSubscription, SetsChangesAndRemovesTheTarget) {
+    FakeWebhookApi api;
+    auto request = Request();
+    request.target_id = "890";
+    auto created = SyncSubscription(api, request);
+    ASSERT_TRUE(created) << created.error().message;
+    EXPECT_EQ(api.configs[0].target_id, "890");
+    const auto lines = created->Describe();
+    EXPECT_TRUE(std::any_of(lines.begin(), lines.end(), [](const std::string& line) {
+        return line.find("target: 890") != std::string::npos;
+    }));
+    // Unchanged while the rules name the same room.
+    auto same = SyncSubscription(api, request);
+    ASSERT_TRUE(same);
+    EXPECT_EQ(same->action, SubscriptionAction::kUnchanged);
+    // The rules no longer allow one: removed.
+    request.target_id.clear();
+    auto removed = SyncSubscription(api, request);
+    ASSERT_TRUE(removed) << removed.error().message;
+    EXPECT_EQ(removed->action, SubscriptionAction::kUpdated);
+    EXPECT_EQ(removed->changes, (std::vector<std::string>{"target: 890 -> none"}));
+    EXPECT_EQ(api.last_spec->target_id, "");
+    EXPECT_EQ(api.configs[0].target_id, "");
 }
 
 TEST(SyncSubscription, UpdatesOnlyWhatDiffersAndSendsTheFullConfig) {

@@ -77,6 +77,40 @@ Reply ApiKey(ControlTarget& t, const Json& body) {
     return JsonReply(200, Json{{"user", user->id}, {"apiKey", key}});
 }
 
+/// A person's action that fires a trigger no emulated REST call fires: {action, user, id?, title?,
+/// firstName?, lastName?} (portal_actions.hpp PersonAction).
+Reply Act(ControlTarget& t, const Json& body) {
+    auto& state = t.State();
+    std::lock_guard lock(state.mu);
+    const auto action = ParsePersonAction(TextField(body, "action"));
+    if (!action) {
+        return Problem(
+            400,
+            "action must be trash, delete, download, submit-form, fill-form, stop-form, update-user, "
+            "delete-user, update-group, delete-group or create-agent");
+    }
+    const User* user =
+        body.contains("user") ? state.FindAnyUser(TextField(body, "user")) : state.portal.owner();
+    if (user == nullptr) return Problem(400, "unknown user");
+    const User actor = *user;
+    ActionInput input{TextField(body, "id"), TextField(body, "title"), TextField(body, "firstName"),
+                      TextField(body, "lastName")};
+    auto entity = ActAsPerson(state, actor, *action, input);
+    if (!entity) return FromFailure(entity.error());
+    return JsonReply(200, FromOrdered(*entity));
+}
+
+/// The invited person accepts: {email, firstName?, lastName?}; user.created fires.
+Reply Accept(ControlTarget& t, const Json& body) {
+    auto& state = t.State();
+    std::lock_guard lock(state.mu);
+    const auto email = TextField(body, "email");
+    if (email.empty()) return Problem(400, "email is required");
+    auto user = AcceptInvitation(state, email, TextField(body, "firstName"), TextField(body, "lastName"));
+    if (!user) return FromFailure(user.error());
+    return JsonReply(200, FromOrdered(EmployeeFullDto(state.Dto(*user), **user)));
+}
+
 /// A group made in the portal's UI (GroupsController is not emulated): fires group.created.
 Reply CreateGroup(ControlTarget& t, const Json& body) {
     auto& state = t.State();
@@ -164,6 +198,8 @@ Reply HandleControl(ControlTarget& t, const IncomingRequest& request, const std:
         return JsonReply(200, FromOrdered(t.Faults().ToJson()));
     }
     if (what == "upload" && m == "POST") return Upload(t, *body);
+    if (what == "accept-invitation" && m == "POST") return Accept(t, *body);
+    if (what == "act" && m == "POST") return Act(t, *body);
     if (what == "edit" && m == "POST") return Edit(t, *body);
     if (what == "api-keys" && m == "POST") return ApiKey(t, *body);
     if (what == "groups" && m == "POST") return CreateGroup(t, *body);

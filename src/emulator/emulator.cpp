@@ -402,6 +402,16 @@ Result<Json> Emulator::UploadFile(const UploadSpec& upload) {
     return FromOrdered(FileDto(state.Dto(&actor), **file));
 }
 
+Result<Json> Emulator::AcceptInvitation(std::string_view email, std::string_view first_name,
+                                        std::string_view last_name) {
+    auto& state = impl_->State();
+    std::lock_guard lock(state.mu);
+    auto user = emulator::AcceptInvitation(state, std::string(email), std::string(first_name),
+                                           std::string(last_name));
+    if (!user) return Fail(CodeFor(user.error().status), user.error().message);
+    return FromOrdered(EmployeeFullDto(state.Dto(*user), **user));
+}
+
 Result<Json> Emulator::EditFile(std::string_view user, const EntityId& file_id) {
     auto& state = impl_->State();
     std::lock_guard lock(state.mu);

@@ -171,6 +171,10 @@ public:
     Result<Json> UploadFile(const UploadSpec& upload);
     /// An editor save: version + 1, fires file.updated. Returns the FileDto.
     Result<Json> EditFile(std::string_view user, const EntityId& file_id);
+    /// The person invited at `email` accepts (POST people from the invitation link): active, with names;
+    /// user.created fires, acting as the one who invited them. Returns their EmployeeFullDto.
+    Result<Json> AcceptInvitation(std::string_view email, std::string_view first_name = {},
+                                  std::string_view last_name = {});
 
 private:
     class Impl;

@@ -288,6 +288,38 @@ void Portal::RemoveFolder(const EntityId& id) {
     folders_.erase(it);
 }
 
+void Portal::RemoveTree(const EntityId& id) {
+    Entry* folder = Folder(id);
+    if (folder == nullptr) return;
+    const auto files = folder->files;
+    const auto folders = folder->folders;
+    for (const auto& file : files) RemoveFile(file);
+    for (const auto& child : folders) RemoveTree(child);
+    RemoveFolder(id);
+}
+
+void Portal::RemoveUser(const std::string& id) {
+    users_.erase(std::remove_if(users_.begin(), users_.end(), [&](const User& u) { return u.id == id; }),
+                 users_.end());
+    for (auto& g : groups_)
+        g.members.erase(std::remove(g.members.begin(), g.members.end(), id), g.members.end());
+    for (auto& [key, folder] : folders_) {
+        auto& m = folder.members;
+        m.erase(std::remove_if(m.begin(), m.end(), [&](const Member& x) { return x.subject == id; }),
+                m.end());
+    }
+}
+
+void Portal::RemoveGroup(const std::string& id) {
+    groups_.erase(std::remove_if(groups_.begin(), groups_.end(), [&](const Group& g) { return g.id == id; }),
+                  groups_.end());
+    for (auto& [key, folder] : folders_) {
+        auto& m = folder.members;
+        m.erase(std::remove_if(m.begin(), m.end(), [&](const Member& x) { return x.subject == id; }),
+                m.end());
+    }
+}
+
 const Entry& Portal::RootOf(const Entry& entry) const {
     const Entry* current = entry.is_folder ? &entry : Folder(entry.parent_id);
     if (current == nullptr) return entry;

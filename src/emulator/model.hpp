@@ -90,6 +90,8 @@ struct Entry {
     std::int64_t size = 0;
     std::string comment;
 
+    bool is_agent = false;  ///< an AI agent (a room of type 9 whose events are agent.*)
+
     [[nodiscard]] bool IsRoom() const { return room_type != 0; }
     /// ".docx" (lower case) or empty.
     [[nodiscard]] std::string Extension() const;
@@ -156,6 +158,11 @@ public:
     void RemoveFile(const EntityId& id);
     /// Removes an empty folder (a move merged into another folder deletes its emptied source).
     void RemoveFolder(const EntityId& id);
+    /// Removes a folder (a room included) with everything in it.
+    void RemoveTree(const EntityId& id);
+    /// Removes a person, or a group, for good.
+    void RemoveUser(const std::string& id);
+    void RemoveGroup(const std::string& id);
 
     /// The section root (highest ancestor): `rootId` in payloads (docs/docspace-api.md §1.6).
     [[nodiscard]] const Entry& RootOf(const Entry& entry) const;

@@ -66,6 +66,19 @@ void PortalState::FireGroup(const std::string& trigger, const Group& group, cons
          [](const User& u) { return u.type != UserType::kGuest; });
 }
 
+void PortalState::FireSubmittedForm(const Entry& original, const Entry& submitted, const std::string& actor) {
+    OJson payload = OJson::object();
+    payload["originalForm"] = FileEntryPayload(portal, original);
+    payload["submittedForm"] = FileEntryPayload(portal, submitted);
+    Fire("form.submit", payload, original.id, actor,
+         [&](const User& u) { return portal.CanRead(u, submitted); });
+}
+
+std::string PortalState::RoomTrigger(const Entry& room, std::string_view room_trigger) {
+    if (!room.is_agent) return std::string(room_trigger);
+    return "agent" + std::string(room_trigger.substr(room_trigger.find('.')));
+}
+
 void PortalState::Clear() {
     portal = Portal();
     operations = FileOperationStore();

@@ -51,6 +51,12 @@ public:
     void FireEntry(const std::string& trigger, const Entry& entry, const std::string& actor);
     void FireUser(const std::string& trigger, const User& user, const std::string& actor);
     void FireGroup(const std::string& trigger, const Group& group, const std::string& actor);
+    /// form.submit (3.7.1): the payload is {originalForm, submittedForm}; a target matches the original
+    /// form, and a webhook's creator must be able to read the submitted one (docs/docspace-api.md §1.6,
+    /// §1.8).
+    void FireSubmittedForm(const Entry& original, const Entry& submitted, const std::string& actor);
+    /// room.* events of an AI agent are agent.* ("room.updated" -> "agent.updated").
+    static std::string RoomTrigger(const Entry& room, std::string_view room_trigger);
 
     /// Forgets portal content, keys, operations and counters (webhooks live in the book).
     void Clear();

@@ -150,7 +150,9 @@ Reply RenameFolder(ApiServices& s, ApiCall& call) {
         folder->modified_by = call.user.id;
         folder->modified_on = s.state.Now();
         s.state.Count(folder->IsRoom() ? "rooms_updated" : "folders_updated");
-        s.state.FireEntry(folder->IsRoom() ? "room.updated" : "folder.updated", *folder, call.user.id);
+        s.state.FireEntry(
+            folder->IsRoom() ? PortalState::RoomTrigger(*folder, "room.updated") : "folder.updated", *folder,
+            call.user.id);
     }
     return call.Ok(FolderDto(s.state.Dto(&call.user), *folder));
 }

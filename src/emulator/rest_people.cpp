@@ -140,7 +140,13 @@ Reply Invite(ApiServices& s, ApiCall& call) {
             return call.Invalid(
                 {{"$.invitations.type",
                   {"The JSON value could not be converted to ASC.Core.Users.EmployeeType."}}});
-        if (!MayAdd(call.user, *type)) return call.Fail(AccessDenied());
+        // InviteUsers: users and guests invite nobody, nobody invites a guest this way, room admins
+        // only users, DocSpace admins all but DocSpace admins (the owner's).
+        const bool may = *type != UserType::kGuest &&
+                         (call.user.IsAdmin() || call.user.type == UserType::kRoomAdmin) &&
+                         (*type != UserType::kRoomAdmin || call.user.IsAdmin()) &&
+                         (*type != UserType::kDocSpaceAdmin || call.user.is_owner);
+        if (!may) return call.Fail(AccessDenied());
         wanted.emplace_back(email->get<std::string>(), *type);
     }
     OJson result = OJson::array();

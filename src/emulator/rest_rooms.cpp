@@ -157,7 +157,7 @@ Reply RenameRoom(ApiServices& s, ApiCall& call) {
         room->modified_by = call.user.id;
         room->modified_on = s.state.Now();
         s.state.Count("rooms_updated");
-        s.state.FireEntry("room.updated", *room, call.user.id);
+        s.state.FireEntry(PortalState::RoomTrigger(*room, "room.updated"), *room, call.user.id);
     }
     return call.Ok(FolderDto(s.state.Dto(&call.user), *room));
 }
@@ -358,7 +358,10 @@ Reply SetShare(ApiServices& s, ApiCall& call) {
     for (auto& change : changes) {
         if (change.subject.empty()) {
             if (change.access == kAccessNone) continue;
-            change.subject = InviteUser(s.state, change.email, UserType::kUser, call.user.id).id;
+            // FileSharing: AddInvitedUserAsync(email, EmployeeType.Guest), no webhook (docs/docspace-api.md
+            // §2.5); user.created fires when the guest accepts.
+            change.subject = AddInvitedUser(s.state, change.email, UserType::kGuest, call.user.id).id;
+            s.state.Count("guests_invited");
         }
         if (change.subject == room->create_by) continue;  // the owner's access does not change
         auto it = std::find_if(room->members.begin(), room->members.end(),

@@ -55,6 +55,7 @@ Json FolderJson(const Portal& portal, const Entry& f) {
         }
         o["members"] = std::move(members);
         if (!f.provider_key.empty()) o["provider"] = f.provider_key;
+        if (f.is_agent) o["agent"] = true;
     }
     o["createdBy"] = f.create_by;
     Json folders = Json::array();

@@ -392,6 +392,51 @@ std::int64_t CompiledRules::TriggerMask() const {
     return mask;
 }
 
+namespace {
+
+/// The rooms a condition requires, each from an `in_room` of one id reached through `all` only.
+void RequiredRooms(const Condition& condition, std::vector<EntityId>& rooms) {
+    if (condition.kind == ConditionKind::kInRoom && condition.ids.size() == 1)
+        rooms.push_back(condition.ids[0]);
+    if (condition.kind != ConditionKind::kAll) return;
+    for (const auto& child : condition.children) RequiredRooms(child, rooms);
+}
+
+}  // namespace
+
+CompiledRules::Target CompiledRules::SubscriptionTarget() const {
+    std::optional<EntityId> target;
+    for (const auto& rule : rules_) {
+        if (!rule.enabled) continue;
+        if (rule.all_triggers) return {"", fmt::format("rule {} listens to every trigger", rule.name)};
+        for (const auto& [trigger, bit] : docspace::AllTriggers()) {
+            if ((rule.trigger_bits & bit) == 0) continue;
+            const auto family = docspace::TriggerFamily(trigger);
+            if (family != "room" && family != "agent") {
+                return {"",
+                        fmt::format("rule {} listens to {}, whose entity is not a room", rule.name, trigger)};
+            }
+            if (trigger == "room.created" || trigger == "agent.created" || trigger == "room.copied") {
+                return {"", fmt::format("rule {} listens to {}, about a room that has no id yet", rule.name,
+                                        trigger)};
+            }
+        }
+        std::vector<EntityId> rooms;
+        if (rule.condition) RequiredRooms(*rule.condition, rooms);
+        const bool one = !rooms.empty() && std::all_of(rooms.begin(), rooms.end(), [&](const EntityId& id) {
+            return id == rooms.front();
+        });
+        if (!one) return {"", fmt::format("rule {} does not require one room with in_room", rule.name)};
+        if (target && !(*target == rooms.front())) {
+            return {"", fmt::format("the rules name different rooms ({} and {})", target->str(),
+                                    rooms.front().str())};
+        }
+        target = rooms.front();
+    }
+    if (!target) return {"", "no enabled rule"};
+    return {target->str(), ""};
+}
+
 std::vector<std::string> CompiledRules::TriggerNames() const {
     if (ListensToAll()) return {"*"};
     const auto mask = TriggerMask();

@@ -80,6 +80,17 @@ public:
     /// The names of TriggerMask()'s bits in bit order, or {"*"}.
     [[nodiscard]] std::vector<std::string> TriggerNames() const;
 
+    /// A subscription target that loses nothing any enabled rule could match. DocSpace then sends only
+    /// events whose entity's own id equals it (docs/docspace-api.md §1.8), so there is one only when every
+    /// enabled rule listens to room.* / agent.* triggers alone (the entity is the room), none of them a
+    /// *.created or room.copied (a new entry's id cannot be named beforehand), and requires one room with
+    /// an `in_room` of a single id that must hold (not under `any` or `not`), the same room for all.
+    struct Target {
+        std::string id;       ///< the room's id as DocSpace writes it; empty: no target
+        std::string why_not;  ///< why there is none, for `subscribe`
+    };
+    [[nodiscard]] Target SubscriptionTarget() const;
+
     /// The facts the dispatcher must resolve for this event: the union over enabled rules that listen
     /// to its trigger and whose conditions are not already false on the payload alone, limited to the
     /// facts that exist for this kind of entity (no file info for a user event).

@@ -129,6 +129,57 @@ rules:
     EXPECT_EQ(none.TriggerMask(), 0);
 }
 
+TEST(SubscriptionTarget, OneRoomNamedByEveryRule) {
+    // room.* events are about the room itself, so in_room 890 is an exact entity match: target 890.
+    const auto rooms = CompileText(R"(
+rules:
+  - name: renamed
+    on: [room.updated, room.archived]
+    if: { in_room: 890 }
+    do: [ {mail: {to: a@example.com, subject: s, body: b}} ]
+  - name: agents
+    on: agent.updated
+    if: { all: [ {in_room: "890"}, {actor: 66faa6e4-f133-11ea-b126-00ffeec8b4ef} ] }
+    do: [ {mail: {to: a@example.com, subject: s, body: b}} ]
+  - name: off
+    enabled: false
+    on: file.created
+    do: [ {mail: {to: a@example.com, subject: s, body: b}} ]
+)");
+    const auto target = rooms.SubscriptionTarget();
+    EXPECT_EQ(target.id, "890");
+    EXPECT_EQ(target.why_not, "");
+
+    auto none = [](std::string_view yaml) { return CompileText(yaml).SubscriptionTarget(); };
+    const auto files = none(
+        "rules:\n  - name: intake\n    on: file.created\n    if: {in_room: 890}\n"
+        "    do: [ {move: {to: 1}} ]\n");
+    EXPECT_EQ(files.id, "");
+    EXPECT_EQ(files.why_not, "rule intake listens to file.created, whose entity is not a room");
+    const auto created = none(
+        "rules:\n  - name: new\n    on: room.created\n    if: {in_room: 890}\n"
+        "    do: [ {create_folder: {in: 1, title: t}} ]\n");
+    EXPECT_EQ(created.why_not, "rule new listens to room.created, about a room that has no id yet");
+    const auto either = none(
+        "rules:\n  - name: two\n    on: room.updated\n    if: {in_room: [890, 891]}\n"
+        "    do: [ {create_folder: {in: 1, title: t}} ]\n");
+    EXPECT_EQ(either.why_not, "rule two does not require one room with in_room");
+    const auto any = none(
+        "rules:\n  - name: any\n    on: room.updated\n"
+        "    if: {any: [ {in_room: 890}, {actor: a@example.com} ]}\n"
+        "    do: [ {create_folder: {in: 1, title: t}} ]\n");
+    EXPECT_EQ(any.id, "");
+    const auto all =
+        none("rules:\n  - name: all\n    on: '*'\n    do: [ {create_folder: {in: 1, title: t}} ]\n");
+    EXPECT_EQ(all.why_not, "rule all listens to every trigger");
+    const auto different = none(
+        "rules:\n  - name: a\n    on: room.updated\n    if: {in_room: 1}\n    do: [ {create_folder: {in: 1, "
+        "title: "
+        "t}} ]\n  - name: b\n    on: room.deleted\n    if: {in_room: 2}\n    do: [ {create_folder: {in: 1, "
+        "title: t}} ]\n");
+    EXPECT_EQ(different.why_not, "the rules name different rooms (1 and 2)");
+}
+
 TEST(Needs, OnlyRulesThatCanStillMatch) {
     auto rules = CompileText(R"(
 rules:

@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <re2/re2.h>
 
 #include <algorithm>
 #include <cctype>
@@ -10,122 +9,13 @@
 #include "core/text.hpp"
 #include "docspace/names.hpp"
 #include "rules/template.hpp"
+#include "rules/title_matcher.hpp"
 
 namespace spacehook::rules {
 
 using config::Diagnostics;
 using config::Document;
 using config::PointerJoin;
-
-/// A title test. Case-sensitive equals/starts_with/ends_with/contains are plain string operations;
-/// everything else is one RE2 (linear time, so a rule author cannot write a catastrophic pattern),
-/// which also gives Unicode case folding for ignore_case ("ОТЧЁТ" matches "отчёт").
-class TitleMatcher {
-public:
-    enum class Op { kEquals, kStartsWith, kEndsWith, kContains, kGlob, kRegex };
-
-    TitleMatcher(Op op, std::string pattern, bool ignore_case)
-        : op_(op), pattern_(std::move(pattern)), ignore_case_(ignore_case) {}
-
-    /// Compiles the RE2 when one is needed; the RE2 error text otherwise.
-    std::optional<std::string> Prepare() {
-        std::string regex;
-        switch (op_) {
-            case Op::kRegex:
-                regex = pattern_;
-                break;
-            case Op::kGlob:
-                regex = GlobToRegex(pattern_);
-                break;
-            case Op::kEquals:
-                if (!ignore_case_) return std::nullopt;
-                regex = RE2::QuoteMeta(pattern_);
-                break;
-            case Op::kStartsWith:
-                if (!ignore_case_) return std::nullopt;
-                regex = "^" + RE2::QuoteMeta(pattern_);
-                break;
-            case Op::kEndsWith:
-                if (!ignore_case_) return std::nullopt;
-                regex = RE2::QuoteMeta(pattern_) + "$";
-                break;
-            case Op::kContains:
-                if (!ignore_case_) return std::nullopt;
-                regex = RE2::QuoteMeta(pattern_);
-                break;
-        }
-        RE2::Options options;
-        options.set_log_errors(false);
-        options.set_case_sensitive(!ignore_case_);
-        options.set_dot_nl(true);
-        re_ = std::make_unique<RE2>(regex, options);
-        if (!re_->ok()) return re_->error();
-        return std::nullopt;
-    }
-
-    [[nodiscard]] bool Matches(std::string_view title) const {
-        if (re_) {
-            const bool full = op_ == Op::kEquals || op_ == Op::kGlob;
-            return full ? RE2::FullMatch(title, *re_) : RE2::PartialMatch(title, *re_);
-        }
-        switch (op_) {
-            case Op::kEquals:
-                return title == pattern_;
-            case Op::kStartsWith:
-                return title.substr(0, pattern_.size()) == pattern_;
-            case Op::kEndsWith:
-                return title.size() >= pattern_.size() &&
-                       title.substr(title.size() - pattern_.size()) == pattern_;
-            case Op::kContains:
-                return title.find(pattern_) != std::string_view::npos;
-            default:
-                return false;
-        }
-    }
-
-private:
-    // `*` any run, `?` one character, `[abc]` / `[a-z]` / `[!abc]` classes; everything else literal.
-    static std::string GlobToRegex(std::string_view glob) {
-        std::string out;
-        for (std::size_t i = 0; i < glob.size(); ++i) {
-            const char c = glob[i];
-            if (c == '*') {
-                out += ".*";
-            } else if (c == '?') {
-                out += ".";
-            } else if (c == '[') {
-                std::size_t j = i + 1;
-                if (j < glob.size() && (glob[j] == '!' || glob[j] == '^')) ++j;
-                if (j < glob.size() && glob[j] == ']') ++j;
-                const auto close = glob.find(']', j);
-                if (close == std::string_view::npos) {
-                    out += "\\[";
-                    continue;
-                }
-                out += '[';
-                std::size_t k = i + 1;
-                if (glob[k] == '!' || glob[k] == '^') {
-                    out += '^';
-                    ++k;
-                }
-                for (; k < close; ++k) {
-                    if (glob[k] == '\\' || glob[k] == '[' || (glob[k] == ']' && k > i + 1)) out += '\\';
-                    out += glob[k];
-                }
-                out += ']';
-                i = close;
-            } else {
-                out += RE2::QuoteMeta(std::string(1, c));
-            }
-        }
-        return out;
-    }
-
-    Op op_;
-    std::string pattern_;
-    bool ignore_case_;
-    std::unique_ptr<RE2> re_;
-};
 
 namespace {
 
@@ -140,8 +30,20 @@ std::string IdsText(const std::vector<EntityId>& ids) {
     return fmt::format("{}", fmt::join(texts, ", "));
 }
 
-const std::vector<std::string_view> kConditionKeys = {"trigger",   "kind",  "in_room", "in_folder", "title",
-                                                      "extension", "actor", "all",     "any",       "not"};
+const std::vector<std::string_view> kConditionKeys = {"trigger", "kind",      "in_room", "in_folder",
+                                                      "title",   "extension", "actor",   "user_type",
+                                                      "all",     "any",       "not"};
+/// EmployeeType as the people API shows it (isOwner/isAdmin, isRoomAdmin, isVisitor).
+const std::vector<std::string_view> kUserTypes = {"docspace_admin", "room_admin", "user", "guest"};
+
+/// The type of a person from their EmployeeFullDto: the owner counts as a DocSpace admin.
+std::string_view UserTypeOf(const Json& user) {
+    auto flag = [&](const char* key) { return user.value(key, false) == true; };
+    if (flag("isVisitor")) return "guest";
+    if (flag("isOwner") || flag("isAdmin")) return "docspace_admin";
+    if (flag("isRoomAdmin")) return "room_admin";
+    return "user";
+}
 const std::vector<std::string_view> kTitleOps = {"equals",   "starts_with", "ends_with",
                                                  "contains", "glob",        "regex"};
 
@@ -328,6 +230,7 @@ private:
             node.description = fmt::format("extension {}", fmt::join(node.values, ", "));
             return node;
         }
+        if (key == "user_type") return UserTypeLeaf(pointer, value, std::move(node));
         // actor
         auto texts = Texts(pointer, value, key);
         if (!texts) return std::nullopt;
@@ -387,6 +290,24 @@ private:
             node.values.push_back(name);
         }
         node.description = fmt::format("kind {}", fmt::join(node.values, ", "));
+        return node;
+    }
+
+    /// user_type: guest (or a list): the type of the person a user.* event is about, from the people API.
+    std::optional<Condition> UserTypeLeaf(const std::string& pointer, const Json& value, Condition node) {
+        if (!CheckScope(pointer, "user_type", {EntityKind::kUser})) return std::nullopt;
+        auto texts = Texts(pointer, value, "user_type");
+        if (!texts) return std::nullopt;
+        node.kind = ConditionKind::kUserType;
+        for (const auto& name : *texts) {
+            if (std::find(kUserTypes.begin(), kUserTypes.end(), name) == kUserTypes.end()) {
+                Error(pointer,
+                      fmt::format("unknown user_type '{}'; types are {}", name, fmt::join(kUserTypes, ", ")));
+                return std::nullopt;
+            }
+            node.values.push_back(name);
+        }
+        node.description = fmt::format("user_type {}", fmt::join(node.values, ", "));
         return node;
     }
 
@@ -589,6 +510,15 @@ LeafResult EvaluateLeaf(const Condition& c, const Event& event, const Facts& fac
             return {FromBool(std::find(c.values.begin(), c.values.end(), address) != c.values.end()),
                     "the actor's e-mail is " + address};
         }
+        case ConditionKind::kUserType: {
+            if (!facts.user.is_object()) {
+                if (missing) missing->user = true;
+                return {Truth::kUnknown, "the person's type is not resolved (needs user info)"};
+            }
+            const std::string type(UserTypeOf(facts.user));
+            return {FromBool(std::find(c.values.begin(), c.values.end(), type) != c.values.end()),
+                    "the person is a " + type};
+        }
         default:
             break;
     }
@@ -666,6 +596,7 @@ NeededFacts FactsOf(const Condition& condition) {
         needs.actor = std::any_of(condition.values.begin(), condition.values.end(),
                                   [](const std::string& v) { return v.find('@') != std::string::npos; });
     }
+    if (condition.kind == ConditionKind::kUserType) needs.user = true;
     for (const auto& child : condition.children) needs |= FactsOf(child);
     return needs;
 }

@@ -24,7 +24,8 @@ enum class ConditionKind {
     kInFolder,
     kTitle,
     kExtension,
-    kActor
+    kActor,
+    kUserType
 };
 
 /// A compiled title test (RE2 inside, kept out of this header).

@@ -295,6 +295,32 @@ def test_home_room_for_a_plain_user_stops_at_the_room_manager_role(examples):
     assert ex.smtp.messages() == []
 
 
+def test_home_room_not_for_a_guest_invited_into_a_room(examples):
+    # An e-mail invitation into a room makes a Guest and fires nothing; user.created comes when the guest
+    # accepts (docs/docspace-api.md §2.5). A guest may not manage a room: home-room leaves guests out.
+    ex = examples("home-room.yaml")
+    room = ex.tree().folder("Client Globex")
+    shared = ex.portal.rest("PUT", f"files/rooms/{room['id']}/share",
+                            body={"invitations": [{"email": "gina.guest@example.com", "access": VIEWER}]})
+    assert shared["error"] == 0
+    guest = ex.tree().user("gina.guest")
+    assert guest["type"] == "guest" and guest["activationStatus"] == 2
+    ex.portal.wait_idle()
+    assert ex.events() == []  # no user.invited, no user.created yet
+    ex.portal.control("POST", "accept-invitation",
+                      {"email": "gina.guest@example.com", "firstName": "Gina", "lastName": "Guest"})
+    ex.portal.wait_idle()
+
+    def dispatched():
+        events = ex.events()
+        return events if events and all(e["state"] != "pending" for e in events) else None
+    events = wait_for(dispatched, 30, "the guest's user.created dispatched")
+    assert [(e["trigger"], e["state"]) for e in events] == [("user.created", "ignored")]
+    assert ex.runs() == []
+    assert ex.portal.counters().get("rooms_created") is None
+    assert ex.smtp.messages() == []
+
+
 def test_room_setup_for_a_new_room(examples):
     ex = examples("room-setup.yaml")
     room = ex.portal.rest("POST", "files/rooms", key=MARIA_KEY, body={"title": "Project Apollo", "roomType": 2})
