@@ -298,7 +298,7 @@ void Portal::RemoveTree(const EntityId& id) {
     RemoveFolder(id);
 }
 
-void Portal::RemoveUser(const std::string& id) {
+void Portal::RemoveUser(std::string id) {
     users_.erase(std::remove_if(users_.begin(), users_.end(), [&](const User& u) { return u.id == id; }),
                  users_.end());
     for (auto& g : groups_)
@@ -310,7 +310,7 @@ void Portal::RemoveUser(const std::string& id) {
     }
 }
 
-void Portal::RemoveGroup(const std::string& id) {
+void Portal::RemoveGroup(std::string id) {
     groups_.erase(std::remove_if(groups_.begin(), groups_.end(), [&](const Group& g) { return g.id == id; }),
                   groups_.end());
     for (auto& [key, folder] : folders_) {

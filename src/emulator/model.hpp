@@ -161,8 +161,8 @@ public:
     /// Removes a folder (a room included) with everything in it.
     void RemoveTree(const EntityId& id);
     /// Removes a person, or a group, for good.
-    void RemoveUser(const std::string& id);
-    void RemoveGroup(const std::string& id);
+    void RemoveUser(std::string id);  // by value: callers pass the entry's own id
+    void RemoveGroup(std::string id);
 
     /// The section root (highest ancestor): `rootId` in payloads (docs/docspace-api.md §1.6).
     [[nodiscard]] const Entry& RootOf(const Entry& entry) const;
