@@ -114,6 +114,30 @@ struct ServiceConfig {
     };
     std::map<std::string, ChatChannel> chat_channels;
 
+    /// The portal's webhook this service watches (`subscription`, docs/operations.md "Catching up" and
+    /// "The subscription watchdog"): the one `spacehook subscribe` made.
+    struct Subscription {
+        std::string name = "spacehook";  ///< its name on the portal
+        std::string
+            url;  ///< its URL: when set, only the webhook with this URL, and a deleted one is recreated
+        bool catch_up = true;    ///< read the portal's webhook log and journal what was missed
+        bool keep_alive = true;  ///< re-enable it, recreate it, keep its triggers those the rules need
+        std::chrono::milliseconds check_interval{60000};
+        std::chrono::milliseconds catch_up_margin{600000};  ///< how far below its last position a pass reads
+        int catch_up_pages = 20;                            ///< pages of 100 log rows per pass and webhook
+        bool operator==(const Subscription&) const = default;
+    } subscription;
+
+    /// Alerts to a person (`alerts`, docs/operations.md "Alerts"): mail and/or chat channels.
+    struct Alerts {
+        std::vector<std::string> mail;                  ///< recipients
+        std::vector<std::string> chat;                  ///< names from chat.channels
+        std::chrono::milliseconds throttle{900000};     ///< at most one message per kind this often
+        std::chrono::milliseconds backlog_age{900000};  ///< the oldest pending event or run waits longer
+        std::chrono::milliseconds portal_down{300000};  ///< the portal unreachable for longer
+        bool operator==(const Alerts&) const = default;
+    } alerts;
+
     /// Every secret value above (API key, webhook secrets, SMTP password, admin token, chat URLs), for
     /// log::RegisterSecret at startup.
     [[nodiscard]] std::vector<std::string> SecretValues() const;
