@@ -5,7 +5,8 @@
 // stats and shared rate buckets. Private to src/store: other parts use store.hpp and OpenStore().
 //
 // The methods are spread over ledger_journal.cpp (ingest, journal queries, dispatch), ledger_runs.cpp
-// (runs and steps) and ledger_admin.cpp (admin queries and actions, stats, rate limits).
+// (runs and steps), ledger_admin.cpp (admin queries and actions, stats, rate limits) and ledger_shared.cpp
+// (shared values and leases).
 
 #include <memory>
 
@@ -69,6 +70,8 @@ public:
     Result<std::vector<DeadLetter>> ListDeadLetters(std::size_t limit) override;
     Status RetryDeadLetter(DeadLetter::Kind kind, std::int64_t id, TimePoint now) override;
     Status DropDeadLetter(DeadLetter::Kind kind, std::int64_t id) override;
+    Result<std::int64_t> RetryDeadLetters(const DeadLetterFilter& filter, TimePoint now) override;
+    Result<std::int64_t> DropDeadLetters(const DeadLetterFilter& filter) override;
     Status ReplayEvent(std::int64_t seq, TimePoint now) override;
     Result<StoreStats> Stats() override;
 
@@ -76,6 +79,13 @@ public:
     Result<std::chrono::milliseconds> AcquireRateToken(const std::string& key, double rate_per_second,
                                                        int burst, TimePoint now) override;
     Status PauseRateLimit(const std::string& key, TimePoint until, TimePoint now) override;
+
+    // SharedState
+    Result<std::optional<std::string>> GetValue(const std::string& name) override;
+    Status PutValue(const std::string& name, const std::string& value) override;
+    Result<bool> TakeLease(const std::string& name, const std::string& owner, TimePoint now,
+                           std::chrono::milliseconds ttl) override;
+    Status ReleaseLease(const std::string& name, const std::string& owner) override;
 
     void Close() override;
 

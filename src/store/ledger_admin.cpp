@@ -70,24 +70,55 @@ Result<std::vector<DeadLetter>> Ledger::ListDeadLetters(std::size_t limit) {
     });
 }
 
+namespace {
+
+// A dead letter back in the queue: due at ?1, attempts and the failure time reset, queued again at ?1. A
+// run keeps next_step (it resumes at its first unfinished step) and is stamped ?2.
+constexpr std::string_view kRetryRunSql =
+    "UPDATE runs SET state = 'pending', attempts = 0, next_attempt_at = ?1, queued_at = ?1, failed_at = 0, "
+    "lease_owner = '', lease_until = 0, updated_at = ?2";
+constexpr std::string_view kRetryEventSql =
+    "UPDATE events SET state = 'pending', attempts = 0, next_attempt_at = ?1, queued_at = ?1, failed_at = 0, "
+    "lease_owner = '', lease_until = 0";
+
+/// Adds `filter`'s conditions to a statement over the dead runs (or the failed events).
+void AddFilter(StatementText& statement, const DeadLetterFilter& filter, bool runs) {
+    if (runs && !filter.rule.empty()) statement.With(" AND rule = ", filter.rule);
+    if (filter.since) statement.With(" AND failed_at >= ", *filter.since);
+}
+
+/// Runs `statement` in `tx` and adds the rows it changed to `count`.
+Status ExecuteCounting(Transaction& tx, const StatementText& statement, std::int64_t& count) {
+    auto changed = tx.Execute(statement.sql(), statement.params());
+    if (!changed) return Fail(changed.error());
+    count += *changed;
+    return Ok();
+}
+
+bool TakesRuns(const DeadLetterFilter& filter) {
+    return !filter.kind || *filter.kind == DeadLetter::Kind::kRun;
+}
+/// Events have no rule: a filter by rule takes runs only.
+bool TakesEvents(const DeadLetterFilter& filter) {
+    return (!filter.kind || *filter.kind == DeadLetter::Kind::kEvent) && filter.rule.empty();
+}
+
+}  // namespace
+
 Status Ledger::RetryDeadLetter(DeadLetter::Kind kind, std::int64_t id, TimePoint now) {
     const TimePoint updated_at = clock_.Now();
     return db_->Write([&](Transaction& tx) -> Status {
         if (kind == DeadLetter::Kind::kRun) {
             // next_step stays: the run resumes at its first unfinished step.
             if (auto st =
-                    tx.ExecuteOne("UPDATE runs SET state = 'pending', attempts = 0, next_attempt_at = ?1, "
-                                  "failed_at = 0, lease_owner = '', lease_until = 0, updated_at = ?2 "
-                                  "WHERE id = ?3 AND state = 'dead'",
+                    tx.ExecuteOne(std::string(kRetryRunSql) + " WHERE id = ?3 AND state = 'dead'",
                                   {now, updated_at, id}, fmt::format("run {} is not a dead letter", id));
                 !st) {
                 return st;
             }
-        } else if (auto st = tx.ExecuteOne(
-                       "UPDATE events SET state = 'pending', attempts = 0, next_attempt_at = ?1, "
-                       "failed_at = 0, lease_owner = '', lease_until = 0 "
-                       "WHERE seq = ?2 AND state = 'failed'",
-                       {now, id}, fmt::format("event {} is not a dead letter", id));
+        } else if (auto st =
+                       tx.ExecuteOne(std::string(kRetryEventSql) + " WHERE seq = ?2 AND state = 'failed'",
+                                     {now, id}, fmt::format("event {} is not a dead letter", id));
                    !st) {
             return st;
         }
@@ -109,11 +140,50 @@ Status Ledger::DropDeadLetter(DeadLetter::Kind kind, std::int64_t id) {
     });
 }
 
+Result<std::int64_t> Ledger::RetryDeadLetters(const DeadLetterFilter& filter, TimePoint now) {
+    const TimePoint updated_at = clock_.Now();
+    return WriteValue<std::int64_t>(*db_, [&](Transaction& tx) -> Result<std::int64_t> {
+        std::int64_t count = 0;
+        if (TakesRuns(filter)) {
+            StatementText runs(std::string(kRetryRunSql) + " WHERE state = 'dead'", {now, updated_at});
+            AddFilter(runs, filter, true);
+            if (auto st = ExecuteCounting(tx, runs, count); !st) return Fail(st.error());
+        }
+        if (TakesEvents(filter)) {
+            StatementText events(std::string(kRetryEventSql) + " WHERE state = 'failed'", {now});
+            AddFilter(events, filter, false);
+            if (auto st = ExecuteCounting(tx, events, count); !st) return Fail(st.error());
+        }
+        if (count > 0) tx.RequestWakeup();
+        return count;
+    });
+}
+
+Result<std::int64_t> Ledger::DropDeadLetters(const DeadLetterFilter& filter) {
+    const TimePoint now = clock_.Now();
+    return WriteValue<std::int64_t>(*db_, [&](Transaction& tx) -> Result<std::int64_t> {
+        std::int64_t count = 0;
+        if (TakesRuns(filter)) {
+            StatementText runs("UPDATE runs SET state = 'dropped', updated_at = ?1 WHERE state = 'dead'",
+                               {now});
+            AddFilter(runs, filter, true);
+            if (auto st = ExecuteCounting(tx, runs, count); !st) return Fail(st.error());
+        }
+        if (TakesEvents(filter)) {
+            StatementText events("UPDATE events SET state = 'ignored' WHERE state = 'failed'");
+            AddFilter(events, filter, false);
+            if (auto st = ExecuteCounting(tx, events, count); !st) return Fail(st.error());
+        }
+        if (count == 0) tx.NothingToCommit();
+        return count;
+    });
+}
+
 Status Ledger::ReplayEvent(std::int64_t seq, TimePoint now) {
     return db_->Write([&](Transaction& tx) -> Status {
         if (auto st = tx.ExecuteOne(
                 "UPDATE events SET state = 'pending', replay_generation = replay_generation + 1, "
-                "attempts = 0, next_attempt_at = ?1, last_error = '', failed_at = 0, "
+                "attempts = 0, next_attempt_at = ?1, queued_at = ?1, last_error = '', failed_at = 0, "
                 "lease_owner = '', lease_until = 0 WHERE seq = ?2",
                 {now, seq}, fmt::format("event {} not found", seq));
             !st) {
@@ -153,6 +223,25 @@ Result<StoreStats> Ledger::Stats() {
             const RowSink runs(count_runs);
             if (auto ran = db.Run("SELECT state, COUNT(*) FROM runs GROUP BY state", {}, &runs); !ran)
                 return Fail(ran.error());
+            // The first entries of the partial indexes events_pending_queued and runs_live_queued.
+            auto oldest = [&](const char* sql, std::optional<TimePoint>& slot) -> Status {
+                auto first = db.SelectInt(sql);
+                if (!first) return Fail(first.error());
+                if (*first) slot = FromUnixMillis(**first);
+                return Ok();
+            };
+            if (auto st =
+                    oldest("SELECT queued_at FROM events WHERE state = 'pending' ORDER BY queued_at LIMIT 1",
+                           out.oldest_pending_event);
+                !st) {
+                return Fail(st.error());
+            }
+            if (auto st = oldest("SELECT queued_at FROM runs WHERE state IN ('pending', 'running') "
+                                 "ORDER BY queued_at LIMIT 1",
+                                 out.oldest_live_run);
+                !st) {
+                return Fail(st.error());
+            }
             auto bytes = db.SelectInt(sql_.storage_bytes);
             if (!bytes) return Fail(bytes.error());
             out.bytes = bytes->value_or(0);

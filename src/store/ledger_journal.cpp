@@ -115,8 +115,8 @@ Result<int> ApplyCompletion(Transaction& tx, const Dialect& dialect, std::int64_
         // transaction and then does nothing.
         auto inserted = tx.Execute(
             "INSERT INTO runs (run_key, rule, event_seq, lock_key, state, step_count, created_at, "
-            "updated_at, "
-            "next_attempt_at, context) VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?6, ?6, ?6, ?7) "
+            "updated_at, next_attempt_at, queued_at, context) "
+            "VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?6, ?6, ?6, ?6, ?7) "
             "ON CONFLICT (run_key) DO NOTHING",
             {run.run_key, run.rule, seq, run.lock_key, run.step_count, now, DumpJson(run.context)});
         if (!inserted) return Fail(inserted.error());

@@ -45,6 +45,7 @@ Result<EventRecord> ReadEvent(const Row& row) {
     event.last_error = row.Text(12);
     event.replay_generation = static_cast<int>(row.Int(13));
     event.runs_created = static_cast<int>(row.Int(14));
+    event.recovered = row.Int(15) != 0;
     return event;
 }
 
@@ -145,12 +146,13 @@ Status WakeLockWaiters(Transaction& tx, std::int64_t run_id, const std::string& 
 std::string InsertEventsSql(std::size_t rows) {
     std::string sql =
         "INSERT INTO events (webhook_id, event_id, trigger_name, actor, entity_id, created_on, body, "
-        "received_at, state, next_attempt_at) VALUES ";
+        "received_at, state, next_attempt_at, queued_at, recovered) VALUES ";
     for (std::size_t r = 0; r < rows; ++r) {
         const std::size_t p = r * kParamsPerDelivery;
         if (r > 0) sql += ", ";
-        sql += fmt::format("(?{}, ?{}, ?{}, ?{}, ?{}, ?{}, ?{}, ?{}, 'pending', ?{})", p + 1, p + 2, p + 3,
-                           p + 4, p + 5, p + 6, p + 7, p + 8, p + 9);
+        // Queued when it arrives (the received_at parameter again).
+        sql += fmt::format("(?{}, ?{}, ?{}, ?{}, ?{}, ?{}, ?{}, ?{}, 'pending', ?{}, ?{}, ?{})", p + 1, p + 2,
+                           p + 3, p + 4, p + 5, p + 6, p + 7, p + 8, p + 9, p + 8, p + 10);
     }
     sql += " ON CONFLICT (webhook_id, event_id) DO NOTHING";
     return sql;
@@ -165,7 +167,8 @@ std::array<Param, kParamsPerDelivery> DeliveryParams(const NewDelivery& delivery
             delivery.created_on,
             Param::Bytes(delivery.body),
             delivery.received_at,
-            due};
+            due,
+            std::int64_t{delivery.recovered ? 1 : 0}};
 }
 
 }  // namespace spacehook::store

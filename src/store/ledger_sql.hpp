@@ -26,7 +26,7 @@ inline constexpr std::size_t kMaxListLimit = 10000;
 
 inline constexpr std::string_view kEventColumns =
     "seq, webhook_id, event_id, trigger_name, actor, entity_id, created_on, body, received_at, state, "
-    "attempts, next_attempt_at, last_error, replay_generation, runs_created";
+    "attempts, next_attempt_at, last_error, replay_generation, runs_created, recovered";
 
 inline constexpr std::string_view kRunColumns =
     "id, run_key, rule, event_seq, lock_key, state, step_count, next_step, attempts, created_at, updated_at, "
@@ -56,6 +56,9 @@ Error Internal(std::string message);
 class StatementText {
 public:
     explicit StatementText(std::string start) : sql_(std::move(start)) {}
+    /// `start` already holds placeholders ?1..?N for `bound`; With() numbers on from N + 1.
+    StatementText(std::string start, std::vector<Param> bound)
+        : sql_(std::move(start)), params_(std::move(bound)) {}
     /// Appends `text` and then a placeholder bound to `value`: With(" AND state = ", "pending").
     StatementText& With(std::string_view text, Param value);
     [[nodiscard]] const std::string& sql() const { return sql_; }
@@ -155,9 +158,9 @@ Result<std::vector<T>> ListNewest(Database& db, StatementText query, std::string
 
 // --- the journal's INSERT ---------------------------------------------------------------------
 
-inline constexpr std::size_t kParamsPerDelivery = 9;
+inline constexpr std::size_t kParamsPerDelivery = 10;
 
-/// INSERT of `rows` deliveries, each bound with DeliveryParams (?1..?9 for the first, ?10..?18 for the
+/// INSERT of `rows` deliveries, each bound with DeliveryParams (?1..?10 for the first, ?11..?20 for the
 /// second, ...). A delivery whose (webhook_id, event_id) is journaled already inserts nothing: that is
 /// the dedupe, across processes and replicas, by the unique key.
 std::string InsertEventsSql(std::size_t rows);

@@ -28,9 +28,11 @@ CREATE INDEX runs_live_due ON runs ((CASE state WHEN 'pending' THEN next_attempt
 
 std::span<const Migration> Migrations() {
     static const std::string initial = CoreTablesSql(kTypes) + RateLimitsTableSql(kTypes);
+    static const std::string watch = WatchSchemaSql(kTypes);
     static const Migration migrations[] = {
         {1, "initial schema: events, runs, steps, store_meta, rate_limits", initial},
         {2, "due-time indexes of pending events and live runs", kDueIndexes},
+        {3, "recovered events, queue times, shared state", watch},
     };
     return migrations;
 }

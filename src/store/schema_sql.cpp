@@ -95,6 +95,30 @@ CREATE TABLE rate_limits (
                        fmt::arg("options", types.table_options));
 }
 
+std::string WatchSchemaSql(const ColumnTypes& types) {
+    // queued_at: when the work was last put in the queue (journaled or created, replayed, retried from the
+    // dead-letter list), so "the oldest pending" is not a replayed event's first arrival. Rows of earlier
+    // versions take their arrival. shared_state: one row per name, a value or a lease (or both).
+    return fmt::format(R"sql(
+ALTER TABLE events ADD COLUMN recovered INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE events ADD COLUMN queued_at {int64} NOT NULL DEFAULT 0;
+UPDATE events SET queued_at = received_at;
+ALTER TABLE runs ADD COLUMN queued_at {int64} NOT NULL DEFAULT 0;
+UPDATE runs SET queued_at = created_at;
+CREATE INDEX events_pending_queued ON events (queued_at) WHERE state = 'pending';
+CREATE INDEX runs_live_queued ON runs (queued_at) WHERE state IN ('pending', 'running');
+
+CREATE TABLE shared_state (
+    name        TEXT    PRIMARY KEY,
+    value       TEXT    NOT NULL DEFAULT '',
+    lease_owner TEXT    NOT NULL DEFAULT '',
+    lease_until {int64} NOT NULL DEFAULT 0,
+    updated_at  {int64} NOT NULL
+){options};
+)sql",
+                       fmt::arg("int64", types.int64), fmt::arg("options", types.table_options));
+}
+
 std::string MigrationsTableSql(const ColumnTypes& types) {
     return fmt::format(R"sql(
 CREATE TABLE IF NOT EXISTS schema_migrations (

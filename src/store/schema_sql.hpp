@@ -27,6 +27,9 @@ struct ColumnTypes {
 std::string CoreTablesSql(const ColumnTypes& types);
 /// rate_limits: the shared token buckets.
 std::string RateLimitsTableSql(const ColumnTypes& types);
+/// What catch-up and the watcher need (a later migration): events.recovered; events.queued_at and
+/// runs.queued_at (since when pending work waits) with partial indexes for the oldest; shared_state.
+std::string WatchSchemaSql(const ColumnTypes& types);
 /// schema_migrations, when missing.
 std::string MigrationsTableSql(const ColumnTypes& types);
 

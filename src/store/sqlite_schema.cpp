@@ -27,10 +27,12 @@ CREATE INDEX runs_live_due ON runs ((CASE state WHEN 'pending' THEN next_attempt
 std::span<const Migration> Migrations() {
     static const std::string core = CoreTablesSql(kTypes);
     static const std::string rate_limits = RateLimitsTableSql(kTypes);
+    static const std::string watch = WatchSchemaSql(kTypes);
     static const Migration migrations[] = {
         {1, "initial schema: events, runs, steps, store_meta", core},
         {2, "rate_limits: shared token buckets", rate_limits},
         {3, "due-time indexes of pending events and live runs", kDueIndexes},
+        {4, "recovered events, queue times, shared state", watch},
     };
     return migrations;
 }

@@ -29,6 +29,9 @@ struct NewDelivery {
     std::string created_on;  ///< event.createOn as sent
     std::string body;        ///< the exact bytes that were signed
     TimePoint received_at;
+    /// Read back from the portal's webhook log by catch-up, not delivered live (docs/operations.md
+    /// "Catching up"): the same dedupe, the same runs; only the mark differs.
+    bool recovered = false;
 };
 
 enum class AppendOutcome { kStored, kDuplicate };
@@ -58,6 +61,7 @@ struct EventRecord {
     std::string last_error;     ///< why the last dispatch failed / why it was ignored
     int replay_generation = 0;  ///< bumped by ReplayEvent; dispatch keys new runs with it
     int runs_created = 0;       ///< runs created by all CompleteDispatch calls, across replays
+    bool recovered = false;     ///< journaled by catch-up from the portal's log (NewDelivery::recovered)
 };
 
 struct EventFilter {
@@ -153,6 +157,13 @@ struct DeadLetter {
     TimePoint failed_at;
 };
 
+/// Which dead letters a bulk retry or drop takes (`spacehook dlq retry --all`, the admin API).
+struct DeadLetterFilter {
+    std::optional<DeadLetter::Kind> kind;  ///< nullopt: runs and events
+    std::string rule;                      ///< only runs of this rule (events have none); empty = any
+    std::optional<TimePoint> since;        ///< only those that failed at or after this
+};
+
 /// Counts for /metrics and `spacehook status`.
 struct StoreStats {
     std::int64_t events_total = 0;
@@ -167,6 +178,12 @@ struct StoreStats {
     std::int64_t commits = 0;
     /// Writes queued for the writer right now (appends and other writes).
     std::int64_t write_queue = 0;
+    /// Since when the oldest pending event waits: journaled, replayed or retried from the dead-letter
+    /// list, whichever came last. nullopt when none is pending.
+    std::optional<TimePoint> oldest_pending_event;
+    /// The same for the oldest run not finished (pending or running): created or retried from the
+    /// dead-letter list. A run failing and retrying keeps its time.
+    std::optional<TimePoint> oldest_live_run;
 };
 
 struct StoreOptions {
@@ -337,6 +354,10 @@ public:
     virtual Status RetryDeadLetter(DeadLetter::Kind kind, std::int64_t id, TimePoint now) = 0;
     /// Removes a dead letter from the list for good (the run becomes kDropped / the event kIgnored).
     virtual Status DropDeadLetter(DeadLetter::Kind kind, std::int64_t id) = 0;
+    /// RetryDeadLetter for every dead letter `filter` takes, in one transaction; how many.
+    virtual Result<std::int64_t> RetryDeadLetters(const DeadLetterFilter& filter, TimePoint now) = 0;
+    /// DropDeadLetter for every dead letter `filter` takes, in one transaction; how many.
+    virtual Result<std::int64_t> DropDeadLetters(const DeadLetterFilter& filter) = 0;
     /// Dispatches the event again as if new: replay_generation + 1, so its runs get fresh keys. Works in
     /// any state: the event becomes pending, due at `now`, attempts 0, last_error cleared, and a
     /// dispatcher holding its lease loses it (its CompleteDispatch gets kConflict). kNotFound if absent.
@@ -361,10 +382,28 @@ public:
     virtual Status PauseRateLimit(const std::string& key, TimePoint until, TimePoint now) = 0;
 };
 
+/// A few named values every process using the store shares and that outlive a restart (where catch-up
+/// stopped reading the portal's log, the watcher's last report, what the alerts told whom), and leases
+/// for a job one process at a time is enough for (reading the portal's log, alerting: docs/replicas.md).
+class SharedState {
+public:
+    virtual ~SharedState() = default;
+    /// The value kept under `name`; nullopt when none.
+    virtual Result<std::optional<std::string>> GetValue(const std::string& name) = 0;
+    virtual Status PutValue(const std::string& name, const std::string& value) = 0;
+    /// Takes lease `name` for `owner` until now + ttl, unless another owner holds it unexpired; renews it
+    /// when `owner` holds it. True when `owner` holds it after the call. As for runs, `now` is the caller's
+    /// clock: processes sharing a lease keep their clocks in sync.
+    virtual Result<bool> TakeLease(const std::string& name, const std::string& owner, TimePoint now,
+                                   std::chrono::milliseconds ttl) = 0;
+    /// Gives the lease up, when `owner` holds it, so another process need not wait for it to expire.
+    virtual Status ReleaseLease(const std::string& name, const std::string& owner) = 0;
+};
+
 /// The durable store behind every part of spacehook: the journal, runs, step checkpoints, the
-/// dead-letter list and shared rate limits, in all its roles. One implementation (the ledger) over two
-/// databases: SQLite embedded, PostgreSQL for replicas.
-class Store : public Journal, public WorkQueue, public Admin, public RateLimits {
+/// dead-letter list, shared rate limits and shared state, in all its roles. One implementation (the
+/// ledger) over two databases: SQLite embedded, PostgreSQL for replicas.
+class Store : public Journal, public WorkQueue, public Admin, public RateLimits, public SharedState {
 public:
     /// One method for both roles that read checkpoints.
     Result<std::vector<StepRecord>> GetSteps(std::int64_t run_id) override = 0;

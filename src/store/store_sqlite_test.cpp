@@ -129,6 +129,38 @@ TEST(StoreMigrations, AppliesOnlyWhatIsMissingAndRollsBackAFailure) {
     EXPECT_EQ(sqlite::ApplyMigrations(*db, gap, now).error().code, ErrorCode::kInternal);
 }
 
+TEST(StoreMigrations, AStoreOfTheVersionBeforeKeepsItsWorkThroughTheWatchMigration) {
+    TempDir dir;
+    const std::string path = dir.path() + "/old.db";
+    {
+        auto db = OpenRaw(path);
+        ASSERT_TRUE(db);
+        const auto all = sqlite::Migrations();
+        ASSERT_EQ(all.back().version, 4);
+        ASSERT_EQ(sqlite::ApplyMigrations(*db, all.first(3), FromUnixMillis(500)).value(), 3);
+        ASSERT_TRUE(db->Exec(
+            "INSERT INTO events (webhook_id, event_id, trigger_name, actor, entity_id, created_on, body, "
+            "received_at, state, next_attempt_at) VALUES ('7', '1', 'file.created', '', '42', '', x'7b7d', "
+            "1000, "
+            "'pending', 1000);"
+            "INSERT INTO runs (run_key, rule, event_seq, lock_key, state, step_count, created_at, "
+            "updated_at, "
+            "next_attempt_at, context) VALUES ('k', 'r', 1, '', 'pending', 1, 2000, 2000, 2000, '{}')"));
+    }
+    ManualClock clock;
+    auto store = OpenStore("sqlite:" + path, StoreOptions{}, clock);
+    ASSERT_TRUE(store) << store.error().message;
+    auto stats = (*store)->Stats();
+    ASSERT_TRUE(stats) << stats.error().message;
+    EXPECT_EQ(stats->oldest_pending_event, FromUnixMillis(1000));
+    EXPECT_EQ(stats->oldest_live_run, FromUnixMillis(2000));
+    auto event = (*store)->FindEvent("1");
+    ASSERT_TRUE(event && *event);
+    EXPECT_FALSE((*event)->recovered);
+    EXPECT_EQ((*store)->GetValue("anything").value(), std::nullopt);
+    (*store)->Close();
+}
+
 TEST_F(SqliteStoreTest, FullDiskFailsTheWholeBatchAndRecovers) {
     ASSERT_TRUE(AppendAndWait(*store_, MakeDelivery("wh", "before")));
     auto pages = Sqlite().QueryOnWriterForTesting("PRAGMA page_count");
