@@ -1,0 +1,217 @@
+// Watcher rounds against the emulator over loopback, a real SQLite store and alerts into a RecordingMailer:
+// a disabled webhook with given-up deliveries is enabled again and caught up, and a person gets one mail
+// saying both; a second replica on the same store leaves the round to the first; an unreachable portal is
+// alerted after alerts.portal_down and resolved when it answers again; status tells it all.
+#include "watch/watcher.hpp"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+
+#include "docspace/client.hpp"
+#include "docspace/names.hpp"
+#include "emulator/emulator_test_support.hpp"
+#include "watch/watch_status.hpp"
+
+namespace spacehook::watch {
+namespace {
+
+using emulator::testing::kOwnerKey;
+using std::chrono::milliseconds;
+using std::chrono::minutes;
+
+constexpr std::int64_t kFolderCreated = 32768;
+constexpr char kClientRoom[] = "5";  // "Client ACME" in the default seed
+
+class WatcherTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        char pattern[] = "/tmp/spacehook-watcher-XXXXXX";
+        ASSERT_NE(mkdtemp(pattern), nullptr);
+        dir_ = pattern;
+        store_ = Open();
+        docspace::ClientOptions options;
+        options.base_url = emu.emulator.base_url();
+        options.api_key = emu.emulator.ApiKeyOf("spacehook");
+        options.total_timeout = milliseconds(3000);
+        docspace::RateLimitOptions rate;
+        rate.rate_per_second = 1000;
+        rate.burst = 1000;
+        client_ = std::make_unique<docspace::DocSpaceClient>(options,
+                                                             std::make_shared<docspace::RateLimiter>(rate));
+        std::vector<std::unique_ptr<AlertChannel>> channels;
+        channels.push_back(MailAlertChannel(mailer_, {"ops@example.com"}, "portal"));
+        OutboxOptions fast;
+        fast.retry_base = milliseconds(5);
+        outbox_ = std::make_unique<AlertOutbox>(std::move(channels), fast);
+    }
+    void TearDown() override {
+        outbox_->Stop();
+        store_->Close();
+        std::filesystem::remove_all(dir_);
+    }
+    std::unique_ptr<store::Store> Open() {
+        auto opened = store::OpenStore("sqlite:" + dir_ + "/store.db", store::StoreOptions{}, clock_);
+        EXPECT_TRUE(opened) << opened.error().message;
+        return opened ? std::move(*opened) : nullptr;
+    }
+    WatcherOptions Options() const {
+        WatcherOptions options;
+        options.portal = "portal";
+        options.subscription.url = receiver.url("/hook");
+        options.subscription.secret = "watcher-Secret-1";
+        options.catch_up_limits.settle = milliseconds(0);
+        options.alert_throttle = minutes(15);
+        options.portal_down = minutes(5);
+        options.version = "test";
+        return options;
+    }
+    std::unique_ptr<Watcher> MakeWatcher(store::Store& store, MetricsRegistry& metrics, std::string owner) {
+        WatcherDeps deps;
+        deps.api = client_.get();
+        deps.store = &store;
+        deps.metrics = &metrics;
+        deps.clock = &clock_;
+        deps.alerts = outbox_.get();
+        deps.trigger_mask = [] { return std::optional<std::int64_t>(kFolderCreated); };
+        deps.owner = std::move(owner);
+        return std::make_unique<Watcher>(std::move(deps), Options());
+    }
+    void MakeFolders(int n) {
+        for (int i = 0; i < n; ++i) {
+            const auto made = emu.api->Post(std::string("/api/2.0/files/folder/") + kClientRoom, kOwnerKey,
+                                            Json{{"title", "F" + std::to_string(i)}});
+            ASSERT_EQ(made.status, 200) << made.body;
+        }
+        ASSERT_TRUE(emu.emulator.WaitIdle(milliseconds(30000)));
+    }
+    Json Status() {
+        auto status = StatusJson(*store_, *store_, clock_.Now(), "test");
+        EXPECT_TRUE(status) << status.error().message;
+        return status ? *status : Json();
+    }
+    static std::string Metrics(MetricsRegistry& metrics) { return metrics.RenderPrometheus(); }
+
+    emulator::testing::RunningEmulator emu;
+    emulator::testing::Receiver receiver;
+    ManualClock clock_{SystemClock::Instance().Now()};
+    notify::RecordingMailer mailer_{"spacehook <bot@example.com>"};
+    std::string dir_;
+    std::unique_ptr<store::Store> store_;
+    std::unique_ptr<docspace::DocSpaceClient> client_;
+    std::unique_ptr<AlertOutbox> outbox_;
+};
+
+TEST_F(WatcherTest, ADisabledWebhookIsEnabledCaughtUpAndOnePersonIsToldOnce) {
+    const auto id =
+        emulator::testing::Subscribe(*emu.api, kOwnerKey, "spacehook", receiver.url("/hook"), kFolderCreated);
+    MetricsRegistry metrics;
+    auto watcher = MakeWatcher(*store_, metrics, "host:1");
+    ASSERT_TRUE(watcher->Round());  // the first round: a position in the (empty) log
+    ASSERT_TRUE(outbox_->WaitIdle(milliseconds(5000)));
+    EXPECT_TRUE(mailer_.Sent().empty());
+
+    emu.emulator.GiveUpDeliveries(3, 0, id);
+    MakeFolders(3);
+    ASSERT_TRUE(emu.emulator.DisableWebhook(id));
+    clock_.Advance(minutes(1));
+    ASSERT_TRUE(watcher->Round());
+
+    auto events = store_->ListEvents({});
+    ASSERT_TRUE(events);
+    EXPECT_EQ(events->size(), 3U);
+    for (const auto& event : *events) EXPECT_TRUE(event.recovered);
+    const Json hooks = emu.emulator.State()["webhooks"];
+    ASSERT_EQ(hooks.size(), 1U);
+    EXPECT_EQ(hooks[0]["enabled"], true);
+
+    ASSERT_TRUE(outbox_->WaitIdle(milliseconds(5000)));
+    auto sent = mailer_.Sent();
+    ASSERT_EQ(sent.size(), 1U);
+    EXPECT_NE(sent[0].data.find("Subject: spacehook on portal: subscription, recovered deliveries"),
+              std::string::npos)
+        << sent[0].data;
+    EXPECT_NE(sent[0].data.find("re-enabled"), std::string::npos);
+    EXPECT_NE(sent[0].data.find("journaled 3 deliveries"), std::string::npos);
+
+    const std::string rendered = Metrics(metrics);
+    EXPECT_NE(rendered.find("spacehook_recovered_deliveries_total 3"), std::string::npos) << rendered;
+    EXPECT_NE(rendered.find("spacehook_subscription_up{state=\"enabled\"} 1"), std::string::npos);
+    EXPECT_NE(rendered.find("spacehook_subscription_up{state=\"disabled\"} 0"), std::string::npos);
+    EXPECT_NE(rendered.find("spacehook_alerts_total{kind=\"recovered\"} 1"), std::string::npos);
+    EXPECT_NE(rendered.find("spacehook_alerts_total{kind=\"subscription\"} 1"), std::string::npos);
+
+    const Json status = Status();
+    EXPECT_TRUE(status["healthy"].get<bool>()) << status.dump(2);
+    EXPECT_EQ(status["watch"]["subscription"]["state"], "enabled");
+    EXPECT_EQ(status["watch"]["subscription"]["webhooks"][0]["repairs"], Json::array({"re-enabled"}));
+    EXPECT_EQ(status["watch"]["catch_up"]["last_pass_recovered"], 3);
+    EXPECT_EQ(status["watch"]["catch_up"]["recovered_total"], 3);
+    ASSERT_GE(status["watch"]["recent"].size(), 2U);
+    EXPECT_NE(StatusText(status).find("3 recovered"), std::string::npos) << StatusText(status);
+
+    // Nothing new: no mail, and the history stays.
+    clock_.Advance(minutes(1));
+    ASSERT_TRUE(watcher->Round());
+    ASSERT_TRUE(outbox_->WaitIdle(milliseconds(5000)));
+    EXPECT_EQ(mailer_.Sent().size(), 1U);
+    EXPECT_EQ(Status()["watch"]["catch_up"]["recovered_total"], 3);
+}
+
+TEST_F(WatcherTest, OneReplicaWatchesAndTheOtherMirrorsItsReport) {
+    emulator::testing::Subscribe(*emu.api, kOwnerKey, "spacehook", receiver.url("/hook"), kFolderCreated);
+    auto other_store = Open();
+    ASSERT_NE(other_store, nullptr);
+    MetricsRegistry first_metrics;
+    MetricsRegistry second_metrics;
+    auto first = MakeWatcher(*store_, first_metrics, "host-a:1");
+    auto second = MakeWatcher(*other_store, second_metrics, "host-b:2");
+    ASSERT_TRUE(first->Round());
+    const auto calls = emu.emulator.Counter("api_calls");
+    EXPECT_FALSE(second->Round());
+    EXPECT_EQ(emu.emulator.Counter("api_calls"), calls);  // the second asked the portal nothing
+    EXPECT_NE(Metrics(second_metrics).find("spacehook_subscription_up{state=\"enabled\"} 1"),
+              std::string::npos);
+    // The first stops and gives the lease up: the second watches from its next round.
+    first->Stop();
+    EXPECT_TRUE(second->Round());
+    second->Stop();
+    other_store->Close();
+}
+
+TEST_F(WatcherTest, AnUnreachablePortalIsAlertedAfterAWhileAndResolvedWhenItAnswers) {
+    emulator::testing::Subscribe(*emu.api, kOwnerKey, "spacehook", receiver.url("/hook"), kFolderCreated);
+    MetricsRegistry metrics;
+    auto watcher = MakeWatcher(*store_, metrics, "host:1");
+    ASSERT_TRUE(watcher->Round());
+    emulator::FaultSpec outage;
+    outage.status = 503;
+    outage.count = 0;  // every call
+    emu.emulator.AddFault(outage);
+    clock_.Advance(minutes(1));
+    ASSERT_TRUE(watcher->Round());  // unreachable for less than alerts.portal_down: quiet
+    ASSERT_TRUE(outbox_->WaitIdle(milliseconds(5000)));
+    EXPECT_TRUE(mailer_.Sent().empty());
+    EXPECT_FALSE(Status()["healthy"].get<bool>());
+    clock_.Advance(minutes(5));
+    ASSERT_TRUE(watcher->Round());
+    ASSERT_TRUE(outbox_->WaitIdle(milliseconds(5000)));
+    ASSERT_EQ(mailer_.Sent().size(), 1U);
+    EXPECT_NE(mailer_.Sent()[0].data.find("FIRING portal unreachable"), std::string::npos)
+        << mailer_.Sent()[0].data;
+    EXPECT_NE(Metrics(metrics).find("spacehook_subscription_up{state=\"unknown\"} 1"), std::string::npos);
+
+    emu.emulator.ClearFaults();
+    clock_.Advance(minutes(20));
+    ASSERT_TRUE(watcher->Round());
+    ASSERT_TRUE(outbox_->WaitIdle(milliseconds(5000)));
+    ASSERT_EQ(mailer_.Sent().size(), 2U);
+    EXPECT_NE(mailer_.Sent()[1].data.find("Subject: spacehook on portal: resolved: portal unreachable"),
+              std::string::npos)
+        << mailer_.Sent()[1].data;
+    EXPECT_TRUE(Status()["healthy"].get<bool>());
+}
+
+}  // namespace
+}  // namespace spacehook::watch
