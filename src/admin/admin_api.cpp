@@ -89,6 +89,7 @@ Error NotFound(std::string message) {
 
 AdminApi::AdminApi(AdminOptions options, store::Admin& store, MetricsRegistry& metrics, const Clock& clock)
     : token_(std::make_shared<const std::string>(std::move(options.token))),
+      status_(std::move(options.status)),
       store_(store),
       metrics_(metrics),
       clock_(clock) {
@@ -161,6 +162,7 @@ void AdminApi::Register(http::Router& router) {
     router.AddPrefix("GET", "/admin/api/runs/", Protected(&AdminApi::RunItem));
     router.Add("GET", "/admin/api/dlq", Protected(&AdminApi::DeadLetters));
     router.AddPrefix("POST", "/admin/api/dlq/", Protected(&AdminApi::DeadLetterAction));
+    if (status_) router.Add("GET", "/admin/api/status", Protected(&AdminApi::StatusReport));
 }
 
 void AdminApi::Readyz(http::Responder respond) {
@@ -198,6 +200,18 @@ void AdminApi::RefreshStoreGauges() {
     store_commits_ptr_->store(value(&store::StoreStats::commits));
     metrics_.GetGauge("spacehook_store_write_queue", "Writes waiting for the store's writer")
         .Set(value(&store::StoreStats::write_queue));
+    // How long the oldest pending work has waited (0 when none): what alerts.backlog_age watches.
+    const TimePoint now = clock_.Now();
+    auto waited = [&](std::optional<TimePoint> store::StoreStats::*field) {
+        if (!stats) return nan;
+        const auto& since = (*stats).*field;
+        return since ? std::chrono::duration<double>(now - *since).count() : 0.0;
+    };
+    const char* kOldestHelp = "Seconds the oldest pending event, or the oldest unfinished run, has waited";
+    metrics_.GetGauge("spacehook_oldest_pending_seconds", kOldestHelp, {{"kind", "event"}})
+        .Set(waited(&store::StoreStats::oldest_pending_event));
+    metrics_.GetGauge("spacehook_oldest_pending_seconds", kOldestHelp, {{"kind", "run"}})
+        .Set(waited(&store::StoreStats::oldest_live_run));
 }
 
 void AdminApi::Metrics(http::Responder respond) {
@@ -298,6 +312,9 @@ void AdminApi::DeadLetters(const http::Request& request, http::Responder respond
 
 void AdminApi::DeadLetterAction(const http::Request& request, http::Responder respond) {
     const auto parts = Segments(request.path, "/admin/api/dlq/");
+    if (parts.size() == 1 && (parts[0] == "retry" || parts[0] == "drop")) {
+        return BulkDeadLetterAction(parts[0] == "retry", request, std::move(respond));
+    }
     const auto kind = parts.size() == 3 ? ParseDeadLetterKind(parts[0]) : std::nullopt;
     const auto id = parts.size() == 3 ? ParseId(parts[1]) : std::nullopt;
     const std::string_view action = parts.size() == 3 ? parts[2] : std::string_view();
@@ -312,6 +329,42 @@ void AdminApi::DeadLetterAction(const http::Request& request, http::Responder re
               {{"kind", ToString(*kind)}, {"id", *id}});
     respond(JsonOk(
         {{"status", action == "retry" ? "queued" : "dropped"}, {"kind", ToString(*kind)}, {"id", *id}}));
+}
+
+void AdminApi::BulkDeadLetterAction(bool retry, const http::Request& request, http::Responder respond) {
+    store::DeadLetterFilter filter;
+    if (auto kind = request.QueryParam("kind"); kind && !kind->empty()) {
+        filter.kind = ParseDeadLetterKind(*kind);
+        if (!filter.kind) {
+            return respond(
+                ErrorResponse(Error{ErrorCode::kInvalidArgument, "kind must be run or event", 0, {}}));
+        }
+    }
+    filter.rule = request.QueryParam("rule").value_or("");
+    if (auto since = request.QueryParam("since"); since && !since->empty()) {
+        filter.since = ParseIso8601(*since);
+        if (!filter.since) {
+            return respond(ErrorResponse(Error{ErrorCode::kInvalidArgument,
+                                               "since must be an ISO-8601 time like 2026-06-30T10:00:00Z",
+                                               0,
+                                               {}}));
+        }
+    }
+    auto count = retry ? store_.RetryDeadLetters(filter, clock_.Now()) : store_.DropDeadLetters(filter);
+    if (!count) return respond(ErrorResponse(count.error()));
+    log::Info(kComponent,
+              retry ? "dead letters retried by an operator" : "dead letters dropped by an operator",
+              {{"count", *count},
+               {"kind", filter.kind ? ToString(*filter.kind) : "any"},
+               {"rule", filter.rule},
+               {"since", filter.since ? FormatIso8601(*filter.since) : ""}});
+    respond(JsonOk({{"status", retry ? "queued" : "dropped"}, {"count", *count}}));
+}
+
+void AdminApi::StatusReport(const http::Request&, http::Responder respond) {
+    auto status = status_();
+    if (!status) return respond(ErrorResponse(status.error()));
+    respond(JsonOk(*status));
 }
 
 }  // namespace spacehook::admin

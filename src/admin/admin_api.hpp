@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <string>
@@ -16,6 +17,8 @@ namespace spacehook::admin {
 struct AdminOptions {
     /// Bearer token for /admin and /admin/api/*; empty = those routes answer local requests only.
     std::string token;
+    /// What GET /admin/api/status answers (serve: watch::StatusJson); unset, the route is 404.
+    std::function<Result<Json>()> status{};
 };
 
 /// The operator's surface over HTTP, served on its own listener (`admin.listen`, loopback by default) so
@@ -38,6 +41,8 @@ struct AdminOptions {
 ///   GET  /admin/api/dlq[?limit=]                               {"dead_letters":[...]}
 ///   POST /admin/api/dlq/{run|event}/{id}/retry                 back in the queue
 ///   POST /admin/api/dlq/{run|event}/{id}/drop                  off the list for good
+///   POST /admin/api/dlq/retry|drop[?kind=&rule=&since=]        every dead letter the filter takes, at once
+///   GET  /admin/api/status                                     portal, subscription, catch-up, backlog
 /// Errors: {"error": <external message>} plus "detail" for the caller's own mistakes (4xx).
 class AdminApi {
 public:
@@ -62,12 +67,15 @@ private:
     void RunItem(const http::Request& request, http::Responder respond);
     void DeadLetters(const http::Request& request, http::Responder respond);
     void DeadLetterAction(const http::Request& request, http::Responder respond);
+    void BulkDeadLetterAction(bool retry, const http::Request& request, http::Responder respond);
+    void StatusReport(const http::Request& request, http::Responder respond);
     void RefreshStoreGauges();
 
     /// Checks access, then runs `call` on the blocking queue (503 when it is full).
     http::Handler Protected(void (AdminApi::*call)(const http::Request&, http::Responder));
 
     std::atomic<std::shared_ptr<const std::string>> token_;
+    std::function<Result<Json>()> status_;
     store::Admin& store_;
     MetricsRegistry& metrics_;
     const Clock& clock_;

@@ -286,6 +286,58 @@ TEST_F(AdminApiTest, DeadLettersRetryAndDrop) {
     CallJson("POST", "/admin/api/dlq/run/1/delete", 404);
 }
 
+TEST_F(AdminApiTest, DeadLettersAreRetriedAndDroppedInBulk) {
+    // By rule: the dead run of home-room only, never the failed event (events have no rule).
+    Json retried = CallJson("POST", "/admin/api/dlq/retry?rule=home-room");
+    EXPECT_EQ(retried["status"], "queued");
+    EXPECT_EQ(retried["count"], 1);
+    EXPECT_EQ((*store_->GetRun(run_id_))->state, store::RunState::kPending);
+    // Since a time after every failure: nothing.
+    EXPECT_EQ(CallJson("POST", "/admin/api/dlq/drop?since=2099-01-01T00:00:00Z")["count"], 0);
+    // Everything left: the event.
+    const Json dropped = CallJson("POST", "/admin/api/dlq/drop");
+    EXPECT_EQ(dropped["status"], "dropped");
+    EXPECT_EQ(dropped["count"], 1);
+    EXPECT_EQ(CallJson("GET", "/admin/api/dlq")["dead_letters"].size(), 0u);
+    // A filter that cannot be read is the caller's mistake.
+    EXPECT_EQ(CallJson("POST", "/admin/api/dlq/retry?kind=job", 400)["detail"], "kind must be run or event");
+    CallJson("POST", "/admin/api/dlq/retry?since=yesterday", 400);
+}
+
+TEST_F(AdminApiTest, StatusComesFromItsSourceAndEventsSayWhetherRecovered) {
+    CallJson("GET", "/admin/api/status", 404);  // no source: no route
+    api_.reset();
+    AdminOptions options;
+    options.status = [] { return Result<Json>(Json{{"healthy", true}}); };
+    api_.emplace(std::move(options), *store_, metrics_, clock_);
+    http::Router router;
+    api_->Register(router);
+    route_ = router.AsHandler();
+    EXPECT_EQ(CallJson("GET", "/admin/api/status")["healthy"], true);
+    EXPECT_EQ(Call("GET", "/admin/api/status", {}, "198.51.100.7").status, 403);  // protected like the rest
+
+    store::NewDelivery recovered{"7",         "4900", "file.created", "", "", "", R"({"event":{"id":4900}})",
+                                 clock_.Now()};
+    recovered.recovered = true;
+    std::promise<Result<store::AppendOutcome>> done;
+    store_->Append(std::move(recovered),
+                   [&done](Result<store::AppendOutcome> r) { done.set_value(std::move(r)); });
+    ASSERT_TRUE(done.get_future().get());
+    const Json list = CallJson("GET", "/admin/api/events");
+    EXPECT_EQ(list["events"][0]["event_id"], "4900");
+    EXPECT_EQ(list["events"][0]["recovered"], true);
+    EXPECT_EQ(list["events"][1]["recovered"], false);
+}
+
+TEST_F(AdminApiTest, MetricsSayHowLongTheOldestPendingWorkWaited) {
+    clock_.Advance(std::chrono::seconds(90));
+    const auto r = Call("GET", "/metrics");
+    // The pending event was journaled 90 s ago; the only run is dead, not pending.
+    EXPECT_NE(r.body.find("spacehook_oldest_pending_seconds{kind=\"event\"} 90"), std::string::npos)
+        << r.body;
+    EXPECT_NE(r.body.find("spacehook_oldest_pending_seconds{kind=\"run\"} 0"), std::string::npos) << r.body;
+}
+
 TEST_F(AdminApiTest, RemoteClientsNeedAToken) {
     EXPECT_EQ(Call("GET", "/admin/api/events", {}, "198.51.100.7").status, 403);
     EXPECT_EQ(Call("GET", "/admin", {}, "198.51.100.7").status, 403);

@@ -56,6 +56,7 @@ Json EventJson(const store::EventRecord& event, bool with_body) {
         {"last_error", event.last_error},
         {"replay_generation", event.replay_generation},
         {"runs_created", event.runs_created},
+        {"recovered", event.recovered},
     };
     if (with_body) {
         // Bounded: this object is dump()ed into the response, and dump() recurses once per level.

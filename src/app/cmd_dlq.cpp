@@ -1,5 +1,6 @@
 // `spacehook dlq list|retry|drop`: the dead-letter list. Runs that failed permanently or used up their
-// retries, and events whose dispatch failed, wait here for an operator.
+// retries, and events whose dispatch failed, wait here for an operator, who retries or drops them one by
+// one or in bulk (--all, narrowed by kind, rule and time).
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
@@ -9,6 +10,7 @@
 #include "admin/record_json.hpp"
 #include "app/command.hpp"
 #include "app/store_args.hpp"
+#include "config/service_config.hpp"
 #include "core/json.hpp"
 #include "store/store.hpp"
 
@@ -26,6 +28,10 @@ struct ActionArgs {
     StoreArgs store;
     std::string target;  ///< KIND:ID
     bool retry = true;
+    bool all = false;  ///< every dead letter the filter below takes
+    std::string kind;  ///< run | event
+    std::string rule;
+    std::string since;  ///< ISO-8601, or a duration back from now ("2h")
 };
 
 /// "run:12" / "event:7" (also "run/12"); nullopt when malformed.
@@ -71,8 +77,62 @@ int RunList(const ListArgs& args) {
     return 0;
 }
 
+/// --since as a time: ISO-8601, or a duration back from now ("90m", "2d").
+std::optional<TimePoint> SinceOf(const std::string& text, TimePoint now) {
+    if (auto at = ParseIso8601(text)) return at;
+    if (auto back = config::ParseDuration(text)) return now - *back;
+    return std::nullopt;
+}
+
+int RunBulk(const ActionArgs& args) {
+    const std::string verb = args.retry ? "retry" : "drop";
+    const TimePoint now = SystemClock::Instance().Now();
+    store::DeadLetterFilter filter;
+    if (!args.kind.empty()) {
+        filter.kind = admin::ParseDeadLetterKind(args.kind);
+        if (!filter.kind) {
+            std::cerr << "spacehook dlq " << verb << ": --kind must be run or event\n";
+            return 2;
+        }
+    }
+    filter.rule = args.rule;
+    if (!args.since.empty()) {
+        filter.since = SinceOf(args.since, now);
+        if (!filter.since) {
+            std::cerr << "spacehook dlq " << verb
+                      << ": --since must be a time like 2026-06-30T10:00:00Z or a duration like 2h (back "
+                         "from now)\n";
+            return 2;
+        }
+    }
+    auto opened = OpenStoreFrom(args.store);
+    if (!opened) {
+        std::cerr << "spacehook dlq: " << log::Redact(opened.error().message) << "\n";
+        return 1;
+    }
+    auto count = args.retry ? (*opened)->RetryDeadLetters(filter, now) : (*opened)->DropDeadLetters(filter);
+    if (!count) {
+        std::cerr << "spacehook dlq " << verb << ": " << count.error().message << "\n";
+        return 1;
+    }
+    std::string which = filter.kind ? std::string(admin::ToString(*filter.kind)) + "s" : "dead letters";
+    if (!filter.rule.empty()) which += " of rule " + filter.rule;
+    if (filter.since) which += " that failed since " + FormatIso8601(*filter.since);
+    std::cout << fmt::format("{} {} {}\n", *count, which, args.retry ? "queued again" : "dropped");
+    return 0;
+}
+
 int RunAction(const ActionArgs& args) {
     const std::string verb = args.retry ? "retry" : "drop";
+    if (args.all == !args.target.empty()) {
+        std::cerr << "spacehook dlq " << verb << ": give one dead letter (KIND:ID) or --all, not both\n";
+        return 2;
+    }
+    if (!args.all && (!args.kind.empty() || !args.rule.empty() || !args.since.empty())) {
+        std::cerr << "spacehook dlq " << verb << ": --kind, --rule and --since go with --all\n";
+        return 2;
+    }
+    if (args.all) return RunBulk(args);
     const auto target = ParseTarget(args.target);
     if (!target) {
         std::cerr << "spacehook dlq " << verb
@@ -132,8 +192,15 @@ void AddDlqCommand(CLI::App& app) {
                       kPickedUpNote
                 : std::string("Remove a dead letter for good (the run becomes dropped, the event ignored)"));
         cmd->add_option("target", action->target,
-                        "KIND:ID, e.g. run:12 or event:7 (from `spacehook dlq list`)")
-            ->required();
+                        "KIND:ID, e.g. run:12 or event:7 (from `spacehook dlq list`); or --all");
+        cmd->add_flag(
+            "--all", action->all,
+            std::string("Every dead letter (narrowed by --kind, --rule, --since), in one transaction"));
+        cmd->add_option("--kind", action->kind, "With --all: only runs, or only events");
+        cmd->add_option("--rule", action->rule, "With --all: only runs of this rule");
+        cmd->add_option(
+            "--since", action->since,
+            "With --all: only those that failed since this time (ISO-8601) or this long ago (2h)");
         AddStoreOptions(cmd, action->store);
         cmd->callback([action] { SetExitCode(RunAction(*action)); });
     }

@@ -38,15 +38,17 @@ std::string Shorten(const std::string& text, std::size_t width) {
 }
 
 void PrintTable(const std::vector<store::EventRecord>& events) {
+    // FROM: live, or recovered by catch-up from the portal's webhook log (docs/operations.md).
     const std::vector<std::string> header = {"SEQ",    "RECEIVED", "TRIGGER", "EVENT ID", "WEBHOOK",
-                                             "ENTITY", "STATE",    "RUNS",    "ATTEMPTS"};
+                                             "ENTITY", "STATE",    "RUNS",    "ATTEMPTS", "FROM"};
     std::vector<std::vector<std::string>> rows;
     rows.reserve(events.size());
     for (const auto& e : events) {
         rows.push_back({std::to_string(e.seq), FormatIso8601(e.received_at), e.trigger,
                         Shorten(e.event_id, 24),  // content keys ("sha256:...") are long
                         e.webhook_id, Shorten(e.entity_id, 24), std::string(store::ToString(e.state)),
-                        std::to_string(e.runs_created), std::to_string(e.attempts)});
+                        std::to_string(e.runs_created), std::to_string(e.attempts),
+                        e.recovered ? "recovered" : "live"});
     }
     std::vector<std::size_t> width(header.size());
     for (std::size_t i = 0; i < header.size(); ++i) {

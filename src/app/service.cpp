@@ -8,6 +8,7 @@
 #include "core/metrics_process.hpp"
 #include "notify/smtp_mailer.hpp"
 #include "steps/catalog.hpp"
+#include "watch/watch_status.hpp"
 
 namespace spacehook::app {
 
@@ -97,6 +98,7 @@ Status Service::Start() {
     if (!compiled) return Fail(compiled.error());
     rules_ = std::make_unique<runner::LiveRules>(std::move(*compiled));
     if (auto mailer = PrepareMailer(); !mailer) return mailer;
+    if (auto alerts = CheckAlerts(); !alerts) return alerts;
 
     store::StoreOptions store_options;
     store_options.durable = true;  // "acked means stored": a 2xx is sent only after an fsync'd commit
@@ -107,8 +109,12 @@ Status Service::Start() {
 
     webhook_ =
         std::make_unique<ingress::WebhookHandler>(WebhookOptionsFrom(config_), *store_, metrics_, clock_);
-    admin_ = std::make_unique<admin::AdminApi>(admin::AdminOptions{config_.admin.token}, *store_, metrics_,
-                                               clock_);
+    admin::AdminOptions admin_options{config_.admin.token};
+    admin_options.status = [this] {
+        return watch::StatusJson(*store_, *store_, clock_.Now(),
+                                 fmt::format("{} ({})", BuildVersion(), BuildCommit()));
+    };
+    admin_ = std::make_unique<admin::AdminApi>(std::move(admin_options), *store_, metrics_, clock_);
     // The portal reaches the webhook listener, so it answers nothing an operator's tools need.
     http::Router webhook_router;
     webhook_->Register(webhook_router, config_.server.webhook_path);
@@ -229,6 +235,7 @@ void Service::StartEngine() {
     deps.random = &random_;
     engine_ = std::make_unique<runner::Engine>(std::move(deps), EngineOptionsFrom(config_));
     engine_->Start();
+    StartWatcher();
     log::Info(kComponent, "automation running",
               {{"rules", static_cast<int>(rules_->Current()->rules().size())},
                {"workers", config_.runner.workers},
@@ -252,7 +259,12 @@ void Service::Stop(std::chrono::milliseconds drain) {
     webhook_->StopAccepting();
     server_->Stop(drain);
     // Between the two: in-flight deliveries reached the journal, and the engine still has its store.
+    if (watcher_) watcher_->Stop();
     if (engine_) engine_->Stop(config_.runner.shutdown_grace);
+    if (alerts_) {
+        alerts_->WaitIdle(std::chrono::seconds(2));  // a last alert, if it goes through at once
+        alerts_->Stop();
+    }
     // The admin routes answer until the work is done (a scrape during the drain sees it).
     admin_server_->Stop(std::chrono::seconds(1));
     store_->Close();

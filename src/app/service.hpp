@@ -22,6 +22,8 @@
 #include "runner/engine.hpp"
 #include "runner/live_rules.hpp"
 #include "store/store.hpp"
+#include "watch/alert_outbox.hpp"
+#include "watch/watcher.hpp"
 
 namespace spacehook::app {
 
@@ -58,14 +60,17 @@ struct ReloadReport {
 /// rules and a portal. Stop() gives running steps runner.shutdown_grace to finish, and what is not
 /// finished resumes at the next start.
 ///
+/// Beside the engine, with a portal, the watcher (src/watch): catch-up from the portal's webhook log, the
+/// subscription watchdog and alerts, every subscription.check_interval; it stops before the engine.
+///
 /// Reload (SIGHUP, docs/operations.md "Reload"): the new configuration's rules are compiled and checked
 /// against what is running before anything changes; any error leaves the running rules and settings as
 /// they were. Applied live: the rules (events dispatched from then on), the webhook checks (secrets,
-/// allow_unsigned, max_age, require_https, trusted_proxies), admin.token and log.level/format. Everything
-/// else (listeners, store, portal, runner, mail, chat channels) keeps its running value until the next
-/// start, and the report names what differs. Deliveries are acknowledged throughout: the listeners and
-/// the store are never touched. Runs already planned finish with the rule version that planned them
-/// (their steps are stored with them).
+/// allow_unsigned, max_age, require_https, trusted_proxies), admin.token, log.level/format, `subscription`
+/// and the alert thresholds (the watcher's next round). Everything else (listeners, store, portal, runner,
+/// mail, chat channels, where alerts go) keeps its running value until the next start, and the report names
+/// what differs. Deliveries are acknowledged throughout: the listeners and the store are never touched. Runs
+/// already planned finish with the rule version that planned them (their steps are stored with them).
 class Service {
 public:
     explicit Service(config::ServiceConfig config, const Clock& clock = SystemClock::Instance());
@@ -102,6 +107,11 @@ private:
     Status PrepareMailer();
     /// Builds the portal client, chat poster and HTTP client and starts the engine (after listening).
     void StartEngine();
+    /// Checks that alerts can go where `alerts` says (an SMTP server for alerts.mail, readable addresses);
+    /// before anything listens (service_watch.cpp).
+    Status CheckAlerts() const;
+    /// Starts the watcher and its alert outbox, with a portal (after the engine, service_watch.cpp).
+    void StartWatcher();
 
     config::ServiceConfig config_;
     const Clock& clock_;
@@ -117,6 +127,8 @@ private:
     std::unique_ptr<httpc::Client> http_;
     std::unique_ptr<store::Store> store_;
     std::unique_ptr<runner::Engine> engine_;
+    std::unique_ptr<watch::AlertOutbox> alerts_;
+    std::unique_ptr<watch::Watcher> watcher_;
     std::unique_ptr<ingress::WebhookHandler> webhook_;
     std::unique_ptr<admin::AdminApi> admin_;
     std::unique_ptr<http::Server> admin_server_;
@@ -132,6 +144,8 @@ http::ServerOptions AdminServerOptionsFrom(const config::ServiceConfig& config);
 ingress::WebhookOptions WebhookOptionsFrom(const config::ServiceConfig& config);
 /// The engine's options from the `runner` section (and docspace.timeouts for `http` steps).
 runner::EngineOptions EngineOptionsFrom(const config::ServiceConfig& config);
+/// The watcher's options from the `subscription` and `alerts` sections (service_watch.cpp).
+watch::WatcherOptions WatcherOptionsFrom(const config::ServiceConfig& config);
 /// The dotted names of the settings that differ between `running` and `fresh` and that only a restart
 /// applies (see Service::Reload).
 std::vector<std::string> RestartOnlyChanges(const config::ServiceConfig& running,

@@ -45,6 +45,9 @@ std::vector<std::string> RestartOnlyChanges(const config::ServiceConfig& running
     note("runner", running.runner != fresh.runner);
     note("mail", running.mail != fresh.mail);
     note("chat.channels", running.chat_channels != fresh.chat_channels);
+    // Where alerts go: their outbox is built at start; thresholds and the subscription apply at once.
+    note("alerts.mail", running.alerts.mail != fresh.alerts.mail);
+    note("alerts.chat", running.alerts.chat != fresh.alerts.chat);
     return changed;
 }
 
@@ -100,6 +103,11 @@ Result<ReloadReport> Service::Reload(config::ServiceConfig fresh) {
     config_.admin.token = fresh.admin.token;
     admin_->SetToken(config_.admin.token);
     config_.log = fresh.log;
+    config_.subscription = fresh.subscription;
+    config_.alerts.throttle = fresh.alerts.throttle;
+    config_.alerts.backlog_age = fresh.alerts.backlog_age;
+    config_.alerts.portal_down = fresh.alerts.portal_down;
+    if (watcher_) watcher_->SetOptions(WatcherOptionsFrom(config_));
     log::Configure(level, config_.log.format == "json" ? log::Format::kJson : log::Format::kText);
     if (engine_) engine_->Wake();  // pending events are dispatched with the new rules at once
     return report;

@@ -52,7 +52,7 @@ std::string CatchUpPositionName(std::int64_t webhook_id) {
 
 CatchUpResult CatchUpWebhook(docspace::Api& api, store::Journal& journal, store::Admin& admin,
                              store::SharedState& state, std::int64_t webhook_id, const CatchUpLimits& limits,
-                             const Clock& clock) {
+                             const Clock& clock, const std::function<bool()>& stop) {
     CatchUpResult result;
     result.webhook_id = webhook_id;
     const std::string name = CatchUpPositionName(webhook_id);
@@ -75,6 +75,7 @@ CatchUpResult CatchUpWebhook(docspace::Api& api, store::Journal& journal, store:
     CatchUpCursor cursor(position, limits, clock.Now());
     std::vector<docspace::WebhookLogRow> taken;
     while (auto query = cursor.NextPage()) {
+        if (stop && stop()) break;
         query->config_id = webhook_id;
         auto page = api.ReadWebhookLog(*query);
         if (!page) {

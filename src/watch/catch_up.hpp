@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -34,8 +35,9 @@ std::string CatchUpPositionName(std::int64_t webhook_id);
 /// happened, marked recovered. A row holds the last body sent; one the sender never took has no event.id
 /// yet and gets the row's. The position is stored once every taken row is journaled: a pass cut short by
 /// the portal keeps what it read; one cut short by the store stores nothing and is read again.
+/// `stop`, when given, is asked between pages: true ends the pass there (what was read is kept).
 CatchUpResult CatchUpWebhook(docspace::Api& api, store::Journal& journal, store::Admin& admin,
                              store::SharedState& state, std::int64_t webhook_id, const CatchUpLimits& limits,
-                             const Clock& clock);
+                             const Clock& clock, const std::function<bool()>& stop = {});
 
 }  // namespace spacehook::watch

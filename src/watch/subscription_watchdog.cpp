@@ -49,23 +49,34 @@ docspace::WebhookSpec SpecOf(const docspace::WebhookConfig& config) {
     return spec;
 }
 
+/// The triggers the webhook must have for the rules, when it lacks some: what it has plus what they need
+/// (0 = all when a rule listens to every trigger). nullopt when it has all they need. Nothing is taken
+/// away: a trigger the rules no longer need costs an ignored delivery, a missing one loses events, and an
+/// operator may have subscribed to more (or to all) on purpose.
+std::optional<std::int64_t> NeededTriggers(std::int64_t has, std::optional<std::int64_t> needs) {
+    if (!needs || has == 0) return std::nullopt;
+    if (*needs == 0) return 0;
+    if ((*needs & ~has) == 0) return std::nullopt;
+    return has | *needs;
+}
+
 void Repair(docspace::Api& api, const WatchdogOptions& options, WatchedWebhook& hook) {
     auto& config = hook.config;
-    const bool wrong_triggers = options.triggers && config.triggers != *options.triggers;
-    if (!wrong_triggers && config.enabled) return;
+    const auto triggers = NeededTriggers(config.triggers, options.triggers);
+    if (!triggers && config.enabled) return;
     docspace::WebhookSpec spec = SpecOf(config);
     spec.enabled = true;
-    if (wrong_triggers) {
+    if (triggers) {
         // One update sets both: enabling it this way costs the portal one HEAD probe, not two.
-        spec.triggers = *options.triggers;
+        spec.triggers = *triggers;
         auto updated = api.UpdateWebhook(config.id, spec);
         if (!updated) {
-            hook.problem = fmt::format("updating its triggers to {} failed: {}",
-                                       TriggerList(*options.triggers), updated.error().message);
+            hook.problem = fmt::format("adding the triggers the rules need ({}) failed: {}",
+                                       TriggerList(*triggers), updated.error().message);
             return;
         }
         hook.repairs.push_back(
-            fmt::format("triggers: {} -> {}", TriggerList(config.triggers), TriggerList(*options.triggers)));
+            fmt::format("triggers: {} -> {}", TriggerList(config.triggers), TriggerList(*triggers)));
         if (!config.enabled) hook.repairs.emplace_back("re-enabled");
         config = *updated;
         return;

@@ -51,10 +51,10 @@ struct SubscriptionCheck {
 
 /// Lists the portal's webhooks, picks this service's (name, and URL when known), and unless told only to
 /// look: re-enables one the portal disabled (the portal probes the URL with HEAD again, docs/docspace-api.md
-/// §1.10, §1.13), brings its triggers to what the rules need (PUT is a full replace: name, URI, ssl and
-/// target are sent as they are, the secret is kept), and recreates a deleted one when its URL is known, as
-/// `spacehook subscribe` would. Several webhooks with the name (a secret rotation) are each kept alive.
-/// Never deletes anything.
+/// §1.10, §1.13), adds the triggers the rules need and it lacks (never removes one; PUT is a full replace:
+/// name, URI, ssl and target are sent as they are, the secret is kept), and recreates a deleted one when its
+/// URL is known, as `spacehook subscribe` would. Several webhooks with the name (a secret rotation) are each
+/// kept alive. Never deletes anything.
 SubscriptionCheck CheckSubscription(docspace::Api& api, const WatchdogOptions& options);
 
 }  // namespace spacehook::watch

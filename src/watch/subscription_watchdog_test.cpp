@@ -82,25 +82,34 @@ TEST_F(WatchdogTest, ADisabledWebhookIsEnabledAgainAndOthersAreLeftAlone) {
     EXPECT_EQ(emu.emulator.Counter("webhooks_enabled_changes"), changes);
 }
 
-TEST_F(WatchdogTest, TriggersFollowTheRulesInOneUpdateThatAlsoEnables) {
+TEST_F(WatchdogTest, TriggersTheRulesNeedAreAddedInOneUpdateThatAlsoEnables) {
     const auto ours = Subscribe("spacehook", "/hook", kFileCreated);
     ASSERT_TRUE(emu.emulator.DisableWebhook(ours));
     auto options = Options();
-    options.triggers = kFileCreated | kFileUploaded;
+    options.triggers = kFileUploaded;
     auto client = Client();
     const auto check = CheckSubscription(*client, options);
     ASSERT_EQ(check.webhooks.size(), 1U);
     EXPECT_EQ(
         check.webhooks[0].repairs,
         (std::vector<std::string>{"triggers: file.created -> file.created, file.uploaded", "re-enabled"}));
-    EXPECT_EQ(Hook(ours)["triggers"], kFileCreated | kFileUploaded);
+    EXPECT_EQ(Hook(ours)["triggers"], kFileCreated | kFileUploaded);  // added, none taken away
     EXPECT_EQ(Hook(ours)["enabled"], true);
     EXPECT_EQ(emu.emulator.Counter("webhooks_updated"), 1);
-    // Without enabled rules the triggers are left as they are.
+    // It has every trigger the rules need: left as it is, as it is without enabled rules.
+    options.triggers = kFileCreated;
+    EXPECT_TRUE(CheckSubscription(*client, options).webhooks[0].repairs.empty());
     options.triggers.reset();
-    const auto untouched = CheckSubscription(*client, options);
-    ASSERT_EQ(untouched.webhooks.size(), 1U);
-    EXPECT_TRUE(untouched.webhooks[0].repairs.empty());
+    EXPECT_TRUE(CheckSubscription(*client, options).webhooks[0].repairs.empty());
+    // A rule listening to every trigger makes it all (0).
+    options.triggers = 0;
+    EXPECT_EQ(CheckSubscription(*client, options).webhooks[0].repairs,
+              (std::vector<std::string>{"triggers: file.created, file.uploaded -> *"}));
+    EXPECT_EQ(Hook(ours)["triggers"], 0);
+    // Subscribed to all, it has everything.
+    options.triggers = kFileCreated;
+    EXPECT_TRUE(CheckSubscription(*client, options).webhooks[0].repairs.empty());
+    EXPECT_EQ(emu.emulator.Counter("webhooks_updated"), 2);
 }
 
 TEST_F(WatchdogTest, ADeletedWebhookIsRecreatedWhenItsUrlIsKnownAndReportedOtherwise) {

@@ -186,6 +186,11 @@ void Watcher::SetSubscriptionUp(SubscriptionState state) {
     }
 }
 
+bool Watcher::Stopping() const {
+    std::lock_guard lock(mu_);
+    return stopping_;
+}
+
 WatcherOptions Watcher::options() const {
     std::lock_guard lock(mu_);
     return options_;
@@ -298,8 +303,10 @@ bool Watcher::Round() {
         int recovered = 0;
         std::optional<TimePoint> oldest;
         for (const auto& hook : check.webhooks) {
-            const auto pass = CatchUpWebhook(*deps_.api, store, store, store, hook.config.id,
-                                             opts.catch_up_limits, *deps_.clock);
+            if (Stopping()) break;
+            const auto pass =
+                CatchUpWebhook(*deps_.api, store, store, store, hook.config.id, opts.catch_up_limits,
+                               *deps_.clock, [this] { return Stopping(); });
             report.last_pass_pages += pass.pages;
             recovered += pass.recovered;
             if (pass.oldest_recovered && (!oldest || *pass.oldest_recovered < *oldest))

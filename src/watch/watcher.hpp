@@ -79,6 +79,7 @@ public:
 private:
     void Loop();
     [[nodiscard]] WatcherOptions options() const;
+    [[nodiscard]] bool Stopping() const;
     /// The metrics of a round this replica did not watch: as the watching replica last reported.
     void MirrorReport();
     void SetSubscriptionUp(SubscriptionState state);
