@@ -61,6 +61,7 @@ Json WatchMemory::ToJson() const {
             {"dead_letters_seen", Millis(dead_letters_seen)},
             {"known_webhooks", known_webhooks},
             {"portal_unreachable_since", Millis(portal_unreachable_since)},
+            {"never_subscribed_since", Millis(never_subscribed_since)},
             {"recovered_total", recovered_total},
             {"last_recovery_at", Millis(last_recovery_at)},
             {"last_recovery_count", last_recovery_count},
@@ -75,6 +76,7 @@ WatchMemory WatchMemory::FromJson(const Json& json) try {
     memory.dead_letters_seen = MillisAt(json, "dead_letters_seen");
     memory.known_webhooks = json.value("known_webhooks", std::vector<std::int64_t>{});
     memory.portal_unreachable_since = MillisAt(json, "portal_unreachable_since");
+    memory.never_subscribed_since = MillisAt(json, "never_subscribed_since");
     memory.recovered_total = json.value("recovered_total", std::int64_t{0});
     memory.last_recovery_at = MillisAt(json, "last_recovery_at");
     memory.last_recovery_count = json.value("last_recovery_count", 0);

@@ -29,6 +29,9 @@ struct WatchMemory {
     /// Webhook ids this service has watched: one of them gone is "deleted", never seen is "missing".
     std::vector<std::int64_t> known_webhooks;
     std::optional<TimePoint> portal_unreachable_since;
+    /// Since when no webhook of this service is on the portal, none having been seen before (a first start
+    /// before `spacehook subscribe`).
+    std::optional<TimePoint> never_subscribed_since;
     std::int64_t recovered_total = 0;  ///< deliveries catch-up ever journaled
     std::optional<TimePoint> last_recovery_at;
     int last_recovery_count = 0;

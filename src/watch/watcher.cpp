@@ -15,6 +15,8 @@ namespace {
 constexpr std::string_view kComponent = "watch";
 /// New dead letters are counted from one listing of this many; more are told as "at least".
 constexpr std::size_t kDeadLetterWindow = 1000;
+/// How long a webhook never seen may be missing before a person is told (see Subscription()).
+constexpr std::chrono::minutes kFirstSubscribeGrace{15};
 constexpr std::array<SubscriptionState, 4> kStates = {
     SubscriptionState::kUnknown, SubscriptionState::kEnabled, SubscriptionState::kDisabled,
     SubscriptionState::kMissing};
@@ -89,15 +91,25 @@ void Subscription(const SubscriptionCheck& check, TimePoint now, WatchMemory& me
         if (!hook.problem.empty()) problems.push_back(fmt::format("{}: {}", Who(hook.config), hook.problem));
         if (!hook.config.enabled) problems.push_back(fmt::format("{} is disabled", Who(hook.config)));
     }
+    // A webhook never seen is what a first start looks like before `spacehook subscribe` (which needs serve
+    // running for the portal's HEAD probe): told once it has been missing for kFirstSubscribeGrace.
+    bool firing = check.state != SubscriptionState::kEnabled;
     if (check.state == SubscriptionState::kMissing) {
-        problems.push_back(memory.known_webhooks.empty() ? check.missing_reason
-                                                         : "deleted: " + check.missing_reason);
+        if (memory.known_webhooks.empty()) {
+            if (!memory.never_subscribed_since) memory.never_subscribed_since = now;
+            firing = now - *memory.never_subscribed_since >= kFirstSubscribeGrace;
+            problems.push_back(check.missing_reason);
+        } else {
+            problems.push_back("deleted: " + check.missing_reason);
+        }
+    } else {
+        memory.never_subscribed_since.reset();
     }
     std::vector<std::int64_t> ids;
     for (const auto& hook : check.webhooks) ids.push_back(hook.config.id);
     if (!ids.empty()) memory.known_webhooks = ids;  // a missing one keeps the ids it had
     for (const auto& text : problems) problem += (problem.empty() ? "" : "; ") + text;
-    conditions.push_back({AlertKind::kSubscription, check.state != SubscriptionState::kEnabled, problem});
+    conditions.push_back({AlertKind::kSubscription, firing, problem});
 }
 
 /// The store's backlog and dead letters as conditions and occurrences.
