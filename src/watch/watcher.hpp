@@ -70,7 +70,7 @@ public:
     void Start();
     /// Ends the thread after the round in progress and gives the lease up. Idempotent.
     void Stop();
-    /// New settings (a reload); the next round uses them, and the wait until it its new interval.
+    /// New settings (a reload); the next round uses them, and the wait before it follows their interval.
     void SetOptions(WatcherOptions options);
     /// One round on the calling thread (the thread calls it; tests too). False when another replica holds
     /// the lease or the store could not be asked, so nothing was done.

@@ -67,7 +67,8 @@ protected:
         options.version = "test";
         return options;
     }
-    std::unique_ptr<Watcher> MakeWatcher(store::Store& store, MetricsRegistry& metrics, std::string owner) {
+    std::unique_ptr<Watcher> MakeWatcher(store::Store& store, MetricsRegistry& metrics, std::string owner,
+                                         std::optional<WatcherOptions> options = std::nullopt) {
         WatcherDeps deps;
         deps.api = client_.get();
         deps.store = &store;
@@ -76,7 +77,7 @@ protected:
         deps.alerts = outbox_.get();
         deps.trigger_mask = [] { return std::optional<std::int64_t>(kFolderCreated); };
         deps.owner = std::move(owner);
-        return std::make_unique<Watcher>(std::move(deps), Options());
+        return std::make_unique<Watcher>(std::move(deps), options ? std::move(*options) : Options());
     }
     void MakeFolders(int n) {
         for (int i = 0; i < n; ++i) {
@@ -211,6 +212,51 @@ TEST_F(WatcherTest, AnUnreachablePortalIsAlertedAfterAWhileAndResolvedWhenItAnsw
               std::string::npos)
         << mailer_.Sent()[1].data;
     EXPECT_TRUE(Status()["healthy"].get<bool>());
+}
+
+TEST_F(WatcherTest, AWebhookNeverSeenIsToldAfterAGraceADeletedOneAtOnce) {
+    // No subscription.url: the watchdog cannot create the webhook, only report it missing.
+    WatcherOptions options = Options();
+    options.subscription.url.clear();
+    MetricsRegistry metrics;
+    auto watcher = MakeWatcher(*store_, metrics, "host:1", options);
+    ASSERT_TRUE(watcher->Round());  // a first start before `spacehook subscribe`
+    EXPECT_EQ(Status()["watch"]["subscription"]["state"], "missing");
+    EXPECT_FALSE(Status()["healthy"].get<bool>());
+    clock_.Advance(minutes(14));
+    ASSERT_TRUE(watcher->Round());
+    ASSERT_TRUE(outbox_->WaitIdle(milliseconds(5000)));
+    EXPECT_TRUE(mailer_.Sent().empty());  // still within the grace
+    EXPECT_NE(Metrics(metrics).find("spacehook_subscription_up{state=\"missing\"} 1"), std::string::npos);
+
+    clock_.Advance(minutes(2));
+    ASSERT_TRUE(watcher->Round());
+    ASSERT_TRUE(outbox_->WaitIdle(milliseconds(5000)));
+    ASSERT_EQ(mailer_.Sent().size(), 1U);
+    EXPECT_NE(mailer_.Sent()[0].data.find("FIRING subscription"), std::string::npos)
+        << mailer_.Sent()[0].data;
+    EXPECT_NE(mailer_.Sent()[0].data.find("set subscription.url"), std::string::npos);
+
+    const auto id =
+        emulator::testing::Subscribe(*emu.api, kOwnerKey, "spacehook", receiver.url("/hook"), kFolderCreated);
+    clock_.Advance(minutes(20));
+    ASSERT_TRUE(watcher->Round());
+    ASSERT_TRUE(outbox_->WaitIdle(milliseconds(5000)));
+    ASSERT_EQ(mailer_.Sent().size(), 2U);
+    EXPECT_NE(mailer_.Sent()[1].data.find("resolved: subscription"), std::string::npos)
+        << mailer_.Sent()[1].data;
+    EXPECT_TRUE(Status()["healthy"].get<bool>()) << Status().dump(2);
+
+    // Deleted after it was seen (a 410, a blacklisted address, a person): told at the next round, no grace.
+    const auto removed =
+        emu.api->Call("DELETE", "/api/2.0/settings/webhook/" + std::to_string(id), kOwnerKey);
+    ASSERT_EQ(removed.status, 200) << removed.body;
+    clock_.Advance(minutes(20));
+    ASSERT_TRUE(watcher->Round());
+    ASSERT_TRUE(outbox_->WaitIdle(milliseconds(5000)));
+    ASSERT_EQ(mailer_.Sent().size(), 3U);
+    EXPECT_NE(mailer_.Sent()[2].data.find("deleted: the portal has no webhook"), std::string::npos)
+        << mailer_.Sent()[2].data;
 }
 
 }  // namespace
