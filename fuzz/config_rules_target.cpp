@@ -156,8 +156,12 @@ void PlanAndRender(const rules::CompiledRules& compiled) {
                 // its steps must survive that round trip (dump() throws on text that is not UTF-8).
                 auto restored = rules::Step::FromJson(Json::parse(step.ToJson().dump()), steps::Kinds());
                 Require(static_cast<bool>(restored), "a compiled step does not round-trip through JSON");
+                // It keeps its ${VAR} as written and reads them when it runs: with the same variables,
+                // it renders as the step compiled with their values at load.
+                auto resolved = rules::ResolveVariables(std::move(*restored), FixedEnv());
+                Require(static_cast<bool>(resolved), "a stored step's variables do not resolve again");
                 auto rendered = rules::RenderStepInput(step, run.context);
-                auto again = rules::RenderStepInput(*restored, run.context);
+                auto again = rules::RenderStepInput(*resolved, run.context);
                 Require(static_cast<bool>(rendered) == static_cast<bool>(again) &&
                             (!rendered || *rendered == *again),
                         "a step renders differently after the round trip");

@@ -28,12 +28,15 @@ int RunCheck(const CheckArgs& args) {
     rules::CompileOptions options;
     options.chat_channels.emplace();
     for (const auto& [name, channel] : config->chat_channels) options.chat_channels->insert(name);
+    // Steps show their `${VAR}` as written; a secret that still surfaces (in a condition, a message) is
+    // shown as "•••" (docs/configuration.md "Secrets").
+    const auto secrets = config->SecretValues();
     auto compiled = rules::Compile(config->documents, steps::Kinds(), options);
     if (!compiled) {
-        std::cerr << compiled.error().message << "\n";
+        std::cerr << rules::MaskSecrets(compiled.error().message, secrets) << "\n";
         return 1;
     }
-    std::cout << rules::DescribeRules(*compiled);
+    std::cout << rules::MaskSecrets(rules::DescribeRules(*compiled), secrets);
     // Settings `serve` will need for what the rules do; not errors here, since a rules file may be
     // checked without the deployment's environment.
     bool sends_mail = false;

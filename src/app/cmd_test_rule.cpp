@@ -47,9 +47,12 @@ int RunTestRule(const TestRuleArgs& args) {
     rules::CompileOptions options;
     options.chat_channels.emplace();
     for (const auto& [name, channel] : config->chat_channels) options.chat_channels->insert(name);
+    // A secret may still surface in a message or a condition: shown as "•••" (docs/configuration.md
+    // "Secrets").
+    const auto secrets = config->SecretValues();
     auto compiled = rules::Compile(config->documents, steps::Kinds(), options);
     if (!compiled) {
-        std::cerr << compiled.error().message << "\n";
+        std::cerr << rules::MaskSecrets(compiled.error().message, secrets) << "\n";
         return 1;
     }
     auto envelope = ReadJsonFile(args.event_file);
@@ -76,7 +79,7 @@ int RunTestRule(const TestRuleArgs& args) {
         }
         facts = std::move(*parsed);
     }
-    std::cout << rules::ExplainEvent(*compiled, *event, facts);
+    std::cout << rules::MaskSecrets(rules::ExplainEvent(*compiled, *event, facts), secrets);
     return 0;
 }
 

@@ -56,6 +56,11 @@ std::optional<std::size_t> FindClosingBrace(std::string_view text, std::size_t f
 }  // namespace
 
 Result<std::string> ExpandVars(std::string_view text, const Env& env) {
+    std::vector<VariableUse> uses;
+    return ExpandVars(text, env, uses);
+}
+
+Result<std::string> ExpandVars(std::string_view text, const Env& env, std::vector<VariableUse>& uses) {
     std::string out;
     out.reserve(text.size());
     std::size_t i = 0;
@@ -91,11 +96,13 @@ Result<std::string> ExpandVars(std::string_view text, const Env& env) {
                 return Fail(ErrorCode::kConfig,
                             fmt::format("${{{}:{}}}: {}", name, target, read.error().message));
             out += *read;
+            uses.push_back(VariableUse{name + ":" + target, *read, true});
             i = close + 1;
             continue;
         }
+        bool from_secret_source = false;
         if (j < text.size() && text[j] == '}') {
-            auto looked_up = LookupVariable(name, env);
+            auto looked_up = LookupVariable(name, env, from_secret_source);
             if (!looked_up) return Fail(looked_up.error());
             const auto& value = *looked_up;
             if (!value) {
@@ -105,6 +112,7 @@ Result<std::string> ExpandVars(std::string_view text, const Env& env) {
                                 name));
             }
             out += *value;
+            uses.push_back(VariableUse{name, *value, from_secret_source || NamedLikeSecret(name)});
             i = j + 1;
             continue;
         }
@@ -114,14 +122,15 @@ Result<std::string> ExpandVars(std::string_view text, const Env& env) {
         }
         auto close = FindClosingBrace(text, j + 2);
         if (!close) return Fail(ErrorCode::kConfig, fmt::format("'${{{}:-' is never closed by '}}'", name));
-        auto looked_up = LookupVariable(name, env);
+        auto looked_up = LookupVariable(name, env, from_secret_source);
         if (!looked_up) return Fail(looked_up.error());
         const auto& value = *looked_up;
         // Shell semantics: ':-' also replaces a variable that is set but empty.
         if (value && !value->empty()) {
             out += *value;
+            uses.push_back(VariableUse{name, *value, from_secret_source || NamedLikeSecret(name)});
         } else {
-            auto fallback = ExpandVars(text.substr(j + 2, *close - j - 2), env);
+            auto fallback = ExpandVars(text.substr(j + 2, *close - j - 2), env, uses);
             if (!fallback) return fallback;
             out += *fallback;
         }

@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/error.hpp"
 #include "core/json.hpp"
@@ -30,6 +31,29 @@ Env MapEnv(std::map<std::string, std::string> values);
 /// variable without a default is kConfig naming the variable.
 Result<std::string> ExpandVars(std::string_view text, const Env& env);
 
+/// One `${...}` reference resolved by ExpandVars: the variable (or "file:PATH", "credential:NAME") and
+/// the value it gave. `secret`: read from a file or credential (VAR_FILE, $CREDENTIALS_DIRECTORY,
+/// ${file:}, ${credential:}) or named like a secret (NamedLikeSecret).
+struct VariableUse {
+    std::string name;
+    std::string value;
+    bool secret = false;
+};
+/// ExpandVars, also appending every reference it resolved to `uses`.
+Result<std::string> ExpandVars(std::string_view text, const Env& env, std::vector<VariableUse>& uses);
+
+/// A scalar as written in the file, when `${...}` or `$$` in it changed on loading.
+struct WrittenText {
+    std::string text;               ///< before expansion
+    std::vector<VariableUse> uses;  ///< what its references resolved to (in memory only)
+    [[nodiscard]] bool secret() const {
+        for (const auto& use : uses) {
+            if (use.secret) return true;
+        }
+        return false;
+    }
+};
+
 /// A YAML file read into JSON values, remembering where each value stood. yaml-cpp stays inside
 /// src/config; everything after loading works on Json plus these locations. Scalars are typed after
 /// `${VAR}` expansion by YAML 1.2 core rules when unquoted (`id: ${ROOM_ID}` with ROOM_ID=890 is the
@@ -43,6 +67,13 @@ struct Document {
     /// null. A setting that wants text reads it back exactly as written: `secret: 0123abcd` is text
     /// anyway, but `secret: 01234567` types as the integer 1234567 and must not lose its zero.
     std::map<std::string, std::string> source_text;
+    /// JSON pointer -> the scalar as written, for scalars whose `${...}` or `$$` expansion changed them.
+    /// Rule steps keep this form and resolve it when the step runs, so a run record, `check` and the
+    /// admin API show `${VAR}`, never its value (docs/rules.md "Variables in steps").
+    std::map<std::string, WrittenText> written;
+    /// The values of every secret reference expanded in the file (VariableUse::secret), for
+    /// log::RegisterSecret.
+    std::vector<std::string> secret_values;
 
     /// Position of `pointer`, or of its nearest ancestor that has one.
     [[nodiscard]] SourceLocation Locate(std::string_view pointer) const;

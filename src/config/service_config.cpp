@@ -25,6 +25,9 @@ std::vector<std::string> ServiceConfig::SecretValues() const {
     add(mail.password);
     add(admin.token);
     for (const auto& [name, channel] : chat_channels) add(channel.url);
+    for (const auto& doc : documents) {
+        for (const auto& value : doc.secret_values) add(value);
+    }
     return out;
 }
 

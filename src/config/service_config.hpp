@@ -138,7 +138,8 @@ struct ServiceConfig {
         bool operator==(const Alerts&) const = default;
     } alerts;
 
-    /// Every secret value above (API key, webhook secrets, SMTP password, admin token, chat URLs), for
+    /// Every secret value above (API key, webhook secrets, SMTP password, admin token, chat URLs) and
+    /// of the secret `${...}` references in the files (Document::secret_values), for
     /// log::RegisterSecret at startup.
     [[nodiscard]] std::vector<std::string> SecretValues() const;
 

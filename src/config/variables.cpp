@@ -3,11 +3,14 @@
 #include <fmt/format.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+
+#include "core/text.hpp"
 
 namespace spacehook::config {
 
@@ -65,6 +68,21 @@ Result<std::string> ReadCredential(std::string_view name, const Env& env) {
 }
 
 Result<std::optional<std::string>> LookupVariable(std::string_view name, const Env& env) {
+    bool from_secret_source = false;
+    return LookupVariable(name, env, from_secret_source);
+}
+
+bool NamedLikeSecret(std::string_view name) {
+    static constexpr std::string_view kMarks[] = {"KEY",  "SECRET", "TOKEN",     "PASS",   "CREDENTIAL",
+                                                  "AUTH", "COOKIE", "SIGNATURE", "PRIVATE"};
+    const std::string upper = ToUpper(name);
+    return std::any_of(std::begin(kMarks), std::end(kMarks),
+                       [&](std::string_view mark) { return upper.find(mark) != std::string::npos; });
+}
+
+Result<std::optional<std::string>> LookupVariable(std::string_view name, const Env& env,
+                                                  bool& from_secret_source) {
+    from_secret_source = false;
     const std::string var(name);
     const std::string file_var = var + "_FILE";
     auto value = Get(env, var);
@@ -75,6 +93,7 @@ Result<std::optional<std::string>> LookupVariable(std::string_view name, const E
     }
     if (value) return value;
     if (file) {
+        from_secret_source = true;
         auto read = ReadSecretFile(*file);
         if (!read) return Fail(ErrorCode::kConfig, fmt::format("{}: {}", file_var, read.error().message));
         return std::optional<std::string>(std::move(*read));
@@ -88,6 +107,7 @@ Result<std::optional<std::string>> LookupVariable(std::string_view name, const E
             auto read = ReadSecretFile(path.string());
             if (!read)
                 return Fail(ErrorCode::kConfig, fmt::format("credential {}: {}", var, read.error().message));
+            from_secret_source = true;
             return std::optional<std::string>(std::move(*read));
         }
     }

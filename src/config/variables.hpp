@@ -19,6 +19,15 @@ namespace spacehook::config {
 /// when VAR and VAR_FILE are both set (which one is meant?) or VAR_FILE cannot be read. The value is
 /// returned as set, empty or not; callers decide what empty means.
 Result<std::optional<std::string>> LookupVariable(std::string_view name, const Env& env);
+/// LookupVariable, also saying whether the value came from a secret source (VAR_FILE or a credential)
+/// rather than the environment.
+Result<std::optional<std::string>> LookupVariable(std::string_view name, const Env& env,
+                                                  bool& from_secret_source);
+
+/// Whether a variable's name says it holds a secret: it contains KEY, SECRET, TOKEN, PASS (PASSWORD,
+/// PASSWD, PASSPHRASE), CREDENTIAL, AUTH, COOKIE, SIGNATURE or PRIVATE, in any case. Such values are
+/// masked wherever spacehook shows a value it resolved (docs/configuration.md "Secrets").
+bool NamedLikeSecret(std::string_view name);
 
 /// The contents of a secret file with one trailing line break removed (editors add one, `echo` too).
 /// kConfig naming the path (never the contents) when it cannot be read, is not a regular file, or is

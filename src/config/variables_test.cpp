@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <fstream>
@@ -165,4 +166,72 @@ TEST(ServiceConfigSecrets, ConfigFileReadsAFileReference) {
     ASSERT_TRUE(config) << config.error().message;
     // Read back as written: a number-looking secret keeps its leading zero.
     EXPECT_EQ(config->docspace.api_key, "01234567");
+}
+
+TEST(VariableUses, EachReferenceWithItsValueAndWhetherItIsASecret) {
+    SecretDir dir;
+    const auto path = dir.Write("room", "890\n");
+    std::ofstream(dir.Credentials() + "/HOOK") << "hook-from-credential";
+    const Env env = MapEnv({{"ROOM_ID_FILE", path},
+                            {"MANAGER_EMAIL", "m@example.com"},
+                            {"HOOK_TOKEN", "tok-123"},
+                            {"CREDENTIALS_DIRECTORY", dir.Credentials()}});
+    std::vector<VariableUse> uses;
+    const auto text = ExpandVars(
+        "${MANAGER_EMAIL} ${ROOM_ID} ${HOOK_TOKEN} ${HOOK} ${file:" + path + "} ${UNSET:-${HOOK_TOKEN}} $$",
+        env, uses);
+    ASSERT_TRUE(text) << text.error().message;
+    EXPECT_EQ(*text, "m@example.com 890 tok-123 hook-from-credential 890 tok-123 $");
+    ASSERT_EQ(uses.size(), 6u);
+    // By where the value came from (a file, a credential) or by the name; a plain variable is not.
+    EXPECT_EQ(uses[0].name, "MANAGER_EMAIL");
+    EXPECT_FALSE(uses[0].secret);
+    EXPECT_EQ(uses[1].name, "ROOM_ID");
+    EXPECT_TRUE(uses[1].secret);  // ROOM_ID_FILE
+    EXPECT_TRUE(uses[2].secret);  // named like a token
+    EXPECT_EQ(uses[3].value, "hook-from-credential");
+    EXPECT_TRUE(uses[3].secret);
+    EXPECT_EQ(uses[4].name, "file:" + path);
+    EXPECT_TRUE(uses[4].secret);
+    EXPECT_EQ(uses[5].name, "HOOK_TOKEN");  // a default's reference
+}
+
+TEST(VariableUses, NamesThatSayTheyHoldASecret) {
+    for (const char* name : {"DOCSPACE_API_KEY", "HOOK_TOKEN", "SMTP_PASSWORD", "db_passwd", "CLIENT_SECRET",
+                             "AUTH_HEADER", "SESSION_COOKIE", "PRIVATE_URL", "CREDENTIAL", "SIGNATURE_KEY"}) {
+        EXPECT_TRUE(NamedLikeSecret(name)) << name;
+    }
+    for (const char* name : {"CLIENT_ROOM_ID", "MANAGER_EMAIL", "TEMPLATE_FILE_IDS", "DOCSPACE_API_HOST"}) {
+        EXPECT_FALSE(NamedLikeSecret(name)) << name;
+    }
+}
+
+TEST(VariableUses, TheDocumentKeepsWhatWasWrittenAndTheSecretValues) {
+    const Env env = MapEnv({{"ROOM", "890"}, {"API_KEY", "sk-doc-secret"}, {"EMPTY", ""}});
+    auto doc = LoadYamlText(
+        "a: ${ROOM}\nb: \"Bearer ${API_KEY}\"\nc: plain\nd: \"cost $$5\"\ne: ${EMPTY:-}\nf: &x {g: ${ROOM}}\n"
+        "h: *x\n",
+        "t.yaml", env);
+    ASSERT_TRUE(doc) << doc.error().message;
+    EXPECT_EQ(doc->root["a"], Json(890));
+    ASSERT_EQ(doc->written.count("/a"), 1u);
+    EXPECT_EQ(doc->written.at("/a").text, "${ROOM}");
+    EXPECT_FALSE(doc->written.at("/a").secret());
+    EXPECT_EQ(doc->written.at("/b").text, "Bearer ${API_KEY}");
+    EXPECT_TRUE(doc->written.at("/b").secret());
+    EXPECT_EQ(doc->written.count("/c"), 0u);  // nothing expanded: nothing to keep
+    EXPECT_EQ(doc->written.at("/d").text, "cost $$5");
+    EXPECT_EQ(doc->written.at("/e").text, "${EMPTY:-}");
+    EXPECT_EQ(doc->written.at("/h/g").text, "${ROOM}");  // an alias carries what its anchor had
+    EXPECT_EQ(doc->secret_values, std::vector<std::string>{"sk-doc-secret"});
+
+    auto rules = LoadYamlText(
+        "rules:\n  - name: r\n    on: file.created\n    do: [ {http: {url: \"https://x.example.com\", "
+        "headers: {Authorization: \"Bearer ${API_KEY}\"}}} ]\n",
+        "r.yaml", env);
+    ASSERT_TRUE(rules) << rules.error().message;
+    auto config = MergeServiceConfig({*rules}, env);
+    ASSERT_TRUE(config) << config.error().message;
+    const auto secrets = config->SecretValues();
+    EXPECT_NE(std::find(secrets.begin(), secrets.end(), "sk-doc-secret"), secrets.end());
 }

@@ -273,9 +273,16 @@ public:
             return;
         }
         const std::string pointer = ChildPointer(mark);
-        auto expanded = ExpandVars(value, env_);
+        std::vector<VariableUse> uses;
+        auto expanded = ExpandVars(value, env_, uses);
         if (!expanded) throw LoadFailure{mark, expanded.error().message};
         if (!IsUtf8(*expanded)) throw LoadFailure{mark, "a ${VAR} value is not valid UTF-8"};
+        if (*expanded != value) {
+            for (const auto& use : uses) {
+                if (use.secret && !use.value.empty()) doc_.secret_values.push_back(use.value);
+            }
+            doc_.written[pointer] = WrittenText{value, std::move(uses)};
+        }
         Json typed;
         if (tag == "?") {
             typed = TypePlainScalar(*expanded);
@@ -437,6 +444,7 @@ private:
     void CopyLocations(const std::string& from, const std::string& to) {
         std::vector<std::pair<std::string, SourceLocation>> copies;
         std::vector<std::pair<std::string, std::string>> texts;
+        std::vector<std::pair<std::string, WrittenText>> writtens;
         for (auto it = doc_.locations.lower_bound(from); it != doc_.locations.end(); ++it) {
             if (it->first.compare(0, from.size(), from) != 0) break;
             const std::string rest = it->first.substr(from.size());
@@ -444,6 +452,8 @@ private:
             copies.emplace_back(to + rest, it->second);
             auto text = doc_.source_text.find(it->first);
             if (text != doc_.source_text.end()) texts.emplace_back(to + rest, text->second);
+            auto written = doc_.written.find(it->first);
+            if (written != doc_.written.end()) writtens.emplace_back(to + rest, written->second);
         }
         for (auto& [pointer, location] : copies) {
             // The alias itself keeps its own position; the content points at the anchored original.
@@ -451,6 +461,7 @@ private:
             doc_.locations[pointer] = location;
         }
         for (auto& [pointer, text] : texts) doc_.source_text[pointer] = text;
+        for (auto& [pointer, written] : writtens) doc_.written[pointer] = written;
     }
 
     void EraseLocations(const std::string& prefix) {
@@ -461,6 +472,10 @@ private:
         for (auto it = doc_.source_text.lower_bound(prefix); it != doc_.source_text.end();) {
             if (it->first.compare(0, prefix.size(), prefix) != 0) break;
             it = doc_.source_text.erase(it);
+        }
+        for (auto it = doc_.written.lower_bound(prefix); it != doc_.written.end();) {
+            if (it->first.compare(0, prefix.size(), prefix) != 0) break;
+            it = doc_.written.erase(it);
         }
     }
 

@@ -81,7 +81,7 @@ public:
         }
         Rule rule;
         rule.location = doc_.Locate(pointer);
-        rule.fingerprint = Fingerprint(value->dump());
+        rule.fingerprint = Fingerprint(Versioned(*value, pointer, PointerJoin(pointer, "do")).dump());
         // After a typo ("dp:") the "needs do" that would follow only repeats it.
         keys_ok_ = config::CheckKeys(doc_, pointer, *value, "a rule", kRuleKeys, diagnostics_);
 
@@ -245,6 +245,21 @@ private:
             return;
         }
         rule.key_template = *text;
+    }
+
+    /// The rule as its version is hashed: `${...}` in steps as written (steps resolve them when they
+    /// run, so a changed value changes no rule), secret ones anywhere as written too (a hash of a short
+    /// secret could be guessed), other values as loaded (conditions use them).
+    Json Versioned(const Json& value, const std::string& pointer, const std::string& steps) const {
+        if (value.is_structured()) {
+            Json out = value;
+            for (auto& [key, item] : out.items()) item = Versioned(item, PointerJoin(pointer, key), steps);
+            return out;
+        }
+        auto it = doc_.written.find(pointer);
+        if (it == doc_.written.end()) return value;
+        if (it->second.secret() || pointer.rfind(steps + "/", 0) == 0) return it->second.text;
+        return value;
     }
 
     void Steps(const std::string& pointer, const Json& rule_json, Rule& rule) {

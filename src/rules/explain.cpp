@@ -102,9 +102,10 @@ std::string ExplainEvent(const CompiledRules& rules, const Event& event, const F
         for (std::size_t i = 0; i < run->steps.size(); ++i) {
             const auto& step = run->steps[i];
             auto input = RenderStepInput(step, run->context, RenderMode::kKeepUnresolved);
-            out += fmt::format("  step {} {}{}: {}\n", i + 1, step.kind->name(),
-                               step.id == step.kind->name() ? "" : " [id " + step.id + "]",
-                               input ? input->dump() : "error: " + input.error().message);
+            out += fmt::format(
+                "  step {} {}{}: {}\n", i + 1, step.kind->name(),
+                step.id == step.kind->name() ? "" : " [id " + step.id + "]",
+                MaskSecrets(input ? input->dump() : "error: " + input.error().message, step.secrets));
         }
     }
     return out;

@@ -45,6 +45,9 @@ struct InputSpec {
     /// shows it and a stored run keeps it.
     Json default_value;
     std::vector<std::string_view> choices;  ///< kChoice
+    /// Every `${VAR}` in it holds a secret, whatever its name (an http step's URL and headers, a chat
+    /// URL): masked where a resolved value is shown, redacted from logs.
+    bool sensitive = false;
 };
 
 class StepKind;
@@ -53,11 +56,23 @@ class StepKinds;
 /// One action of a rule, compiled at load. `input` is the step's normalized input with its templates
 /// still unrendered (what PlannedRun carries and the store keeps with each run); its kind renders it
 /// into the input the runner executes (docs/rules.md "Rendered step inputs").
+///
+/// `${VAR}` in a step's input is kept as written in `input` (docs/rules.md "Variables in steps"): a run
+/// record, `check` and the admin API show the reference, never its value. Rendering reads `resolved`:
+/// the values at load for a compiled step, or those ResolveVariables reads when a stored step runs.
 struct Step {
     const StepKind* kind = nullptr;  ///< never null in a compiled or parsed step
     std::string id;  ///< `id:`, default the kind's name; unique in its rule; later steps read steps.<id>.*
     Json input = Json::object();
     config::SourceLocation location;
+    /// `input` with its `${VAR}` references resolved; in memory only, never stored or shown.
+    std::optional<Json> resolved;
+    /// Values in `resolved` that are secrets (VariableUse::secret, or any value of a sensitive input):
+    /// test-rule masks them, the runner registers them with the log redactor.
+    std::vector<std::string> secrets;
+    /// False for a step stored by a spacehook that expanded `${VAR}` at load (run layout 1): its input
+    /// holds values already and renders as it is.
+    bool written = true;
 
     /// {"kind", "id", "input"}: a step survives being stored with its run and read back by another
     /// process of the same build (FromJson with the same kinds).
@@ -124,6 +139,16 @@ struct CompileOptions {
     /// is a load error; when nullopt (rule files checked on their own) channel names are not checked.
     std::optional<std::set<std::string>> chat_channels;
 };
+
+/// The step with `resolved` and `secrets` filled from `env` (the values when the step runs): every
+/// text of its input expanded once, as the loader expands a file. kConfig naming the step and input
+/// when a variable is not set or its file cannot be read. A step that is not `written` is returned as
+/// it is.
+Result<Step> ResolveVariables(Step step, const config::Env& env);
+
+/// Replaces each of `secrets` (4 characters or more) in `text` by "•••": how test-rule shows a
+/// rendered input.
+std::string MaskSecrets(std::string text, const std::vector<std::string>& secrets);
 
 /// Compiles the step at `pointer` (an element of `do:`). Adds the facts its templates read to `needs`.
 std::optional<Step> CompileStep(const config::Document& doc, const std::string& pointer,

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <utility>
 
 #include "core/entity_id.hpp"
 #include "core/text.hpp"
@@ -37,15 +38,15 @@ public:
           scope_(scope),
           kinds_(kinds),
           options_(options),
-          needs_(needs),
-          diagnostics_(diagnostics) {
+          needs_(&needs),
+          diagnostics_(&diagnostics) {
         references_.rule = &scope;
         references_.earlier_steps = &earlier;
         references_.in_step = true;
     }
 
     std::optional<Step> Compile(const std::string& pointer) {
-        const std::size_t errors_before = diagnostics_.size();
+        const std::size_t errors_before = diagnostics_->size();
         const Json* value = doc_.Find(pointer);
         if (value == nullptr || !value->is_object()) {
             Error(pointer, fmt::format("a step must be a map like {{move: {{to: 567}}}}, got {}",
@@ -72,7 +73,7 @@ public:
             Error(PointerJoin(pointer, key), config::UnknownKeyMessage(key, "a step", allowed));
         }
         if (!kind_key) {
-            if (diagnostics_.size() == errors_before) {
+            if (diagnostics_->size() == errors_before) {
                 Error(pointer, fmt::format("a step needs one of: {}", fmt::join(kinds_.Names(), ", ")));
             }
             return std::nullopt;
@@ -99,14 +100,18 @@ public:
         std::vector<std::string_view> allowed;
         for (const auto& spec : step.kind->inputs()) allowed.push_back(spec.key);
         // After a typo ("too:") the "needs to" that follows would only repeat it.
-        const bool keys_ok = config::CheckKeys(doc_, input_pointer, input, *kind_key, allowed, diagnostics_);
+        const bool keys_ok = config::CheckKeys(doc_, input_pointer, input, *kind_key, allowed, *diagnostics_);
+        Json resolved = Json::object();
         for (const auto& spec : step.kind->inputs()) {
             const std::string key_pointer = PointerJoin(input_pointer, spec.key);
             const Json* raw = input.contains(spec.key) ? &input[std::string(spec.key)] : nullptr;
             std::optional<Json> compiled;
-            const std::size_t input_errors = diagnostics_.size();
+            const std::size_t input_errors = diagnostics_->size();
+            sensitive_ = spec.sensitive;
+            secrets_ = &step.secrets;
             if (raw != nullptr && !raw->is_null()) compiled = CompileInput(spec, key_pointer, *raw);
-            if (diagnostics_.size() != input_errors) continue;
+            secrets_ = nullptr;
+            if (diagnostics_->size() != input_errors) continue;
             const bool empty = !compiled || (compiled->is_array() && compiled->empty());
             if (spec.required && empty && keys_ok) {
                 // Also an input whose only values were unset optional variables: known empty at load.
@@ -118,26 +123,63 @@ public:
                                       *kind_key, spec.key));
                 }
             } else if (compiled) {
-                step.input[std::string(spec.key)] = std::move(*compiled);
+                step.input[std::string(spec.key)] = WrittenForm(spec, key_pointer, *raw).value_or(*compiled);
+                resolved[std::string(spec.key)] = std::move(*compiled);
             }
         }
-        if (diagnostics_.size() == errors_before) {
-            StepCheck check(step.input, scope_, doc_, input_pointer, diagnostics_);
+        if (diagnostics_->size() == errors_before) {
+            StepCheck check(resolved, scope_, doc_, input_pointer, *diagnostics_);
             step.kind->Check(check);
+            // The same again on the written form, for what a kind's check adds (copy's default items).
+            Diagnostics ignored;
+            StepCheck written(step.input, scope_, doc_, input_pointer, ignored);
+            step.kind->Check(written);
         }
-        if (diagnostics_.size() == errors_before) {
+        if (diagnostics_->size() == errors_before) {
             for (const auto& spec : step.kind->inputs()) {
-                if (!spec.default_value.is_null() && !step.input.contains(spec.key))
-                    step.input[std::string(spec.key)] = spec.default_value;
+                if (spec.default_value.is_null()) continue;
+                if (!step.input.contains(spec.key)) step.input[std::string(spec.key)] = spec.default_value;
+                if (!resolved.contains(spec.key)) resolved[std::string(spec.key)] = spec.default_value;
             }
         }
-        if (diagnostics_.size() != errors_before) return std::nullopt;
+        if (diagnostics_->size() != errors_before) return std::nullopt;
+        step.resolved = std::move(resolved);
         return step;
     }
 
 private:
+    /// The input compiled again, keeping what `${...}` changed as written (Step::input); problems were
+    /// reported by the first pass.
+    std::optional<Json> WrittenForm(const InputSpec& spec, const std::string& pointer, const Json& raw) {
+        Diagnostics ignored;
+        NeededFacts unused;
+        Diagnostics* diagnostics = std::exchange(diagnostics_, &ignored);
+        NeededFacts* needs = std::exchange(needs_, &unused);
+        as_written_ = true;
+        auto written = CompileInput(spec, pointer, raw);
+        as_written_ = false;
+        diagnostics_ = diagnostics;
+        needs_ = needs;
+        return written;
+    }
+
     void Error(const std::string& pointer, std::string_view message) {
-        diagnostics_.AddAt(doc_, pointer, message);
+        diagnostics_->AddAt(doc_, pointer, message);
+    }
+
+    /// The value a pass keeps for the scalar at `pointer` whose expanded form is `expanded`: as written
+    /// in the Step::input pass when `${...}` changed it, else `expanded`. The Step::resolved pass notes
+    /// the secrets it holds.
+    Json Kept(const std::string& pointer, Json expanded) {
+        auto it = doc_.written.find(pointer);
+        if (it == doc_.written.end()) return expanded;
+        if (as_written_) return Json(it->second.text);
+        if (secrets_ != nullptr) {
+            for (const auto& use : it->second.uses) {
+                if ((use.secret || sensitive_) && !use.value.empty()) secrets_->push_back(use.value);
+            }
+        }
+        return expanded;
     }
 
     /// Parses a template string and checks what it reads. The string back, or nullopt.
@@ -148,7 +190,7 @@ private:
             Error(pointer, parsed.error().message);
             return std::nullopt;
         }
-        if (auto problem = CheckReferences(*parsed, references_, needs_)) {
+        if (auto problem = CheckReferences(*parsed, references_, *needs_)) {
             Error(pointer, *problem);
             return std::nullopt;
         }
@@ -162,15 +204,17 @@ private:
                   fmt::format("{} takes {}, got {}", key, as_id ? "an id" : "text", config::KindName(value)));
             return std::nullopt;
         }
-        if (as_id && value.is_number_integer()) return value;
+        if (as_id && value.is_number_integer()) return Kept(pointer, value);
         auto text = doc_.TextAt(pointer);
         if (!text) return std::nullopt;
         if (as_id && !Template::HasExpressions(*text)) {
             auto trimmed = std::string(Trim(*text));
             if (trimmed.empty()) return std::nullopt;
-            return EntityId::Parse(std::move(trimmed)).ToJson();
+            return Kept(pointer, EntityId::Parse(std::move(trimmed)).ToJson());
         }
-        return TemplateText(pointer, std::move(*text));
+        auto checked = TemplateText(pointer, std::move(*text));
+        if (!checked) return std::nullopt;
+        return Kept(pointer, std::move(*checked));
     }
 
     /// A YAML list (null entries dropped) or one text, kept as written; splitting happens at render.
@@ -287,7 +331,11 @@ private:
     }
 
     std::optional<Json> AnyValue(const std::string& pointer, const Json& value) {
-        if (value.is_string()) return TemplateText(pointer, value.get<std::string>());
+        if (value.is_string()) {
+            auto checked = TemplateText(pointer, value.get<std::string>());
+            if (!checked) return std::nullopt;
+            return Kept(pointer, std::move(*checked));
+        }
         if (value.is_array()) {
             Json out = Json::array();
             for (std::size_t i = 0; i < value.size(); ++i) {
@@ -306,6 +354,7 @@ private:
             }
             return out;
         }
+        // A number or true/false from an unquoted ${VAR} keeps its type, so it is resolved at load.
         return value;
     }
 
@@ -326,7 +375,7 @@ private:
             }
             std::vector<std::string_view> allowed = kEntrySubjects;
             allowed.push_back("access");
-            if (!config::CheckKeys(doc_, entry_pointer, entry, "an entry", allowed, diagnostics_)) {
+            if (!config::CheckKeys(doc_, entry_pointer, entry, "an entry", allowed, *diagnostics_)) {
                 ok = false;
                 continue;
             }
@@ -387,9 +436,14 @@ private:
     const RuleScope& scope_;
     const StepKinds& kinds_;
     const CompileOptions& options_;
-    NeededFacts& needs_;
-    Diagnostics& diagnostics_;
+    NeededFacts* needs_;
+    Diagnostics* diagnostics_;
     ReferenceScope references_;
+    /// The pass that builds Step::input: a scalar whose `${...}` changed on loading is kept as written.
+    bool as_written_ = false;
+    /// Values of the secrets met by the pass that builds Step::resolved.
+    std::vector<std::string>* secrets_ = nullptr;
+    bool sensitive_ = false;  ///< the input being compiled is InputSpec::sensitive
 };
 
 }  // namespace

@@ -17,10 +17,19 @@ public:
         : step_(step), context_(context.values()), mode_(mode) {}
 
     Result<Json> Render() {
+        // The written input holds `${VAR}` references: only their resolved form is rendered.
+        if (step_.written && !step_.resolved) {
+            return tl::unexpected(
+                spacehook::Error{ErrorCode::kInternal,
+                                 fmt::format("step {} ({}): its ${{VAR}} references are not resolved",
+                                             step_.id, step_.kind->name()),
+                                 0, std::nullopt});
+        }
+        const Json& input = step_.resolved ? *step_.resolved : step_.input;
         Json out = Json::object();
         for (const auto& spec : step_.kind->inputs()) {
-            auto it = step_.input.find(spec.key);
-            if (it == step_.input.end()) continue;
+            auto it = input.find(spec.key);
+            if (it == input.end()) continue;
             auto rendered = RenderInput(spec, *it);
             if (!rendered) return rendered;
             if (rendered->is_null()) continue;

@@ -46,6 +46,7 @@ Engine::Engine(EngineDeps deps, EngineOptions options)
     steps_.chat_channels = deps_.chat_channels;
     steps_.http_timeout = options_.http_timeout;
     steps_.clock = deps_.clock;
+    steps_.variables = deps_.variables;
     executor_ = std::make_unique<RunExecutor>(*deps_.store, steps_, options_.retry, *deps_.clock,
                                               *deps_.random, *metrics_, &leases_);
 }

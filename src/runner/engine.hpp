@@ -45,6 +45,8 @@ struct EngineDeps {
     MetricsRegistry* metrics = nullptr;
     const Clock* clock = nullptr;
     Random* random = nullptr;
+    /// Where steps read their `${VAR}` when they run (steps::StepDeps::variables).
+    config::Env variables = config::ProcessEnv();
 };
 
 struct EngineOptions {

@@ -278,8 +278,12 @@ RunOutcome RunExecutor::Attempt(const store::RunRecord& run, const std::string& 
 
 Result<std::unique_ptr<steps::PreparedStep>> RunExecutor::Prepare(const rules::Step& step,
                                                                   const rules::TemplateContext& context,
-                                                                  const StoredRun& stored) {
-    auto prepared = steps::Prepare(step, context);
+                                                                  const StoredRun& stored) const {
+    // `${VAR}` values are read now, at send time: the stored step holds only the references.
+    auto resolved = rules::ResolveVariables(step, steps_.variables);
+    if (!resolved) return Fail(resolved.error());
+    for (const auto& secret : resolved->secrets) log::RegisterSecret(secret);
+    auto prepared = steps::Prepare(*resolved, context);
     if (prepared) return prepared;
     std::string reason = prepared.error().message;
     if (!stored.unavailable.empty()) {
@@ -297,6 +301,8 @@ RunOutcome RunExecutor::Failed(const store::RunRecord& run, const std::string& o
                                const std::string& what) {
     const TimePoint now = clock_.Now();
     FailureDecision decision = DecideAfterFailure(options_, run, error, what, now, random_);
+    // A portal or endpoint may echo what it was sent (a header, a URL) in its error text.
+    decision.reason = log::Redact(decision.reason);
     if (decision.dead) return DeadLetter(run, owner, decision.reason);
     if (auto st = store_.RetryRun(run.id, owner, decision.next_attempt_at, decision.reason); !st) {
         return Lost(run, st.error(), "scheduling a retry");
@@ -312,7 +318,8 @@ RunOutcome RunExecutor::Failed(const store::RunRecord& run, const std::string& o
 }
 
 RunOutcome RunExecutor::DeadLetter(const store::RunRecord& run, const std::string& owner,
-                                   const std::string& reason) {
+                                   const std::string& unredacted) {
+    const std::string reason = log::Redact(unredacted);
     if (auto st = store_.DeadLetterRun(run.id, owner, reason, clock_.Now()); !st) {
         return Lost(run, st.error(), "moving it to the dead-letter list");
     }

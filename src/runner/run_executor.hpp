@@ -121,11 +121,12 @@ private:
         std::unique_ptr<steps::PreparedStep> step;
         store::StepStatus status = store::StepStatus::kNone;
     };
-    /// The step rendered against the context into its kind's typed input; a render error names the
-    /// facts the dispatcher could not look up, when there were any.
-    static Result<std::unique_ptr<steps::PreparedStep>> Prepare(const rules::Step& step,
-                                                                const rules::TemplateContext& context,
-                                                                const StoredRun& stored);
+    /// The step's `${VAR}` read now (steps::StepDeps::variables) and the step rendered against the
+    /// context into its kind's typed input; a render error names the facts the dispatcher could not
+    /// look up, when there were any.
+    [[nodiscard]] Result<std::unique_ptr<steps::PreparedStep>> Prepare(const rules::Step& step,
+                                                                       const rules::TemplateContext& context,
+                                                                       const StoredRun& stored) const;
     RunOutcome Failed(const store::RunRecord& run, const std::string& owner, const Error& error,
                       const std::string& what);
     RunOutcome DeadLetter(const store::RunRecord& run, const std::string& owner, const std::string& reason);

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "core/hmac_sha256.hpp"
+#include "core/log.hpp"
 #include "notify/mail_message.hpp"
 #include "runner/stored_run.hpp"
 #include "runner/testing/runner_test_support.hpp"
@@ -544,6 +545,50 @@ TEST_F(RunExecutorTest, TheHeartbeatKeepsALongStepsLeaseAndForgetsALostOne) {
     ASSERT_TRUE(*store_->ClaimRun("w2", clock_.Now()));  // taken over: w1 stopped renewing
     leases_.RenewAll(*store_, clock_.Now());
     EXPECT_EQ(leases_.size(), 0u);
+}
+
+}  // namespace
+}  // namespace spacehook::runner
+
+namespace spacehook::runner {
+namespace {
+
+// A run keeps the rule's ${VAR} as written in its stored context; the step reads them when it runs.
+TEST_F(RunExecutorTest, AStoredRunHoldsVariableReferencesAndStepsReadThemWhenTheyRun) {
+    UseRules(R"(
+rules:
+  - name: tell
+    on: file.created
+    do:
+      - mail: { to: "${MANAGER_EMAIL}", subject: "New {{ entity.title }}", body: "key ${SERVICE_TOKEN}" }
+)",
+             {{"MANAGER_EMAIL", "first@example.com"}, {"SERVICE_TOKEN", "tok-5c1e9a"}});
+    const auto id = StartRun();
+    const std::string stored = Run(id).context.dump();
+    EXPECT_NE(stored.find("${MANAGER_EMAIL}"), std::string::npos) << stored;
+    EXPECT_NE(stored.find("${SERVICE_TOKEN}"), std::string::npos);
+    EXPECT_EQ(stored.find("first@example.com"), std::string::npos);
+    EXPECT_EQ(stored.find("tok-5c1e9a"), std::string::npos);
+
+    // The values when the step runs, not those at load: a manager changed in between gets the mail.
+    steps_.variables =
+        config::MapEnv({{"MANAGER_EMAIL", "second@example.com"}, {"SERVICE_TOKEN", "tok-7d2f"}});
+    Build();
+    EXPECT_EQ(RunNext(), RunOutcome::kDone);
+    ASSERT_EQ(mailer_.Sent().size(), 1u);
+    EXPECT_EQ(mailer_.Sent()[0].recipients, std::vector<std::string>{"second@example.com"});
+    EXPECT_NE(mailer_.Sent()[0].data.find("key tok-7d2f"), std::string::npos);
+    EXPECT_EQ(spacehook::log::Redact("x tok-7d2f y"),
+              "x [redacted] y");  // a secret read at send time is redacted
+
+    // A variable gone by then is a dead letter naming it, not a mail to "${MANAGER_EMAIL}".
+    steps_.variables = config::MapEnv({{"SERVICE_TOKEN", "tok-7d2f"}});
+    Build();
+    const auto second = StartRun("Other.pdf");
+    EXPECT_EQ(RunNext(), RunOutcome::kDead);
+    EXPECT_NE(Run(second).last_error.find("environment variable MANAGER_EMAIL is not set"), std::string::npos)
+        << Run(second).last_error;
+    EXPECT_EQ(mailer_.Sent().size(), 1u);
 }
 
 }  // namespace

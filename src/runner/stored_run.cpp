@@ -33,10 +33,11 @@ Result<StoredRun> ParseStoredRun(const Json& context) {
     };
     if (!context.is_object()) return bad("not a JSON object");
     const Json format = context.value("format", Json());
-    if (!format.is_number_integer() || format.get<int>() != kStoredRunFormat) {
-        return bad(fmt::format("layout {} is not the one this spacehook writes ({})", format.dump(),
+    if (!format.is_number_integer() || format.get<int>() < 1 || format.get<int>() > kStoredRunFormat) {
+        return bad(fmt::format("layout {} is not one this spacehook reads (1 to {})", format.dump(),
                                kStoredRunFormat));
     }
+    const bool written = format.get<int>() >= 2;
     StoredRun run;
     run.rule = context.value("rule", "");
     run.fingerprint = context.value("fingerprint", "");
@@ -45,6 +46,7 @@ Result<StoredRun> ParseStoredRun(const Json& context) {
     for (const auto& item : steps) {
         auto step = rules::Step::FromJson(item, steps::Kinds());
         if (!step) return bad(step.error().message);
+        step->written = written;
         run.steps.push_back(std::move(*step));
     }
     const Json& values = context.contains("template") ? context["template"] : Json();

@@ -28,10 +28,12 @@ struct StoredRun {
     Json unavailable = Json::object();
 };
 
-/// The version of the context layout below; a worker refuses a layout it does not know.
-inline constexpr int kStoredRunFormat = 1;
+/// The version of the context layout below; a worker refuses a layout it does not know. Layout 2 keeps
+/// `${VAR}` in step inputs as written, resolved when the step runs (rules::ResolveVariables); layout 1
+/// (older runs, still executed) holds the values expanded at load.
+inline constexpr int kStoredRunFormat = 2;
 
-/// The context of a new run: {"format": 1, "rule", "fingerprint", "steps": [Step::ToJson...],
+/// The context of a new run: {"format": 2, "rule", "fingerprint", "steps": [Step::ToJson...],
 /// "template": TemplateContext::values(), "unavailable": {...}}.
 Json StoredRunJson(const rules::PlannedRun& run, const Json& unavailable);
 

@@ -36,6 +36,16 @@ bool HasHeader(const std::vector<std::pair<std::string, std::string>>& headers, 
                        [&](const auto& header) { return EqualsIgnoreCase(header.first, name); });
 }
 
+/// Every text in `value` with the registered secrets redacted: an endpoint may echo what it was sent
+/// (a header, the URL), and the output is checkpointed and shown.
+void RedactTexts(Json& value) {
+    if (value.is_string()) {
+        value = log::Redact(value.get_ref<const std::string&>());
+    } else if (value.is_structured()) {
+        for (auto& item : value) RedactTexts(item);
+    }
+}
+
 /// The answer as the step's output keeps it: JSON when it is JSON (and not too deep), else text, each up
 /// to 64 KiB.
 Json KeptBody(const httpc::Response& response) {
@@ -64,9 +74,9 @@ class Http final : public Kind<HttpInput> {
 public:
     Http()
         : Kind("http", {.what = "an HTTP call", .looks = "nothing"},
-               {Bind("url", rules::InputType::kText, &HttpInput::url).Required(),
+               {Bind("url", rules::InputType::kText, &HttpInput::url).Required().Sensitive(),
                 Bind("method", rules::InputType::kMethod, &HttpInput::method).Default("POST"),
-                Bind("headers", rules::InputType::kTextMap, &HttpInput::headers),
+                Bind("headers", rules::InputType::kTextMap, &HttpInput::headers).Sensitive(),
                 Bind("body", rules::InputType::kAny, &HttpInput::body)}) {}
 
 private:
@@ -124,7 +134,9 @@ Result<Json> Http::Execute(const HttpInput& in, const StepDeps& deps, const Step
         return Fail(std::move(error));
     }
     log::Debug("runner", "http step answered", {{"where", where}, {"status", response->status}});
-    return Json{{"status", response->status}, {"body", KeptBody(*response)}};
+    Json body = KeptBody(*response);
+    RedactTexts(body);
+    return Json{{"status", response->status}, {"body", std::move(body)}};
 }
 
 }  // namespace

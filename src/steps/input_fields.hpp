@@ -156,6 +156,11 @@ struct Field {
         spec.default_value = std::move(value);
         return std::move(*this);
     }
+    /// Its `${VAR}` values are secrets whatever their names (rules::InputSpec::sensitive).
+    Field Sensitive() && {
+        spec.sensitive = true;
+        return std::move(*this);
+    }
     Field ShownAs(std::string_view key) && {
         shown = key;
         return std::move(*this);

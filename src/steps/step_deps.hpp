@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "config/document.hpp"
 #include "core/clock.hpp"
 #include "core/error.hpp"
 #include "docspace/api.hpp"
@@ -34,6 +35,9 @@ struct StepDeps {
     std::map<std::string, ChatEndpoint> chat_channels;
     std::chrono::milliseconds http_timeout{30000};  ///< the whole `http` step request
     const Clock* clock = nullptr;                   ///< for Retry-After dates; nullptr = the system clock
+    /// Where a stored step's `${VAR}` references are read when it runs (rules::ResolveVariables):
+    /// the process environment, VAR_FILE and credentials in serve.
+    config::Env variables = config::ProcessEnv();
 
     /// The portal, or kConfig naming the setting that is missing.
     [[nodiscard]] Result<docspace::Api*> RequireApi() const;

@@ -8,7 +8,12 @@ searched for every secret (and the encodings SMTP AUTH sends them in):
 - every body the webhook endpoint and the admin API answered with an error (and the error bodies to a
   webhook caller are exactly the external message, nothing internal);
 - /metrics, the admin API's JSON (events, each event, runs, each run, dead letters) and its HTML page;
-- the CLI: `events list/show`, `runs list/show`, `dlq list` (text and --json), `check`.
+- the CLI: `events list/show`, `runs list/show`, `dlq list` (text and --json), `check`;
+- the store itself: the bytes of the SQLite files (database, WAL).
+
+A rule's own `${VAR}` are secrets too: an `http` step sends `Authorization: Bearer ${DOCSPACE_API_KEY}`,
+`X-Token: ${HOOK_TOKEN}` and the token in its query to an endpoint that echoes what it got (once with a
+500). They reach that endpoint and nothing else; what is stored and shown carries the references.
 
     /usr/bin/python3 -m pytest tests/functional/test_secrets.py
 """
@@ -35,6 +40,7 @@ SMTP_USER = "mailer"
 SMTP_PASSWORD = "smtp-Secret-Pass-6e1a"
 CHAT_PATH = "/services/T0SECRET/B0SECRET/xoxSecretPath9d2c"
 ADMIN_TOKEN = "adm-Secret-Token-3c7f"
+HOOK_TOKEN = "hook-Secret-Token-91b4"
 INCOMING, ARCHIVE_2025 = 6, 7  # folders of the emulator's default seed
 
 SECRETS = {
@@ -46,6 +52,7 @@ SECRETS = {
     "chat URL path": CHAT_PATH,
     "chat URL token": CHAT_PATH.rsplit("/", 1)[1],
     "admin token": ADMIN_TOKEN,
+    "rule's token": HOOK_TOKEN,
 }
 
 CONFIG = """
@@ -74,6 +81,14 @@ rules:
     if: { in_folder: %(archive)d }
     do:
       - mail: { to: reject5-nobody@example.com, subject: "Bounce {{ entity.title }}", body: "never delivered" }
+  - name: crm
+    on: [file.created, file.uploaded]
+    if: { in_folder: %(incoming)d }
+    do:
+      - http:
+          url: "${CRM_URL}?key=${HOOK_TOKEN}"
+          headers: { Authorization: "Bearer ${DOCSPACE_API_KEY}", X-Token: "${HOOK_TOKEN}" }
+          body: { file: "{{ entity.title }}", token: "${HOOK_TOKEN}" }
 """ % {"incoming": INCOMING, "archive": ARCHIVE_2025}
 
 
@@ -115,6 +130,22 @@ class SlackHook(HttpReceiver):
             return (500, "internal_error") if index == 0 else (200, "ok")
         super().__init__(answer, path=CHAT_PATH)
 
+class EchoCrm(HttpReceiver):
+    """An endpoint that answers with what it was sent (a 500 the first time): a careless server echoing a
+    token in its error page or answer."""
+
+    def __init__(self):
+        super().__init__(lambda path, body, index: (500 if index == 0 else 200, path + " " + body.decode()),
+                         path="/crm")
+
+
+@pytest.fixture
+def crm():
+    hook = EchoCrm()
+    yield hook
+    hook.close()
+
+
 @pytest.fixture
 def smtp_auth(tmp_path):
     sink = AuthSmtp(tmp_path / "mail")
@@ -130,7 +161,7 @@ def slack():
 
 
 @pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
-def test_no_secret_reaches_logs_errors_metrics_admin_api_or_cli(procs, tmp_path, smtp_auth, slack):
+def test_no_secret_reaches_logs_errors_metrics_admin_api_or_cli(procs, tmp_path, smtp_auth, slack, crm):
     portal = Portal(procs, tmp_path)
     portal.control("POST", "api-keys", {"user": "spacehook", "key": API_KEY})
     config = tmp_path / "spacehook.yaml"
@@ -139,7 +170,8 @@ def test_no_secret_reaches_logs_errors_metrics_admin_api_or_cli(procs, tmp_path,
     env = clean_env(DOCSPACE_API_HOST=portal.url, DOCSPACE_API_KEY=API_KEY, DOCSPACE_WEBHOOK_SECRET=WEBHOOK_SECRET,
                     SMTP_URL=f"smtp://127.0.0.1:{smtp_auth.port}", SMTP_USERNAME=SMTP_USER,
                     SMTP_PASSWORD=SMTP_PASSWORD, MAIL_FROM="spacehook <bot@example.com>",
-                    SPACEHOOK_ADMIN_TOKEN=ADMIN_TOKEN, OPS_CHAT_URL=slack.url)
+                    SPACEHOOK_ADMIN_TOKEN=ADMIN_TOKEN, OPS_CHAT_URL=slack.url, HOOK_TOKEN=HOOK_TOKEN,
+                    CRM_URL=crm.url)
     texts = {}  # where -> text, every place searched at the end
     error_bodies = []
 
@@ -198,14 +230,18 @@ def test_no_secret_reaches_logs_errors_metrics_admin_api_or_cli(procs, tmp_path,
         runs = json.loads(admin(first, "/admin/api/runs").text)["runs"]
         done = [r for r in runs if r["rule"] == "intake" and r["state"] == "done"]
         dead = [r for r in runs if r["rule"] == "bounce" and r["state"] == "dead"]
-        return runs if len(done) == 2 and len(dead) == 1 else None
-    runs = wait_for(settled, 60, "two intake runs done and the bounce dead-lettered", interval=0.3)
+        sent = [r for r in runs if r["rule"] == "crm" and r["state"] == "done"]
+        return runs if len(done) == 2 and len(dead) == 1 and len(sent) == 2 else None
+    runs = wait_for(settled, 60, "two intake and crm runs done and the bounce dead-lettered", interval=0.3)
     events = json.loads(admin(first, "/admin/api/events").text)["events"]
     assert any(e["state"] == "failed" for e in events), events  # the 401 dispatch
     for e in events:
         admin(first, f"/admin/api/events/{e['seq']}")
     for r in runs:
-        admin(first, f"/admin/api/runs/{r['id']}")
+        shown = admin(first, f"/admin/api/runs/{r['id']}")
+        if r["rule"] == "crm":
+            # The stored definition carries the references, resolved only to send.
+            assert "Bearer ${DOCSPACE_API_KEY}" in shown.text and "${HOOK_TOKEN}" in shown.text, shown.text
     dead = json.loads(admin(first, "/admin/api/dlq").text)["dead_letters"]
     assert {d["kind"] for d in dead} == {"run", "event"}, dead
     assert any("550" in d["reason"] for d in dead) and any("401" in d["reason"] for d in dead), dead
@@ -219,18 +255,18 @@ def test_no_secret_reaches_logs_errors_metrics_admin_api_or_cli(procs, tmp_path,
     portal.upload("Gamma.docx", user="owner", folder=INCOMING)
     hostile(second)
     wait_for(lambda: len([r for r in json.loads(admin(second, "/admin/api/runs").text)["runs"]
-                          if r["rule"] == "intake" and r["state"] == "done"]) == 3, 60, "the third intake run")
+                          if r["rule"] in ("intake", "crm") and r["state"] == "done"]) == 6, 60,
+             "the third intake and crm runs")
     texts["metrics (json run)"] = requests.get(second.admin_url + "/metrics", timeout=10).text
     assert second.terminate() == 0
     portal.rest("DELETE", f"settings/webhook/{hook['id']}")
 
     # --- the CLI -------------------------------------------------------------------------------------
     def cli(*args):
-        out = subprocess.run([spacehook_bin(), *args], capture_output=True, text=True, timeout=30,
-                             env=clean_env(OPS_CHAT_URL=slack.url))
+        out = subprocess.run([spacehook_bin(), *args], capture_output=True, text=True, timeout=30, env=env)
         texts[f"cli {' '.join(args)}"] = out.stdout + out.stderr
         return out
-    cli("check", "--config", str(config))
+    assert "Bearer ${DOCSPACE_API_KEY}" in cli("check", "--config", str(config)).stdout
     for fmt in ([], ["--json"]):
         cli("events", "list", "--store", store, *fmt)
         cli("runs", "list", "--store", store, *fmt)
@@ -241,6 +277,8 @@ def test_no_secret_reaches_logs_errors_metrics_admin_api_or_cli(procs, tmp_path,
             cli("runs", "show", str(r["id"]), "--store", store, *fmt)
     assert "550" in texts["cli dlq list --store " + store] and "401" in texts["cli dlq list --store " + store]
 
+    for db in tmp_path.glob("spacehook.db*"):  # the database and its WAL, as bytes
+        texts[f"store file {db.name}"] = db.read_bytes().decode("latin-1")
     texts["log (text)"] = (tmp_path / "serve-text.log").read_text()
     texts["log (json)"] = (tmp_path / "serve-json.log").read_text()
     json_lines = [json.loads(line) for line in texts["log (json)"].splitlines() if line.strip()]
@@ -253,6 +291,14 @@ def test_no_secret_reaches_logs_errors_metrics_admin_api_or_cli(procs, tmp_path,
     assert sorted(m["parsed"]["subject"] for m in smtp_auth.messages()) == \
         ["Case Alpha.docx", "Case Beta.docx", "Case Gamma.docx"]
     assert [post["path"] for post in slack.received()].count(CHAT_PATH) == 4  # one refused, three sent
+    # The rule's secrets reached their endpoint, and only there: one refused post, three sent.
+    posts = crm.received()
+    assert [p["status"] for p in posts].count(200) == 3 and len(posts) == 4, posts
+    for post in posts:
+        assert post["path"] == f"/crm?key={HOOK_TOKEN}"
+        assert post["headers"]["authorization"] == f"Bearer {API_KEY}"
+        assert post["headers"]["x-token"] == HOOK_TOKEN
+        assert json.loads(post["body"])["token"] == HOOK_TOKEN
     assert "slack webhook answered 500" in texts["log (text)"]
     assert '"level":"debug"' in texts["log (json)"].replace(" ", "")
 

@@ -86,6 +86,8 @@ protected:
 
     /// Compiles `yaml` (a whole config file with a rules: list) and rebuilds the dispatcher and runner.
     void UseRules(std::string_view yaml, std::map<std::string, std::string> env = {}) {
+        // The same variables when the steps run (they resolve their `${VAR}` then).
+        steps_.variables = config::MapEnv(env);
         auto doc = config::LoadYamlText(yaml, "rules.yaml", config::MapEnv(std::move(env)));
         ASSERT_TRUE(doc) << doc.error().message;
         auto compiled = rules::Compile({*doc}, steps::Kinds());
