@@ -191,8 +191,13 @@ TEST_F(FileOpsTest, FolderCopyCopiesTheSubtreeAndFiresForEveryEntry) {
     // The copied folder is counted when made and again once its content is done, plus its file.
     EXPECT_EQ(done["processed"], "3");
     ASSERT_TRUE(emu.emulator.WaitIdle(milliseconds(5000)));
-    // The recursion publishes an event for the folder and then for everything in it.
-    const auto posts = receiver.Posts();
+    // The recursion publishes an event for the folder and then for everything in it. Deliveries go out
+    // in parallel, as a portal's do, so publishing order is event.id order, not arrival order.
+    auto posts = receiver.Posts();
+    std::sort(posts.begin(), posts.end(), [](const auto& left, const auto& right) {
+        return left.Parsed()["event"]["id"].template get<std::int64_t>() <
+               right.Parsed()["event"]["id"].template get<std::int64_t>();
+    });
     std::vector<std::string> triggers;
     for (const auto& p : posts) triggers.push_back(p.Parsed()["event"]["trigger"]);
     EXPECT_EQ(triggers, (std::vector<std::string>{"folder.copied", "file.copied"}));
