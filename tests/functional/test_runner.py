@@ -12,6 +12,7 @@ import sys
 import time
 
 import pytest
+import requests
 
 from conftest import spacehook_bin
 import loopback
@@ -309,6 +310,65 @@ rules:
     assert find(portal.state(), "For Brief.docx") is not None
     assert portal.counters().get("folders_created") == 1
     assert json.loads(serve.cli("dlq", "list", "--json").stdout)["dead_letters"] == []
+
+
+def test_dlq_retry_and_drop_all_take_every_dead_letter_the_filter_names(procs, tmp_path):
+    # Two rules refused the same way (the service account may not create in Templates): their runs are
+    # dead-lettered, then recovered in bulk by rule from the CLI and dropped by rule over the admin API.
+    rules = RUNNER_SETTINGS + """
+rules:
+  - name: file-template
+    on: file.created
+    if: { in_folder: %(incoming)d }
+    do:
+      - create_folder: { in: %(templates)d, title: "For {{ entity.title }}" }
+  - name: other
+    on: file.created
+    if: { in_folder: %(incoming)d }
+    do:
+      - create_folder: { in: %(templates)d, title: "Other {{ entity.title }}" }
+""" % {"incoming": INCOMING, "templates": TEMPLATES_ROOM}
+    portal = Portal(procs, tmp_path)
+    serve = Serve(procs, tmp_path, portal, rules, key=ROOM_ADMIN_KEY)
+    portal.subscribe(serve.webhook_url)
+    titles = ["A.docx", "B.docx", "C.docx"]
+    for title in titles:
+        portal.upload(title, user="owner")
+    serve.wait_runs(6, states=("dead",))
+
+    def letters():
+        return json.loads(serve.cli("dlq", "list", "--json").stdout)["dead_letters"]
+    assert sorted(l["rule"] for l in letters()) == ["file-template"] * 3 + ["other"] * 3
+    # Bad requests change nothing.
+    for args in (["--all", "run:1"], ["run:1", "--rule", "other"], ["--all", "--kind", "rule"],
+                 ["--all", "--since", "yesterday"], []):
+        out = serve.cli("dlq", "retry", *args, check=False)
+        assert out.returncode == 2, (args, out.stdout, out.stderr)
+    assert "0 runs of rule nobody queued again" in serve.cli("dlq", "retry", "--all", "--kind", "run",
+                                                             "--rule", "nobody").stdout
+    bad = requests.post(serve.admin_url + "/admin/api/dlq/retry?since=yesterday", timeout=10)
+    assert bad.status_code == 400 and "ISO-8601" in bad.text
+    assert len(letters()) == 6
+
+    # The cause fixed, one command queues the three of one rule again.
+    portal.rest("PUT", f"files/rooms/{TEMPLATES_ROOM}/share",
+                body={"invitations": [{"id": ROOM_ADMIN_ID, "access": 11}], "notify": False})
+    out = serve.cli("dlq", "retry", "--all", "--rule", "file-template", "--since", "1h").stdout
+    assert out.startswith("3 dead letters of rule file-template that failed since "), out
+    wait_for(lambda: sorted(r["state"] for r in serve.runs()) == ["dead"] * 3 + ["done"] * 3, 60,
+             "the retried runs done")
+    for title in titles:
+        assert find(portal.state(), "For " + title) is not None
+        assert find(portal.state(), "Other " + title) is None
+    assert sorted(l["rule"] for l in letters()) == ["other"] * 3
+
+    # The admin API drops the rest at once.
+    dropped = requests.post(serve.admin_url + "/admin/api/dlq/drop?kind=run&rule=other", timeout=10)
+    assert dropped.status_code == 200, dropped.text
+    assert dropped.json() == {"status": "dropped", "count": 3}
+    assert letters() == []
+    assert sorted(r["state"] for r in serve.runs()) == ["done"] * 3 + ["dropped"] * 3
+    assert portal.counters().get("folders_created") == 3
 
 
 def test_replay_does_the_work_again(procs, tmp_path):
