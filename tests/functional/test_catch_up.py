@@ -11,7 +11,7 @@ import time
 import pytest
 import requests
 
-from loopback import Emulator, Serve, SmtpSink, wait_for
+from loopback import Emulator, HttpReceiver, Serve, SmtpSink, wait_for
 
 SECRET = "catchup-Secret-0042"
 SERVICE_KEY = "sk-emulator-spacehook"
@@ -154,3 +154,54 @@ def test_a_manual_retry_from_the_portal_does_not_do_the_work_again(procs, tmp_pa
     time.sleep(2)
     assert len(serve.runs()) == 1
     assert len(mails_to(smtp, "manager@example.com")) == 1
+
+
+GROUPS = """
+chat:
+  channels:
+    ops: { kind: generic, url: "%(chat)s" }
+rules:
+  - name: renamed
+    on: [group.updated]
+    do:
+      - mail: { to: manager@example.com, subject: "Group {{ payload.name }}", body: "{{ event.id }}" }
+      - chat: { channel: ops, text: "Group {{ payload.name }}" }
+      - http: { url: "%(http)s", body: { group: "{{ payload.id }}" } }
+"""
+
+
+def test_a_manual_retry_of_an_event_without_modified_on_runs_no_mail_chat_or_http_again(procs, tmp_path, smtp):
+    # group.updated carries no modifiedOn (docs/docspace-api.md §1.6): its run key is the event's content, which
+    # the portal's retry sends again unchanged under a new event.id.
+    chat, hook_target = HttpReceiver(path="/chat"), HttpReceiver(path="/call")
+    try:
+        portal = Emulator(procs, tmp_path, retry_base=0.05)
+        config = SETTINGS + GROUPS % {"chat": chat.url, "http": hook_target.url}
+        serve = Serve(procs, tmp_path, portal, config, secret=SECRET, key=SERVICE_KEY, smtp=smtp)
+        portal.subscribe(serve.webhook_url, SECRET)
+        sales = "b1f7c3a2-0000-4000-8000-000000000002"  # "Sales" in the default seed
+        portal.control("POST", "act", {"action": "update-group", "id": sales, "title": "Sales EMEA"})
+        portal.wait_idle()
+        wait_for(lambda: len(hook_target.received()) == 1, 30, "the http step's call")
+        assert len(chat.received()) == 1
+        assert subjects(mails_to(smtp, "manager@example.com")) == ["Group Sales EMEA"]
+        row = next(r for r in portal.state()["webhookLog"] if r["trigger"] == "group.updated")
+
+        retried = portal.rest("PUT", f"settings/webhook/{row['id']}/retry")
+        assert retried["id"] != row["id"]
+        portal.wait_idle()
+        wait_for(lambda: len(serve.events()) == 2 and all(e["state"] != "pending" for e in serve.events()), 30,
+                 "the retried delivery journaled and dispatched")
+        assert sorted(e["event_id"] for e in serve.events()) == sorted([str(row["id"]), str(retried["id"])])
+        time.sleep(2)
+        assert len(serve.runs()) == 1
+        assert len(mails_to(smtp, "manager@example.com")) == 1
+        assert len(chat.received()) == 1 and len(hook_target.received()) == 1
+
+        # A real rename back is new content: it runs.
+        portal.control("POST", "act", {"action": "update-group", "id": sales, "title": "Sales"})
+        wait_for(lambda: len(hook_target.received()) == 2, 30, "the second rename's http call")
+        assert len(serve.runs()) == 2 and len(chat.received()) == 2
+    finally:
+        chat.close()
+        hook_target.close()
