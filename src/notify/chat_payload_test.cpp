@@ -21,6 +21,52 @@ TEST(ChatPayload, SlackTextAndBlocks) {
     EXPECT_EQ(SlackPayload({"x", Json::object()}).error().code, ErrorCode::kInvalidArgument);
 }
 
+// Payload text is data: a file title or user name with Slack's control syntax is shown, not obeyed.
+TEST(ChatPayload, SlackTextIsEscapedSoPayloadTextCannotPingMentionOrLink) {
+    EXPECT_EQ(
+        SlackPayload({"<!channel> urgent & <@U024BE7LH> see <https://evil.example|invoice.pdf>", nullptr})
+            ->at("text"),
+        "&lt;!channel&gt; urgent &amp; &lt;@U024BE7LH&gt; see &lt;https://evil.example|invoice.pdf&gt;");
+    EXPECT_EQ(SlackEscape("a<b>c&d"), "a&lt;b&gt;c&amp;d");
+    EXPECT_EQ(SlackEscape("&amp;"), "&amp;amp;");  // shown as typed, not decoded once more
+
+    SlackMessage message;
+    message.title = "<!here> Q3*";
+    message.text = "Uploaded by <@U1>";
+    message.facts = {{"File <x>", "a|b & c"}};
+    message.link_url = "https://portal.example.com/doc?fileid=42&x=<y>|z";
+    message.link_title = "Open <it>|now";
+    EXPECT_EQ(SlackPayload(message)->at("text"),
+              "*&lt;!here&gt; Q3**\nUploaded by &lt;@U1&gt;\n*File &lt;x&gt;:* a|b &amp; c\n"
+              "<https://portal.example.com/doc?fileid=42&amp;x=&lt;y&gt;%7Cz|Open &lt;it&gt;|now>");
+
+    message.link_url = "javascript:alert(1)";
+    const auto refused = SlackPayload(message);
+    ASSERT_FALSE(refused.has_value());
+    EXPECT_EQ(refused.error().code, ErrorCode::kInvalidArgument);
+    EXPECT_NE(refused.error().message.find("http(s)"), std::string::npos);
+}
+
+TEST(ChatPayload, TeamsMarkdownKeepsEmphasisButPayloadTextCannotFormALink) {
+    EXPECT_EQ(TeamsEscape("**Policy.docx** [Verify now](https://evil.example) _x_"),
+              "**Policy.docx** [Verify now]\xE2\x80\x8B(https://evil.example) _x_");
+    EXPECT_EQ(TeamsEscape("[1] (a) ] ("), "[1] (a) ] (");  // only a ']' directly before '(' is a link
+
+    TeamsMessage message;
+    message.title = "[Title](https://evil.example/t)";
+    message.text = "[Text](https://evil.example/x)";
+    message.facts = {{"[k](https://e/k)", "[v](https://e/v)"}};
+    const Json payload = *TeamsPayload(message);
+    const std::string dumped = payload.dump();
+    EXPECT_EQ(dumped.find("](http"), std::string::npos) << dumped;
+    const Json& card = payload["attachments"][0]["content"];
+    EXPECT_EQ(card["body"][0]["text"], "[Title]\xE2\x80\x8B(https://evil.example/t)");
+    EXPECT_EQ(card["body"][2]["facts"][0]["value"], "[v]\xE2\x80\x8B(https://e/v)");
+
+    message.link_url = "file:///etc/passwd";
+    EXPECT_EQ(TeamsPayload(message).error().code, ErrorCode::kInvalidArgument);
+}
+
 TEST(ChatPayload, TeamsAdaptiveCardInAMessageAttachment) {
     TeamsMessage m;
     m.title = "Compliance file changed";

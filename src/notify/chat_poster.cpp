@@ -93,14 +93,80 @@ std::string_view ToString(ChatKind kind) {
     return kChatKindNames.Name(kind);
 }
 
+std::string SlackEscape(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    for (const char c : text) {
+        switch (c) {
+            case '&':
+                out += "&amp;";
+                break;
+            case '<':
+                out += "&lt;";
+                break;
+            case '>':
+                out += "&gt;";
+                break;
+            default:
+                out += c;
+        }
+    }
+    return out;
+}
+
+std::string TeamsEscape(std::string_view text) {
+    static constexpr std::string_view kZeroWidthSpace = "\xE2\x80\x8B";  // U+200B
+    std::string out;
+    out.reserve(text.size());
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        out += text[i];
+        if (text[i] == ']' && i + 1 < text.size() && text[i + 1] == '(') out += kZeroWidthSpace;
+    }
+    return out;
+}
+
+namespace {
+
+Status CheckLink(ChatKind kind, const std::string& url) {
+    if (url.empty() || IsHttpUrl(url)) return Ok();
+    return Fail(ErrorCode::kInvalidArgument, fmt::format("{} link must be an http(s) URL, got \"{}\"",
+                                                         ToString(kind), PrintableForMessage(url, 80)));
+}
+
+// Inside <url|label> a URL must not end the link early: '|' and '>' are taken by the syntax, the rest of
+// Slack's escaping applies as in text.
+std::string SlackLinkTarget(std::string_view url) {
+    std::string out;
+    for (const char c : url) {
+        if (c == '|') {
+            out += "%7C";
+        } else {
+            out += SlackEscape(std::string_view(&c, 1));
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
 Result<Json> SlackPayload(const SlackMessage& message) {
     if (!message.blocks.is_null() && !message.blocks.is_array()) {
         return Fail(ErrorCode::kInvalidArgument, "slack blocks must be an array");
     }
-    if (message.text.empty() && (message.blocks.is_null() || message.blocks.empty())) {
+    if (auto link = CheckLink(ChatKind::kSlack, message.link_url); !link) return Fail(link.error());
+    std::string text;
+    if (!message.title.empty()) text = "*" + SlackEscape(message.title) + "*\n";
+    text += SlackEscape(message.text);
+    for (const auto& [name, value] : message.facts)
+        text += fmt::format("\n*{}:* {}", SlackEscape(name), SlackEscape(value));
+    if (!message.link_url.empty()) {
+        text += fmt::format("\n<{}|{}>", SlackLinkTarget(message.link_url),
+                            SlackEscape(message.link_title.empty() ? "Open" : message.link_title));
+    }
+    if (text.empty() && (message.blocks.is_null() || message.blocks.empty())) {
         return Fail(ErrorCode::kInvalidArgument, "slack message has neither text nor blocks");
     }
-    Json payload = {{"text", message.text}};
+    Json payload = {{"text", std::move(text)}};
     if (!message.blocks.is_null()) payload["blocks"] = message.blocks;
     return payload;
 }
@@ -109,20 +175,21 @@ Result<Json> TeamsPayload(const TeamsMessage& message) {
     if (message.title.empty() && message.text.empty()) {
         return Fail(ErrorCode::kInvalidArgument, "teams message has neither title nor text");
     }
+    if (auto link = CheckLink(ChatKind::kTeams, message.link_url); !link) return Fail(link.error());
     Json body = Json::array();
     if (!message.title.empty()) {
         body.push_back({{"type", "TextBlock"},
-                        {"text", message.title},
+                        {"text", TeamsEscape(message.title)},
                         {"weight", "Bolder"},
                         {"size", "Medium"},
                         {"wrap", true}});
     }
     if (!message.text.empty())
-        body.push_back({{"type", "TextBlock"}, {"text", message.text}, {"wrap", true}});
+        body.push_back({{"type", "TextBlock"}, {"text", TeamsEscape(message.text)}, {"wrap", true}});
     if (!message.facts.empty()) {
         Json facts = Json::array();
         for (const auto& [title, value] : message.facts)
-            facts.push_back({{"title", title}, {"value", value}});
+            facts.push_back({{"title", TeamsEscape(title)}, {"value", TeamsEscape(value)}});
         body.push_back({{"type", "FactSet"}, {"facts", std::move(facts)}});
     }
     // Adaptive Card in a "message" attachment, not the legacy MessageCard: Microsoft is retiring the Office

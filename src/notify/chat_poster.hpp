@@ -20,22 +20,41 @@ enum class ChatKind { kSlack, kTeams, kGeneric };
 /// "slack", "teams", "generic": the name used in errors and logs (never the URL, which is a secret).
 std::string_view ToString(ChatKind kind);
 
-/// A Slack incoming-webhook message. `text` is Slack mrkdwn and is sent as given (a template that wants
-/// literal "<", ">" or "&" escapes them); with `blocks` it is the notification fallback.
+/// A Slack incoming-webhook message. Every text field is plain text: `&`, `<` and `>` are escaped when the
+/// payload is built (SlackEscape), so no text, wherever it came from, can ping `<!channel>`, mention
+/// `<@U123>` or make a `<url|label>` link that hides its target; Slack's emphasis (`*bold*`, `_italic_`,
+/// `~strike~`, `` `code` ``) still works. The one link is `link_url`, shown as `link_title`. The message
+/// reads: the title in bold, the text, one "*name:* value" line per fact, the link.
 struct SlackMessage {
     std::string text;
-    Json blocks;  ///< null, or an array of Block Kit blocks
+    Json blocks;  ///< null, or Block Kit blocks, sent as given (the caller's structure); text is the fallback
+    // Initialised here so that {text, blocks} stays a complete initializer (-Wmissing-field-initializers).
+    std::string title{};
+    std::vector<std::pair<std::string, std::string>> facts{};
+    std::string link_url{};  ///< http(s) only; empty: no link
+    std::string link_title = "Open";
 };
 
 /// A Teams message, sent as an Adaptive Card: a bold title, a text block (Teams' Markdown subset), an
-/// optional fact list and an optional link button.
+/// optional fact list and an optional link button. Title, text and facts are Markdown with its link syntax
+/// broken (TeamsEscape): emphasis and lists still render, `[label](url)` does not become a link; the one
+/// link is the button.
 struct TeamsMessage {
     std::string title;
     std::string text;
     std::vector<std::pair<std::string, std::string>> facts;  ///< "File" -> "invoice.pdf", ...
-    std::string link_url;                                    ///< empty: no button
+    std::string link_url;                                    ///< http(s) only; empty: no button
     std::string link_title = "Open";
 };
+
+/// `&` `<` `>` as Slack's entities (the only characters Slack's message formatting needs escaped): the text
+/// shows as written and cannot form a mention, a channel ping or a link.
+std::string SlackEscape(std::string_view text);
+
+/// Markdown for an Adaptive Card TextBlock with `[label](url)` links broken by a zero-width space between
+/// `]` and `(` (invisible; both Markdown parsers Teams uses, CommonMark and the Adaptive Cards renderers'
+/// own, need the two adjacent). Backslash escapes are not used: the native renderers show the backslash.
+std::string TeamsEscape(std::string_view text);
 
 struct ChatOptions {
     std::chrono::milliseconds connect_timeout{5000};
@@ -44,12 +63,12 @@ struct ChatOptions {
     std::string ca_file;  ///< extra CA bundle; empty: the system's
 };
 
-/// {"text": ..., "blocks": [...]}. kInvalidArgument when there is neither text nor blocks, or blocks is
-/// not an array.
+/// {"text": ..., "blocks": [...]}. kInvalidArgument when there is neither text nor blocks, blocks is not
+/// an array, or the link is not an http(s) URL.
 Result<Json> SlackPayload(const SlackMessage& message);
 
 /// The Teams payload: a "message" whose one attachment is an Adaptive Card (1.4). kInvalidArgument
-/// without title and text.
+/// without title and text, or when the link is not an http(s) URL.
 Result<Json> TeamsPayload(const TeamsMessage& message);
 
 /// Maps a webhook's HTTP answer to a Status: 2xx ok; 429 kRateLimited and 5xx kUnavailable (transient,

@@ -86,12 +86,13 @@ Result<Json> Chat::Execute(const ChatInput& in, const StepDeps& deps, const Step
     Status posted;
     switch (endpoint.kind) {
         case notify::ChatKind::kSlack: {
-            // mrkdwn: a bold title line, the text, then the link as <url|title>.
+            // Rendered text is payload data: notify escapes it where it enters Slack's markup.
             notify::SlackMessage message;
-            if (!title.empty()) message.text = "*" + title + "*\n";
-            message.text += in.text;
-            for (const auto& [name, value] : facts) message.text += fmt::format("\n*{}:* {}", name, value);
-            if (!link.empty()) message.text += fmt::format("\n<{}|{}>", link, link_title);
+            message.title = title;
+            message.text = in.text;
+            message.facts = facts;
+            message.link_url = link;
+            message.link_title = link_title;
             posted = deps.chat->PostSlack(endpoint.url, message);
             break;
         }

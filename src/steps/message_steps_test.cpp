@@ -104,6 +104,20 @@ TEST_F(MessageStepsTest, ASlackPostCarriesTitleTextFactsAndLink) {
               "*Intake*\nInvoice uploaded\n*File:* Invoice.pdf\n<https://portal/doc?fileid=42|Open it>");
 }
 
+// The rendered inputs carry payload text (a file title, a user name): it reaches Slack as text.
+TEST_F(MessageStepsTest, PayloadTextInASlackPostIsEscapedNotObeyed) {
+    const Json input = {{"channel", "ops"},
+                        {"text", "Uploaded: <!channel> <https://evil.example|Invoice.pdf> & more"},
+                        {"title", "<@U024BE7LH>"},
+                        {"facts", {{"File", "<!here>"}}}};
+    ASSERT_TRUE(Execute("chat", input, call_));
+    const Json body = Json::parse(endpoint_.Requests().at(0).body);
+    EXPECT_EQ(
+        body["text"],
+        "*&lt;@U024BE7LH&gt;*\nUploaded: &lt;!channel&gt; &lt;https://evil.example|Invoice.pdf&gt; &amp; "
+        "more\n*File:* &lt;!here&gt;");
+}
+
 TEST_F(MessageStepsTest, AGenericPostIsPlainJsonWithTheStepsIdempotencyKey) {
     const Json input = {{"channel", "hooks"}, {"text", "hello"}, {"facts", {{"a", "b"}}}};
     ASSERT_TRUE(Execute("chat", input, call_));
