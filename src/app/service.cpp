@@ -193,6 +193,7 @@ Status Service::PrepareMailer() {
     smtp.username = config_.mail.username;
     smtp.password = config_.mail.password;
     smtp.require_starttls = config_.mail.require_starttls;
+    smtp.allow_plaintext_auth = config_.mail.allow_plaintext_auth;
     smtp.verify_tls = config_.mail.verify_tls;
     smtp.from = config_.mail.from;
     auto mailer = notify::SmtpMailer::Create(std::move(smtp), clock_);

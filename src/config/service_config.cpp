@@ -183,7 +183,9 @@ void ApplyRunner(SettingsReader& r, ServiceConfig::Runner& runner) {
 }
 
 void ApplyMail(SettingsReader& r, ServiceConfig::Mail& mail) {
-    if (!r.Section("/mail", {"smtp_url", "username", "password", "from", "starttls", "verify_tls"})) return;
+    if (!r.Section("/mail", {"smtp_url", "username", "password", "from", "starttls", "verify_tls",
+                             "allow_plaintext_auth"}))
+        return;
     if (auto url = r.Text("/mail/smtp_url")) {
         if (!url->empty() && !url->starts_with("smtp://") && !url->starts_with("smtps://")) {
             r.Error("/mail/smtp_url", "mail.smtp_url must be smtp://HOST[:PORT] or smtps://HOST[:PORT]");
@@ -196,6 +198,7 @@ void ApplyMail(SettingsReader& r, ServiceConfig::Mail& mail) {
     if (auto v = r.Text("/mail/from")) mail.from = *v;
     if (auto v = r.OneOf("/mail/starttls", {"required", "opportunistic"}))
         mail.require_starttls = *v == "required";
+    if (auto v = r.Bool("/mail/allow_plaintext_auth")) mail.allow_plaintext_auth = *v;
     if (auto v = r.Bool("/mail/verify_tls")) mail.verify_tls = *v;
 }
 

@@ -85,6 +85,9 @@ struct ServiceConfig {
         std::string password;  ///< SMTP_PASSWORD; never logged
         std::string from;      ///< MAIL_FROM: "spacehook <bot@example.com>" or an address
         bool require_starttls = false;
+        /// Send the SMTP password over smtp:// when the server offers no STARTTLS. Off: such a server
+        /// gets no password, and the mail fails with an error that says so.
+        bool allow_plaintext_auth = false;
         bool verify_tls = true;
         bool operator==(const Mail&) const = default;
     } mail;

@@ -62,6 +62,9 @@ struct MailSubmission {
     std::string username;  ///< empty: no AUTH
     std::string password;
     bool require_starttls = false;  ///< smtp:// + STARTTLS required (CURLUSESSL_ALL); otherwise opportunistic
+    /// smtp:// with a username: without it, STARTTLS is required whatever require_starttls says, so the
+    /// password never goes out in clear text; with it, a server without STARTTLS gets it in clear.
+    bool allow_plaintext_auth = false;
     bool verify_tls = true;
     std::string from;                     ///< envelope sender (address only)
     std::vector<std::string> recipients;  ///< envelope recipients (addresses only)

@@ -20,7 +20,8 @@ ErrorCode SubmissionErrorCode(long reply, CURLcode code) {
     switch (code) {
         case CURLE_OPERATION_TIMEDOUT:
             return ErrorCode::kTimeout;
-        // require_starttls and no STARTTLS offered, or the login refused: a retry meets the same server.
+        // STARTTLS required and not offered, or the login refused: a retry meets the same server (SendMail
+        // makes it kConfig when only a password to protect required STARTTLS).
         case CURLE_USE_SSL_FAILED:
         case CURLE_LOGIN_DENIED:
             return ErrorCode::kPermanent;
@@ -114,10 +115,13 @@ Status SendMail(const MailSubmission& submission) {
         curl_easy_setopt(h, CURLOPT_PASSWORD, submission.password.c_str());
     }
     // smtps:// is TLS from the first byte. For smtp:// STARTTLS is either required (a server that does not
-    // offer it fails the send) or used when offered.
-    curl_easy_setopt(
-        h, CURLOPT_USE_SSL,
-        submission.require_starttls ? static_cast<long>(CURLUSESSL_ALL) : static_cast<long>(CURLUSESSL_TRY));
+    // offer it fails the send) or used when offered; but credentials never go out in clear text unless
+    // the configuration allows it by name: opportunistic STARTTLS would AUTH in the open when a server (or
+    // someone between) leaves STARTTLS out of its EHLO answer.
+    const bool credentials_need_tls = !submission.username.empty() && !submission.allow_plaintext_auth;
+    const bool tls_required = submission.require_starttls || credentials_need_tls;
+    curl_easy_setopt(h, CURLOPT_USE_SSL,
+                     tls_required ? static_cast<long>(CURLUSESSL_ALL) : static_cast<long>(CURLUSESSL_TRY));
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, submission.verify_tls ? 1L : 0L);
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, submission.verify_tls ? 2L : 0L);
     curl_easy_setopt(h, CURLOPT_MAIL_FROM, from.c_str());
@@ -143,10 +147,19 @@ Status SendMail(const MailSubmission& submission) {
     message = log::Redact(message);
 
     const bool answered = reply >= 400 && reply < 600;
+    ErrorCode error_code = SubmissionErrorCode(reply, code);
     if (!answered && code == CURLE_USE_SSL_FAILED) {
-        message += " (the server does not offer STARTTLS, which the configuration requires)";
+        if (submission.require_starttls) {
+            message += " (the server does not offer STARTTLS, which the configuration requires)";
+        } else {
+            // STARTTLS was required only because there is a password to send: the configuration must change.
+            error_code = ErrorCode::kConfig;
+            message +=
+                " (the server does not offer STARTTLS, so the SMTP password was not sent; use smtps://, a "
+                "server with STARTTLS, or set mail.allow_plaintext_auth: true to send it in clear text)";
+        }
     }
-    Error error{SubmissionErrorCode(reply, code), std::move(message), 0, std::nullopt};
+    Error error{error_code, std::move(message), 0, std::nullopt};
     return Fail(std::move(error));
 }
 

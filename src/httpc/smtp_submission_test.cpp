@@ -77,6 +77,7 @@ TEST(SendMail, RejectedRecipientIsPermanentWithTheServersReply) {
     auto mail = Submission(server.Url());
     mail.username = "bot";
     mail.password = "smtp-password-123";
+    mail.allow_plaintext_auth = true;  // this server offers no STARTTLS; the test allows the password anyway
     auto sent = SendMail(mail);
     ASSERT_FALSE(sent);
     EXPECT_EQ(sent.error().code, ErrorCode::kPermanent) << sent.error().message;

@@ -97,6 +97,7 @@ Result<MailReceipt> SmtpMailer::Send(const MailMessage& message) {
     submission.username = options_.username;
     submission.password = options_.password;
     submission.require_starttls = options_.require_starttls;
+    submission.allow_plaintext_auth = options_.allow_plaintext_auth;
     submission.verify_tls = options_.verify_tls;
     submission.from = mail->envelope_from;
     submission.recipients = mail->recipients;

@@ -20,6 +20,10 @@ struct SmtpOptions {
     std::string password;  ///< never logged; registered with log::RegisterSecret
     /// smtp:// only: fail when the server does not offer STARTTLS, instead of sending in clear text.
     bool require_starttls = false;
+    /// smtp:// with a username only: send the password even when the server offers no STARTTLS. Off
+    /// (the default), STARTTLS is required whenever there is a password to send, and a server without it
+    /// fails the mail with a kConfig error saying so.
+    bool allow_plaintext_auth = false;
     bool verify_tls = true;
     std::string from;  ///< MAIL_FROM, "Name <a@b>" or "a@b": the From of messages that give none
     std::chrono::milliseconds timeout{30000};  ///< the whole submission

@@ -49,6 +49,33 @@ private:
     std::uint16_t port_ = 0;
 };
 
+// AUTH offered over plain text, no STARTTLS: testdata/smtp_auth_sink.py, which records every credential it
+// is sent (DIR/auth.jsonl).
+class PlainAuthSink {
+public:
+    PlainAuthSink() {
+        auto port = testing::PickFreePort();
+        if (!port) throw std::runtime_error(port.error().message);
+        port_ = *port;
+        auto child = testing::ChildProcess::Start(
+            {"/usr/bin/python3", std::string(SPACEHOOK_NOTIFY_TESTDATA) + "/smtp_auth_sink.py",
+             std::to_string(port_), dir_.path()},
+            {{"PYTHONPATH", SPACEHOOK_NOTIFY_TESTDATA}});
+        if (!child) throw std::runtime_error(child.error().message);
+        child_ = std::make_unique<testing::ChildProcess>(std::move(*child));
+        if (!testing::WaitForPort(port_, milliseconds(10000)))
+            throw std::runtime_error("smtp_auth_sink.py did not start");
+    }
+    [[nodiscard]] std::string Url() const { return "smtp://127.0.0.1:" + std::to_string(port_); }
+    [[nodiscard]] std::string AuthLog() const { return dir_.path() + "/auth.jsonl"; }
+    [[nodiscard]] std::string Message(int n) const { return dir_.path() + "/" + std::to_string(n) + ".eml"; }
+
+private:
+    testing::TempDir dir_;
+    std::unique_ptr<testing::ChildProcess> child_;
+    std::uint16_t port_ = 0;
+};
+
 SmtpOptions Options(const std::string& url) {
     SmtpOptions options;
     options.url = url;
@@ -154,7 +181,10 @@ TEST(SmtpMailer, RejectedRecipientIsPermanentAndSecretsStayOutOfLogsAndErrors) {
     std::FILE* log_file = std::tmpfile();
     ASSERT_NE(log_file, nullptr);
     log::Configure(log::Level::kDebug, log::Format::kJson, log_file);
-    auto mailer = SmtpMailer::Create(Options("smtp://bot:Sm7p-pa55word@" + sink.Url().substr(7)));
+    // The sink offers no STARTTLS: credentials over plain text only because this test allows it by name.
+    SmtpOptions options = Options("smtp://bot:Sm7p-pa55word@" + sink.Url().substr(7));
+    options.allow_plaintext_auth = true;
+    auto mailer = SmtpMailer::Create(std::move(options));
     ASSERT_TRUE(mailer.has_value()) << mailer.error().message;
     MailMessage m = RichMail();
     m.to = {"reject5@example.com"};
@@ -180,6 +210,48 @@ TEST(SmtpMailer, RejectedRecipientIsPermanentAndSecretsStayOutOfLogsAndErrors) {
     EXPECT_NE(logged.find("\"recipients\":1"), std::string::npos) << logged;
     EXPECT_EQ(logged.find("Sm7p-pa55word"), std::string::npos) << logged;
     EXPECT_EQ(logged.find("two dots"), std::string::npos) << logged;  // no bodies in logs
+}
+
+// Opportunistic STARTTLS (the default) must not mean "AUTH in the open when the server leaves STARTTLS
+// out": a server that offers AUTH but no STARTTLS gets no password, and the error says what to change.
+TEST(SmtpMailer, ThePasswordIsNeverSentWithoutTls) {
+    PlainAuthSink sink;
+    SmtpOptions options = Options(sink.Url());
+    options.username = "bot";
+    options.password = "Sm7p-pa55word";
+    auto mailer = SmtpMailer::Create(std::move(options));
+    ASSERT_TRUE(mailer.has_value()) << mailer.error().message;
+    const auto sent = (*mailer)->Send(RichMail());
+    EXPECT_FALSE(std::filesystem::exists(sink.AuthLog()))
+        << "credentials went out in clear text: " << testing::ReadFile(sink.AuthLog());
+    ASSERT_FALSE(sent.has_value()) << "mail sent over plain text with a password";
+    EXPECT_EQ(sent.error().code, ErrorCode::kConfig) << sent.error().message;
+    EXPECT_NE(sent.error().message.find("STARTTLS"), std::string::npos) << sent.error().message;
+    EXPECT_NE(sent.error().message.find("allow_plaintext_auth"), std::string::npos) << sent.error().message;
+    EXPECT_EQ(sent.error().message.find("Sm7p-pa55word"), std::string::npos);
+    EXPECT_FALSE(std::filesystem::exists(sink.Message(1)));
+
+    // Without credentials opportunistic STARTTLS stays what it was: the mail goes, in clear text.
+    auto anonymous = SmtpMailer::Create(Options(sink.Url()));
+    ASSERT_TRUE(anonymous.has_value());
+    EXPECT_TRUE((*anonymous)->Send(RichMail()).has_value());
+    EXPECT_FALSE(std::filesystem::exists(sink.AuthLog()));
+}
+
+TEST(SmtpMailer, AllowPlaintextAuthSendsThePasswordWhenTheConfigSaysSo) {
+    PlainAuthSink sink;
+    SmtpOptions options = Options(sink.Url());
+    options.username = "bot";
+    options.password = "Sm7p-pa55word";
+    options.allow_plaintext_auth = true;
+    auto mailer = SmtpMailer::Create(std::move(options));
+    ASSERT_TRUE(mailer.has_value());
+    const auto sent = (*mailer)->Send(RichMail());
+    ASSERT_TRUE(sent.has_value()) << sent.error().message;
+    const Json auth = Json::parse(testing::ReadFile(sink.AuthLog()));
+    EXPECT_EQ(auth["login"], "bot");
+    EXPECT_EQ(auth["password"], "Sm7p-pa55word");
+    EXPECT_TRUE(std::filesystem::exists(sink.Message(1)));
 }
 
 TEST(SmtpMailer, TemporaryRefusalIsTransient) {

@@ -64,6 +64,8 @@ runner:
 docspace:
   timeouts: { connect: 2s, total: 3s }
   operation_poll: { interval: 50ms, timeout: 30s }
+mail:
+  allow_plaintext_auth: true   # the sink below offers AUTH without STARTTLS (loopback)
 chat:
   channels:
     ops: { kind: slack, url: "${OPS_CHAT_URL}" }
