@@ -45,6 +45,11 @@ http::ServerOptions ServerOptionsFrom(const config::ServiceConfig& config) {
     options.body_timeout = server.body_timeout;
     options.idle_timeout = server.idle_timeout;
     options.max_connections = server.max_connections;
+    options.max_connections_per_peer = server.max_connections_per_peer;
+    // A reverse proxy speaks for many clients from one address, and so does a proxy on this host.
+    options.uncapped_peers = server.trusted_proxies;
+    options.uncapped_peers.insert(options.uncapped_peers.end(), {"127.0.0.1", "::1"});
+    options.body_memory_limit = server.body_memory_limit;
     options.threads = server.threads;
     if (server.tls)
         options.tls = http::TlsOptions{server.tls->certificate_file, server.tls->private_key_file};
@@ -286,8 +291,25 @@ void Service::RegisterServerCounters(const char* listener, const http::Server& s
         [source] { return static_cast<double>(source->Stats().active_connections); }, labels);
     counter("spacehook_http_connections_accepted_total", "Connections accepted",
             &http::ServerStats::connections_accepted);
-    counter("spacehook_http_connections_rejected_total", "Connections refused over the connection limit",
+    counter("spacehook_http_connections_rejected_total",
+            "Connections refused with 503 (the server full of busy connections, or the peer at its "
+            "max_connections_per_peer)",
             &http::ServerStats::connections_rejected);
+    counter("spacehook_http_connections_rejected_per_peer_total",
+            "Of those, refused for max_connections_per_peer",
+            &http::ServerStats::connections_rejected_per_peer);
+    counter("spacehook_http_connections_evicted_idle_total",
+            "Idle keep-alive connections closed at max_connections to admit a new one",
+            &http::ServerStats::connections_evicted_idle);
+    counter("spacehook_http_connections_evicted_slow_total",
+            "Connections closed at max_connections because their request was still unsent after 2 s",
+            &http::ServerStats::connections_evicted_slow);
+    metrics_.AddGaugeCallback(
+        "spacehook_http_body_memory_bytes", "Bytes of request bodies held now (of server.body_memory_limit)",
+        [source] { return static_cast<double>(source->Stats().body_memory_in_use); }, labels);
+    counter("spacehook_http_body_memory_rejections_total",
+            "Request bodies answered 503 because server.body_memory_limit was in use",
+            &http::ServerStats::body_memory_rejections);
     counter("spacehook_http_requests_total", "Complete requests handed to a handler",
             &http::ServerStats::requests);
     counter("spacehook_http_timeouts_total", "Connections closed by a header/body/write deadline",

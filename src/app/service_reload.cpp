@@ -37,6 +37,8 @@ std::vector<std::string> RestartOnlyChanges(const config::ServiceConfig& running
     note("server.body_timeout", a.body_timeout != b.body_timeout);
     note("server.idle_timeout", a.idle_timeout != b.idle_timeout);
     note("server.max_connections", a.max_connections != b.max_connections);
+    note("server.max_connections_per_peer", a.max_connections_per_peer != b.max_connections_per_peer);
+    note("server.body_memory_limit", a.body_memory_limit != b.body_memory_limit);
     note("server.threads", a.threads != b.threads);
     note("server.tls", a.tls != b.tls);
     note("admin.listen", running.admin.host != fresh.admin.host || running.admin.port != fresh.admin.port);

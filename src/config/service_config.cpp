@@ -46,9 +46,9 @@ const std::vector<std::string_view> kTopLevelKeys = {"server", "webhook",      "
                                                      "chat",   "subscription", "alerts",   "rules"};
 
 void ApplyServer(SettingsReader& r, ServiceConfig::Server& server, MergeState& state) {
-    if (!r.Section("/server",
-                   {"listen", "webhook_path", "body_limit", "header_timeout", "body_timeout", "idle_timeout",
-                    "max_connections", "threads", "tls", "require_https", "trusted_proxies"})) {
+    if (!r.Section("/server", {"listen", "webhook_path", "body_limit", "body_memory_limit", "header_timeout",
+                               "body_timeout", "idle_timeout", "max_connections", "max_connections_per_peer",
+                               "threads", "tls", "require_https", "trusted_proxies"})) {
         return;
     }
     if (auto listen = r.Text("/server/listen")) {
@@ -73,6 +73,9 @@ void ApplyServer(SettingsReader& r, ServiceConfig::Server& server, MergeState& s
     if (auto v = r.Duration("/server/idle_timeout")) server.idle_timeout = *v;
     if (auto v = r.Integer("/server/max_connections", 1, 1'000'000))
         server.max_connections = static_cast<std::size_t>(*v);
+    if (auto v = r.Integer("/server/max_connections_per_peer", 0, 1'000'000))
+        server.max_connections_per_peer = static_cast<std::size_t>(*v);
+    if (auto v = r.Size("/server/body_memory_limit")) server.body_memory_limit = *v;
     if (auto v = r.Integer("/server/threads", 1, 256)) server.threads = static_cast<int>(*v);
     if (auto v = r.Bool("/server/require_https")) server.require_https = *v;
     if (auto v = r.TextList("/server/trusted_proxies", true)) server.trusted_proxies = *v;
@@ -314,6 +317,12 @@ Result<ServiceConfig> MergeDocuments(std::vector<Result<Document>> documents, co
                   std::nullopt});
     }
     CheckAlerts(config, diagnostics);
+    if (config.server.body_memory_limit < config.server.body_limit) {
+        diagnostics.Add(Error{ErrorCode::kConfig,
+                              "server.body_memory_limit must not be below server.body_limit (one body at the "
+                              "limit could never be read)",
+                              0, std::nullopt});
+    }
     if (config.runner.retry_max < config.runner.retry_base) {
         diagnostics.Add(Error{ErrorCode::kConfig,
                               "runner.retry.max must not be shorter than runner.retry.base", 0,

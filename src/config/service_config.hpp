@@ -30,6 +30,8 @@ struct ServiceConfig {
         std::chrono::milliseconds body_timeout{30000};
         std::chrono::milliseconds idle_timeout{60000};
         std::size_t max_connections = 1024;
+        std::size_t max_connections_per_peer = 256;  ///< 0: none; loopback and trusted_proxies are exempt
+        std::size_t body_memory_limit = std::size_t{64} * 1024 * 1024;  ///< all bodies in flight together
         int threads = 1;
         std::optional<Tls> tls;
         /// Reject plain-HTTP webhook requests unless they came through a trusted proxy that says

@@ -346,6 +346,29 @@ TEST(ServiceConfig, MailStarttlsModes) {
               std::string::npos);
 }
 
+TEST(ServiceConfig, PlaintextAuthIsOffUnlessSaidByName) {
+    auto defaults = Load({"mail: {smtp_url: 'smtp://mail:587', username: bot, password: pw}\n"});
+    ASSERT_TRUE(defaults);
+    EXPECT_FALSE(defaults->mail.allow_plaintext_auth);
+    auto allowed = Load({"mail: {allow_plaintext_auth: true}\n"});
+    ASSERT_TRUE(allowed);
+    EXPECT_TRUE(allowed->mail.allow_plaintext_auth);
+}
+
+TEST(ServiceConfig, ConnectionAndBodyMemoryLimits) {
+    auto defaults = Load({"rules: []\n"});
+    ASSERT_TRUE(defaults);
+    EXPECT_EQ(defaults->server.max_connections_per_peer, 256u);
+    EXPECT_EQ(defaults->server.body_memory_limit, 64u * 1024 * 1024);
+    auto set = Load({"server: {max_connections_per_peer: 0, body_memory_limit: 8MiB}\n"});
+    ASSERT_TRUE(set) << set.error().message;
+    EXPECT_EQ(set->server.max_connections_per_peer, 0u);
+    EXPECT_EQ(set->server.body_memory_limit, 8u * 1024 * 1024);
+    EXPECT_NE(Message(Load({"server: {body_limit: 2MiB, body_memory_limit: 1MiB}\n"}))
+                  .find("server.body_memory_limit must not be below server.body_limit"),
+              std::string::npos);
+}
+
 TEST(ServiceConfig, MissingFileIsAnError) {
     auto result = LoadServiceConfig({"/nonexistent/spacehook.yaml"}, MapEnv({}));
     ASSERT_FALSE(result);

@@ -95,7 +95,8 @@ struct TlsOptions {
 };
 
 /// Limits and deadlines. Defaults suit a webhook receiver facing the internet: a slow or half-open client
-/// can hold at most one connection slot until a deadline closes it.
+/// can hold at most one connection slot until a deadline closes it, and once the server is full, idle and
+/// slow connections give way to new ones (see ConnectionTable in http/connection_table.hpp).
 struct ServerOptions {
     std::string host = "0.0.0.0";
     std::uint16_t port = 3000;                          ///< 0 = pick a free port (tests), see Server::port()
@@ -107,20 +108,42 @@ struct ServerOptions {
     std::chrono::milliseconds idle_timeout{60000};   ///< keep-alive connection with no new request is closed
     std::chrono::milliseconds write_timeout{30000};  ///< a client not reading its response is dropped
     std::chrono::milliseconds handler_timeout{30000};  ///< a handler that never responds -> 503
-    std::size_t max_connections = 1024;  ///< beyond this, new connections get 503 and are closed
-    int threads = 1;                     ///< I/O threads
-    std::optional<TlsOptions> tls;       ///< serve HTTPS in-process
+    /// At this many connections a newcomer closes the longest idle keep-alive connection, else the one
+    /// slowest to send its request (past pressure_request_timeout); with neither it gets 503 and is closed.
+    std::size_t max_connections = 1024;
+    /// Connections one peer (an IPv4 address, an IPv6 /64) may hold; a newcomer past it replaces that
+    /// peer's own longest idle connection or gets 503. 0: no per-peer cap.
+    std::size_t max_connections_per_peer = 256;
+    /// Peers not held to max_connections_per_peer: a reverse proxy speaks for many clients.
+    std::vector<std::string> uncapped_peers;
+    /// Once three quarters of max_connections are open, a connection going idle is closed after this
+    /// (if shorter than idle_timeout).
+    std::chrono::milliseconds pressure_idle_timeout{5000};
+    /// At max_connections, a connection that has spent this long on a request it has not finished sending
+    /// (a trickled header or body, a socket that never sends) may be closed to admit a newcomer.
+    std::chrono::milliseconds pressure_request_timeout{2000};
+    /// All request bodies being read or handled, together. A body that does not fit (by its
+    /// Content-Length, or as a chunked body grows) gets 503 with Retry-After before it is read.
+    std::size_t body_memory_limit = std::size_t{64} * 1024 * 1024;
+    int threads = 1;                ///< I/O threads
+    std::optional<TlsOptions> tls;  ///< serve HTTPS in-process
 };
 
 /// Counters a server keeps about itself (for /metrics).
 struct ServerStats {
     std::uint64_t connections_accepted = 0;
-    std::uint64_t connections_rejected = 0;  ///< over max_connections
-    std::uint64_t requests = 0;              ///< complete requests handed to the handler
-    std::uint64_t timeouts = 0;              ///< header/body/write deadlines hit
-    std::uint64_t limit_rejections = 0;      ///< 413/431
-    std::uint64_t handler_timeouts = 0;      ///< handler did not respond within handler_timeout -> 503
+    std::uint64_t connections_rejected = 0;           ///< refused with 503: full, or the peer at its cap
+    std::uint64_t connections_rejected_per_peer = 0;  ///< of those, for max_connections_per_peer
+    std::uint64_t connections_evicted_idle = 0;       ///< idle keep-alive connections closed for a newcomer
+    std::uint64_t connections_evicted_slow =
+        0;                                     ///< requests not sent within pressure_request_timeout, closed
+    std::uint64_t requests = 0;                ///< complete requests handed to the handler
+    std::uint64_t timeouts = 0;                ///< header/body/write deadlines hit
+    std::uint64_t limit_rejections = 0;        ///< 413/431
+    std::uint64_t handler_timeouts = 0;        ///< handler did not respond within handler_timeout -> 503
+    std::uint64_t body_memory_rejections = 0;  ///< bodies answered 503 over body_memory_limit
     std::size_t active_connections = 0;
+    std::size_t body_memory_in_use = 0;  ///< bytes of bodies held now (reserved by Content-Length)
 };
 
 /// An HTTP/1.1 server (Boost.Beast + Asio, C++20 coroutines, keep-alive, pipelining-safe). Beast

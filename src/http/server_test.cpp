@@ -11,14 +11,21 @@
 #include <thread>
 #include <vector>
 
+#include "http/server_test_support.hpp"
 #include "http/test_client.hpp"
 
 namespace spacehook::http {
 namespace {
 
 using namespace std::chrono_literals;
+using test::BasicRouter;
+using test::Eventually;
 using test::MakeRequest;
+using test::MillisSince;
+using test::RoundTrip;
+using test::StartServer;
 using test::TestClient;
+using test::TestOptions;
 using test::WireResponse;
 using Clock = std::chrono::steady_clock;
 
@@ -47,59 +54,6 @@ private:
     std::mutex mu_;
     std::vector<std::thread> threads_;
 };
-
-// Polls `condition` until it holds or `bound` passes.
-bool Eventually(const std::function<bool()>& condition, std::chrono::milliseconds bound = 3s) {
-    const auto deadline = Clock::now() + bound;
-    while (Clock::now() < deadline) {
-        if (condition()) return true;
-        std::this_thread::sleep_for(5ms);
-    }
-    return condition();
-}
-
-long long MillisSince(Clock::time_point start) {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
-}
-
-ServerOptions TestOptions() {
-    ServerOptions options;
-    options.host = "127.0.0.1";
-    options.port = 0;
-    options.body_limit = 1024;
-    options.header_limit = 1024;
-    options.header_timeout = 300ms;
-    options.body_timeout = 300ms;
-    options.idle_timeout = 300ms;
-    options.write_timeout = 300ms;
-    options.handler_timeout = 300ms;
-    options.max_connections = 64;
-    options.threads = 2;
-    return options;
-}
-
-// The routes most tests share: a fixed GET, an echo POST, and whatever the test adds.
-Router BasicRouter() {
-    Router router;
-    router.Add("GET", "/hello",
-               [](Request&&, Responder respond) { respond(Response::Text(200, "hello world")); });
-    router.Add("POST", "/echo",
-               [](Request&& request, Responder respond) { respond(Response::Text(200, request.body)); });
-    return router;
-}
-
-std::unique_ptr<Server> StartServer(ServerOptions options, Handler handler) {
-    auto server = std::make_unique<Server>(std::move(options), std::move(handler));
-    const Status started = server->Start();
-    EXPECT_TRUE(started.has_value()) << (started ? "" : started.error().message);
-    EXPECT_NE(server->port(), 0);
-    return server;
-}
-
-std::optional<WireResponse> RoundTrip(TestClient& client, const std::string& request, bool head = false) {
-    if (!client.Send(request)) return std::nullopt;
-    return client.ReadResponse(head);
-}
 
 TEST(ServerTest, GetPostAndHeadCarryTheStandardHeaders) {
     auto server = StartServer(TestOptions(), BasicRouter().AsHandler());
@@ -382,65 +336,6 @@ TEST(ServerTest, IdleKeepAliveConnectionIsClosedAfterTheIdleTimeout) {
     EXPECT_GE(MillisSince(answered), 250);
     EXPECT_TRUE(Eventually([&] { return server->Stats().active_connections == 0; }));
     EXPECT_EQ(server->Stats().timeouts, 0u) << "an idle close is not a timeout";
-}
-
-TEST(ServerTest, ConnectionCapRejectsNewcomersWhileExistingConnectionsWork) {
-    ServerOptions options = TestOptions();
-    options.max_connections = 2;
-    options.idle_timeout = 5s;
-    auto server = StartServer(options, BasicRouter().AsHandler());
-    TestClient first(server->port());
-    TestClient second(server->port());
-    ASSERT_TRUE(RoundTrip(first, MakeRequest("GET", "/hello")).has_value());
-    ASSERT_TRUE(RoundTrip(second, MakeRequest("GET", "/hello")).has_value());
-
-    TestClient over(server->port());
-    ASSERT_TRUE(over.connected());
-    auto rejected = over.ReadResponse();
-    ASSERT_TRUE(rejected.has_value());
-    EXPECT_EQ(rejected->status, 503);
-    EXPECT_EQ(rejected->body, R"({"error":"temporarily unavailable"})");
-    EXPECT_TRUE(over.WaitForClose(2s));
-
-    auto still_first = RoundTrip(first, MakeRequest("POST", "/echo", "one"));
-    auto still_second = RoundTrip(second, MakeRequest("POST", "/echo", "two"));
-    ASSERT_TRUE(still_first && still_second);
-    EXPECT_EQ(still_first->body, "one");
-    EXPECT_EQ(still_second->body, "two");
-    EXPECT_EQ(server->Stats().connections_rejected, 1u);
-    EXPECT_EQ(server->Stats().active_connections, 2u);
-
-    // A freed slot is usable again.
-    first.Close();
-    ASSERT_TRUE(Eventually([&] { return server->Stats().active_connections == 1; }));
-    TestClient next(server->port());
-    auto served = RoundTrip(next, MakeRequest("GET", "/hello"));
-    ASSERT_TRUE(served.has_value());
-    EXPECT_EQ(served->status, 200);
-}
-
-TEST(ServerTest, HalfOpenFloodHoldsSlotsOnlyUntilTheHeaderDeadline) {
-    ServerOptions options = TestOptions();
-    options.max_connections = 8;
-    auto server = StartServer(options, BasicRouter().AsHandler());
-    std::vector<std::unique_ptr<TestClient>> flood;
-    for (int i = 0; i < 8; ++i) {
-        flood.push_back(std::make_unique<TestClient>(server->port()));
-        ASSERT_TRUE(flood.back()->connected());
-    }
-    ASSERT_TRUE(Eventually([&] { return server->Stats().active_connections == 8; }));
-    TestClient turned_away(server->port());
-    auto rejected = turned_away.ReadResponse();
-    ASSERT_TRUE(rejected.has_value());
-    EXPECT_EQ(rejected->status, 503);
-
-    // The silent sockets are closed by the header deadline, then a newcomer is served.
-    for (auto& client : flood) EXPECT_TRUE(client->WaitForClose(3s));
-    ASSERT_TRUE(Eventually([&] { return server->Stats().active_connections == 0; }));
-    TestClient newcomer(server->port());
-    auto served = RoundTrip(newcomer, MakeRequest("GET", "/hello"));
-    ASSERT_TRUE(served.has_value());
-    EXPECT_EQ(served->status, 200);
 }
 
 TEST(ServerTest, ResponderCalledFromAnotherThreadAfterADelay) {

@@ -37,7 +37,8 @@ const std::string* WireResponse::Find(std::string_view lower_name) const {
     return nullptr;
 }
 
-TestClient::TestClient(std::uint16_t port, std::chrono::milliseconds io_timeout, int receive_buffer)
+TestClient::TestClient(std::uint16_t port, std::chrono::milliseconds io_timeout, int receive_buffer,
+                       const char* source_address)
     : io_timeout_(io_timeout) {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
     if (fd_ < 0) {
@@ -48,6 +49,17 @@ TestClient::TestClient(std::uint16_t port, std::chrono::milliseconds io_timeout,
     const int one = 1;
     setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     SetTimeouts(fd_, io_timeout_);
+    if (source_address != nullptr) {
+        sockaddr_in source{};
+        source.sin_family = AF_INET;
+        if (inet_pton(AF_INET, source_address, &source.sin_addr) != 1 ||
+            ::bind(fd_, reinterpret_cast<const sockaddr*>(&source), sizeof(source)) != 0) {
+            last_error_ = std::string("bind ") + source_address + ": " + std::strerror(errno);
+            ::close(fd_);
+            fd_ = -1;
+            return;
+        }
+    }
     sockaddr_in address{};
     address.sin_family = AF_INET;
     address.sin_port = htons(port);

@@ -28,8 +28,9 @@ struct WireResponse {
 /// headers, pipelining, not reading. Every call is bounded by `io_timeout` (SO_RCVTIMEO/SO_SNDTIMEO).
 class TestClient {
 public:
+    /// `source_address`: connect from this loopback address (127.0.0.2, ...), i.e. as another peer.
     explicit TestClient(std::uint16_t port, std::chrono::milliseconds io_timeout = std::chrono::seconds(5),
-                        int receive_buffer = 0);
+                        int receive_buffer = 0, const char* source_address = nullptr);
     ~TestClient();
     TestClient(const TestClient&) = delete;
     TestClient& operator=(const TestClient&) = delete;
