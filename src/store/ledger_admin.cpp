@@ -223,22 +223,24 @@ Result<StoreStats> Ledger::Stats() {
             const RowSink runs(count_runs);
             if (auto ran = db.Run("SELECT state, COUNT(*) FROM runs GROUP BY state", {}, &runs); !ran)
                 return Fail(ran.error());
-            // The first entries of the partial indexes events_pending_queued and runs_live_queued.
+            // The first entries of the partial indexes events_pending_queued and runs_live_queued (their
+            // predicates, queued_at >= 0 included, so that the planner may use them).
             auto oldest = [&](const char* sql, std::optional<TimePoint>& slot) -> Status {
                 auto first = db.SelectInt(sql);
                 if (!first) return Fail(first.error());
                 if (*first) slot = FromUnixMillis(**first);
                 return Ok();
             };
-            if (auto st =
-                    oldest("SELECT queued_at FROM events WHERE state = 'pending' ORDER BY queued_at LIMIT 1",
-                           out.oldest_pending_event);
+            if (auto st = oldest("SELECT queued_at FROM events WHERE state = 'pending' AND queued_at >= 0 "
+                                 "ORDER BY queued_at LIMIT 1",
+                                 out.oldest_pending_event);
                 !st) {
                 return Fail(st.error());
             }
-            if (auto st = oldest("SELECT queued_at FROM runs WHERE state IN ('pending', 'running') "
-                                 "ORDER BY queued_at LIMIT 1",
-                                 out.oldest_live_run);
+            if (auto st = oldest(
+                    "SELECT queued_at FROM runs WHERE state IN ('pending', 'running') AND queued_at >= 0 "
+                    "ORDER BY queued_at LIMIT 1",
+                    out.oldest_live_run);
                 !st) {
                 return Fail(st.error());
             }

@@ -33,6 +33,7 @@ std::span<const Migration> Migrations() {
         {1, "initial schema: events, runs, steps, store_meta, rate_limits", initial},
         {2, "due-time indexes of pending events and live runs", kDueIndexes},
         {3, "recovered events, queue times, shared state", watch},
+        {4, "queue-age indexes apart from the due-time ones", QueueAgeIndexesSql()},
     };
     return migrations;
 }

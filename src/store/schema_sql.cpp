@@ -119,6 +119,19 @@ CREATE TABLE shared_state (
                        fmt::arg("int64", types.int64), fmt::arg("options", types.table_options));
 }
 
+std::string_view QueueAgeIndexesSql() {
+    // The partial indexes of WatchSchemaSql had the same predicates as the due-time indexes, so a planner
+    // could answer NextDueTime from them: a scan and sort of every live run instead of the first entry of
+    // runs_live_due (PostgreSQL did on small tables). Naming queued_at in the predicate leaves them to the
+    // queries that ask about it.
+    return R"sql(
+DROP INDEX events_pending_queued;
+DROP INDEX runs_live_queued;
+CREATE INDEX events_pending_queued ON events (queued_at) WHERE state = 'pending' AND queued_at >= 0;
+CREATE INDEX runs_live_queued ON runs (queued_at) WHERE state IN ('pending', 'running') AND queued_at >= 0;
+)sql";
+}
+
 std::string MigrationsTableSql(const ColumnTypes& types) {
     return fmt::format(R"sql(
 CREATE TABLE IF NOT EXISTS schema_migrations (

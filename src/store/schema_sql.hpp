@@ -30,6 +30,9 @@ std::string RateLimitsTableSql(const ColumnTypes& types);
 /// What catch-up and the watcher need (a later migration): events.recovered; events.queued_at and
 /// runs.queued_at (since when pending work waits) with partial indexes for the oldest; shared_state.
 std::string WatchSchemaSql(const ColumnTypes& types);
+/// The queue-age indexes of WatchSchemaSql again, with predicates only a query about queued_at implies
+/// (a later migration).
+std::string_view QueueAgeIndexesSql();
 /// schema_migrations, when missing.
 std::string MigrationsTableSql(const ColumnTypes& types);
 

@@ -33,6 +33,7 @@ std::span<const Migration> Migrations() {
         {2, "rate_limits: shared token buckets", rate_limits},
         {3, "due-time indexes of pending events and live runs", kDueIndexes},
         {4, "recovered events, queue times, shared state", watch},
+        {5, "queue-age indexes apart from the due-time ones", QueueAgeIndexesSql()},
     };
     return migrations;
 }

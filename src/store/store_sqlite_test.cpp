@@ -136,7 +136,7 @@ TEST(StoreMigrations, AStoreOfTheVersionBeforeKeepsItsWorkThroughTheWatchMigrati
         auto db = OpenRaw(path);
         ASSERT_TRUE(db);
         const auto all = sqlite::Migrations();
-        ASSERT_EQ(all.back().version, 4);
+        ASSERT_EQ(all.back().version, 5);
         ASSERT_EQ(sqlite::ApplyMigrations(*db, all.first(3), FromUnixMillis(500)).value(), 3);
         ASSERT_TRUE(db->Exec(
             "INSERT INTO events (webhook_id, event_id, trigger_name, actor, entity_id, created_on, body, "
