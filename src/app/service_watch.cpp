@@ -2,14 +2,12 @@
 // watcher (src/watch) and the outbox its alerts go through.
 
 #include <fmt/format.h>
-#include <unistd.h>
-
-#include <array>
 
 #include "app/build_info.hpp"
 #include "app/service.hpp"
 #include "core/log.hpp"
 #include "notify/mail_message.hpp"
+#include "runner/engine.hpp"
 #include "steps/catalog.hpp"
 
 namespace spacehook::app {
@@ -17,13 +15,6 @@ namespace spacehook::app {
 namespace {
 
 constexpr std::string_view kComponent = "serve";
-
-/// This process among replicas: the watch lease's owner.
-std::string ProcessOwner() {
-    std::array<char, 256> host{};
-    if (::gethostname(host.data(), host.size() - 1) != 0) host[0] = '\0';
-    return fmt::format("{}:{}", host[0] != '\0' ? host.data() : "localhost", ::getpid());
-}
 
 }  // namespace
 
@@ -96,7 +87,7 @@ void Service::StartWatcher() {
         if (!current->HasEnabledRules()) return std::nullopt;
         return current->TriggerMask();
     };
-    deps.owner = ProcessOwner();
+    deps.owner = runner::DefaultOwnerPrefix();  // host:pid, as the runner's leases name this process
     watcher_ = std::make_unique<watch::Watcher>(std::move(deps), WatcherOptionsFrom(config_));
     watcher_->Start();
     log::Info(kComponent, "watching the portal's webhook",
