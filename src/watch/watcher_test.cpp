@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include <filesystem>
+#include <future>
 
 #include "docspace/client.hpp"
 #include "docspace/names.hpp"
@@ -93,6 +94,28 @@ protected:
         return status ? *status : Json();
     }
     static std::string Metrics(MetricsRegistry& metrics) { return metrics.RenderPrometheus(); }
+    /// A live delivery journaled now (pending until dispatched); its seq.
+    std::int64_t Journal(const std::string& event_id) {
+        store::NewDelivery delivery;
+        delivery.webhook_id = "1";
+        delivery.event_id = event_id;
+        delivery.trigger = "folder.created";
+        delivery.body = R"({"event":{"id":)" + event_id + "}}";
+        delivery.received_at = clock_.Now();
+        std::promise<Result<store::AppendOutcome>> appended;
+        auto outcome = appended.get_future();
+        store_->Append(std::move(delivery),
+                       [&appended](Result<store::AppendOutcome> r) { appended.set_value(std::move(r)); });
+        EXPECT_EQ(outcome.wait_for(std::chrono::seconds(20)), std::future_status::ready);
+        EXPECT_TRUE(outcome.get());
+        auto event = store_->FindEvent(event_id);
+        EXPECT_TRUE(event && *event);
+        return event && *event ? (*event)->seq : 0;
+    }
+    std::string LastMail() {
+        const auto sent = mailer_.Sent();
+        return sent.empty() ? std::string() : sent.back().data;
+    }
 
     emulator::testing::RunningEmulator emu;
     emulator::testing::Receiver receiver;
@@ -257,6 +280,63 @@ TEST_F(WatcherTest, AWebhookNeverSeenIsToldAfterAGraceADeletedOneAtOnce) {
     ASSERT_EQ(mailer_.Sent().size(), 3U);
     EXPECT_NE(mailer_.Sent()[2].data.find("deleted: the portal has no webhook"), std::string::npos)
         << mailer_.Sent()[2].data;
+}
+
+TEST_F(WatcherTest, ABacklogAndDeadLettersAreToldFromTheStoreAndResolvedWhenCleared) {
+    emulator::testing::Subscribe(*emu.api, kOwnerKey, "spacehook", receiver.url("/hook"), kFolderCreated);
+    WatcherOptions options = Options();
+    options.catch_up = false;  // the journal here is the test's, not the portal's log
+    options.backlog_age = minutes(15);
+    MetricsRegistry metrics;
+    auto watcher = MakeWatcher(*store_, metrics, "host:1", options);
+    const std::vector<std::int64_t> seqs = {Journal("101"), Journal("102"), Journal("103")};
+    ASSERT_TRUE(watcher->Round());
+    clock_.Advance(minutes(10));
+    ASSERT_TRUE(watcher->Round());
+    ASSERT_TRUE(outbox_->WaitIdle(milliseconds(5000)));
+    EXPECT_TRUE(mailer_.Sent().empty());  // waiting 10 minutes is within alerts.backlog_age
+
+    clock_.Advance(minutes(6));
+    ASSERT_TRUE(watcher->Round());
+    ASSERT_TRUE(outbox_->WaitIdle(milliseconds(5000)));
+    ASSERT_EQ(mailer_.Sent().size(), 1U);
+    EXPECT_NE(LastMail().find("FIRING backlog: the oldest pending event has waited 16m (3 pending)"),
+              std::string::npos)
+        << LastMail();
+    EXPECT_FALSE(Status()["healthy"].get<bool>());
+
+    // The dispatcher fails two of them for good and finishes the third: the backlog clears and two dead
+    // letters are told in one line, both in one message.
+    auto claimed = store_->ClaimEvents("dispatcher", 10, clock_.Now());
+    ASSERT_TRUE(claimed && claimed->size() == 3U);
+    ASSERT_TRUE(store_->FailDispatch(seqs[0], "dispatcher", "rule intake: no such folder"));
+    ASSERT_TRUE(store_->FailDispatch(seqs[1], "dispatcher", "rule intake: no such folder"));
+    ASSERT_TRUE(store_->CompleteDispatch(seqs[2], "dispatcher", {}, store::EventState::kIgnored, "no rule"));
+    clock_.Advance(minutes(20));
+    ASSERT_TRUE(watcher->Round());
+    ASSERT_TRUE(outbox_->WaitIdle(milliseconds(5000)));
+    ASSERT_EQ(mailer_.Sent().size(), 2U);
+    const std::string second = LastMail();
+    EXPECT_NE(second.find("RESOLVED backlog"), std::string::npos) << second;
+    EXPECT_NE(second.find("2 were dead-lettered: events (dispatch) (2)"), std::string::npos) << second;
+    EXPECT_NE(second.find("Subject: spacehook on portal: dead letters, backlog"), std::string::npos)
+        << second;
+    EXPECT_NE(Metrics(metrics).find("spacehook_alerts_total{kind=\"dead_letters\"} 1"), std::string::npos);
+
+    // Nothing new: nobody is told again. Dropped: resolved.
+    clock_.Advance(minutes(20));
+    ASSERT_TRUE(watcher->Round());
+    ASSERT_TRUE(outbox_->WaitIdle(milliseconds(5000)));
+    EXPECT_EQ(mailer_.Sent().size(), 2U);
+    store::DeadLetterFilter all;
+    ASSERT_EQ(store_->DropDeadLetters(all).value(), 2);
+    clock_.Advance(minutes(1));
+    ASSERT_TRUE(watcher->Round());
+    ASSERT_TRUE(outbox_->WaitIdle(milliseconds(5000)));
+    ASSERT_EQ(mailer_.Sent().size(), 3U);
+    EXPECT_NE(LastMail().find("Subject: spacehook on portal: resolved: dead letters"), std::string::npos)
+        << LastMail();
+    EXPECT_TRUE(Status()["healthy"].get<bool>()) << Status().dump(2);
 }
 
 }  // namespace
