@@ -112,6 +112,18 @@ protected:
         EXPECT_TRUE(event && *event);
         return event && *event ? (*event)->seq : 0;
     }
+    /// A client of the emulator with `api_key` (the spacehook account's unless told).
+    std::unique_ptr<docspace::DocSpaceClient> Client(std::string api_key) {
+        docspace::ClientOptions options;
+        options.base_url = emu.emulator.base_url();
+        options.api_key = std::move(api_key);
+        options.total_timeout = milliseconds(3000);
+        docspace::RateLimitOptions rate;
+        rate.rate_per_second = 1000;
+        rate.burst = 1000;
+        return std::make_unique<docspace::DocSpaceClient>(options,
+                                                          std::make_shared<docspace::RateLimiter>(rate));
+    }
     std::string LastMail() {
         const auto sent = mailer_.Sent();
         return sent.empty() ? std::string() : sent.back().data;
@@ -335,6 +347,35 @@ TEST_F(WatcherTest, ABacklogAndDeadLettersAreToldFromTheStoreAndResolvedWhenClea
     ASSERT_TRUE(outbox_->WaitIdle(milliseconds(5000)));
     ASSERT_EQ(mailer_.Sent().size(), 3U);
     EXPECT_NE(LastMail().find("Subject: spacehook on portal: resolved: dead letters"), std::string::npos)
+        << LastMail();
+    EXPECT_TRUE(Status()["healthy"].get<bool>()) << Status().dump(2);
+}
+
+TEST_F(WatcherTest, ARefusedKeyIsToldAtOnceAndResolvedAfterARestartWithAGoodOne) {
+    emulator::testing::Subscribe(*emu.api, kOwnerKey, "spacehook", receiver.url("/hook"), kFolderCreated);
+    client_ = Client("sk-revoked-key");
+    MetricsRegistry metrics;
+    auto watcher = MakeWatcher(*store_, metrics, "host:1");
+    ASSERT_TRUE(watcher->Round());
+    ASSERT_TRUE(outbox_->WaitIdle(milliseconds(5000)));
+    ASSERT_EQ(mailer_.Sent().size(), 1U);
+    EXPECT_NE(LastMail().find("FIRING API key refused: portal refuses the API key"), std::string::npos)
+        << LastMail();
+    const Json refused = Status();
+    EXPECT_FALSE(refused["healthy"].get<bool>());
+    EXPECT_EQ(refused["watch"]["portal"]["state"], "key_refused") << refused.dump(2);
+    EXPECT_NE(Metrics(metrics).find("spacehook_subscription_up{state=\"unknown\"} 1"), std::string::npos);
+    watcher->Stop();
+
+    // The operator puts a good key in and restarts: the new process is told what was announced.
+    client_ = Client(emu.emulator.ApiKeyOf("spacehook"));
+    MetricsRegistry restarted;
+    watcher = MakeWatcher(*store_, restarted, "host:2");
+    clock_.Advance(minutes(20));
+    ASSERT_TRUE(watcher->Round());
+    ASSERT_TRUE(outbox_->WaitIdle(milliseconds(5000)));
+    ASSERT_EQ(mailer_.Sent().size(), 2U);
+    EXPECT_NE(LastMail().find("Subject: spacehook on portal: resolved: API key refused"), std::string::npos)
         << LastMail();
     EXPECT_TRUE(Status()["healthy"].get<bool>()) << Status().dump(2);
 }
