@@ -51,7 +51,7 @@ TEST(Names, Triggers) {
     EXPECT_EQ(AllTriggers().size(), 36u);
 }
 
-TEST(Names, TriggerBitsFollowWireMdOrder) {
+TEST(Names, TriggerBitsFollowThePortalsOrder) {
     // docs/docspace-api.md §1.5: bit i for the i-th trigger, 1 (user.created) .. 1<<35 (folder.downloaded).
     const auto& triggers = AllTriggers();
     for (std::size_t i = 0; i < triggers.size(); ++i)
