@@ -671,7 +671,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bin", default=str(ROOT / "build" / "release" / "src" / "app" / "spacehook"))
     parser.add_argument("--ceiling-bin", default=str(ROOT / "build" / "release" / "bench" / "spacehook_bench_ceiling"))
-    parser.add_argument("--seeds", default=str(ROOT.parent / "shared" / "seeds"))
+    parser.add_argument("--seeds", default=os.environ.get("SPACEHOOK_SEED_PAGES"),
+                        help="directory holding DocSpace's sample page 001_*.txt, saved as text (the page is "
+                             "not in this repository; default: $SPACEHOOK_SEED_PAGES)")
     parser.add_argument("--rules", default=str(ROOT / "examples" / "room-setup.yaml"),
                         help="room-setup rules file (default: examples/room-setup.yaml)")
     parser.add_argument("--reps", type=int, default=3, help="repetitions of every cell (default 3)")
@@ -722,6 +724,10 @@ def main() -> int:
     args.rule_env = {"ROOM_MANAGERS": samples.MANAGER_ID, "ROOM_EDITORS": samples.EDITOR_ID,
                      "ROOM_VIEWERS": samples.VIEWER_ID, "HR_GROUP_ID": samples.HR_GROUP_ID}
 
+    if not args.seeds:
+        print("the published samples are read from DocSpace's sample page 001 saved as text, which this "
+              "repository does not carry: pass --seeds DIR or set SPACEHOOK_SEED_PAGES", file=sys.stderr)
+        return 2
     seed_page = next(iter(sorted(Path(args.seeds).glob("001_*.txt"))), None)
     if seed_page is None:
         print(f"no seed 001 in {args.seeds}", file=sys.stderr)

@@ -1,4 +1,5 @@
-"""The seed samples of bench/compare: extracted from ../shared/seeds/ at run time, patched only where they
+"""The seed samples of bench/compare: extracted at run time from DocSpace's sample page
+(saved as text, in the directory `--seeds` names), patched only where they
 cannot run or cannot finish their own automation otherwise, and installed into a temporary directory.
 
 Nothing here is a copy of the samples: the code is read from the seed page every run, and every change
