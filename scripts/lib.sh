@@ -10,7 +10,8 @@ BUILD_PACKAGES=(cmake ninja-build g++ ccache lld pkg-config
   libboost1.81-dev libssl-dev libcurl4-openssl-dev nlohmann-json3-dev libyaml-cpp-dev libsqlite3-dev
   libpq-dev libfmt-dev libcli11-dev libre2-dev libexpected-dev libgtest-dev libgmock-dev libsystemd-dev)
 RUN_PACKAGES=(python3 python3-aiosmtpd python3-yaml openssl)
-TEST_PACKAGES=(python3-pytest python3-requests postgresql clang-14 libfuzzer-14-dev libclang-rt-14-dev wrk)
+TEST_PACKAGES=(python3-pytest python3-requests postgresql clang-14 libfuzzer-14-dev libclang-rt-14-dev wrk
+  clang-format-14 clang-tidy-14)
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
@@ -30,18 +31,24 @@ install_packages() {
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-# build PRESET [TARGET...] : configure (once) and build one CMake preset with ccache.
-build() {
-  local preset=$1; shift
+# configure PRESET : configures one CMake preset unless done (build/PRESET, with compile_commands.json).
+configure() {
+  local preset=$1
   cd "$SPACEHOOK_ROOT"
-  export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/ccache}"
-  # Paths under the checkout hash as relative and the build directory not at all, so another clone (CI's
-  # fresh one, a worktree) hits the same cache; only debuggers see the first clone's paths in debug info.
-  export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$SPACEHOOK_ROOT}" CCACHE_NOHASHDIR="${CCACHE_NOHASHDIR:-1}"
   if [ ! -f "build/$preset/build.ninja" ]; then
     log "configuring $preset"
     cmake --preset "$preset" >/dev/null
   fi
+}
+
+# build PRESET [TARGET...] : configure (once) and build one CMake preset with ccache.
+build() {
+  local preset=$1; shift
+  export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/ccache}"
+  # Paths under the checkout hash as relative and the build directory not at all, so another clone (CI's
+  # fresh one, a worktree) hits the same cache; only debuggers see the first clone's paths in debug info.
+  export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$SPACEHOOK_ROOT}" CCACHE_NOHASHDIR="${CCACHE_NOHASHDIR:-1}"
+  configure "$preset"
   log "building $preset ${*:-}"
   # Beast translation units need ~0.6 GB each; two jobs fit any machine this runs on.
   cmake --build "build/$preset" -j "${SPACEHOOK_JOBS:-$(nproc)}" ${1:+--target "$@"}
