@@ -36,6 +36,12 @@ struct Dialect {
     std::string now_millis;
     /// The one integer Stats reports as the size of the tables.
     std::string storage_bytes;
+    /// events.body as text a LIKE can search, ASCII letters lowered (the admin's text search): SQLite
+    /// reads its bytes as text; PostgreSQL keeps them as bytea, and `escape` spells a byte of 0 or
+    /// >= 0x80 as \ooo and a backslash as two, so no body (valid UTF-8 or not) makes the statement fail.
+    std::string lowered_body_text;
+    /// lowered_body_text is in `escape` form: the text searched for must be spelled the same way.
+    bool body_text_escapes_bytes = false;
     /// NextDueTime's statement (?1 = now), built from ledger_sql.hpp's kRunDueAt and kLockFree: each
     /// backend makes the planner walk its due-time indexes its own way.
     std::string next_due_time;

@@ -68,6 +68,7 @@ public:
     Result<std::vector<RunRecord>> ListRuns(const RunFilter& filter) override;
     Result<std::optional<RunRecord>> GetRun(std::int64_t run_id) override;
     Result<std::vector<DeadLetter>> ListDeadLetters(std::size_t limit) override;
+    Result<std::vector<RuleRunCounts>> CountRunsByRule() override;
     Status RetryDeadLetter(DeadLetter::Kind kind, std::int64_t id, TimePoint now) override;
     Status DropDeadLetter(DeadLetter::Kind kind, std::int64_t id) override;
     Result<std::int64_t> RetryDeadLetters(const DeadLetterFilter& filter, TimePoint now) override;

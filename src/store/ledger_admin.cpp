@@ -30,6 +30,9 @@ Result<std::vector<RunRecord>> Ledger::ListRuns(const RunFilter& filter) {
     StatementText query(fmt::format("SELECT {} FROM runs WHERE 1 = 1", kRunColumns));
     if (filter.state) query.With(" AND state = ", ToString(*filter.state));
     if (!filter.rule.empty()) query.With(" AND rule = ", filter.rule);
+    if (filter.event_seq > 0) query.With(" AND event_seq = ", filter.event_seq);
+    if (filter.created_since) query.With(" AND created_at >= ", *filter.created_since);
+    if (filter.created_until) query.With(" AND created_at < ", *filter.created_until);
     if (filter.before_id > 0) query.With(" AND id < ", filter.before_id);
     return ListNewest<RunRecord>(*db_, std::move(query), "id", filter.limit, ReadRun);
 }
@@ -69,6 +72,49 @@ Result<std::vector<DeadLetter>> Ledger::ListDeadLetters(std::size_t limit) {
             });
     });
 }
+
+Result<std::vector<RuleRunCounts>> Ledger::CountRunsByRule() {
+    struct Group {
+        std::string rule;
+        std::string state;
+        std::int64_t count = 0;
+        TimePoint newest;
+    };
+    auto groups = ReadValue<std::vector<Group>>(*db_, [&](Session& db) {
+        return db.Collect<Group>(
+            "SELECT rule, state, COUNT(*), MAX(created_at) FROM runs GROUP BY rule, state ORDER BY rule", {},
+            [](const Row& row) -> Result<Group> {
+                return Group{row.Text(0), row.Text(1), row.Int(2), row.Time(3)};
+            });
+    });
+    if (!groups) return Fail(groups.error());
+    std::vector<RuleRunCounts> out;
+    for (const auto& group : *groups) {
+        if (out.empty() || out.back().rule != group.rule) {
+            out.emplace_back();
+            out.back().rule = group.rule;
+        }
+        auto& counts = out.back();
+        counts.last_run_at = std::max(counts.last_run_at, group.newest);
+        switch (ParseRunState(group.state).value_or(RunState::kPending)) {
+            case RunState::kPending:
+            case RunState::kRunning:
+                counts.live += group.count;
+                break;
+            case RunState::kDone:
+                counts.done += group.count;
+                break;
+            case RunState::kDead:
+                counts.dead += group.count;
+                break;
+            case RunState::kDropped:
+                counts.dropped += group.count;
+                break;
+        }
+    }
+    return out;
+}
+
 
 namespace {
 

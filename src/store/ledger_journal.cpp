@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "core/text.hpp"
 #include "store/ledger.hpp"
 #include "store/ledger_sql.hpp"
 
@@ -37,6 +38,20 @@ Result<std::vector<EventRecord>> Ledger::ListEvents(const EventFilter& filter) {
     StatementText query(fmt::format("SELECT {} FROM events WHERE 1 = 1", kEventColumns));
     if (filter.state) query.With(" AND state = ", ToString(*filter.state));
     if (!filter.trigger.empty()) query.With(" AND trigger_name = ", filter.trigger);
+    if (filter.received_since) query.With(" AND received_at >= ", *filter.received_since);
+    if (filter.received_until) query.With(" AND received_at < ", *filter.received_until);
+    // Params only view their text: the pattern must outlive the query.
+    std::string pattern;
+    if (!filter.text.empty()) {
+        // Lowered on both sides: SQLite's LIKE ignores ASCII case and PostgreSQL's does not.
+        pattern =
+            "%" +
+            LikeEscaped(ToLower(sql_.body_text_escapes_bytes ? ByteaEscaped(filter.text) : filter.text)) +
+            "%";
+        query.With(" AND (entity_id = ", filter.text)
+            .With(" OR " + sql_.lowered_body_text + " LIKE ", pattern)
+            .Then(" ESCAPE '!')");
+    }
     if (filter.before_seq > 0) query.With(" AND seq < ", filter.before_seq);
     return ListNewest<EventRecord>(*db_, std::move(query), "seq", filter.limit, ReadEvent);
 }

@@ -15,6 +15,36 @@ StatementText& StatementText::With(std::string_view text, Param value) {
     return *this;
 }
 
+StatementText& StatementText::Then(std::string_view text) {
+    sql_ += text;
+    return *this;
+}
+
+std::string LikeEscaped(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    for (const char c : text) {
+        if (c == '!' || c == '%' || c == '_') out += '!';
+        out += c;
+    }
+    return out;
+}
+
+std::string ByteaEscaped(std::string_view text) {
+    std::string out;
+    for (const char c : text) {
+        const auto byte = static_cast<unsigned char>(c);
+        if (byte == 0 || byte >= 0x80) {
+            out += fmt::format("\\{:03o}", byte);
+        } else if (c == '\\') {
+            out += "\\\\";
+        } else {
+            out += c;
+        }
+    }
+    return out;
+}
+
 std::string DumpJson(const Json& value) {
     return value.dump(-1, ' ', false, Json::error_handler_t::replace);
 }

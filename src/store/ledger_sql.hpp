@@ -61,6 +61,8 @@ public:
         : sql_(std::move(start)), params_(std::move(bound)) {}
     /// Appends `text` and then a placeholder bound to `value`: With(" AND state = ", "pending").
     StatementText& With(std::string_view text, Param value);
+    /// Appends `text` alone (what follows a placeholder: ")", " ESCAPE ...").
+    StatementText& Then(std::string_view text);
     [[nodiscard]] const std::string& sql() const { return sql_; }
     [[nodiscard]] Params params() const { return params_; }
 
@@ -68,6 +70,14 @@ private:
     std::string sql_;
     std::vector<Param> params_;
 };
+
+/// `text` with LIKE's wildcards (and the escape character itself) escaped by "!": a statement matches it
+/// literally with `LIKE ?n ESCAPE '!'`. Not a backslash, which PostgreSQL's text of a bytea is full of.
+std::string LikeEscaped(std::string_view text);
+
+/// `text` as PostgreSQL's encode(bytes, 'escape') spells its bytes: 0 and bytes >= 0x80 as \ooo (octal),
+/// a backslash doubled, everything else as it is.
+std::string ByteaEscaped(std::string_view text);
 
 /// Context and step outputs hold text from DocSpace; invalid UTF-8 must not make a checkpoint throw.
 std::string DumpJson(const Json& value);

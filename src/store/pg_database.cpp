@@ -28,6 +28,8 @@ Dialect MakeDialect() {
     dialect.lock_key = fmt::format("SELECT pg_advisory_xact_lock({}, hashtext(?1))", kRunLockClass);
     dialect.relaxed_commit = "SET LOCAL synchronous_commit = off";
     dialect.now_millis = "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)";
+    dialect.lowered_body_text = "LOWER(encode(body, 'escape'))";
+    dialect.body_text_escapes_bytes = true;
     dialect.storage_bytes =
         "SELECT pg_total_relation_size('events') + pg_total_relation_size('runs') + "
         "pg_total_relation_size('steps') + pg_total_relation_size('store_meta') + "

@@ -19,6 +19,7 @@ Dialect MakeDialect() {
     // commit is shared with appends that must be durable.
     dialect.now_millis = "CAST(ROUND((julianday('now') - 2440587.5) * 86400000) AS INTEGER)";
     dialect.storage_bytes = "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()";
+    dialect.lowered_body_text = "LOWER(CAST(body AS TEXT))";
     // Pending events (due and not leased) and live runs whose lock is free, with the claim queries' own
     // conditions. A run whose lock is held is left out (else a worker would wake and find nothing to
     // claim, again and again); the holder's lease expiry is in the list, and its end fires the wake-up

@@ -66,7 +66,12 @@ struct EventRecord {
 
 struct EventFilter {
     std::optional<EventState> state;
-    std::string trigger;          ///< exact; empty = any
+    std::string trigger;                      ///< exact; empty = any
+    std::optional<TimePoint> received_since;  ///< received_at >= this
+    std::optional<TimePoint> received_until;  ///< received_at < this
+    /// The entity id, or any text of the delivery (a title, an e-mail address), ignoring ASCII case;
+    /// empty = any.
+    std::string text;
     std::size_t limit = 50;       ///< newest first; at most 10000
     std::int64_t before_seq = 0;  ///< paging: only seq < before_seq when > 0
 };
@@ -140,9 +145,22 @@ struct StepRecord {
 
 struct RunFilter {
     std::optional<RunState> state;
-    std::string rule;            ///< exact; empty = any
-    std::size_t limit = 50;      ///< newest first; at most 10000
-    std::int64_t before_id = 0;  ///< paging: only id < before_id when > 0
+    std::string rule;                        ///< exact; empty = any
+    std::int64_t event_seq = 0;              ///< only the runs of this event when > 0
+    std::optional<TimePoint> created_since;  ///< created_at >= this
+    std::optional<TimePoint> created_until;  ///< created_at < this
+    std::size_t limit = 50;                  ///< newest first; at most 10000
+    std::int64_t before_id = 0;              ///< paging: only id < before_id when > 0
+};
+
+/// How one rule's runs have gone, for the admin's rules view.
+struct RuleRunCounts {
+    std::string rule;
+    std::int64_t live = 0;  ///< pending or running
+    std::int64_t done = 0;
+    std::int64_t dead = 0;
+    std::int64_t dropped = 0;
+    TimePoint last_run_at;  ///< when its newest run was created
 };
 
 /// An entry of the dead-letter list: a run that failed permanently or exhausted its retry budget, or an
@@ -349,6 +367,8 @@ public:
     virtual Result<std::vector<StepRecord>> GetSteps(std::int64_t run_id) = 0;
     /// Dead runs and failed events, most recently failed first.
     virtual Result<std::vector<DeadLetter>> ListDeadLetters(std::size_t limit) = 0;
+    /// Per rule name that has runs, in name order: its runs by state and its newest run's creation.
+    virtual Result<std::vector<RuleRunCounts>> CountRunsByRule() = 0;
     /// Puts a dead run (attempts reset, resumes at its first unfinished step) or a failed event back
     /// in the queue. kNotFound when no such dead letter.
     virtual Status RetryDeadLetter(DeadLetter::Kind kind, std::int64_t id, TimePoint now) = 0;
