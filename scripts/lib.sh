@@ -10,8 +10,9 @@ BUILD_PACKAGES=(cmake ninja-build g++ ccache lld pkg-config
   libboost1.81-dev libssl-dev libcurl4-openssl-dev nlohmann-json3-dev libyaml-cpp-dev libsqlite3-dev
   libpq-dev libfmt-dev libcli11-dev libre2-dev libexpected-dev libgtest-dev libgmock-dev libsystemd-dev)
 RUN_PACKAGES=(python3 python3-aiosmtpd python3-yaml openssl)
+# chromium + chromium-driver + python3-selenium: the browser stage drives the web view in headless Chromium.
 TEST_PACKAGES=(python3-pytest python3-requests postgresql clang-14 libfuzzer-14-dev libclang-rt-14-dev wrk
-  clang-format-14 clang-tidy-14)
+  clang-format-14 clang-tidy-14 chromium chromium-driver python3-selenium)
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 

@@ -6,6 +6,7 @@
 
 #include "core/error.hpp"
 #include "core/hmac_sha256.hpp"
+#include "core/json.hpp"
 #include "core/text.hpp"
 
 namespace spacehook::admin {
@@ -81,6 +82,19 @@ AdminAccess CheckAdminAccess(const http::Request& request, std::string_view toke
     if (!token.empty())
         return CarriesBearer(request, token) ? AdminAccess::kAllowed : AdminAccess::kUnauthorized;
     return IsLocal(request) ? AdminAccess::kAllowed : AdminAccess::kForbidden;
+}
+
+bool CarriesCsrfToken(const http::Request& request, std::string_view csrf_token) {
+    const std::string* header = request.FindHeader(kCsrfHeader);
+    return header != nullptr && !csrf_token.empty() && TokenEquals(Trim(*header), csrf_token);
+}
+
+http::Response CsrfRefusal() {
+    Json body = {{"error", ExternalMessage(ErrorCode::kForbidden)},
+                 {"detail",
+                  "an action without an admin token needs the X-Spacehook-Csrf header: its value is "
+                  "csrf_token of GET /admin/api/session"}};
+    return http::Response::Json(HttpStatus(ErrorCode::kForbidden), body.dump());
 }
 
 http::Response RefusalResponse(AdminAccess access) {

@@ -25,6 +25,17 @@ AdminAccess CheckAdminAccess(const http::Request& request, std::string_view toke
 /// 127.0.0.0/8, ::1, and IPv4 loopback mapped into IPv6.
 bool IsLoopbackAddress(std::string_view address);
 
+/// The header a browser action carries its CSRF token in.
+inline constexpr std::string_view kCsrfHeader = "x-spacehook-csrf";
+
+/// The request carries `csrf_token` in X-Spacehook-Csrf (compared in constant time). A page on another
+/// site can make a browser post to a loopback admin, but it can neither set that header without the
+/// service's consent (CORS) nor read the token from GET /admin/api/session.
+bool CarriesCsrfToken(const http::Request& request, std::string_view csrf_token);
+
+/// 403 for an action without its CSRF token, saying where to get one.
+http::Response CsrfRefusal();
+
 /// The response for a refusal (401 with WWW-Authenticate, or 403).
 http::Response RefusalResponse(AdminAccess access);
 

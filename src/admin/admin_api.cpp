@@ -1,5 +1,6 @@
 #include "admin/admin_api.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <limits>
@@ -8,8 +9,8 @@
 
 #include "admin/access.hpp"
 #include "admin/record_json.hpp"
-#include "admin/status_page.hpp"
 #include "core/log.hpp"
+#include "core/random.hpp"
 
 namespace spacehook::admin {
 
@@ -81,6 +82,31 @@ Result<Paging> ParsePaging(const http::Request& request) {
     return paging;
 }
 
+/// An optional ISO-8601 time parameter ("since", "until"); empty or absent is nullopt.
+Result<std::optional<TimePoint>> ParseTimeParam(const http::Request& request, std::string_view name) {
+    const auto text = request.QueryParam(name);
+    if (!text || text->empty()) return std::optional<TimePoint>{};
+    if (auto time = ParseIso8601(*text)) return std::optional<TimePoint>{*time};
+    return Fail(ErrorCode::kInvalidArgument,
+                std::string(name) + " must be an ISO-8601 time like 2026-06-30T10:00:00Z");
+}
+
+/// Wraps `respond` so the action's answer is logged for the audit trail: who (the admin token, or a local
+/// user when none is configured), from where, what, and how it ended.
+http::Responder AuditedResponder(const http::Request& request, bool local, http::Responder respond) {
+    std::string what = request.method + " " + request.path;
+    if (!request.query.empty()) what += "?" + request.query;
+    return [what = std::move(what), from = request.remote_address, local,
+            respond = std::move(respond)](http::Response response) {
+        log::Info("audit", "admin action",
+                  {{"who", local ? "local user (no admin token configured)" : "admin token"},
+                   {"from", from},
+                   {"action", log::Redact(what)},
+                   {"status", response.status}});
+        respond(std::move(response));
+    };
+}
+
 Error NotFound(std::string message) {
     return Error{ErrorCode::kNotFound, std::move(message), 0, std::nullopt};
 }
@@ -90,6 +116,8 @@ Error NotFound(std::string message) {
 AdminApi::AdminApi(AdminOptions options, store::Admin& store, MetricsRegistry& metrics, const Clock& clock)
     : token_(std::make_shared<const std::string>(std::move(options.token))),
       status_(std::move(options.status)),
+      csrf_token_(RandomHexToken(32)),
+      rules_(std::move(options.rules)),
       store_(store),
       metrics_(metrics),
       clock_(clock) {
@@ -100,9 +128,18 @@ AdminApi::AdminApi(AdminOptions options, store::Admin& store, MetricsRegistry& m
 
 http::Handler AdminApi::Protected(void (AdminApi::*call)(const http::Request&, http::Responder)) {
     return [this, call](http::Request&& request, http::Responder respond) {
-        if (const auto access = CheckAdminAccess(request, *token_.load()); access != AdminAccess::kAllowed) {
+        const auto token = token_.load();
+        if (const auto access = CheckAdminAccess(request, *token); access != AdminAccess::kAllowed) {
             respond(RefusalResponse(access));
             return;
+        }
+        if (request.method == "POST") {
+            // A bearer token is never sent by a browser on its own, so only the loopback rule needs this.
+            if (token->empty() && !CarriesCsrfToken(request, csrf_token_)) {
+                respond(CsrfRefusal());
+                return;
+            }
+            respond = AuditedResponder(request, token->empty(), std::move(respond));
         }
         auto shared = std::make_shared<http::Request>(std::move(request));
         if (!calls_.Post([this, call, shared, respond] { (this->*call)(*shared, respond); })) {
@@ -134,27 +171,9 @@ void AdminApi::Register(http::Router& router) {
         }
     });
 
-    // The page holds no data, only the code that asks the API (with the token the operator types in),
-    // so with a token configured it is served to anyone; without one it is as local as the API.
-    auto page = [this](http::Request&& request, http::Responder respond) {
-        if (token_.load()->empty()) {
-            if (const auto access = CheckAdminAccess(request, ""); access != AdminAccess::kAllowed) {
-                respond(RefusalResponse(access));
-                return;
-            }
-        }
-        http::Response response{200, "text/html; charset=utf-8", {}, std::string(StatusPageHtml())};
-        // Nothing of ours is meant to be framed or to load from elsewhere.
-        response.headers.push_back(
-            {"Content-Security-Policy",
-             "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
-             "connect-src 'self'; frame-ancestors 'none'"});
-        response.headers.push_back({"Cache-Control", "no-store"});
-        respond(std::move(response));
-    };
-    router.Add("GET", "/admin", page);
-    router.Add("GET", "/admin/", page);
-
+    RegisterPage(router);
+    router.Add("GET", "/admin/api/session", Protected(&AdminApi::Session));
+    if (rules_) router.Add("GET", "/admin/api/rules", Protected(&AdminApi::Rules));
     router.Add("GET", "/admin/api/events", Protected(&AdminApi::Events));
     router.AddPrefix("GET", "/admin/api/events/", Protected(&AdminApi::EventItem));
     router.AddPrefix("POST", "/admin/api/events/", Protected(&AdminApi::EventItem));
@@ -233,6 +252,13 @@ void AdminApi::Events(const http::Request& request, http::Responder respond) {
         }
     }
     filter.trigger = request.QueryParam("trigger").value_or("");
+    auto since = ParseTimeParam(request, "since");
+    auto until = ParseTimeParam(request, "until");
+    if (!since) return respond(ErrorResponse(since.error()));
+    if (!until) return respond(ErrorResponse(until.error()));
+    filter.received_since = *since;
+    filter.received_until = *until;
+    filter.text = request.QueryParam("q").value_or("");
     auto events = store_.ListEvents(filter);
     if (!events) return respond(ErrorResponse(events.error()));
     Json list = Json::array();
@@ -276,6 +302,18 @@ void AdminApi::Runs(const http::Request& request, http::Responder respond) {
         }
     }
     filter.rule = request.QueryParam("rule").value_or("");
+    if (auto event = request.QueryParam("event"); event && !event->empty()) {
+        const auto seq = ParseId(*event);
+        if (!seq)
+            return respond(ErrorResponse(Error{ErrorCode::kInvalidArgument, "event must be a seq", 0, {}}));
+        filter.event_seq = *seq;
+    }
+    auto since = ParseTimeParam(request, "since");
+    auto until = ParseTimeParam(request, "until");
+    if (!since) return respond(ErrorResponse(since.error()));
+    if (!until) return respond(ErrorResponse(until.error()));
+    filter.created_since = *since;
+    filter.created_until = *until;
     auto runs = store_.ListRuns(filter);
     if (!runs) return respond(ErrorResponse(runs.error()));
     Json list = Json::array();
@@ -365,6 +403,40 @@ void AdminApi::StatusReport(const http::Request&, http::Responder respond) {
     auto status = status_();
     if (!status) return respond(ErrorResponse(status.error()));
     respond(JsonOk(*status));
+}
+
+void AdminApi::Session(const http::Request&, http::Responder respond) {
+    respond(JsonOk({{"csrf_token", csrf_token_}, {"access", token_.load()->empty() ? "local" : "token"}}));
+}
+
+void AdminApi::Rules(const http::Request&, http::Responder respond) {
+    Json body = rules_();
+    auto counts = store_.CountRunsByRule();
+    if (!counts) return respond(ErrorResponse(counts.error()));
+    auto counts_json = [](const store::RuleRunCounts& c) {
+        return Json{{"live", c.live},
+                    {"done", c.done},
+                    {"dead", c.dead},
+                    {"dropped", c.dropped},
+                    {"last_run_at", c.last_run_at == TimePoint{} ? Json(nullptr)
+                                                                 : Json(FormatIso8601(c.last_run_at, true))}};
+    };
+    for (auto& rule : body["rules"]) {
+        const auto name = rule.value("name", std::string());
+        const auto found = std::find_if(counts->begin(), counts->end(),
+                                        [&](const store::RuleRunCounts& c) { return c.rule == name; });
+        rule["runs"] = counts_json(found == counts->end() ? store::RuleRunCounts{} : *found);
+    }
+    // Runs of rules no longer loaded (renamed or removed by a reload) still count somewhere.
+    Json gone = Json::array();
+    for (const auto& c : *counts) {
+        const bool loaded = std::any_of(body["rules"].begin(), body["rules"].end(), [&](const Json& rule) {
+            return rule.value("name", std::string()) == c.rule;
+        });
+        if (!loaded) gone.push_back(Json{{"name", c.rule}, {"runs", counts_json(c)}});
+    }
+    body["unloaded_rules"] = std::move(gone);
+    respond(JsonOk(body));
 }
 
 }  // namespace spacehook::admin

@@ -19,6 +19,9 @@ struct AdminOptions {
     std::string token;
     /// What GET /admin/api/status answers (serve: watch::StatusJson); unset, the route is 404.
     std::function<Result<Json>()> status{};
+    /// The loaded rules as GET /admin/api/rules shows them (serve: DescribeRulesJson of the live set);
+    /// unset, the route is 404.
+    std::function<Json()> rules{};
 };
 
 /// The operator's surface over HTTP, served on its own listener (`admin.listen`, loopback by default) so
@@ -28,21 +31,30 @@ struct AdminOptions {
 ///  - GET /readyz    Store::Ping succeeds (200) or not (503): a load balancer stops sending deliveries;
 ///  - GET /metrics   Prometheus text: everything in the registry, plus store gauges refreshed per scrape;
 ///  - /admin/api/... JSON over the journal, runs and dead letters, with retry/drop/replay actions;
-///  - GET /admin     a self-contained HTML status page over that API.
+///  - GET /admin     the web view over that API (web/, embedded at build time; its files under
+///                   /admin/assets/).
 /// /healthz, /readyz and /metrics are open (metrics carry no secrets and no ids); the rest needs
-/// CheckAdminAccess. Store calls run on a BlockingCallQueue, never on the I/O threads.
+/// CheckAdminAccess. Store calls run on a BlockingCallQueue, never on the I/O threads. A POST that only
+/// the loopback rule lets in (no token configured) must also carry the process's CSRF token in
+/// X-Spacehook-Csrf (GET /admin/api/session): a page elsewhere can neither read that nor guess it. Every
+/// POST is logged (component "audit") with who made it, from where, what, and the answer's status.
 ///
 /// API:
-///   GET  /admin/api/events[?state=&trigger=&limit=&before=]   {"events":[...], "next_before": seq|null}
+///   GET  /admin/api/session                                    {"csrf_token", "access": token|local}
+///   GET  /admin/api/events[?state=&trigger=&since=&until=&q=&limit=&before=]
+///                                                              {"events":[...], "next_before": seq|null}
 ///   GET  /admin/api/events/{seq}                               the event with its body
 ///   POST /admin/api/events/{seq}/replay                        dispatch again (fresh run keys)
-///   GET  /admin/api/runs[?state=&rule=&limit=&before=]         {"runs":[...], "next_before": id|null}
+///   GET  /admin/api/runs[?state=&rule=&event=&since=&until=&limit=&before=]
+///                                                              {"runs":[...], "next_before": id|null}
 ///   GET  /admin/api/runs/{id}                                  the run with context and "steps"
 ///   GET  /admin/api/dlq[?limit=]                               {"dead_letters":[...]}
 ///   POST /admin/api/dlq/{run|event}/{id}/retry                 back in the queue
 ///   POST /admin/api/dlq/{run|event}/{id}/drop                  off the list for good
 ///   POST /admin/api/dlq/retry|drop[?kind=&rule=&since=]        every dead letter the filter takes, at once
 ///   GET  /admin/api/status                                     portal, subscription, catch-up, backlog
+///   GET  /admin/api/rules                                      {"rules":[... with "runs" counts]}
+/// since/until: ISO-8601 times (until excluded); q: an entity id, or text anywhere in the delivery.
 /// Errors: {"error": <external message>} plus "detail" for the caller's own mistakes (4xx).
 class AdminApi {
 public:
@@ -69,6 +81,10 @@ private:
     void DeadLetterAction(const http::Request& request, http::Responder respond);
     void BulkDeadLetterAction(bool retry, const http::Request& request, http::Responder respond);
     void StatusReport(const http::Request& request, http::Responder respond);
+    void Session(const http::Request& request, http::Responder respond);
+    void Rules(const http::Request& request, http::Responder respond);
+    /// GET /admin and /admin/assets/{name}: the web view's files.
+    void RegisterPage(http::Router& router);
     void RefreshStoreGauges();
 
     /// Checks access, then runs `call` on the blocking queue (503 when it is full).
@@ -76,6 +92,9 @@ private:
 
     std::atomic<std::shared_ptr<const std::string>> token_;
     std::function<Result<Json>()> status_;
+    /// What a loopback-only POST must echo back (X-Spacehook-Csrf); new with each process.
+    const std::string csrf_token_;
+    std::function<Json()> rules_;
     store::Admin& store_;
     MetricsRegistry& metrics_;
     const Clock& clock_;

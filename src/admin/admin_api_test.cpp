@@ -8,6 +8,8 @@
 #include <mutex>
 
 #include "admin/record_json.hpp"
+#include "admin/web_page.hpp"
+#include "core/log.hpp"
 
 using namespace spacehook;
 using namespace spacehook::admin;
@@ -98,6 +100,13 @@ protected:
         const auto q = target.find('?');
         request.path = target.substr(0, q);
         request.query = q == std::string::npos ? "" : target.substr(q + 1);
+        // An action from this loopback client carries the process's CSRF token, as the page's do.
+        if (request.method == "POST" && with_csrf_ && remote == "127.0.0.1") {
+            const auto session = Call("GET", "/admin/api/session", headers, remote);
+            if (session.status == 200)
+                headers.push_back(
+                    {"x-spacehook-csrf", Json::parse(session.body)["csrf_token"].get<std::string>()});
+        }
         request.headers = std::move(headers);
         request.remote_address = std::move(remote);
         auto done = std::make_shared<std::promise<http::Response>>();
@@ -123,6 +132,7 @@ protected:
     std::optional<AdminApi> api_;
     http::Handler route_;
     std::int64_t seq_dispatched_ = 0, seq_failed_ = 0, run_id_ = 0;
+    bool with_csrf_ = true;
 };
 
 }  // namespace
@@ -359,12 +369,144 @@ TEST_F(AdminApiTest, RemoteClientsNeedAToken) {
     EXPECT_EQ(Call("GET", "/metrics", {}, "198.51.100.7").status, 200);
 }
 
-TEST_F(AdminApiTest, StatusPageIsSelfContained) {
+TEST_F(AdminApiTest, WebViewIsSelfContained) {
     const auto page = Call("GET", "/admin");
     EXPECT_EQ(page.status, 200);
     EXPECT_EQ(page.content_type.rfind("text/html", 0), 0u);
-    EXPECT_NE(page.body.find("/admin/api/dlq"), std::string::npos);
     EXPECT_EQ(page.body.find("src=\"http"), std::string::npos);
     EXPECT_EQ(page.body.find("href=\"http"), std::string::npos);
-    EXPECT_EQ(page.body.find("innerHTML"), std::string::npos);
+    const auto script = Call("GET", "/admin/assets/app.js");
+    EXPECT_EQ(script.status, 200);
+    EXPECT_NE(script.body.find("/admin/api/dlq"), std::string::npos);
+    for (const auto& file : AdminPageFiles()) {
+        const std::string text(file.bytes);
+        EXPECT_EQ(text.find("innerHTML"), std::string::npos) << file.name;
+        EXPECT_EQ(text.find("outerHTML"), std::string::npos) << file.name;
+        EXPECT_EQ(text.find("eval("), std::string::npos) << file.name;
+        // Nothing is loaded from elsewhere: the one absolute URL is SVG's namespace, which is a name.
+        for (auto at = text.find("://"); at != std::string::npos; at = text.find("://", at + 3)) {
+            EXPECT_EQ(text.compare(at - 4, 26, "http://www.w3.org/2000/svg"), 0)
+                << file.name << ": " << text.substr(at - 8, 40);
+        }
+    }
+}
+
+TEST_F(AdminApiTest, PageFilesAreServedUnderAStrictContentSecurityPolicy) {
+    for (const std::string path : {"/admin", "/admin/", "/admin/assets/app.js", "/admin/assets/app.css"}) {
+        const auto r = Call("GET", path);
+        ASSERT_EQ(r.status, 200) << path;
+        const auto csp = std::find_if(r.headers.begin(), r.headers.end(), [](const http::Header& h) {
+            return h.name == "Content-Security-Policy";
+        });
+        ASSERT_NE(csp, r.headers.end()) << path;
+        // No inline script or style may run, and the page may talk to this service only.
+        EXPECT_NE(csp->value.find("script-src 'self';"), std::string::npos) << csp->value;
+        EXPECT_NE(csp->value.find("connect-src 'self';"), std::string::npos) << csp->value;
+        EXPECT_EQ(csp->value.find("unsafe"), std::string::npos) << csp->value;
+    }
+    EXPECT_EQ(Call("GET", "/admin/assets/app.js").content_type, "text/javascript; charset=utf-8");
+    EXPECT_EQ(Call("GET", "/admin/assets/app.css").content_type, "text/css; charset=utf-8");
+    EXPECT_EQ(Call("GET", "/admin/assets/nothing.js").status, 404);
+    EXPECT_EQ(Call("GET", "/admin/assets/index.html").status, 404);
+    EXPECT_EQ(Call("GET", "/admin/assets/app.js", {}, "198.51.100.7").status, 403);
+}
+
+TEST_F(AdminApiTest, LocalActionsNeedTheCsrfTokenOfTheSession) {
+    const std::string retry = "/admin/api/dlq/run/" + std::to_string(run_id_) + "/retry";
+    with_csrf_ = false;
+    const auto bare = Call("POST", retry);
+    EXPECT_EQ(bare.status, 403);
+    EXPECT_NE(bare.body.find("X-Spacehook-Csrf"), std::string::npos) << bare.body;
+    EXPECT_EQ(Call("POST", retry, {{"x-spacehook-csrf", "guessed"}}).status, 403);
+    EXPECT_EQ((*store_->GetRun(run_id_))->state, store::RunState::kDead);  // nothing happened
+
+    const Json session = CallJson("GET", "/admin/api/session");
+    EXPECT_EQ(session["access"], "local");
+    const std::string csrf = session["csrf_token"];
+    EXPECT_EQ(csrf.size(), 64u);
+    // The right token from a page of another site is still refused (its Origin is not this host).
+    EXPECT_EQ(
+        Call("POST", retry,
+             {{"x-spacehook-csrf", csrf}, {"origin", "http://evil.example"}, {"host", "127.0.0.1:9464"}})
+            .status,
+        403);
+    EXPECT_EQ(Call("POST", retry, {{"x-spacehook-csrf", csrf}}).status, 200);
+    EXPECT_EQ((*store_->GetRun(run_id_))->state, store::RunState::kPending);
+    // The session itself is as protected as the rest.
+    EXPECT_EQ(Call("GET", "/admin/api/session", {}, "198.51.100.7").status, 403);
+
+    // A bearer token is never attached by a browser on its own: with one, no CSRF token is needed.
+    Build("adm-0123456789abcdef");
+    const http::Header bearer{"authorization", "Bearer adm-0123456789abcdef"};
+    EXPECT_EQ(Call("POST", "/admin/api/dlq/event/" + std::to_string(seq_failed_) + "/retry", {bearer}).status,
+              200);
+    EXPECT_EQ(Json::parse(Call("GET", "/admin/api/session", {bearer}).body)["access"], "token");
+}
+
+TEST_F(AdminApiTest, EveryActionIsLoggedWithWhoAndWhat) {
+    char* buf = nullptr;
+    size_t len = 0;
+    std::FILE* mem = open_memstream(&buf, &len);
+    log::Configure(log::Level::kInfo, log::Format::kText, mem);
+    CallJson("POST", "/admin/api/dlq/run/" + std::to_string(run_id_) + "/retry");
+    CallJson("POST", "/admin/api/events/99999/replay", 404);
+    with_csrf_ = false;
+    Call("POST", "/admin/api/dlq/event/" + std::to_string(seq_failed_) + "/drop");  // refused: no CSRF token
+    std::fclose(mem);
+    log::Configure(log::Level::kInfo, log::Format::kText, stderr);
+    const std::string out(buf, len);
+    free(buf);
+    EXPECT_NE(out.find("action=\"POST /admin/api/dlq/run/" + std::to_string(run_id_) + "/retry\""),
+              std::string::npos)
+        << out;
+    EXPECT_NE(out.find("status=200"), std::string::npos) << out;
+    EXPECT_NE(out.find("action=\"POST /admin/api/events/99999/replay\""), std::string::npos) << out;
+    EXPECT_NE(out.find("status=404"), std::string::npos) << out;
+    EXPECT_NE(out.find("who=\"local user"), std::string::npos) << out;
+    EXPECT_NE(out.find("from=127.0.0.1"), std::string::npos) << out;
+    // A refused action changed nothing and is not an action taken.
+    EXPECT_EQ(out.find("/drop"), std::string::npos) << out;
+}
+
+TEST_F(AdminApiTest, EventsFilterByTimeAndTextAndRunsByEvent) {
+    const Json jane = CallJson("GET", "/admin/api/events?q=JANE.DOE");
+    ASSERT_EQ(jane["events"].size(), 1u);
+    EXPECT_EQ(jane["events"][0]["event_id"], "4840");
+    const std::string now = FormatIso8601(clock_.Now());
+    EXPECT_EQ(CallJson("GET", "/admin/api/events?until=" + now)["events"].size(), 0u);
+    EXPECT_EQ(CallJson("GET", "/admin/api/events?since=" + now)["events"].size(), 3u);
+    EXPECT_EQ(CallJson("GET", "/admin/api/events?since=yesterday", 400)["detail"],
+              "since must be an ISO-8601 time like 2026-06-30T10:00:00Z");
+
+    const Json runs = CallJson("GET", "/admin/api/runs?event=" + std::to_string(seq_dispatched_));
+    ASSERT_EQ(runs["runs"].size(), 1u);
+    EXPECT_EQ(runs["runs"][0]["id"], run_id_);
+    EXPECT_EQ(CallJson("GET", "/admin/api/runs?event=" + std::to_string(seq_failed_))["runs"].size(), 0u);
+    EXPECT_EQ(CallJson("GET", "/admin/api/runs?until=" + now)["runs"].size(), 0u);
+    CallJson("GET", "/admin/api/runs?event=abc", 400);
+}
+
+TEST_F(AdminApiTest, RulesViewAddsEachRulesRunCounts) {
+    CallJson("GET", "/admin/api/rules", 404);  // no source: no route
+    api_.reset();
+    AdminOptions options;
+    options.rules = [] {
+        return Json{{"rules", Json::array({Json{{"name", "archive"}}, Json{{"name", "home-room"}}})},
+                    {"triggers", Json::array({"user.created"})}};
+    };
+    api_.emplace(std::move(options), *store_, metrics_, clock_);
+    http::Router router;
+    api_->Register(router);
+    route_ = router.AsHandler();
+
+    const Json rules = CallJson("GET", "/admin/api/rules");
+    ASSERT_EQ(rules["rules"].size(), 2u);
+    EXPECT_EQ(rules["rules"][0]["runs"]["dead"], 0);
+    EXPECT_EQ(rules["rules"][0]["runs"]["last_run_at"], nullptr);
+    EXPECT_EQ(rules["rules"][1]["runs"]["dead"], 1);
+    EXPECT_EQ(rules["rules"][1]["runs"]["live"], 0);
+    EXPECT_EQ(rules["rules"][1]["runs"]["last_run_at"], FormatIso8601(clock_.Now(), true));
+    EXPECT_EQ(rules["unloaded_rules"].size(), 0u);
+    EXPECT_EQ(rules["triggers"], Json::array({"user.created"}));
+    EXPECT_EQ(Call("GET", "/admin/api/rules", {}, "198.51.100.7").status, 403);
 }

@@ -7,6 +7,7 @@
 #include "core/log.hpp"
 #include "core/metrics_process.hpp"
 #include "notify/smtp_mailer.hpp"
+#include "rules/rule_summary.hpp"
 #include "steps/catalog.hpp"
 #include "watch/watch_status.hpp"
 
@@ -119,6 +120,8 @@ Status Service::Start() {
         return watch::StatusJson(*store_, *store_, clock_.Now(),
                                  fmt::format("{} ({})", BuildVersion(), BuildCommit()));
     };
+    // The live set: after a reload the rules view shows what new events are planned with.
+    admin_options.rules = [this] { return rules::RuleSummariesJson(*rules_->Current()); };
     admin_ = std::make_unique<admin::AdminApi>(std::move(admin_options), *store_, metrics_, clock_);
     // The portal reaches the webhook listener, so it answers nothing an operator's tools need.
     http::Router webhook_router;
