@@ -115,7 +115,6 @@ Result<std::vector<RuleRunCounts>> Ledger::CountRunsByRule() {
     return out;
 }
 
-
 namespace {
 
 // A dead letter back in the queue: due at ?1, attempts and the failure time reset, queued again at ?1. A

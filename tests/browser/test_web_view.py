@@ -131,30 +131,31 @@ def test_an_operator_finds_a_failed_run_and_retries_two_dead_letters_in_bulk(pro
                                                       "hook": receiver.url})
     try:
         portal.subscribe(serve.webhook_url, SECRET)
-        upload(portal, "Brief.docx")
-        upload(portal, "Offer.docx")
+        for title in ("Brief.docx", "Offer.docx", "Memo.docx"):
+            upload(portal, title)
         upload(portal, "Elsewhere.docx", folder=TEMPLATES_ROOM)  # no rule for it: ignored by design
-        wait_for(lambda: len([r for r in serve.runs() if r["state"] == "dead"]) == 2
-                 and len([r for r in serve.runs() if r["state"] == "done"]) == 2, 60, "2 dead and 2 done runs")
+        wait_for(lambda: len([r for r in serve.runs() if r["state"] == "dead"]) == 3
+                 and len([r for r in serve.runs() if r["state"] == "done"]) == 3, 60, "3 dead and 3 done runs")
         dead_ids = sorted(r["id"] for r in serve.runs() if r["state"] == "dead")
         page = Page(browser, serve.admin_url, tmp_path / "shots")
 
-        # The overview: dead letters counted in red, the store ready.
+        # The overview: dead letters counted in red, and the watcher's report says they wait.
         page.open()
         assert page.heading() == "Overview"
-        assert page.find(".card.bad .value").text == "2"
+        assert page.find(".card.bad .value").text == "3"
+        assert "3 dead letters wait" in page.find("#problems").text
         page.find("svg.chart")
         page.shot("overview")
 
         # Filter the runs to the failed ones.
         page.open("runs")
-        assert len(page.all("#view tbody tr[data-run]")) == 4
+        assert len(page.all("#view tbody tr[data-run]")) == 6
         Select(page.find("#f-runs-state")).select_by_value("dead")
         page.find("#f-runs-rule").send_keys("file-template")
         page.find("form.filters button[type=submit]").click()
-        page.wait.until(lambda d: "state=dead" in d.current_url and len(page.all("#view tbody tr[data-run]")) == 2)
+        page.wait.until(lambda d: "state=dead" in d.current_url and len(page.all("#view tbody tr[data-run]")) == 3)
         states = [row.find_element(By.CSS_SELECTOR, ".state").text for row in page.all("#view tbody tr[data-run]")]
-        assert states == ["dead", "dead"]
+        assert states == ["dead", "dead", "dead"]
         assert "403" in page.find("#view tbody tr[data-run] td.text").text
         page.shot("runs-filtered-dead")
 
@@ -168,14 +169,15 @@ def test_an_operator_finds_a_failed_run_and_retries_two_dead_letters_in_bulk(pro
         assert "403" in error, error
         page.shot("run-failing-step")
 
-        # Fix the cause (the owner lets the service account create in Templates), then retry both.
+        # Fix the cause (the owner lets the service account create in Templates), then retry two of them.
         portal.rest("PUT", f"files/rooms/{TEMPLATES_ROOM}/share",
                     body={"invitations": [{"id": ROOM_ADMIN_ID, "access": 11}], "notify": False})
         page.go("dlq")
         rows = page.all("#view tbody tr[data-dead-letter]")
         assert sorted(r.get_attribute("data-dead-letter") for r in rows) == sorted(f"run:{i}" for i in dead_ids)
-        for row in rows:
-            row.find_element(By.CSS_SELECTOR, "input[type=checkbox]").click()
+        retried = dead_ids[:2]
+        for run_id in retried:
+            page.find(f'#view tr[data-dead-letter="run:{run_id}"] input[type=checkbox]').click()
         retry = page.find("#view .bar button.primary")
         assert retry.text == "Retry selected (2)"
         retry.click()
@@ -186,14 +188,30 @@ def test_an_operator_finds_a_failed_run_and_retries_two_dead_letters_in_bulk(pro
         page.wait.until(lambda d: "2 dead letters queued again." in page.message())
         page.shot("dlq-retried")
 
-        # They run again and are done; the page shows it.
-        wait_for(lambda: all(r["state"] == "done" for r in serve.runs()), 30, "every run done")
+        # The one left, taken with everything matching a filter, is dropped in one request.
+        page.find("#f-dlq-rule").send_keys("file-template")
+        page.find("form.filters button[type=submit]").click()
+        page.wait.until(lambda d: "rule=file-template" in d.current_url
+                        and [r.get_attribute("data-dead-letter") for r in page.all("#view tbody tr[data-dead-letter]")]
+                        == [f"run:{dead_ids[2]}"])
+        drop_all = next(b for b in page.all("#view .bar button") if b.text.startswith("Drop all"))
+        assert drop_all.text == "Drop all 1 matching"
+        drop_all.click()
+        page.find("dialog#confirm")
+        assert page.find("#confirm-title").text == "Drop 1 dead letter matching the filter?"
+        page.find("#confirm-ok").click()
+        page.wait.until(lambda d: "1 dead letter dropped." in page.message())
+
+        # The two retried run again and are done; the page shows it.
+        wait_for(lambda: sorted(r["state"] for r in serve.runs() if r["rule"] == "file-template")
+                 == ["done", "done", "dropped"], 30, "the retried runs done")
         page.go("runs?rule=file-template&state=done")
-        assert sorted(int(r.get_attribute("data-run")) for r in page.all("#view tbody tr[data-run]")) == dead_ids
-        page.go("dlq")
-        page.find("#view td.empty")
-        assert page.find("#view td.empty").text == "No dead letters."
+        assert sorted(int(r.get_attribute("data-run")) for r in page.all("#view tbody tr[data-run]")) == retried
+        badge = page.find("#view tbody .state")
+        assert badge.text == "done" and "ok" in badge.get_attribute("class")
         page.shot("runs-done")
+        page.go("dlq")
+        assert page.find("#view td.empty").text == "No dead letters."
 
         # The event no rule wanted is grey, not red, and says why.
         elsewhere = next(e for e in serve.events() if e["state"] == "ignored")
@@ -209,7 +227,7 @@ def test_an_operator_finds_a_failed_run_and_retries_two_dead_letters_in_bulk(pro
         page.go("rules")
         text = page.find("#view table").text
         assert "file-template" in text and "notify" in text and "create_folder" in text and "http" in text
-        assert "2 done" in text
+        assert "2 done" in text and "3 done" in text and "1 dropped" in text
         assert receiver.url not in page.driver.page_source
         page.shot("rules")
 
@@ -220,10 +238,11 @@ def test_an_operator_finds_a_failed_run_and_retries_two_dead_letters_in_bulk(pro
         assert network and all((u.scheme, u.hostname, u.port) == (origin.scheme, origin.hostname, origin.port)
                                for u in network), [u.geturl() for u in network]
         assert page.console_errors() == []
-        # The actions are in the audit trail, with who made them.
+        # The actions are in the audit trail, with who made them and what.
         audit = [line for line in serve.logs().splitlines() if "admin action" in line]
-        assert len(audit) == 2 and all("local user" in line and "/retry" in line and "status=200" in line
-                                       for line in audit), audit
+        assert len(audit) == 3 and all("local user" in line and "status=200" in line for line in audit), audit
+        assert sum(f"/admin/api/dlq/run/{i}/retry" in line for line in audit for i in retried) == 2, audit
+        assert "/admin/api/dlq/drop?rule=file-template" in audit[2], audit
     finally:
         receiver.close()
 

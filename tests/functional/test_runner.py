@@ -108,6 +108,12 @@ class Serve(loopback.Serve):
             print(self.proc.output()[-4000:], file=sys.stderr)
             raise
 
+def admin_post(serve, path):
+    """An action on the local admin API as the web view takes it: with the session's CSRF token (operations.md)."""
+    csrf = requests.get(serve.admin_url + "/admin/api/session", timeout=10).json()["csrf_token"]
+    return requests.post(serve.admin_url + path, headers={"X-Spacehook-Csrf": csrf}, timeout=10)
+
+
 def own_events_are_ignored(serve, actor=SERVICE_ID):
     """Every event the service's actions fired is ignored by the loop guard; returns how many there were."""
     own = [e for e in serve.events() if e["actor"] == actor]
@@ -346,7 +352,7 @@ rules:
         assert out.returncode == 2, (args, out.stdout, out.stderr)
     assert "0 runs of rule nobody queued again" in serve.cli("dlq", "retry", "--all", "--kind", "run",
                                                              "--rule", "nobody").stdout
-    bad = requests.post(serve.admin_url + "/admin/api/dlq/retry?since=yesterday", timeout=10)
+    bad = admin_post(serve, "/admin/api/dlq/retry?since=yesterday")
     assert bad.status_code == 400 and "ISO-8601" in bad.text
     assert len(letters()) == 6
 
@@ -363,7 +369,7 @@ rules:
     assert sorted(l["rule"] for l in letters()) == ["other"] * 3
 
     # The admin API drops the rest at once.
-    dropped = requests.post(serve.admin_url + "/admin/api/dlq/drop?kind=run&rule=other", timeout=10)
+    dropped = admin_post(serve, "/admin/api/dlq/drop?kind=run&rule=other")
     assert dropped.status_code == 200, dropped.text
     assert dropped.json() == {"status": "dropped", "count": 3}
     assert letters() == []

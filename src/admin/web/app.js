@@ -283,18 +283,47 @@ function throughputChart(events, now) {
   return chart;
 }
 
+function age(seconds) {
+  return seconds === null || seconds === undefined ? "–" : duration(seconds);
+}
+
+function yesNo(value) {
+  return value === true ? "yes" : value === false ? "no" : "–";
+}
+
+// GET /admin/api/status (the catch-up watcher's report, as `spacehook status` prints it); absent when
+// serve runs without a portal.
 function statusPanel(status) {
   if (!status) return null;
-  const pairs = [];
-  const flatten = (prefix, value) => {
-    if (value && typeof value === "object" && !Array.isArray(value)) {
-      for (const [k, v] of Object.entries(value)) flatten(prefix ? `${prefix}.${k}` : k, v);
-    } else {
-      pairs.push([prefix, Array.isArray(value) ? JSON.stringify(value) : value]);
-    }
-  };
-  flatten("", masked(status));
-  return [el("h3", { text: "Portal and subscription" }), facts(pairs)];
+  if (status.error) return [el("h3", { text: "Portal and subscription" }), el("p", { class: "error-text", text: status.error })];
+  const watch = status.watch || {};
+  const portal = watch.portal || {}, subscription = watch.subscription || {}, catchUp = watch.catch_up || {};
+  const backlog = status.backlog || {};
+  const problems = status.problems || [];
+  const tone = (good) => (good ? "ok" : "bad");
+  const stateBadge = (text, good) => el("span", { class: "state " + (good === null ? "quiet" : tone(good)), text });
+  const firing = (watch.alerts && watch.alerts.firing) || [];
+  return [
+    el("h3", { text: "Portal and subscription" }),
+    problems.length
+      ? el("div", { class: "note bad", id: "problems" }, el("strong", { text: `${problems.length} ${problems.length === 1 ? "thing needs" : "things need"} a person:` }),
+           el("ul", {}, problems.map((p) => el("li", { class: "bad-text", text: p }))))
+      : el("p", { class: "note", id: "problems" }, stateBadge("all well", true), " nothing needs a person."),
+    el("div", { class: "cards" },
+      card("Portal", portal.state || "unknown", portal.state === "reachable" ? "ok" : portal.state ? "bad" : null),
+      card("API key accepted", yesNo(portal.key_accepted), portal.key_accepted === false ? "bad" : portal.key_accepted ? "ok" : null),
+      card("Subscription", subscription.state || "unknown", ["disabled", "missing"].includes(subscription.state) ? "bad" : null),
+      card("Last catch-up", catchUp.enabled === false ? "off" : catchUp.last_pass_at ? when(catchUp.last_pass_at) : "–",
+           catchUp.error ? "bad" : null, null, true),
+      card("Recovered by catch-up", `${catchUp.last_pass_recovered ?? 0} last pass, ${catchUp.recovered_total ?? 0} in all`, null, null, true),
+      card("Oldest waiting event", age(backlog.oldest_event_age_seconds), null, null, true),
+      card("Oldest unfinished run", age(backlog.oldest_run_age_seconds), null, null, true)),
+    facts([["Portal", portal.url || "–"], ["Portal error", portal.error || undefined],
+           ["Subscription", subscription.name || "–"], ["Subscription problem", subscription.problem || undefined],
+           ["Catch-up error", catchUp.error || undefined],
+           ["Alerts firing", firing.length ? firing.map((a) => a.text || a.kind).join("; ") : "none"],
+           ["Checked", watch.checked_at ? `${when(watch.checked_at)} by ${watch.checked_by || "?"}` : "not yet"]]),
+  ];
 }
 
 async function overview() {
@@ -635,6 +664,7 @@ async function deadLettersView(route) {
     refreshSelection();
   });
   const chosen = () => matching.filter((d) => selected.has(key(d)));
+  const capped = all.length >= 1000;  // the list shows the newest 1000: there may be more
   const plural = (n) => `${n} ${n === 1 ? "dead letter" : "dead letters"}`;
   retrySelected.addEventListener("click", () => { const c = chosen(); act(
     { title: `Retry ${plural(c.length)}?`, text: "Each goes back in the queue and starts again at its first unfinished step.", ok: `Retry ${c.length}` },
@@ -643,14 +673,18 @@ async function deadLettersView(route) {
     { title: `Drop ${plural(c.length)}?`, text: "They leave the dead-letter list for good and are never run again.", ok: `Drop ${c.length}` },
     () => eachDeadLetter(c, "drop"), bulkDone("dropped")); });
   const filtered = kind || rule;
+  // Everything matching the filter is one request: the service takes, in one transaction, whatever matches
+  // at that moment (the count it answers may differ from the list's if more failed meanwhile).
+  const bulk = (action) => api(`/admin/api/dlq/${action}` + query({ kind, rule }), "POST");
+  const bulkAnswer = (verb) => (r) => `${r.count} ${r.count === 1 ? "dead letter" : "dead letters"} ${verb}.`;
   const retryAll = el("button", { type: "button", disabled: matching.length === 0, text: `Retry all ${matching.length} matching`,
-    onclick: () => act({ title: `Retry ${plural(matching.length)}${filtered ? " matching the filter" : ""}?`,
+    onclick: () => act({ title: `Retry ${capped ? "at least " : ""}${plural(matching.length)}${filtered ? " matching the filter" : ""}?`,
                          text: "Each goes back in the queue and starts again at its first unfinished step.", ok: `Retry ${matching.length}` },
-                       () => eachDeadLetter(matching, "retry"), bulkDone("queued again")) });
+                       () => bulk("retry"), bulkAnswer("queued again")) });
   const dropAll = el("button", { type: "button", class: "danger", disabled: matching.length === 0, text: `Drop all ${matching.length} matching`,
-    onclick: () => act({ title: `Drop ${plural(matching.length)}${filtered ? " matching the filter" : ""}?`,
+    onclick: () => act({ title: `Drop ${capped ? "at least " : ""}${plural(matching.length)}${filtered ? " matching the filter" : ""}?`,
                          text: "They leave the dead-letter list for good and are never run again.", ok: `Drop ${matching.length}` },
-                       () => eachDeadLetter(matching, "drop"), bulkDone("dropped")) });
+                       () => bulk("drop"), bulkAnswer("dropped")) });
   refreshSelection();
   return el("section", {},
     el("h2", { text: "Dead letters" }),
