@@ -118,6 +118,7 @@ AdminApi::AdminApi(AdminOptions options, store::Admin& store, MetricsRegistry& m
       status_(std::move(options.status)),
       csrf_token_(RandomHexToken(32)),
       rules_(std::move(options.rules)),
+      explain_(std::move(options.explain)),
       store_(store),
       metrics_(metrics),
       clock_(clock) {
@@ -273,7 +274,9 @@ void AdminApi::EventItem(const http::Request& request, http::Responder respond) 
     const auto seq = parts.empty() ? std::nullopt : ParseId(parts[0]);
     const bool show = request.method == "GET" && parts.size() == 1;
     const bool replay = request.method == "POST" && parts.size() == 2 && parts[1] == "replay";
-    if (!seq || (!show && !replay)) return respond(ErrorResponse(NotFound("no such admin route")));
+    const bool explain = request.method == "GET" && parts.size() == 2 && parts[1] == "explain" && explain_;
+    if (!seq || (!show && !replay && !explain))
+        return respond(ErrorResponse(NotFound("no such admin route")));
     if (replay) {
         if (auto done = store_.ReplayEvent(*seq, clock_.Now()); !done)
             return respond(ErrorResponse(done.error()));
@@ -283,6 +286,12 @@ void AdminApi::EventItem(const http::Request& request, http::Responder respond) 
     auto event = store_.GetEvent(*seq);
     if (!event) return respond(ErrorResponse(event.error()));
     if (!*event) return respond(ErrorResponse(NotFound("no event with seq " + std::to_string(*seq))));
+    if (explain) {
+        auto text = explain_((*event)->body);
+        if (!text) return respond(ErrorResponse(text.error()));
+        // Whatever a condition or a rendered input still holds of a secret never leaves.
+        return respond(JsonOk({{"explanation", log::Redact(*text)}}));
+    }
     respond(JsonOk(EventJson(**event, /*with_body=*/true)));
 }
 
@@ -409,8 +418,20 @@ void AdminApi::Session(const http::Request&, http::Responder respond) {
     respond(JsonOk({{"csrf_token", csrf_token_}, {"access", token_.load()->empty() ? "local" : "token"}}));
 }
 
+namespace {
+/// log::Redact over every text of `value`: a secret written in a rule file as it is is masked as in logs.
+void RedactTexts(Json& value) {
+    if (value.is_string()) {
+        value = log::Redact(value.get<std::string>());
+    } else if (value.is_structured()) {
+        for (auto& item : value) RedactTexts(item);
+    }
+}
+}  // namespace
+
 void AdminApi::Rules(const http::Request&, http::Responder respond) {
     Json body = rules_();
+    RedactTexts(body);
     auto counts = store_.CountRunsByRule();
     if (!counts) return respond(ErrorResponse(counts.error()));
     auto counts_json = [](const store::RuleRunCounts& c) {

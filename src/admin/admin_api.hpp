@@ -22,6 +22,9 @@ struct AdminOptions {
     /// The loaded rules as GET /admin/api/rules shows them (serve: DescribeRulesJson of the live set);
     /// unset, the route is 404.
     std::function<Json()> rules{};
+    /// How the loaded rules judge a stored delivery, as `spacehook test-rule` explains it without facts
+    /// (serve: rules::ExplainEvent over the live set); unset, GET /admin/api/events/{seq}/explain is 404.
+    std::function<Result<std::string>(std::string_view body)> explain{};
 };
 
 /// The operator's surface over HTTP, served on its own listener (`admin.listen`, loopback by default) so
@@ -44,6 +47,7 @@ struct AdminOptions {
 ///   GET  /admin/api/events[?state=&trigger=&since=&until=&q=&limit=&before=]
 ///                                                              {"events":[...], "next_before": seq|null}
 ///   GET  /admin/api/events/{seq}                               the event with its body
+///   GET  /admin/api/events/{seq}/explain                       {"explanation": text}: why rules match or not
 ///   POST /admin/api/events/{seq}/replay                        dispatch again (fresh run keys)
 ///   GET  /admin/api/runs[?state=&rule=&event=&since=&until=&limit=&before=]
 ///                                                              {"runs":[...], "next_before": id|null}
@@ -95,6 +99,7 @@ private:
     /// What a loopback-only POST must echo back (X-Spacehook-Csrf); new with each process.
     const std::string csrf_token_;
     std::function<Json()> rules_;
+    std::function<Result<std::string>(std::string_view)> explain_;
     store::Admin& store_;
     MetricsRegistry& metrics_;
     const Clock& clock_;

@@ -392,7 +392,8 @@ TEST_F(AdminApiTest, WebViewIsSelfContained) {
 }
 
 TEST_F(AdminApiTest, PageFilesAreServedUnderAStrictContentSecurityPolicy) {
-    for (const std::string path : {"/admin", "/admin/", "/admin/assets/app.js", "/admin/assets/app.css"}) {
+    for (const std::string path :
+         {"/admin", "/admin/", "/admin/assets/ui.js", "/admin/assets/app.js", "/admin/assets/app.css"}) {
         const auto r = Call("GET", path);
         ASSERT_EQ(r.status, 200) << path;
         const auto csp = std::find_if(r.headers.begin(), r.headers.end(), [](const http::Header& h) {
@@ -509,4 +510,39 @@ TEST_F(AdminApiTest, RulesViewAddsEachRulesRunCounts) {
     EXPECT_EQ(rules["unloaded_rules"].size(), 0u);
     EXPECT_EQ(rules["triggers"], Json::array({"user.created"}));
     EXPECT_EQ(Call("GET", "/admin/api/rules", {}, "198.51.100.7").status, 403);
+}
+
+TEST_F(AdminApiTest, AnEventIsExplainedByTheRulesWithSecretsMasked) {
+    const std::string path = "/admin/api/events/" + std::to_string(seq_dispatched_) + "/explain";
+    CallJson("GET", path, 404);  // no source: no route
+    api_.reset();
+    AdminOptions options;
+    options.explain = [](std::string_view body) {
+        return Result<std::string>(
+            "rule home-room: matches\n  step 1 http: https://hooks.example/sk-explain-4242\n" +
+            std::string(body.substr(0, 9)));
+    };
+    options.rules = [] {
+        return Json{
+            {"rules",
+             Json::array({Json{{"name", "home-room"},
+                               {"steps", Json::array({Json{{"input", {{"url", "sk-explain-4242"}}}}})}}})},
+            {"triggers", Json::array()}};
+    };
+    api_.emplace(std::move(options), *store_, metrics_, clock_);
+    http::Router router;
+    api_->Register(router);
+    route_ = router.AsHandler();
+    log::RegisterSecret("sk-explain-4242");
+
+    const std::string text = CallJson("GET", path)["explanation"];
+    EXPECT_NE(text.find("rule home-room: matches"), std::string::npos) << text;
+    EXPECT_NE(text.find(R"({"event":)"), std::string::npos) << text;  // it was handed the stored body
+    EXPECT_EQ(text.find("sk-explain-4242"), std::string::npos) << text;
+    CallJson("GET", "/admin/api/events/99999/explain", 404);
+    EXPECT_EQ(Call("GET", path, {}, "198.51.100.7").status, 403);
+    // The rules view masks it too.
+    const auto rules = Call("GET", "/admin/api/rules");
+    EXPECT_EQ(rules.status, 200);
+    EXPECT_EQ(rules.body.find("sk-explain-4242"), std::string::npos) << rules.body;
 }

@@ -7,6 +7,7 @@
 #include "core/log.hpp"
 #include "core/metrics_process.hpp"
 #include "notify/smtp_mailer.hpp"
+#include "rules/explain.hpp"
 #include "rules/rule_summary.hpp"
 #include "steps/catalog.hpp"
 #include "watch/watch_status.hpp"
@@ -122,6 +123,13 @@ Status Service::Start() {
     };
     // The live set: after a reload the rules view shows what new events are planned with.
     admin_options.rules = [this] { return rules::RuleSummariesJson(*rules_->Current()); };
+    // Without facts, as `test-rule` without --facts: a condition on a fact the portal would be asked
+    // for shows as undecided.
+    admin_options.explain = [this](std::string_view body) -> Result<std::string> {
+        auto event = rules::ParseEventBody(body);
+        if (!event) return Fail(event.error());
+        return rules::ExplainEvent(*rules_->Current(), *event, rules::Facts{});
+    };
     admin_ = std::make_unique<admin::AdminApi>(std::move(admin_options), *store_, metrics_, clock_);
     // The portal reaches the webhook listener, so it answers nothing an operator's tools need.
     http::Router webhook_router;

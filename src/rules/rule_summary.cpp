@@ -11,7 +11,10 @@ Json RuleSummariesJson(const CompiledRules& rules) {
             if (step.input.is_object()) {
                 for (const auto& [name, value] : step.input.items()) inputs.push_back(name);
             }
-            steps.push_back({{"id", step.id}, {"kind", std::string(step.kind->name())}, {"inputs", inputs}});
+            steps.push_back({{"id", step.id},
+                             {"kind", std::string(step.kind->name())},
+                             {"inputs", inputs},
+                             {"input", step.input}});
         }
         list.push_back({{"name", rule.name},
                         {"description", rule.description},

@@ -6,10 +6,11 @@
 namespace spacehook::rules {
 
 /// The admin's rules view: per rule its name, description, whether enabled, where it is written
-/// ("file:line"), its triggers as written, whether it has conditions, and its steps (id, kind, and the
-/// names of the inputs it sets), plus the subscription's trigger names. No input or condition value: a
-/// value may have come from ${VAR} (an API key, a chat webhook URL), and once expanded it cannot be told
-/// from text written in the file. {"rules": [...], "triggers": [...]}.
+/// ("file:line"), its triggers as written, whether it has conditions (not what they compare with: a
+/// condition's ${VAR} is expanded at load), and its steps (id, kind, the names of the inputs it sets
+/// and the input as written: a step's `${VAR}` stays a reference, read only when the step runs), plus
+/// the subscription's trigger names. {"rules": [...], "triggers": [...]}. The caller masks what else
+/// may be secret (a literal written in the file) as it masks logs.
 Json RuleSummariesJson(const CompiledRules& rules);
 
 }  // namespace spacehook::rules

@@ -45,6 +45,9 @@ TEST(RuleSummaries, NameTriggersAndStepsButNoValueOfAnInput) {
     EXPECT_EQ(intake["steps"][1]["kind"], "http");
     EXPECT_NE(std::find(intake["steps"][1]["inputs"].begin(), intake["steps"][1]["inputs"].end(), "url"),
               intake["steps"][1]["inputs"].end());
+    // A step's ${VAR} is shown as the reference it is.
+    EXPECT_EQ(intake["steps"][1]["input"]["url"], "${HOOK_URL}");
+    EXPECT_EQ(intake["steps"][0]["input"]["to"], 567);
     EXPECT_EQ(summary["rules"][1]["enabled"], false);
     // Only the enabled rule's triggers are subscribed to.
     EXPECT_EQ(summary["triggers"], Json::array({"file.created", "file.uploaded"}));
