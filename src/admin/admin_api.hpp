@@ -19,7 +19,7 @@ struct AdminOptions {
     std::string token;
     /// What GET /admin/api/status answers (serve: watch::StatusJson); unset, the route is 404.
     std::function<Result<Json>()> status{};
-    /// The loaded rules as GET /admin/api/rules shows them (serve: DescribeRulesJson of the live set);
+    /// The loaded rules as GET /admin/api/rules shows them (serve: rules::RuleSummariesJson of the live set);
     /// unset, the route is 404.
     std::function<Json()> rules{};
     /// How the loaded rules judge a stored delivery, as `spacehook test-rule` explains it without facts

@@ -548,13 +548,13 @@ async function rulesView() {
     el("td", {}, el("span", { class: "state " + (r.enabled ? "ok" : "quiet"), text: r.enabled ? "enabled" : "disabled" })),
     el("td", {}, r.on.map((t) => el("div", { class: "nowrap", text: t }))),
     el("td", { text: r.has_conditions ? "yes" : "no" }),
-    el("td", {}, el("ol", {}, r.steps.map((s) => el("li", {},
+    el("td", { class: "steps" }, el("ol", {}, r.steps.map((s) => el("li", {},
       el("code", { text: s.kind }), s.id !== s.kind ? ` (${s.id})` : "",
       s.input !== undefined ? el("div", { class: "input" }, el("code", { text: JSON.stringify(s.input) }))
         : s.inputs.length ? el("span", { class: "quiet", text: ": " + s.inputs.join(", ") }) : null)))),
     countsCell(r.name, r.runs),
     timeCell(r.runs.last_run_at),
-    el("td", { class: "quiet", text: r.source })));
+    el("td", { class: "text quiet", text: r.source })));
   const gone = (data.unloaded_rules || []).map((r) => el("tr", {},
     el("td", { text: r.name }), countsCell(r.name, r.runs), timeCell(r.runs.last_run_at)));
   return el("section", {},
