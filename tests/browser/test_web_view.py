@@ -15,6 +15,7 @@ import pytest
 import requests
 from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.select import Select
 from selenium.webdriver.support.ui import WebDriverWait
@@ -178,6 +179,11 @@ def test_an_operator_finds_a_failed_run_and_retries_two_dead_letters_in_bulk(pro
         retried = dead_ids[:2]
         for run_id in retried:
             page.find(f'#view tr[data-dead-letter="run:{run_id}"] input[type=checkbox]').click()
+        # Escape backs out of a confirmation: nothing is dropped.
+        next(b for b in page.all("#view .bar button") if b.text == "Drop selected (2)").click()
+        page.find("dialog#confirm").send_keys(Keys.ESCAPE)
+        page.wait.until(lambda d: not d.find_element(By.ID, "confirm").get_attribute("open"))
+        assert len(page.all("#view tbody tr[data-dead-letter]")) == 3 and page.message() == ""
         retry = page.find("#view .bar button.primary")
         assert retry.text == "Retry selected (2)"
         retry.click()
@@ -293,6 +299,15 @@ def test_with_a_token_the_page_asks_for_it_and_holds_200_rows(procs, tmp_path, b
     older[0].click()
     page.wait.until(lambda d: len(page.all("#view tbody tr")) == 5)
     assert "before=" in browser.current_url
+    # Every control is labelled, and a row's link opens with the keyboard.
+    assert browser.execute_script(
+        "return [...document.querySelectorAll('main input, main select, header input')]"
+        ".every(e => e.labels.length > 0 || e.getAttribute('aria-label'))")
+    first = page.find("#view tbody a")
+    seq = first.text
+    first.send_keys(Keys.ENTER)
+    page.wait.until(lambda d: page.heading() == f"Event {seq}")
+    assert page.find("#view h3").text.startswith("Runs of this event")
     assert page.console_errors() == []
     # The token typed in is kept for the tab only; the page never puts it in a URL.
     assert all(token not in url for url in page.requested_urls())
