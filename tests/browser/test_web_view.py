@@ -168,6 +168,8 @@ def test_an_operator_finds_a_failed_run_and_retries_two_dead_letters_in_bulk(pro
         assert "create_folder" in failing.text and "failed" in failing.text
         error = page.find("tr.failing .step-error").text
         assert "403" in error, error
+        failing.find_element(By.CSS_SELECTOR, ".step-input summary").click()
+        assert '"title": "For {{ entity.title }}"' in page.find("tr.failing .step-input pre").text
         page.shot("run-failing-step")
 
         # Fix the cause (the owner lets the service account create in Templates), then retry two of them.

@@ -360,10 +360,14 @@ async function runsView(route) {
 
 function stepRows(run) {
   const byIndex = new Map(run.steps.map((s) => [s.index, s]));
+  // The steps as the run was planned (its stored context): kind, id and input as written in the rule,
+  // templates unfilled and ${VAR} a reference.
+  const planned = (run.context && Array.isArray(run.context.steps)) ? run.context.steps : [];
   const failingIndex = run.last_error && run.state !== "done" && run.state !== "dropped" ? run.next_step : -1;
   const rows = [];
   for (let i = 0; i < Math.max(run.step_count, run.steps.length); i++) {
-    const s = byIndex.get(i) || { index: i, name: "", status: "none" };
+    const plan = planned[i] || {};
+    const s = byIndex.get(i) || { index: i, name: plan.id || plan.kind || "", status: "none" };
     const failing = i === failingIndex;
     let state = s.status === "none" ? "not started" : s.status;
     if (failing) state = run.state === "dead" ? "failed" : "failed, will retry";
@@ -376,6 +380,8 @@ function stepRows(run) {
       el("td", { class: "nowrap", text: took(s.started_at, s.finished_at) }),
       el("td", { class: "text" },
          failing ? el("div", { class: "error-text step-error", text: run.last_error }) : null,
+         plan.input !== undefined
+           ? el("details", { class: "step-input" }, el("summary", { text: "input as planned" }), jsonBlock(plan.input, `Input of step ${i + 1}`)) : null,
          s.output !== undefined && s.output !== null && s.status === "done"
            ? el("details", {}, el("summary", { text: "output" }), jsonBlock(s.output, `Output of step ${i + 1}`)) : null)));
   }
@@ -399,7 +405,7 @@ async function runView(route) {
            ["Rule version", r.rule_version || "–"],
            ["Last error", r.last_error ? el("span", { class: r.state === "dead" ? "error-text" : "", text: r.last_error }) : "–"]]),
     el("h3", { text: "Steps" }),
-    table("Steps in order", [{ label: "#", num: true }, "Step", "Status", "Started", "Took", "Output / error"],
+    table("Steps in order", [{ label: "#", num: true }, "Step", "Status", "Started", "Took", "Error, input, output"],
           stepRows(r), "This run has no steps."),
     el("h3", { text: "Context" }),
     el("details", {}, el("summary", { text: "What the steps were planned with (event, facts)" }),
