@@ -63,7 +63,7 @@ std::optional<CatchUpPosition> CatchUpPosition::FromJson(const Json& json) {
 }
 
 CatchUpCursor::CatchUpCursor(CatchUpPosition position, const CatchUpLimits& limits, TimePoint now)
-    : start_(std::move(position)), limits_(limits), now_(now), horizon_(start_.horizon) {
+    : start_(position), limits_(limits), now_(now), horizon_(start_.horizon) {
     if (start_.sweep) {
         sweep_ = *start_.sweep;
         resumed_ = true;
