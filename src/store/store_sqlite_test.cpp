@@ -173,7 +173,7 @@ TEST_F(SqliteStoreTest, FullDiskFailsTheWholeBatchAndRecovers) {
     CallbackLatch latch;
     store_->Append(MakeDelivery("wh", "small"), latch.Callback());
     NewDelivery big = MakeDelivery("wh", "big");
-    big.body.assign(256 * 1024, 'x');
+    big.body.assign(std::size_t{256} * 1024, 'x');
     store_->Append(big, latch.Callback());
     store_->Append(MakeDelivery("wh", "small-2"), latch.Callback());
     PauseWriter(false);
