@@ -168,7 +168,7 @@ Status PgDatabase::Write(const WriteFn& apply) {
             return st;
         }
         PgTransaction tx(db);
-        const Status result = apply(tx);
+        Status result = apply(tx);  // not const: returned by move
         Status ended = Ok();
         if (result && !tx.nothing_to_commit()) {
             // In the transaction, so every listener hears it at COMMIT and never for a rollback.
