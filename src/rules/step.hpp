@@ -20,10 +20,12 @@ namespace spacehook::rules {
 /// How a step input is written in a rule and what rendering makes of it (docs/rules.md "Steps").
 enum class InputType {
     kText,         ///< text (template allowed)
+    kUrl,          ///< an http(s) URL: template values in its path and query are percent-encoded
     kId,           ///< one id: number, text or template
-    kIdList,       ///< ids: YAML list or comma-separated text
-    kTextList,     ///< texts: YAML list or comma-separated text
-    kAddressList,  ///< mail addresses: YAML list or one text (never split here: "Doe, Jane <j@x>")
+    kIdList,       ///< ids: YAML list or comma-separated text (what a template fills in is one id)
+    kTextList,     ///< texts: YAML list or comma-separated text (what a template fills in is one text)
+    kAddressList,  ///< mail addresses: YAML list or text split on , and ; outside quotes and <>; what a
+                   ///< template fills in is one entry
     kItems,        ///< files and folders as objects ({{ entity }}, {{ steps.copy.files }}); renders to
                    ///< {"files": [id], "folders": [id]}
     kBool,         ///< literal true/false

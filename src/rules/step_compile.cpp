@@ -252,6 +252,8 @@ private:
         switch (spec.type) {
             case InputType::kText:
                 return Scalar(pointer, value, spec.key, false);
+            case InputType::kUrl:
+                return Scalar(pointer, value, spec.key, false);
             case InputType::kId:
                 return Scalar(pointer, value, spec.key, true);
             case InputType::kIdList:

@@ -232,21 +232,6 @@ std::string DumpText(const Json& value) {
     return value.dump(-1, ' ', /*ensure_ascii=*/false, Json::error_handler_t::replace);
 }
 
-std::string UrlEncode(std::string_view text) {
-    static constexpr char kHex[] = "0123456789ABCDEF";
-    std::string out;
-    for (unsigned char c : text) {
-        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-            out += static_cast<char>(c);
-        } else {
-            out += '%';
-            out += kHex[c >> 4];
-            out += kHex[c & 15];
-        }
-    }
-    return out;
-}
-
 Result<std::string> FilterInput(const TemplateFilter& filter, const Json& value) {
     if (value.is_structured()) {
         return Fail(ErrorCode::kInvalidArgument, fmt::format("filter {} needs text, got {}", filter.name,
@@ -278,7 +263,7 @@ Result<std::optional<Json>> ApplyFilter(const TemplateFilter& filter, std::optio
         const auto last = out.find_last_not_of(" \t\r\n");
         out = first == std::string::npos ? "" : out.substr(first, last - first + 1);
     } else if (filter.name == "urlencode") {
-        out = UrlEncode(out);
+        out = PercentEncode(out);
     }
     return std::optional<Json>(Json(std::move(out)));
 }
@@ -405,6 +390,29 @@ Result<Json> Template::Render(const Json& context, RenderMode mode) const {
         }
     }
     return Json(std::move(out));
+}
+
+Result<std::string> Template::RenderText(const Json& context, RenderMode mode,
+                                         const ValueWriter& write) const {
+    std::string out;
+    for (const auto& part : parts_) {
+        if (!part.expression) {
+            out += part.text;
+            continue;
+        }
+        auto value = Evaluate(*part.expression, context);
+        if (!value) return tl::unexpected(value.error());
+        if (*value) {
+            auto written = write(*part.expression, out, TemplateText(**value));
+            if (!written) return tl::unexpected(written.error());
+            out += *written;
+        } else if (mode == RenderMode::kKeepUnresolved) {
+            out += "{{ " + part.expression->source + " }}";
+        } else {
+            return Fail(ErrorCode::kInvalidArgument, MissingMessage(*part.expression));
+        }
+    }
+    return out;
 }
 
 Result<Json> RenderJson(const Json& value, const Json& context, RenderMode mode) {

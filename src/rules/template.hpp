@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -40,6 +41,11 @@ enum class RenderMode {
     kKeepUnresolved,  ///< a missing value leaves its `{{ ... }}` in place (test-rule: "as far as known")
 };
 
+/// How a value is written into the text around it, for an input whose text has a structure of its own
+/// (a URL): `before` is the text rendered up to the value. An error refuses the value.
+using ValueWriter = std::function<Result<std::string>(const TemplateExpression& expression,
+                                                      std::string_view before, std::string value)>;
+
 /// A string with `{{ expr }}` parts. Any string input of a rule may be one. A string that is exactly
 /// one expression renders to the value's own JSON type, so `to: "{{ steps.room.id }}"` stays a number.
 class Template {
@@ -52,6 +58,10 @@ public:
     [[nodiscard]] bool IsSingleExpression() const;
     [[nodiscard]] std::vector<const TemplateExpression*> Expressions() const;
     [[nodiscard]] Result<Json> Render(const Json& context, RenderMode mode = RenderMode::kStrict) const;
+    /// Renders to text (a single expression too), each value's text passed through `write`. With
+    /// kKeepUnresolved a missing value stays `{{ ... }}`, not written.
+    [[nodiscard]] Result<std::string> RenderText(const Json& context, RenderMode mode,
+                                                 const ValueWriter& write) const;
 
 private:
     struct Part {

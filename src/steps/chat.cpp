@@ -32,7 +32,7 @@ public:
         : Kind("chat", {.what = "incoming webhook post", .looks = "nothing"},
                {Bind("channel", rules::InputType::kChannel, &ChatInput::channel),
                 Choice("kind", &ChatInput::kind, kChatKindNames),
-                Bind("url", rules::InputType::kText, &ChatInput::url).Sensitive(),
+                Bind("url", rules::InputType::kUrl, &ChatInput::url).Sensitive(),
                 Bind("text", rules::InputType::kText, &ChatInput::text).Required(),
                 Bind("title", rules::InputType::kText, &ChatInput::title),
                 Bind("link", rules::InputType::kText, &ChatInput::link),

@@ -74,7 +74,7 @@ class Http final : public Kind<HttpInput> {
 public:
     Http()
         : Kind("http", {.what = "an HTTP call", .looks = "nothing"},
-               {Bind("url", rules::InputType::kText, &HttpInput::url).Required().Sensitive(),
+               {Bind("url", rules::InputType::kUrl, &HttpInput::url).Required().Sensitive(),
                 Bind("method", rules::InputType::kMethod, &HttpInput::method).Default("POST"),
                 Bind("headers", rules::InputType::kTextMap, &HttpInput::headers).Sensitive(),
                 Bind("body", rules::InputType::kAny, &HttpInput::body)}) {}
