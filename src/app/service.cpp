@@ -90,6 +90,7 @@ runner::EngineOptions EngineOptionsFrom(const config::ServiceConfig& config) {
     options.retry.max_attempts = r.max_attempts;
     options.retry.budget = r.retry_budget;
     options.http_timeout = config.docspace.total_timeout;
+    options.max_per_dependency = r.max_per_dependency;
     return options;
 }
 
@@ -230,8 +231,23 @@ void Service::StartEngine() {
     const bool shared_limit = store::IsSharedStoreUrl(config_.store_url);
     docspace_ = std::make_unique<docspace::DocSpaceClient>(
         docspace_options, shared_limit ? StoreBackedLimiter(docspace_options, *store_) : nullptr);
-    chat_ = std::make_unique<notify::ChatPoster>(notify::ChatOptions{}, clock_);
-    http_ = std::make_unique<httpc::Client>();
+    // What rules aim (http and chat steps) never reaches the admin API, which trusts loopback, and
+    // reaches internal addresses only where outbound.allow says (docs/configuration.md "outbound").
+    OutboundPolicy outbound;
+    outbound.allow = config_.outbound.allow;
+    outbound.own_listeners.push_back({config_.admin.host, admin_server_->port()});
+    auto guard = OutboundGuard::Create(outbound);
+    if (!guard) {  // the entries were checked when the config was loaded: refuse every internal one
+        log::Error(kComponent, "outbound.allow not applied", {{"error", guard.error().message}});
+        outbound.allow.clear();
+        guard = OutboundGuard::Create(outbound);
+    }
+    notify::ChatOptions chat_options;
+    chat_options.guard = *guard;
+    chat_ = std::make_unique<notify::ChatPoster>(chat_options, clock_);
+    httpc::ClientOptions http_options;
+    http_options.guard = *guard;
+    http_ = std::make_unique<httpc::Client>(http_options);
     runner::EngineDeps deps;
     deps.store = store_.get();
     deps.live_rules = rules_.get();

@@ -47,6 +47,7 @@ std::vector<std::string> RestartOnlyChanges(const config::ServiceConfig& running
     note("runner", running.runner != fresh.runner);
     note("mail", running.mail != fresh.mail);
     note("chat.channels", running.chat_channels != fresh.chat_channels);
+    note("outbound", running.outbound != fresh.outbound);
     // Where alerts go: their outbox is built at start; thresholds and the subscription apply at once.
     note("alerts.mail", running.alerts.mail != fresh.alerts.mail);
     note("alerts.chat", running.alerts.chat != fresh.alerts.chat);

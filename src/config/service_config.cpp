@@ -11,6 +11,7 @@
 #include "config/diagnostics.hpp"
 #include "config/settings_reader.hpp"
 #include "config/variables.hpp"
+#include "core/outbound_guard.hpp"
 #include "core/text.hpp"
 
 namespace spacehook::config {
@@ -41,9 +42,9 @@ struct MergeState {
     std::string tls_location;
 };
 
-const std::vector<std::string_view> kTopLevelKeys = {"server", "webhook",      "docspace", "store",
-                                                     "runner", "mail",         "log",      "admin",
-                                                     "chat",   "subscription", "alerts",   "rules"};
+const std::vector<std::string_view> kTopLevelKeys = {
+    "server", "webhook", "docspace",     "store",  "runner",   "mail", "log",
+    "admin",  "chat",    "subscription", "alerts", "outbound", "rules"};
 
 void ApplyServer(SettingsReader& r, ServiceConfig::Server& server, MergeState& state) {
     if (!r.Section("/server", {"listen", "webhook_path", "body_limit", "body_memory_limit", "header_timeout",
@@ -170,8 +171,10 @@ void ApplyStore(SettingsReader& r, std::string& store_url) {
 }
 
 void ApplyRunner(SettingsReader& r, ServiceConfig::Runner& runner) {
-    if (!r.Section("/runner", {"workers", "lease", "retry", "shutdown_grace"})) return;
+    if (!r.Section("/runner", {"workers", "lease", "retry", "shutdown_grace", "max_per_dependency"})) return;
     if (auto v = r.Integer("/runner/workers", 1, 1024)) runner.workers = static_cast<int>(*v);
+    if (auto v = r.Integer("/runner/max_per_dependency", 1, 1024))
+        runner.max_per_dependency = static_cast<int>(*v);
     if (auto v = r.Duration("/runner/lease")) runner.lease = *v;
     if (auto v = r.Duration("/runner/shutdown_grace", true)) runner.shutdown_grace = *v;
     if (r.Section("/runner/retry", {"base", "max", "multiplier", "jitter", "max_attempts", "budget"})) {
@@ -209,6 +212,20 @@ void ApplyLog(SettingsReader& r, ServiceConfig::Log& log) {
     if (!r.Section("/log", {"level", "format"})) return;
     if (auto v = r.OneOf("/log/level", {"debug", "info", "warn", "error"})) log.level = *v;
     if (auto v = r.OneOf("/log/format", {"text", "json"})) log.format = *v;
+}
+
+void ApplyOutbound(SettingsReader& r, ServiceConfig::Outbound& outbound) {
+    if (!r.Section("/outbound", {"allow"})) return;
+    auto allow = r.TextList("/outbound/allow", true);
+    if (!allow) return;
+    bool valid = true;
+    for (const auto& entry : *allow) {
+        if (auto checked = CheckOutboundAllowEntry(entry); !checked) {
+            r.Error("/outbound/allow", checked.error().message);
+            valid = false;
+        }
+    }
+    if (valid) outbound.allow = *allow;
 }
 
 void ApplyAdmin(SettingsReader& r, ServiceConfig::Admin& admin) {
@@ -302,6 +319,7 @@ Result<ServiceConfig> MergeDocuments(std::vector<Result<Document>> documents, co
             ApplyMail(reader, config.mail);
             ApplyLog(reader, config.log);
             ApplyAdmin(reader, config.admin);
+            ApplyOutbound(reader, config.outbound);
             ApplyChat(reader, config.chat_channels);
             ApplySubscription(reader, config.subscription);
             ApplyAlerts(reader, config.alerts);

@@ -78,6 +78,9 @@ struct ServiceConfig {
         std::chrono::milliseconds retry_budget{
             std::chrono::hours(24)};  ///< or this long since the first failure
         std::chrono::milliseconds shutdown_grace{10000};
+        /// Most workers inside calls to one dependency at a time (the portal, the SMTP server, one
+        /// chat/http host); 0 = one less than the workers (at least 1). A hanging one holds no more.
+        int max_per_dependency = 0;
         bool operator==(const Runner&) const = default;
     } runner;
 
@@ -98,6 +101,14 @@ struct ServiceConfig {
         std::string level = "info";
         std::string format = "text";  ///< text | json
     } log;
+
+    /// Where requests that rules aim (`http` and `chat` steps) may go.
+    struct Outbound {
+        /// `outbound.allow`: internal addresses (loopback, link-local, private) such requests may reach:
+        /// addresses, networks (CIDR) or host names. Empty: none (the default).
+        std::vector<std::string> allow;
+        bool operator==(const Outbound&) const = default;
+    } outbound;
 
     struct Admin {
         /// Bearer token of the JSON admin API and status page (`admin.token`, SPACEHOOK_ADMIN_TOKEN);

@@ -458,3 +458,18 @@ TEST(ServiceConfigTest, MergeReportsBadValuesWithTheDocumentName) {
     EXPECT_EQ(merged.error().code, ErrorCode::kConfig);
     EXPECT_NE(merged.error().message.find("mem.yaml:2:"), std::string::npos) << merged.error().message;
 }
+
+TEST(ServiceConfig, OutboundAllowNamesAddressesNetworksAndHostsAndIsEmptyByDefault) {
+    auto defaults = Load({"log: {level: info}\n"});
+    ASSERT_TRUE(defaults);
+    EXPECT_TRUE(defaults->outbound.allow.empty());  // default safe: no internal address is reachable
+    auto listed = Load({"outbound: { allow: [127.0.0.1, 10.0.0.0/8, hooks.internal] }\n"});
+    ASSERT_TRUE(listed) << Message(listed);
+    EXPECT_EQ(listed->outbound.allow, (std::vector<std::string>{"127.0.0.1", "10.0.0.0/8", "hooks.internal"}));
+    auto text = Load({"outbound: { allow: '::1, fd00::/8' }\n"});
+    ASSERT_TRUE(text) << Message(text);
+    EXPECT_EQ(text->outbound.allow, (std::vector<std::string>{"::1", "fd00::/8"}));
+    EXPECT_NE(Message(Load({"outbound: { allow: [10.0.0.0/40] }\n"})).find("outbound.allow: '10.0.0.0/40'"),
+              std::string::npos);
+    EXPECT_NE(Message(Load({"outbound: { alow: [] }\n"})).find("alow"), std::string::npos);
+}

@@ -26,6 +26,10 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b);
 /// configured must at least be before curl sees it; not a full RFC 3986 check.
 bool IsHttpUrl(std::string_view url);
 
+/// The host of a URL: "h.example.com" of "https://user@h.example.com:8443/x", "::1" of "http://[::1]/";
+/// empty when there is no "://".
+std::string_view UrlHost(std::string_view url);
+
 /// RFC 3986 percent-encoding of everything but the unreserved characters (letters, digits, "-._~"): the
 /// text is data in a URL's path segment or query, never structure ("/" becomes %2F, "&" %26).
 std::string PercentEncode(std::string_view text);

@@ -31,9 +31,16 @@ std::string Snippet(const Json& value) {
     return text;
 }
 
+/// A 2xx whose body is not the shape the call answers with ({"response":null} to a create, a proxy's
+/// JSON, a portal version we do not know). Transient: the portal may well have done the work (a folder
+/// made, then the answer lost), so the retry's step looks before it acts again and finds it, where a
+/// dead letter would leave the work half known.
 Error Unexpected(std::string_view what, const Json& response) {
-    return Error{ErrorCode::kPermanent,
-                 fmt::format("DocSpace {}: unexpected answer: {}", what, Snippet(response)), 0, std::nullopt};
+    return Error{
+        ErrorCode::kUnavailable,
+        fmt::format("DocSpace {}: unexpected answer (retried; the step looks before acting again): {}", what,
+                    Snippet(response)),
+        0, std::nullopt};
 }
 
 Json IdArray(const std::vector<EntityId>& ids) {
@@ -378,8 +385,10 @@ Result<OperationOutcome> DocSpaceClient::RunOperation(OperationKind kind,
     if (!envelope) return Fail(envelope.error());
     const auto started = ParseFileOperations(envelope->response, options_.base_url);
     if (started.empty()) {
-        return Fail(ErrorCode::kPermanent, fmt::format("DocSpace PUT {}: no operation was started: {}", path,
-                                                       Snippet(envelope->response)));
+        // An answer without an operation is one we do not understand (see Unexpected): the retry's step
+        // looks at the destination before it copies or moves again.
+        return Fail(ErrorCode::kUnavailable, fmt::format("DocSpace PUT {}: no operation was started: {}",
+                                                         path, Snippet(envelope->response)));
     }
     log::Debug("docspace", "file operation started", {{"operation", started.front().id}, {"kind", name}});
 

@@ -202,5 +202,27 @@ TEST(DocSpaceClientWire, PeopleByEmailUsesTheQueryRoute) {
     EXPECT_EQ(portal.Last().path, "/api/2.0/people/@self");
 }
 
+TEST(DocSpaceClientWire, A2xxOfAnUnexpectedShapeIsTransientNotADeadLetter) {
+    // {"response":null} to a create: the folder may well exist now. Retried, the step looks first.
+    RecordingPortal null_answer(nullptr);
+    auto client = ClientFor(null_answer);
+    auto folder = client->CreateFolder(EntityId::Number(7), "Incoming");
+    ASSERT_FALSE(folder);
+    EXPECT_TRUE(folder.error().IsTransient()) << ToString(folder.error().code);
+    EXPECT_NE(folder.error().message.find("unexpected answer"), std::string::npos) << folder.error().message;
+
+    RecordingPortal odd_shape(Json{{"unheardOf", {1, 2}}});
+    auto other = ClientFor(odd_shape);
+    auto room = other->CreateRoom("Clients", 2, {});
+    ASSERT_FALSE(room);
+    EXPECT_TRUE(room.error().IsTransient());
+    auto contents = other->GetFolder(EntityId::Number(7));
+    ASSERT_FALSE(contents);
+    EXPECT_TRUE(contents.error().IsTransient());
+    auto copy = other->CopyItems({EntityId::Number(1)}, {}, EntityId::Number(2), ConflictResolve::kSkip);
+    ASSERT_FALSE(copy);
+    EXPECT_TRUE(copy.error().IsTransient()) << copy.error().message;
+}
+
 }  // namespace
 }  // namespace spacehook::docspace

@@ -2,9 +2,12 @@
 
 #include <curl/curl.h>
 #include <fmt/format.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cstring>
 #include <mutex>
 
 #include "core/log.hpp"
@@ -62,6 +65,41 @@ size_t WriteHeader(char* data, size_t size, size_t count, void* user) {
                                                 std::string(Trim(line.substr(colon + 1))));
     }
     return line.size();
+}
+
+/// What the socket callback needs to ask the guard, and what it answered.
+struct GuardCheck {
+    const OutboundGuard* guard = nullptr;
+    std::string host;
+    std::string refusal;  ///< the last refused address's reason
+};
+
+// curl asks for a socket for each address it tries: an address the guard refuses gets none, so nothing
+// is ever sent to it (curl then tries the next address, or fails with COULDNT_CONNECT).
+curl_socket_t OpenCheckedSocket(void* user, curlsocktype /*purpose*/, curl_sockaddr* address) {
+    auto* check = static_cast<GuardCheck*>(user);
+    IpAddress ip;
+    std::uint16_t port = 0;
+    if (address->family == AF_INET) {
+        const auto* in = reinterpret_cast<const sockaddr_in*>(&address->addr);
+        std::memcpy(ip.bytes.data(), &in->sin_addr, 4);
+        port = ntohs(in->sin_port);
+    } else if (address->family == AF_INET6) {
+        const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&address->addr);
+        ip.v6 = true;
+        std::memcpy(ip.bytes.data(), &in6->sin6_addr, 16);
+        port = ntohs(in6->sin6_port);
+        // An IPv4-mapped address is its IPv4 address (IpAddress::Parse reads it so too).
+        if (auto mapped = IpAddress::Parse(ip.ToString())) ip = *mapped;
+    } else {
+        check->refusal = "not an IP address";
+        return CURL_SOCKET_BAD;
+    }
+    if (auto refusal = check->guard->Refusal(ip, port, check->host)) {
+        check->refusal = std::move(*refusal);
+        return CURL_SOCKET_BAD;
+    }
+    return ::socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
 }
 
 struct SlistDeleter {
@@ -151,6 +189,15 @@ private:
         curl_easy_setopt(handle, CURLOPT_WRITEDATA, &transfer);
         curl_easy_setopt(handle, CURLOPT_HEADERFUNCTION, &WriteHeader);
         curl_easy_setopt(handle, CURLOPT_HEADERDATA, &transfer);
+        GuardCheck guard_check{options_.guard.get(), std::string(UrlHost(request.url)), {}};
+        if (options_.guard) {
+            curl_easy_setopt(handle, CURLOPT_OPENSOCKETFUNCTION, &OpenCheckedSocket);
+            curl_easy_setopt(handle, CURLOPT_OPENSOCKETDATA, &guard_check);
+            // A proxy would be the address checked, not the target: guarded requests go direct.
+            curl_easy_setopt(handle, CURLOPT_PROXY, "");
+            // A connection kept alive from before was checked when it was opened, to the same host and
+            // port; it is reused as it is.
+        }
 
         const std::string method = request.method.empty() ? "GET" : request.method;
         if (method == "HEAD") {
@@ -178,6 +225,13 @@ private:
         // The header list and error buffer live on this stack frame; the pooled handle must not keep them.
         curl_easy_setopt(handle, CURLOPT_HTTPHEADER, nullptr);
         curl_easy_setopt(handle, CURLOPT_ERRORBUFFER, nullptr);
+        if (code != CURLE_OK && !guard_check.refusal.empty()) {
+            // Nothing was sent. Where the request goes came from the rule or the event, and a retry goes
+            // to the same place: permanent.
+            return Fail(ErrorCode::kPermanent,
+                        log::Redact(fmt::format("{} {}: refused: {}", method, UrlForMessage(request.url),
+                                                guard_check.refusal)));
+        }
         if (code != CURLE_OK) {
             Error error{
                 ClassifyCurlCode(code),

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "core/outbound_guard.hpp"
 
 namespace spacehook::httpc {
 
@@ -36,6 +37,9 @@ struct ClientOptions {
     std::string ca_file;                ///< extra CA bundle (tests with a self-signed portal)
     std::size_t max_idle_handles = 16;  ///< keep-alive connections kept per Client
     std::string user_agent = "spacehook/0.1";
+    /// Checks every address before connecting to it (after DNS): a refused one fails the request with
+    /// kPermanent and the guard's reason. nullptr: no checks (the portal, whose address is configured).
+    std::shared_ptr<const OutboundGuard> guard;
 };
 
 /// A thread-safe HTTP client over libcurl with connection reuse (a pool of easy handles; each keeps its

@@ -256,12 +256,18 @@ void RegisterWebhookUrl(ChatKind kind, std::string_view url) {
     }
 }
 
+httpc::ClientOptions ClientOptionsOf(const ChatOptions& options) {
+    httpc::ClientOptions client;
+    client.verify_tls = options.verify_tls;
+    client.ca_file = options.ca_file;
+    client.guard = options.guard;
+    return client;
+}
+
 class ChatPoster::Impl {
 public:
     Impl(ChatOptions options, const Clock& clock)
-        : options_(std::move(options)),
-          clock_(clock),
-          client_(httpc::ClientOptions{options_.verify_tls, options_.ca_file}) {}
+        : options_(std::move(options)), clock_(clock), client_(ClientOptionsOf(options_)) {}
 
     Status Post(ChatKind kind, const std::string& url, const Json& payload,
                 const std::vector<std::pair<std::string, std::string>>& headers) {

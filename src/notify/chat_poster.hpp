@@ -11,6 +11,7 @@
 #include "core/clock.hpp"
 #include "core/error.hpp"
 #include "core/json.hpp"
+#include "core/outbound_guard.hpp"
 
 namespace spacehook::notify {
 
@@ -61,6 +62,8 @@ struct ChatOptions {
     std::chrono::milliseconds total_timeout{15000};
     bool verify_tls = true;
     std::string ca_file;  ///< extra CA bundle; empty: the system's
+    /// Where posts may go (`chat` steps: outbound.allow); nullptr: anywhere.
+    std::shared_ptr<const OutboundGuard> guard;
 };
 
 /// {"text": ..., "blocks": [...]}. kInvalidArgument when there is neither text nor blocks, blocks is not

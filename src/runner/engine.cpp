@@ -47,8 +47,11 @@ Engine::Engine(EngineDeps deps, EngineOptions options)
     steps_.http_timeout = options_.http_timeout;
     steps_.clock = deps_.clock;
     steps_.variables = deps_.variables;
+    limits_ = std::make_unique<DependencyLimits>(
+        options_.max_per_dependency > 0 ? options_.max_per_dependency : std::max(1, options_.workers - 1),
+        *deps_.clock);
     executor_ = std::make_unique<RunExecutor>(*deps_.store, steps_, options_.retry, *deps_.clock,
-                                              *deps_.random, *metrics_, &leases_);
+                                              *deps_.random, *metrics_, &leases_, limits_.get());
 }
 
 Engine::~Engine() {
@@ -76,9 +79,11 @@ void Engine::Start() {
     threads_.emplace_back([this] { DispatchLoop(); });
     for (int n = 1; n <= options_.workers; ++n) threads_.emplace_back([this, n] { WorkerLoop(n); });
     heartbeat_ = std::thread([this] { HeartbeatLoop(); });
-    log::Info(
-        kComponent, "dispatcher and workers started",
-        {{"workers", options_.workers}, {"owner", owner_prefix_}, {"lease_ms", options_.lease.count()}});
+    log::Info(kComponent, "dispatcher and workers started",
+              {{"workers", options_.workers},
+               {"per_dependency", limits_->limit()},
+               {"owner", owner_prefix_},
+               {"lease_ms", options_.lease.count()}});
 }
 
 void Engine::Wake() {

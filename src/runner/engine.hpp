@@ -54,6 +54,9 @@ struct EngineOptions {
     std::chrono::milliseconds lease{30000};         ///< runner.lease (the store's lease; renewed at a third)
     RetryOptions retry;                             ///< runner.retry
     std::chrono::milliseconds http_timeout{30000};  ///< `http` steps
+    /// runner.max_per_dependency: workers inside calls to one dependency at a time (DependencyLimits);
+    /// 0 = one less than the workers (at least 1), so one is always free for the others.
+    int max_per_dependency = 0;
     FolderPathCacheOptions cache;
     std::size_t dispatch_batch = 16;
     /// The longest a worker sleeps without a wake-up. Wake-ups do not cross processes: a CLI command
@@ -153,6 +156,7 @@ private:
     std::unique_ptr<Dispatcher> dispatcher_;
     steps::StepDeps steps_;  ///< what the workers' steps act through
     LeaseKeeper leases_;
+    std::unique_ptr<DependencyLimits> limits_;
     std::unique_ptr<RunExecutor> executor_;
 
     std::shared_ptr<Waker> waker_ = std::make_shared<Waker>();

@@ -6,7 +6,9 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <condition_variable>
 #include <future>
+#include <mutex>
 #include <optional>
 #include <thread>
 
@@ -68,7 +70,7 @@ protected:
         deps.store = store_.get();
         deps.rules = &rules_;
         deps.api = &api_;
-        deps.mailer = &mailer_;
+        deps.mailer = mailer_in_use_;
         deps.metrics = &registry_;
         deps.clock = &clock_;
         deps.random = &random_;
@@ -128,6 +130,7 @@ protected:
     rules::CompiledRules rules_;
     testing::FakeDocSpace api_;
     notify::RecordingMailer mailer_{"spacehook <bot@example.com>"};
+    notify::Mailer* mailer_in_use_ = &mailer_;
     MetricsRegistry registry_;
     std::unique_ptr<Engine> engine_;
     EntityId inbox_;
@@ -261,6 +264,90 @@ TEST_F(EngineTest, ABurstOfDueRunsReachesEveryIdleWorker) {
         earliest_end = std::min(earliest_end, steps->back().finished_at);
     }
     EXPECT_LT(latest_start, earliest_end);
+}
+
+/// An SMTP server that hangs: Send blocks until Release (at most 10 s), as a stalled session does.
+class HangingMailer final : public notify::Mailer {
+public:
+    Result<notify::MailReceipt> Send(const notify::MailMessage& /*message*/) override {
+        std::unique_lock lock(mu_);
+        ++inside_;
+        most_inside_ = std::max(most_inside_, inside_);
+        cv_.wait_for(lock, seconds(10), [&] { return released_; });
+        --inside_;
+        return notify::MailReceipt{"<sh.test@example.com>", 1};
+    }
+    void Release() {
+        {
+            std::lock_guard lock(mu_);
+            released_ = true;
+        }
+        cv_.notify_all();
+    }
+    int Inside() {
+        std::lock_guard lock(mu_);
+        return inside_;
+    }
+    int MostInside() {
+        std::lock_guard lock(mu_);
+        return most_inside_;
+    }
+
+private:
+    std::mutex mu_;
+    std::condition_variable cv_;
+    int inside_ = 0;
+    int most_inside_ = 0;
+    bool released_ = false;
+};
+
+TEST_F(EngineTest, AHangingSmtpServerHoldsAtMostItsShareOfTheWorkersAndPortalRulesKeepRunning) {
+    auto doc = config::LoadYamlText(R"(
+rules:
+  - name: tell
+    on: file.created
+    if: { title: { starts_with: mail } }
+    do:
+      - mail: { to: boss@example.com, subject: "{{ entity.title }}", body: "new" }
+  - name: provision
+    on: file.created
+    if: { title: { starts_with: room } }
+    do:
+      - create_room: { title: "Client {{ entity.title }}", type: custom }
+)",
+                                    "rules.yaml", config::MapEnv({}));
+    ASSERT_TRUE(doc);
+    auto compiled = rules::Compile({*doc}, steps::Kinds());
+    ASSERT_TRUE(compiled) << compiled.error().message;
+    rules_ = std::move(*compiled);
+    HangingMailer smtp;
+    mailer_in_use_ = &smtp;
+    StartEngine({}, /*workers=*/4);  // runner.max_per_dependency: 3, one less than the workers
+    for (int i = 1; i <= 5; ++i)
+        Upload(fmt::format("mail-{}.pdf", i), i, api_.AddRoom(fmt::format("R{}", i), 2));
+    ASSERT_TRUE(Eventually([&] { return smtp.Inside() == 3; }));
+
+    // Every mail is stuck, yet a portal rule runs to the end at once: one worker was kept free.
+    Upload("room-1.pdf", 10, api_.AddRoom("Portal", 2));
+    const bool portal_done = Eventually(
+        [&] {
+            for (const auto& run : Runs()) {
+                if (run.rule == "provision") return run.state == store::RunState::kDone;
+            }
+            return false;
+        },
+        seconds(5));
+    EXPECT_EQ(smtp.Inside(), 3);  // still hanging while the portal rule ran
+    smtp.Release();
+    ASSERT_TRUE(portal_done);
+    EXPECT_EQ(smtp.MostInside(), 3);
+    EXPECT_EQ(api_.Effects("rooms_created"), 1);
+    // The mails waiting for the SMTP server were given back, not failed: every one is sent in the end.
+    ASSERT_TRUE(Eventually([&] { return AllDone(6); }, seconds(20)));
+    for (const auto& run : Runs()) EXPECT_EQ(run.attempts, 0) << run.run_key;
+    engine_->Stop(seconds(1));
+    EXPECT_NE(registry_.RenderPrometheus().find("spacehook_runs_total{outcome=\"deferred\",rule=\"tell\"}"),
+              std::string::npos);
 }
 
 TEST_F(EngineTest, StopLetsTheStepFinishWithinTheGraceAndReleasesTheRun) {

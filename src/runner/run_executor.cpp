@@ -29,13 +29,14 @@ std::string StepName(int index, const rules::Step& step) {
 }  // namespace
 
 std::string_view ToString(RunOutcome outcome) {
-    static constexpr EnumNames<RunOutcome, 6> kNames{{{
+    static constexpr EnumNames<RunOutcome, 7> kNames{{{
         {RunOutcome::kDone, "done"},
         {RunOutcome::kRetried, "retried"},
         {RunOutcome::kDead, "dead"},
         {RunOutcome::kReleased, "released"},
         {RunOutcome::kTakenOver, "taken_over"},
         {RunOutcome::kLost, "lost"},
+        {RunOutcome::kDeferred, "deferred"},
     }}};
     return kNames.Name(outcome);
 }
@@ -123,14 +124,16 @@ std::size_t LeaseKeeper::size() const {
 // --- RunExecutor ---------------------------------------------------------------------------------------
 
 RunExecutor::RunExecutor(store::WorkQueue& store, const steps::StepDeps& steps, RetryOptions options,
-                         const Clock& clock, Random& random, RunnerMetrics& metrics, LeaseKeeper* leases)
+                         const Clock& clock, Random& random, RunnerMetrics& metrics, LeaseKeeper* leases,
+                         DependencyLimits* limits)
     : store_(store),
       steps_(steps),
       options_(options),
       clock_(clock),
       random_(random),
       metrics_(metrics),
-      leases_(leases) {}
+      leases_(leases),
+      limits_(limits) {}
 
 Result<std::optional<RunOutcome>> RunExecutor::RunNext(const std::string& owner,
                                                        const std::atomic<bool>* stop) {
@@ -239,8 +242,15 @@ RunOutcome RunExecutor::Attempt(const store::RunRecord& run, const std::string& 
             log::Info(kComponent, "step was begun by an earlier attempt; it looks before it acts",
                       {{"run", run.id}, {"step", index}, {"kind", step.kind->name()}});
         }
+        std::optional<DependencyLimits::Slot> slot;
+        if (limits_ != nullptr) {
+            const std::string dependency = DependencyOf(*current.step, steps_);
+            slot = limits_->TryAcquire(dependency);
+            if (!slot) return Deferred(run, owner, dependency, index);
+        }
         const auto started = std::chrono::steady_clock::now();
         auto output = current.step->Execute(steps_, call);
+        slot.reset();
         const double seconds =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
         metrics_.Step(step.kind->name(), seconds, output.has_value());
@@ -326,6 +336,20 @@ RunOutcome RunExecutor::DeadLetter(const store::RunRecord& run, const std::strin
     log::Error(kComponent, "run moved to the dead-letter list",
                {{"run", run.id}, {"key", run.run_key}, {"rule", run.rule}, {"reason", reason}});
     return RunOutcome::kDead;
+}
+
+RunOutcome RunExecutor::Deferred(const store::RunRecord& run, const std::string& owner,
+                                 const std::string& dependency, int index) {
+    const auto wait = limits_->WaitFor(dependency);
+    if (auto st = store_.DeferRun(run.id, owner, clock_.Now() + wait); !st)
+        return Lost(run, st.error(), "deferring it");
+    log::Info(kComponent, "dependency busy: run deferred, not counted as an attempt",
+              {{"run", run.id},
+               {"step", index},
+               {"dependency", dependency},
+               {"busy", limits_->limit()},
+               {"wait_ms", wait.count()}});
+    return RunOutcome::kDeferred;
 }
 
 RunOutcome RunExecutor::Lost(const store::RunRecord& run, const Error& error, std::string_view doing) {

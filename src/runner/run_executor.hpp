@@ -15,6 +15,7 @@
 #include "core/clock.hpp"
 #include "core/error.hpp"
 #include "core/random.hpp"
+#include "runner/dependency_limits.hpp"
 #include "runner/runner_metrics.hpp"
 #include "runner/stored_run.hpp"
 #include "steps/kind.hpp"
@@ -85,6 +86,7 @@ enum class RunOutcome {
     kReleased,   ///< shutdown: given back untouched between two steps
     kTakenOver,  ///< claimed from a dead worker: counted as an attempt and due again at once
     kLost,       ///< the lease was lost (another owner has the run) or the store failed
+    kDeferred,   ///< the next step's dependency was full (DependencyLimits): given back untouched for a while
 };
 std::string_view ToString(RunOutcome outcome);
 
@@ -102,8 +104,11 @@ std::string_view ToString(RunOutcome outcome);
 class RunExecutor {
 public:
     /// Steps act through `steps` (steps::PreparedStep::Execute).
+    /// `limits` (optional): a step runs only with a slot of its dependency; without one the run is
+    /// deferred (store::WorkQueue::DeferRun), its attempts unchanged.
     RunExecutor(store::WorkQueue& store, const steps::StepDeps& steps, RetryOptions options,
-                const Clock& clock, Random& random, RunnerMetrics& metrics, LeaseKeeper* leases = nullptr);
+                const Clock& clock, Random& random, RunnerMetrics& metrics, LeaseKeeper* leases = nullptr,
+                DependencyLimits* limits = nullptr);
 
     /// Claims the oldest due run for `owner` and executes it. nullopt when nothing is due; an error
     /// when the claim itself failed. `stop` (optional) is checked before each step: when set, the run
@@ -131,6 +136,8 @@ private:
                       const std::string& what);
     RunOutcome DeadLetter(const store::RunRecord& run, const std::string& owner, const std::string& reason);
     RunOutcome Lost(const store::RunRecord& run, const Error& error, std::string_view doing);
+    RunOutcome Deferred(const store::RunRecord& run, const std::string& owner, const std::string& dependency,
+                        int index);
 
     store::WorkQueue& store_;
     const steps::StepDeps& steps_;
@@ -139,6 +146,7 @@ private:
     Random& random_;
     RunnerMetrics& metrics_;
     LeaseKeeper* leases_;
+    DependencyLimits* limits_;
 };
 
 }  // namespace spacehook::runner

@@ -237,6 +237,66 @@ TEST_F(MessageStepsTest, StepsWithoutTheirDependencyFailPermanentlyNamingTheSett
     EXPECT_NE(room.error().message.find("docspace.api_host"), std::string::npos);
 }
 
+// What serve gives http and chat steps (app/service.cpp): a guard that refuses internal addresses but
+// those outbound.allow names, and never lets a request reach the admin listener.
+TEST_F(MessageStepsTest, GuardedStepsReachNoInternalAddressUnlessAllowedAndNeverTheAdminListener) {
+    Endpoint admin;
+    auto guarded = [&](std::vector<std::string> allow) {
+        OutboundPolicy policy;
+        policy.allow = std::move(allow);
+        policy.own_listeners.push_back(
+            {"127.0.0.1", static_cast<std::uint16_t>(
+                              std::stoi(admin.Url("").substr(std::string("http://127.0.0.1:").size())))});
+        auto guard = OutboundGuard::Create(policy);
+        EXPECT_TRUE(guard);
+        return *guard;
+    };
+    const auto refuse = guarded({});
+    httpc::ClientOptions http_options;
+    http_options.guard = refuse;
+    httpc::Client http(http_options);
+    notify::ChatOptions chat_options;
+    chat_options.guard = refuse;
+    notify::ChatPoster chat(chat_options);
+    StepDeps deps = deps_;
+    deps.http = &http;
+    deps.chat = &chat;
+
+    // Default: loopback is refused before anything is sent, permanently (a retry goes to the same place).
+    auto http_out =
+        steps::Execute("http", Json{{"url", endpoint_.Url("/tickets")}, {"method", "POST"}}, deps, call_);
+    ASSERT_FALSE(http_out);
+    EXPECT_EQ(http_out.error().code, ErrorCode::kPermanent);
+    EXPECT_NE(http_out.error().message.find("127.0.0.1 is a loopback address"), std::string::npos)
+        << http_out.error().message;
+    EXPECT_NE(http_out.error().message.find("outbound.allow"), std::string::npos);
+    auto chat_out = steps::Execute("chat", Json{{"channel", "hooks"}, {"text", "hi"}}, deps, call_);
+    ASSERT_FALSE(chat_out);
+    EXPECT_EQ(chat_out.error().code, ErrorCode::kPermanent);
+    EXPECT_TRUE(endpoint_.Requests().empty());
+
+    // Allowed: it goes through. The admin listener stays out of reach even so.
+    const auto allow = guarded({"127.0.0.1"});
+    http_options.guard = allow;
+    httpc::Client allowed(http_options);
+    deps.http = &allowed;
+    auto reached =
+        steps::Execute("http", Json{{"url", endpoint_.Url("/tickets")}, {"method", "POST"}}, deps, call_);
+    ASSERT_TRUE(reached) << reached.error().message;
+    EXPECT_EQ(endpoint_.Requests().size(), 1u);
+    auto replay = steps::Execute(
+        "http", Json{{"url", admin.Url("/admin/api/events/1/replay")}, {"method", "POST"}}, deps, call_);
+    ASSERT_FALSE(replay);
+    EXPECT_NE(replay.error().message.find("own admin listener"), std::string::npos) << replay.error().message;
+    auto localhost = steps::Execute(
+        "http",
+        Json{{"url", "http://localhost:" + admin.Url("").substr(17) + "/admin/api/events/1/replay"},
+             {"method", "POST"}},
+        deps, call_);
+    ASSERT_FALSE(localhost);
+    EXPECT_TRUE(admin.Requests().empty());
+}
+
 TEST(RunKeys, TagKeyAndSeedAreStableAndDistinct) {
     EXPECT_EQ(RunTag("a/b"), RunTag("a/b"));
     EXPECT_NE(RunTag("a/b"), RunTag("a/c"));

@@ -57,6 +57,7 @@ public:
     Status DeadLetterRun(std::int64_t run_id, const std::string& owner, const std::string& reason,
                          TimePoint now) override;
     Status ReleaseRun(std::int64_t run_id, const std::string& owner) override;
+    Status DeferRun(std::int64_t run_id, const std::string& owner, TimePoint not_before) override;
     Result<std::optional<TimePoint>> NextDueTime() override;
     void SetWakeup(std::function<void()> wakeup) override;
 

@@ -306,6 +306,24 @@ Status Ledger::ReleaseRun(std::int64_t run_id, const std::string& owner) {
     }));
 }
 
+Status Ledger::DeferRun(std::int64_t run_id, const std::string& owner, TimePoint not_before) {
+    if (auto st = RequireOwner(owner); !st) return st;
+    const TimePoint now = clock_.Now();
+    return db_->Write(Fenced(sql_, run_id, owner, [&](Transaction& tx, const LeasedRun& run) -> Status {
+        auto deferred = tx.Execute(
+            "UPDATE runs SET state = 'pending', next_attempt_at = ?1, lease_owner = '', lease_until = 0, "
+            "updated_at = ?2 WHERE id = ?3",
+            {not_before, now, run_id});
+        if (!deferred) return Fail(deferred.error());
+        if (not_before <= now) {
+            tx.RequestWakeup();
+        } else {
+            tx.AnnounceDueTime();
+        }
+        return WakeLockWaiters(tx, run_id, run.lock_key);
+    }));
+}
+
 Result<std::optional<TimePoint>> Ledger::NextDueTime() {
     const TimePoint now = clock_.Now();
     auto due = ReadValue<std::optional<std::int64_t>>(

@@ -332,6 +332,9 @@ public:
                                  TimePoint now) = 0;
     /// Gives a run back untouched (graceful shutdown): pending, due now, attempts unchanged.
     virtual Status ReleaseRun(std::int64_t run_id, const std::string& owner) = 0;
+    /// Gives a run back untouched until `not_before` (a dependency its next step needs is busy): pending,
+    /// attempts and failed_at unchanged, lease released; other runs of its lock key may go first.
+    virtual Status DeferRun(std::int64_t run_id, const std::string& owner, TimePoint not_before) = 0;
     /// When the next pending event or run becomes due (nullopt: nothing waiting). Workers sleep until
     /// then or until the wake-up callback fires. May be in the past (work is due now). Counts lease
     /// expiries (a takeover becomes possible) and skips runs whose lock key another run holds (the

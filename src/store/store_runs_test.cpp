@@ -367,6 +367,28 @@ TEST_P(StoreTest, ReleasedRunIsDueAtOnceWithItsAttemptsUnchanged) {
     EXPECT_EQ((*again)->id, id);
 }
 
+TEST_P(StoreTest, DeferredRunWaitsUntilItsTimeWithItsAttemptsUnchanged) {
+    DispatchRuns("a", {MakeRun("r1", "room:1"), MakeRun("r2", "room:1")});
+    const auto id = MustClaimRun("w").id;
+    const TimePoint later = clock_.Now() + std::chrono::seconds(30);
+    ASSERT_TRUE(store_->DeferRun(id, "w", later));
+    auto run = store_->GetRun(id);
+    EXPECT_EQ((*run)->state, RunState::kPending);
+    EXPECT_EQ((*run)->attempts, 0);
+    EXPECT_EQ((*run)->failed_at, TimePoint{});
+    EXPECT_EQ((*run)->lease_owner, "");
+    EXPECT_EQ(ToUnixMillis((*run)->next_attempt_at), ToUnixMillis(later));
+    // Not due now: the next run of its key may go meanwhile; at its time it is claimed again.
+    auto other = store_->ClaimRun("w2", clock_.Now());
+    ASSERT_TRUE(other && *other);
+    EXPECT_NE((*other)->id, id);
+    EXPECT_EQ(store_->DeferRun(id, "w", later).error().code, ErrorCode::kConflict);  // not its owner now
+    ASSERT_TRUE(store_->CompleteRun((*other)->id, "w2", clock_.Now()));
+    auto again = store_->ClaimRun("w3", later);
+    ASSERT_TRUE(again && *again);
+    EXPECT_EQ((*again)->id, id);
+}
+
 TEST_P(StoreTest, ConcurrentWorkersNeverClaimTheSameRun) {
     std::vector<NewRun> runs;
     for (int i = 0; i < 60; ++i) runs.push_back(MakeRun(fmt::format("r{}", i), i % 3 == 0 ? "room:1" : ""));

@@ -92,6 +92,9 @@ class ReloadingServe:
         self.bin = spacehook_bin()
         self.settings = tmp_path / "spacehook.yaml"
         self.settings.write_text(settings)
+        # The rules' http steps post to a receiver on loopback, which outbound.allow must name.
+        self.outbound = tmp_path / "outbound.yaml"
+        self.outbound.write_text("outbound: { allow: [127.0.0.1] }\n")
         self.rules = tmp_path / "rules.d"
         self.rules.mkdir()
         self.store = f"sqlite:{tmp_path / 'spacehook.db'}"
@@ -103,7 +106,8 @@ class ReloadingServe:
         ready = self.tmp / "serve.ready"
         self.proc = self.procs.start(
             [self.bin, "serve", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--store", self.store,
-             "--config", str(self.settings), "--config", str(self.rules), "--ready-file", str(ready)],
+             "--config", str(self.outbound), "--config", str(self.settings), "--config", str(self.rules),
+             "--ready-file", str(ready)],
             ready, env=self.env, log_path=self.tmp / "serve.log")
         self.url = self.proc.url
         return self

@@ -69,6 +69,7 @@ mail:
 chat:
   channels:
     ops: { kind: slack, url: "${OPS_CHAT_URL}" }
+outbound: { allow: [127.0.0.1] }   # the chat and CRM receivers listen on loopback
 rules:
   - name: intake
     on: [file.created, file.uploaded]
