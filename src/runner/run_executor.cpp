@@ -242,12 +242,10 @@ RunOutcome RunExecutor::Attempt(const store::RunRecord& run, const std::string& 
             log::Info(kComponent, "step was begun by an earlier attempt; it looks before it acts",
                       {{"run", run.id}, {"step", index}, {"kind", step.kind->name()}});
         }
-        std::optional<DependencyLimits::Slot> slot;
-        if (limits_ != nullptr) {
-            const std::string dependency = DependencyOf(*current.step, steps_);
-            slot = limits_->TryAcquire(dependency);
-            if (!slot) return Deferred(run, owner, dependency, index);
-        }
+        const std::string dependency = limits_ != nullptr ? DependencyOf(*current.step, steps_) : "";
+        std::optional<DependencyLimits::Slot> slot =
+            limits_ != nullptr ? limits_->TryAcquire(dependency) : std::nullopt;
+        if (limits_ != nullptr && !slot) return Deferred(run, owner, dependency, index);
         const auto started = std::chrono::steady_clock::now();
         auto output = current.step->Execute(steps_, call);
         slot.reset();

@@ -157,6 +157,7 @@ def test_a_manual_retry_from_the_portal_does_not_do_the_work_again(procs, tmp_pa
 
 
 GROUPS = """
+outbound: { allow: [127.0.0.1] }   # the chat and http receivers listen on loopback
 chat:
   channels:
     ops: { kind: generic, url: "%(chat)s" }
