@@ -465,7 +465,8 @@ TEST(ServiceConfig, OutboundAllowNamesAddressesNetworksAndHostsAndIsEmptyByDefau
     EXPECT_TRUE(defaults->outbound.allow.empty());  // default safe: no internal address is reachable
     auto listed = Load({"outbound: { allow: [127.0.0.1, 10.0.0.0/8, hooks.internal] }\n"});
     ASSERT_TRUE(listed) << Message(listed);
-    EXPECT_EQ(listed->outbound.allow, (std::vector<std::string>{"127.0.0.1", "10.0.0.0/8", "hooks.internal"}));
+    EXPECT_EQ(listed->outbound.allow,
+              (std::vector<std::string>{"127.0.0.1", "10.0.0.0/8", "hooks.internal"}));
     auto text = Load({"outbound: { allow: '::1, fd00::/8' }\n"});
     ASSERT_TRUE(text) << Message(text);
     EXPECT_EQ(text->outbound.allow, (std::vector<std::string>{"::1", "fd00::/8"}));
