@@ -6,6 +6,7 @@
 #include <set>
 
 #include "app/command.hpp"
+#include "app/env_file.hpp"
 #include "config/service_config.hpp"
 #include "rules/compiled_rules.hpp"
 #include "rules/explain.hpp"
@@ -17,9 +18,14 @@ namespace {
 
 struct CheckArgs {
     std::vector<std::string> config_files;
+    std::vector<std::string> env_files;
 };
 
 int RunCheck(const CheckArgs& args) {
+    if (auto loaded = ApplyEnvironmentFiles(args.env_files); !loaded) {
+        std::cerr << loaded.error().message << "\n";
+        return 1;
+    }
     auto config = config::LoadServiceConfig(args.config_files, config::ProcessEnv());
     if (!config) {
         std::cerr << config.error().message << "\n";
@@ -56,9 +62,10 @@ void AddCheckCommand(CLI::App& app) {
     auto args = std::make_shared<CheckArgs>();
     auto* cmd =
         app.add_subcommand("check", "Load and compile the configuration and rules; print what the rules do");
-    cmd->add_option("--config", args->config_files, "Config file(s), merged in order")
+    cmd->add_option("--config", args->config_files, "Config file(s) or directories, merged in order")
         ->required()
         ->expected(1, -1);
+    AddEnvFileOption(cmd, args->env_files);
     cmd->callback([args] { SetExitCode(RunCheck(*args)); });
 }
 

@@ -4,6 +4,7 @@
 
 #include "app/command.hpp"
 #include "app/docspace_options.hpp"
+#include "app/env_file.hpp"
 #include "config/service_config.hpp"
 #include "core/log.hpp"
 #include "docspace/client.hpp"
@@ -24,6 +25,7 @@ constexpr int kExitDisabled = 3;
 struct SubscribeArgs {
     std::string url;
     std::vector<std::string> config_files;
+    std::vector<std::string> env_files;
     std::string name = "spacehook";
     std::vector<std::string> triggers;
     bool enable = false;
@@ -45,6 +47,10 @@ Result<std::int64_t> MaskOf(const std::vector<std::string>& names) {
 }
 
 int RunSubscribe(const SubscribeArgs& args) {
+    if (auto loaded = ApplyEnvironmentFiles(args.env_files); !loaded) {
+        std::cerr << "spacehook subscribe: " << loaded.error().message << "\n";
+        return kExitFailed;
+    }
     auto config = config::LoadServiceConfig(args.config_files, config::ProcessEnv());
     if (!config) {
         std::cerr << "spacehook subscribe: " << config.error().message << "\n";
@@ -119,7 +125,9 @@ void AddSubscribeCommand(CLI::App& app) {
                                    "Create or update the portal's webhook for this service (idempotent)");
     cmd->add_option("--url", args->url, "Public URL of the webhook endpoint, as the portal will call it")
         ->required();
-    cmd->add_option("--config", args->config_files, "Config file(s), merged in order")->expected(1, -1);
+    cmd->add_option("--config", args->config_files, "Config file(s) or directories, merged in order")
+        ->expected(1, -1);
+    AddEnvFileOption(cmd, args->env_files);
     cmd->add_option("--name", args->name, "Name of the webhook on the portal (with the URL, its identity)")
         ->capture_default_str();
     cmd->add_option("--trigger", args->triggers,

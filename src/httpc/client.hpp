@@ -79,6 +79,10 @@ struct MailSubmission {
 /// Sends a mail through libcurl's SMTP. Transient (kUnavailable/kTimeout) for connection problems and
 /// 4xx SMTP replies, kPermanent for 5xx replies (rejected recipient, auth failure).
 Status SendMail(const MailSubmission& submission);
+/// Connects to `submission`'s server and logs in as SendMail would (STARTTLS, AUTH), then says QUIT:
+/// nothing is sent. For `spacehook doctor`. The same error classes as SendMail; a refused login is
+/// kPermanent with the server's reply.
+Status CheckSmtpLogin(const MailSubmission& submission);
 
 /// curl_global_init; call once from main before threads start. Safe to call twice.
 void GlobalInit();

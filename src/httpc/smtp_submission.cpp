@@ -77,6 +77,63 @@ std::string BracketAddress(const std::string& address) {
     return "<" + address + ">";
 }
 
+/// The connection part of a submission: server, TLS, login, timeouts, and the server's refusals
+/// collected in `dialogue`.
+void SetConnectionOptions(CURL* h, const MailSubmission& submission, char* errbuf, Dialogue& dialogue) {
+    curl_easy_setopt(h, CURLOPT_URL, submission.smtp_url.c_str());
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(submission.timeout.count()));
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+                     static_cast<long>(std::min<long long>(submission.timeout.count(), 10000)));
+    if (!submission.username.empty()) {
+        curl_easy_setopt(h, CURLOPT_USERNAME, submission.username.c_str());
+        curl_easy_setopt(h, CURLOPT_PASSWORD, submission.password.c_str());
+    }
+    // smtps:// is TLS from the first byte. For smtp:// STARTTLS is either required (a server that does not
+    // offer it fails the send) or used when offered; but credentials never go out in clear text unless
+    // the configuration allows it by name: opportunistic STARTTLS would AUTH in the open when a server (or
+    // someone between) leaves STARTTLS out of its EHLO answer.
+    const bool credentials_need_tls = !submission.username.empty() && !submission.allow_plaintext_auth;
+    const bool tls_required = submission.require_starttls || credentials_need_tls;
+    curl_easy_setopt(h, CURLOPT_USE_SSL,
+                     tls_required ? static_cast<long>(CURLUSESSL_ALL) : static_cast<long>(CURLUSESSL_TRY));
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, submission.verify_tls ? 1L : 0L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, submission.verify_tls ? 2L : 0L);
+    curl_easy_setopt(h, CURLOPT_DEBUGFUNCTION, &OnDebug);
+    curl_easy_setopt(h, CURLOPT_DEBUGDATA, &dialogue);
+    curl_easy_setopt(h, CURLOPT_VERBOSE, 1L);  // needed for the debug callback; nothing goes to stderr
+}
+
+/// The error of a failed perform, classified (see SendMail) and with the server's own words.
+Error MailError(CURL* h, CURLcode code, const MailSubmission& submission, const char* errbuf,
+                const Dialogue& dialogue) {
+    long reply = 0;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &reply);
+    std::string detail = errbuf[0] != '\0' ? std::string(errbuf) : curl_easy_strerror(code);
+    while (!detail.empty() && (detail.back() == '\n' || detail.back() == '\r')) detail.pop_back();
+    std::string message = fmt::format("SMTP {}: {}", UrlForMessage(submission.smtp_url), detail);
+    if (!dialogue.last_refusal.empty()) message += fmt::format(" (server said: {})", dialogue.last_refusal);
+    if (!submission.password.empty()) log::RegisterSecret(submission.password);
+    message = log::Redact(message);
+
+    const bool answered = reply >= 400 && reply < 600;
+    ErrorCode error_code = SubmissionErrorCode(reply, code);
+    if (!answered && code == CURLE_USE_SSL_FAILED) {
+        if (submission.require_starttls) {
+            message += " (the server does not offer STARTTLS, which the configuration requires)";
+        } else {
+            // STARTTLS was required only because there is a password to send: the configuration must change.
+            error_code = ErrorCode::kConfig;
+            message +=
+                " (the server does not offer STARTTLS, so the SMTP password was not sent; use smtps://, a "
+                "server with STARTTLS, or set mail.allow_plaintext_auth: true to send it in clear text)";
+        }
+    }
+    return Error{error_code, std::move(message), 0, std::nullopt};
+}
+
 }  // namespace
 
 Status SendMail(const MailSubmission& submission) {
@@ -103,64 +160,36 @@ Status SendMail(const MailSubmission& submission) {
     }
     const std::string from = BracketAddress(submission.from);
 
-    curl_easy_setopt(h, CURLOPT_URL, submission.smtp_url.c_str());
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(submission.timeout.count()));
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
-                     static_cast<long>(std::min<long long>(submission.timeout.count(), 10000)));
-    if (!submission.username.empty()) {
-        curl_easy_setopt(h, CURLOPT_USERNAME, submission.username.c_str());
-        curl_easy_setopt(h, CURLOPT_PASSWORD, submission.password.c_str());
-    }
-    // smtps:// is TLS from the first byte. For smtp:// STARTTLS is either required (a server that does not
-    // offer it fails the send) or used when offered; but credentials never go out in clear text unless
-    // the configuration allows it by name: opportunistic STARTTLS would AUTH in the open when a server (or
-    // someone between) leaves STARTTLS out of its EHLO answer.
-    const bool credentials_need_tls = !submission.username.empty() && !submission.allow_plaintext_auth;
-    const bool tls_required = submission.require_starttls || credentials_need_tls;
-    curl_easy_setopt(h, CURLOPT_USE_SSL,
-                     tls_required ? static_cast<long>(CURLUSESSL_ALL) : static_cast<long>(CURLUSESSL_TRY));
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, submission.verify_tls ? 1L : 0L);
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, submission.verify_tls ? 2L : 0L);
+    SetConnectionOptions(h, submission, errbuf, dialogue);
     curl_easy_setopt(h, CURLOPT_MAIL_FROM, from.c_str());
     curl_easy_setopt(h, CURLOPT_MAIL_RCPT, rcpt.get());
     curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
     curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(submission.message.size()));
     curl_easy_setopt(h, CURLOPT_READFUNCTION, &ReadMessage);
     curl_easy_setopt(h, CURLOPT_READDATA, &upload);
-    curl_easy_setopt(h, CURLOPT_DEBUGFUNCTION, &OnDebug);
-    curl_easy_setopt(h, CURLOPT_DEBUGDATA, &dialogue);
-    curl_easy_setopt(h, CURLOPT_VERBOSE, 1L);  // needed for the debug callback; nothing goes to stderr
 
     const CURLcode code = curl_easy_perform(h);
     if (code == CURLE_OK) return Ok();
+    return Fail(MailError(h, code, submission, errbuf, dialogue));
+}
 
-    long reply = 0;
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &reply);
-    std::string detail = errbuf[0] != '\0' ? std::string(errbuf) : curl_easy_strerror(code);
-    while (!detail.empty() && (detail.back() == '\n' || detail.back() == '\r')) detail.pop_back();
-    std::string message = fmt::format("SMTP {}: {}", UrlForMessage(submission.smtp_url), detail);
-    if (!dialogue.last_refusal.empty()) message += fmt::format(" (server said: {})", dialogue.last_refusal);
-    if (!submission.password.empty()) log::RegisterSecret(submission.password);
-    message = log::Redact(message);
-
-    const bool answered = reply >= 400 && reply < 600;
-    ErrorCode error_code = SubmissionErrorCode(reply, code);
-    if (!answered && code == CURLE_USE_SSL_FAILED) {
-        if (submission.require_starttls) {
-            message += " (the server does not offer STARTTLS, which the configuration requires)";
-        } else {
-            // STARTTLS was required only because there is a password to send: the configuration must change.
-            error_code = ErrorCode::kConfig;
-            message +=
-                " (the server does not offer STARTTLS, so the SMTP password was not sent; use smtps://, a "
-                "server with STARTTLS, or set mail.allow_plaintext_auth: true to send it in clear text)";
-        }
+Status CheckSmtpLogin(const MailSubmission& submission) {
+    GlobalInit();
+    if (submission.smtp_url.rfind("smtp://", 0) != 0 && submission.smtp_url.rfind("smtps://", 0) != 0) {
+        return Fail(ErrorCode::kConfig, "SMTP URL must start with smtp:// or smtps://");
     }
-    Error error{error_code, std::move(message), 0, std::nullopt};
-    return Fail(std::move(error));
+    std::unique_ptr<CURL, EasyDeleter> handle(curl_easy_init());
+    if (!handle) return Fail(ErrorCode::kInternal, "curl_easy_init failed");
+    CURL* h = handle.get();
+    char errbuf[CURL_ERROR_SIZE] = {0};
+    Dialogue dialogue;
+    SetConnectionOptions(h, submission, errbuf, dialogue);
+    // For SMTP, curl's connect phase is the whole session set-up (greeting, EHLO, STARTTLS, AUTH):
+    // stopping there checks the login without sending anything. The cleanup says QUIT.
+    curl_easy_setopt(h, CURLOPT_CONNECT_ONLY, 1L);
+    const CURLcode code = curl_easy_perform(h);
+    if (code == CURLE_OK) return Ok();
+    return Fail(MailError(h, code, submission, errbuf, dialogue));
 }
 
 }  // namespace spacehook::httpc

@@ -122,5 +122,65 @@ TEST(SendMail, RejectsANonSmtpUrl) {
     EXPECT_EQ(sent.error().code, ErrorCode::kConfig);
 }
 
+/// testdata/smtp_auth_server.py: AUTH required for user "bot" with password "smtp-password-123"; each
+/// attempt is logged to auth.log.
+class AuthSmtpServer {
+public:
+    AuthSmtpServer() {
+        auto port = testing::PickFreePort();
+        if (!port) throw std::runtime_error(port.error().message);
+        port_ = *port;
+        auto child = ChildProcess::Start({"/usr/bin/python3",
+                                          std::string(SPACEHOOK_HTTPC_TESTDATA) + "/smtp_auth_server.py",
+                                          std::to_string(port_), "bot", "smtp-password-123", Log()});
+        if (!child) throw std::runtime_error(child.error().message);
+        child_ = std::make_unique<ChildProcess>(std::move(*child));
+        if (!testing::WaitForPort(port_, milliseconds(10000)))
+            throw std::runtime_error("the SMTP server did not start");
+    }
+    [[nodiscard]] std::string Url() const { return "smtp://127.0.0.1:" + std::to_string(port_); }
+    [[nodiscard]] std::string Log() const { return dir_.path() + "/auth.log"; }
+    [[nodiscard]] std::string Attempts() const {
+        return std::filesystem::exists(Log()) ? testing::ReadFile(Log()) : "";
+    }
+
+private:
+    TempDir dir_;
+    std::unique_ptr<ChildProcess> child_;
+    std::uint16_t port_ = 0;
+};
+
+TEST(CheckSmtpLogin, LogsInAndSendsNothing) {
+    AuthSmtpServer server;
+    auto mail = Submission(server.Url());
+    mail.username = "bot";
+    mail.password = "smtp-password-123";
+    auto checked = CheckSmtpLogin(mail);
+    ASSERT_TRUE(checked) << checked.error().message;
+    EXPECT_NE(server.Attempts().find(" ok"), std::string::npos) << server.Attempts();
+}
+
+TEST(CheckSmtpLogin, ARefusedLoginIsPermanentWithTheServersReplyAndNoPassword) {
+    AuthSmtpServer server;
+    auto mail = Submission(server.Url());
+    mail.username = "bot";
+    mail.password = "wrong-password-456";
+    auto checked = CheckSmtpLogin(mail);
+    ASSERT_FALSE(checked);
+    EXPECT_EQ(checked.error().code, ErrorCode::kPermanent) << checked.error().message;
+    EXPECT_NE(checked.error().message.find("535"), std::string::npos) << checked.error().message;
+    EXPECT_EQ(checked.error().message.find("wrong-password-456"), std::string::npos)
+        << checked.error().message;
+    EXPECT_NE(server.Attempts().find("refused"), std::string::npos) << server.Attempts();
+}
+
+TEST(CheckSmtpLogin, NoServerIsTransient) {
+    auto port = testing::PickFreePort();
+    ASSERT_TRUE(port);
+    auto checked = CheckSmtpLogin(Submission("smtp://127.0.0.1:" + std::to_string(*port)));
+    ASSERT_FALSE(checked);
+    EXPECT_EQ(checked.error().code, ErrorCode::kUnavailable) << checked.error().message;
+}
+
 }  // namespace
 }  // namespace spacehook::httpc

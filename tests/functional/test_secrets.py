@@ -107,7 +107,8 @@ class AuthSmtp:
             ok = (isinstance(auth_data, LoginPassword) and auth_data.login == SMTP_USER.encode()
                   and auth_data.password == SMTP_PASSWORD.encode())
             self.logins.append((mechanism, ok))
-            return AuthResult(success=ok)
+            # handled=False: aiosmtpd answers 535 to a refused login itself (by default it answers nothing).
+            return AuthResult(success=ok, handled=False)
 
         directory.mkdir()
         self.dir = directory
