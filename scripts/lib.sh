@@ -13,6 +13,11 @@ RUN_PACKAGES=(python3 python3-aiosmtpd python3-yaml openssl)
 # chromium + chromium-driver + python3-selenium: the browser stage drives the web view in headless Chromium.
 TEST_PACKAGES=(python3-pytest python3-requests postgresql clang-14 libfuzzer-14-dev libclang-rt-14-dev wrk
   clang-format-14 clang-tidy-14 chromium chromium-driver python3-selenium)
+# scripts/package (dpkg-shlibdeps, dpkg-buildflags; `file` is how CPack finds the ELF files) and the
+# package stage of scripts/test (lintian; bash-completion and sqlite3 for the installed files' checks;
+# systemd-analyze).
+PACKAGE_PACKAGES=(dpkg-dev file)
+PACKAGE_TEST_PACKAGES=(lintian bash-completion sqlite3 systemd man-db)
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 

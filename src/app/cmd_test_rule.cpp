@@ -87,7 +87,7 @@ void AddTestRuleCommand(CLI::App& app) {
     auto args = std::make_shared<TestRuleArgs>();
     auto* cmd = app.add_subcommand(
         "test-rule", "Show which rules an event matches and the steps they would run (no API calls)");
-    cmd->add_option("--config", args->config_files, "Config file(s), merged in order")
+    cmd->add_option("--config", args->config_files, "Config file(s) or directories, merged in order")
         ->required()
         ->expected(1, -1);
     cmd->add_option("--event", args->event_file, "The webhook body (event/payload/webhook JSON)")->required();

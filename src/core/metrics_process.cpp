@@ -53,8 +53,10 @@ double MaxFds() {
 // Field 22 of /proc/self/stat is the start time in clock ticks after boot; /proc/stat's btime is the
 // boot time. The command name (field 2) may hold spaces, so fields are counted after its ')'.
 double StartTimeSeconds() {
+    // One line; read with getline (gcc 12 at -O3 warns about istreambuf_iterator, a false positive).
     std::ifstream stat_file("/proc/self/stat");
-    std::string stat((std::istreambuf_iterator<char>(stat_file)), std::istreambuf_iterator<char>());
+    std::string stat;
+    std::getline(stat_file, stat);
     const auto paren = stat.rfind(')');
     if (paren == std::string::npos) return kNaN;
     std::istringstream fields(stat.substr(paren + 1));
