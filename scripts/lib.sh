@@ -15,9 +15,9 @@ TEST_PACKAGES=(python3-pytest python3-requests postgresql clang-14 libfuzzer-14-
   clang-format-14 clang-tidy-14 chromium chromium-driver python3-selenium)
 # scripts/package (dpkg-shlibdeps, dpkg-buildflags; `file` is how CPack finds the ELF files) and the
 # package stage of scripts/test (lintian; bash-completion and sqlite3 for the installed files' checks;
-# systemd-analyze).
+# systemd-analyze; strace to hold the service's system calls and writes against the unit's sandbox).
 PACKAGE_PACKAGES=(dpkg-dev file)
-PACKAGE_TEST_PACKAGES=(lintian bash-completion sqlite3 systemd man-db)
+PACKAGE_TEST_PACKAGES=(lintian bash-completion sqlite3 systemd man-db strace)
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 

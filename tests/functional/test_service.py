@@ -224,3 +224,32 @@ def test_sighup_does_not_kill_serve(procs, tmp_path):
     assert s.popen.poll() is None
     assert s.terminate() == 0
     assert "SIGHUP: reloading the configuration" in s.output()
+
+
+def test_serve_tells_systemd_where_it_stands(procs, tmp_path):
+    """sd_notify over $NOTIFY_SOCKET, as a Type=notify unit's manager reads it: READY=1 once listening,
+    RELOADING=1 (with MONOTONIC_USEC) then READY=1 around a reload, STOPPING=1 at the drain."""
+    path = str(tmp_path / "notify.sock")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(path)
+    sock.settimeout(20)
+    try:
+        s = start_serve(procs, tmp_path, env=clean_env(DOCSPACE_WEBHOOK_SECRET=SECRET, NOTIFY_SOCKET=path))
+
+        def message():
+            fields = dict(line.split("=", 1) for line in sock.recv(4096).decode().splitlines() if "=" in line)
+            return fields
+
+        ready = message()
+        assert ready["READY"] == "1"
+        assert ready["STATUS"] == f"receiving on 127.0.0.1:{s.info['port']}, admin on 127.0.0.1:{s.info['admin_port']}"
+        s.popen.send_signal(signal.SIGHUP)
+        reloading = message()
+        assert reloading["RELOADING"] == "1" and int(reloading["MONOTONIC_USEC"]) > 0
+        reloaded = message()
+        assert reloaded["READY"] == "1" and reloaded["STATUS"].endswith("; configuration reloaded")
+        s.popen.send_signal(signal.SIGTERM)
+        assert message()["STOPPING"] == "1"
+        assert s.popen.wait(20) == 0
+    finally:
+        sock.close()

@@ -96,6 +96,12 @@ def test_the_layout_of_the_installed_package(package):
     assert "/etc/spacehook/spacehook.yaml" in conffiles and "/etc/spacehook/env" in conffiles
     assert sh("man", "-w", "spacehook").stdout.strip() == "/usr/share/man/man1/spacehook.1.gz"
     assert "spacehook - reliable automations" in sh("man", "-P", "cat", "spacehook", env=dict(os.environ, MANWIDTH="100")).stdout
+    # The man page names every command the binary has.
+    man = sh("man", "-P", "cat", "spacehook", env=dict(os.environ, MANWIDTH="200")).stdout
+    commands = re.findall(r"^  ([a-z][a-z-]+) ", sh(BIN, "--help").stdout.split("Subcommands:")[1], re.M)
+    assert len(commands) >= 11
+    for command in commands:
+        assert re.search(rf"\b{command}\b", man), f"spacehook({command}) is not in the man page"
     assert Path("/usr/share/bash-completion/completions/spacehook").is_file()
     # Dependencies came from dpkg-shlibdeps.
     depends = sh("dpkg-query", "-W", "-f", "${Depends}", "spacehook").stdout
@@ -168,8 +174,11 @@ def test_the_installed_service_runs_an_automation_end_to_end(package, procs, tmp
         ready = STATE / "serve.ready"
         command = unit_command() + ["--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--ready-file", str(ready)]
         assert command[:2] == [BIN, "serve"]
-        serve = procs.start(as_service_user(command), ready, env=clean_env(**read_env_file(ETC / "env")),
-                            log_path=tmp_path / "serve.log")
+        # Traced, to hold what it does against the unit's sandbox at the end.
+        trace = tmp_path / "serve.strace"
+        serve = procs.start(["strace", "-f", "-qq", "-o", str(trace), *as_service_user(command)], ready,
+                            env=clean_env(**read_env_file(ETC / "env")), log_path=tmp_path / "serve.log")
+        serve_pid = int(serve.info["pid"])  # serve itself, under strace
         url = f"{serve.url}/docspace/webhook"
         out = sh(BIN, "subscribe", "--url", url, *configs, "--env-file", str(ETC / "env"))
         assert "created" in out.stdout
@@ -194,19 +203,68 @@ def test_the_installed_service_runs_an_automation_end_to_end(package, procs, tmp
         assert [(r["rule"], r["state"]) for r in runs] == [("invoice-intake", "done")]
 
         # A reload, as `systemctl reload` sends it.
-        serve.popen.send_signal(signal.SIGHUP)
+        os.kill(serve_pid, signal.SIGHUP)
         wait_for(lambda: "configuration reloaded" in serve.output(), 20, "the reload")
         # A backup of the journal while it runs: sqlite3's .backup, a consistent copy.
         backup = tmp_path / "backup.db"
         sh("sqlite3", str(STATE / "spacehook.db"), f".backup '{backup}'")
         backed_up = json.loads(sh(BIN, "events", "list", "--json", "--store", f"sqlite:{backup}").stdout)["events"]
         assert any(e["trigger"].startswith("file.") for e in backed_up), backed_up
-        assert serve.terminate() == 0
+        os.kill(serve_pid, signal.SIGTERM)
+        assert serve.popen.wait(60) == 0  # strace exits with its tracee's status
+        check_against_the_sandbox(trace)
         log = serve.output()
         for secret in (SERVICE_KEY, SECRET):
             assert secret not in log
     finally:
         smtp.close()
+
+
+def syscall_set(group):
+    """The syscalls of a systemd syscall group, nested groups expanded (systemd-analyze syscall-filter)."""
+    groups, current = {}, None
+    for line in sh("systemd-analyze", "syscall-filter").stdout.splitlines():
+        if line.startswith("@"):
+            current = line.split()[0]
+            groups[current] = []
+        elif current and line.strip() and not line.strip().startswith("#"):
+            groups[current].append(line.strip())
+
+    def expand(name, seen):
+        out = set()
+        for member in groups.get(name, []):
+            if member.startswith("@"):
+                if member not in seen:
+                    seen.add(member)
+                    out |= expand(member, seen)
+            else:
+                out.add(member)
+        return out
+    return expand(group, {group})
+
+
+def check_against_the_sandbox(trace):
+    """What the service did, as the spacehook user, fits the unit's sandbox: every system call in its
+    SystemCallFilter= (@system-service without @privileged), and files written only where ProtectSystem=strict
+    leaves it room (the state directory, its private /tmp, /dev/null). The unit itself cannot be started
+    here (systemd is not PID 1), so this is what stands in for it."""
+    lines = trace.read_text(errors="replace").splitlines()
+    start = next(i for i, line in enumerate(lines) if re.search(rf'execve\("{BIN}"', line))
+    unit = UNIT.read_text()
+    assert "SystemCallFilter=@system-service" in unit and "SystemCallFilter=~@privileged" in unit
+    allowed = syscall_set("@system-service") - syscall_set("@privileged")
+    used, written = set(), set()
+    for line in lines[start + 1:]:
+        m = re.match(r"^\d+\s+(?:<\.\.\. )?([a-z0-9_]+)[( ]", line)
+        if not m or " resumed>" in line:  # counted where the call began
+            continue
+        used.add(m.group(1))
+        opened = re.match(r'^\d+\s+openat\([^,]+, "([^"]+)", ([A-Z_|]+)', line)
+        if opened and re.search(r"O_WRONLY|O_RDWR|O_CREAT", opened.group(2)) and "= -1" not in line:
+            written.add(opened.group(1))
+    assert used and used <= allowed, f"system calls outside the unit's filter: {sorted(used - allowed)}"
+    outside = sorted(p for p in written if not p.startswith((str(STATE) + "/", "/tmp/", "/dev/null")))
+    assert not outside, f"files written outside the state directory: {outside}"
 
 
 def leftovers(files):
