@@ -287,6 +287,7 @@ void CheckSmtp(Report& report, const config::ServiceConfig& config, bool sends_m
     login.username = mail.username;
     login.password = mail.password;
     login.require_starttls = mail.require_starttls;
+    login.allow_plaintext_auth = mail.allow_plaintext_auth;
     login.verify_tls = mail.verify_tls;
     login.timeout = std::chrono::seconds(20);
     auto checked = httpc::CheckSmtpLogin(login);
