@@ -155,9 +155,24 @@ TEST(CheckSmtpLogin, LogsInAndSendsNothing) {
     auto mail = Submission(server.Url());
     mail.username = "bot";
     mail.password = "smtp-password-123";
+    mail.allow_plaintext_auth = true;  // the test server offers no STARTTLS
     auto checked = CheckSmtpLogin(mail);
     ASSERT_TRUE(checked) << checked.error().message;
     EXPECT_NE(server.Attempts().find(" ok"), std::string::npos) << server.Attempts();
+}
+
+TEST(CheckSmtpLogin, WithoutStartTlsThePasswordIsNotSentUnlessAllowed) {
+    AuthSmtpServer server;
+    auto mail = Submission(server.Url());
+    mail.username = "bot";
+    mail.password = "smtp-password-123";
+    auto checked = CheckSmtpLogin(mail);
+    ASSERT_FALSE(checked);
+    EXPECT_EQ(checked.error().code, ErrorCode::kConfig) << checked.error().message;
+    EXPECT_NE(checked.error().message.find("allow_plaintext_auth"), std::string::npos)
+        << checked.error().message;
+    EXPECT_EQ(checked.error().message.find("smtp-password-123"), std::string::npos);
+    EXPECT_EQ(server.Attempts().find(" ok"), std::string::npos) << server.Attempts();
 }
 
 TEST(CheckSmtpLogin, ARefusedLoginIsPermanentWithTheServersReplyAndNoPassword) {
@@ -165,6 +180,7 @@ TEST(CheckSmtpLogin, ARefusedLoginIsPermanentWithTheServersReplyAndNoPassword) {
     auto mail = Submission(server.Url());
     mail.username = "bot";
     mail.password = "wrong-password-456";
+    mail.allow_plaintext_auth = true;
     auto checked = CheckSmtpLogin(mail);
     ASSERT_FALSE(checked);
     EXPECT_EQ(checked.error().code, ErrorCode::kPermanent) << checked.error().message;
