@@ -44,7 +44,8 @@ def deployment(procs, tmp_path, smtp):
     portal.subscribe(endpoint.url, SECRET)
     etc = tmp_path / "etc"
     (etc / "rules.d").mkdir(parents=True)
-    (etc / "spacehook.yaml").write_text("log: { level: info }\n")
+    # The test's SMTP server offers AUTH without STARTTLS (loopback): plaintext login is allowed by name.
+    (etc / "spacehook.yaml").write_text("log: { level: info }\nmail: { allow_plaintext_auth: true }\n")
     (etc / "rules.d" / "10-rules.yaml").write_text(RULES)
     env_file = etc / "env"
     env_file.write_text(f"# secrets\nDOCSPACE_API_HOST={portal.url}\nDOCSPACE_API_KEY='{SERVICE_KEY}'\n"
@@ -143,6 +144,16 @@ def test_an_smtp_login_failure(deployment):
     assert state == "FAIL" and "535" in text
     assert "SMTP_USERNAME / SMTP_PASSWORD" in out
     assert "wrong-password-9" not in out
+
+
+def test_a_server_without_starttls_gets_no_password_unless_allowed(deployment):
+    (deployment["etc"] / "spacehook.yaml").write_text("log: { level: info }\n")
+    code, out = doctor(deployment)
+    assert code == 7, out
+    state, text = verdict(out, "smtp")
+    assert state == "FAIL" and "mail.allow_plaintext_auth" in text, out
+    assert not any(ok for _, ok in deployment["smtp"].logins)
+    assert SMTP_PASSWORD not in out
 
 
 def test_an_unreachable_portal_and_a_broken_config(deployment, tmp_path):
