@@ -215,12 +215,13 @@ bool TitleMatches(std::string_view candidate, std::string_view source, bool allo
     const auto dot = kind == TitleKind::kFile ? source.rfind('.') : std::string_view::npos;
     const std::string_view stem = dot == std::string_view::npos ? source : source.substr(0, dot);
     const std::string_view ext = dot == std::string_view::npos ? std::string_view() : source.substr(dot);
-    const std::string prefix = std::string(stem) + " (";
-    const std::string suffix = ")" + std::string(ext);
-    if (candidate.size() <= prefix.size() + suffix.size()) return false;
-    if (candidate.compare(0, prefix.size(), prefix) != 0) return false;
-    if (candidate.compare(candidate.size() - suffix.size(), suffix.size(), suffix) != 0) return false;
-    const auto number = candidate.substr(prefix.size(), candidate.size() - prefix.size() - suffix.size());
+    // "<stem> (<digits>)<ext>", matched piece by piece on views (no temporary strings).
+    if (!candidate.starts_with(stem)) return false;
+    std::string_view rest = candidate.substr(stem.size());
+    if (rest.size() < 3 + ext.size() || !rest.starts_with(" (") || !rest.ends_with(ext)) return false;
+    rest = rest.substr(2, rest.size() - 2 - ext.size());
+    if (!rest.ends_with(')')) return false;
+    const auto number = rest.substr(0, rest.size() - 1);
     return !number.empty() &&
            std::all_of(number.begin(), number.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
