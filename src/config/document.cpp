@@ -96,7 +96,7 @@ Result<std::string> ExpandVars(std::string_view text, const Env& env, std::vecto
                 return Fail(ErrorCode::kConfig,
                             fmt::format("${{{}:{}}}: {}", name, target, read.error().message));
             out += *read;
-            uses.push_back(VariableUse{name + ":" + target, *read, true});
+            uses.push_back(VariableUse{fmt::format("{}:{}", name, target), *read, true});
             i = close + 1;
             continue;
         }

@@ -108,7 +108,7 @@ TEST(DocSpaceClientWire, FileOperationBodyFollowsTheWireRules) {
     RecordingPortal portal(finished, [&](const http::Request& request) -> Json {
         if (request.method == "PUT") {
             copied = true;
-            return finished;
+            return Json(finished);  // a copy: the same answer serves every call
         }
         if (request.path == "/api/2.0/files/folder/3/path") return Json::array({{{"id", 3}, {"title", "F"}}});
         if (request.path == "/api/2.0/files/file/1") return Json{{"id", 1}, {"title", "a.docx"}};

@@ -48,7 +48,7 @@ TEST(PortalTitleTest, CutsTo170KeepingANearExtension) {
     // UTF-16 units count, not bytes: 171 Cyrillic letters (342 bytes) lose one letter.
     std::string cyrillic;
     for (int i = 0; i < 171; ++i) cyrillic += "ж";
-    EXPECT_EQ(PortalTitle(cyrillic, TitleKind::kFolder), cyrillic.substr(0, 170 * 2));
+    EXPECT_EQ(PortalTitle(cyrillic, TitleKind::kFolder), cyrillic.substr(0, std::size_t{170} * 2));
     // An emoji counts two units; cutting through one leaves a lone surrogate, then an underscore.
     const std::string emojis = std::string(169, 'e') + "\U0001F600";
     EXPECT_EQ(PortalTitle(emojis, TitleKind::kFolder), std::string(169, 'e') + "_");

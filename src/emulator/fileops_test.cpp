@@ -199,6 +199,7 @@ TEST_F(FileOpsTest, FolderCopyCopiesTheSubtreeAndFiresForEveryEntry) {
                right.Parsed()["event"]["id"].template get<std::int64_t>();
     });
     std::vector<std::string> triggers;
+    triggers.reserve(posts.size());
     for (const auto& p : posts) triggers.push_back(p.Parsed()["event"]["trigger"]);
     EXPECT_EQ(triggers, (std::vector<std::string>{"folder.copied", "file.copied"}));
     for (const auto& p : posts) {

@@ -5,8 +5,8 @@
 namespace spacehook::emulator {
 namespace {
 
+// FileConflictResolveType: 0 Skip, 1 Overwrite (the default branch below), 2 Duplicate.
 constexpr int kSkip = 0;
-constexpr int kOverwrite = 1;
 constexpr int kDuplicate = 2;
 
 /// Global.GetAvailableTitleAsync: the title itself when free, else the first free numbered one.

@@ -26,7 +26,6 @@ using test::RoundTrip;
 using test::StartServer;
 using test::TestClient;
 using test::TestOptions;
-using test::WireResponse;
 using Clock = std::chrono::steady_clock;
 
 // Runs calls on their own threads after a delay, the way the store's group-commit thread completes
