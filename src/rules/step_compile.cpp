@@ -251,8 +251,7 @@ private:
     std::optional<Json> CompileInput(const InputSpec& spec, const std::string& pointer, const Json& value) {
         switch (spec.type) {
             case InputType::kText:
-                return Scalar(pointer, value, spec.key, false);
-            case InputType::kUrl:
+            case InputType::kUrl:  // percent-encoding is a rendering matter (step_render.cpp)
                 return Scalar(pointer, value, spec.key, false);
             case InputType::kId:
                 return Scalar(pointer, value, spec.key, true);
