@@ -217,6 +217,7 @@ void CheckSubscription(Report& report, docspace::DocSpaceClient& client, const r
     }
     if (ours.size() > 1) {
         std::vector<std::string> uris;
+        uris.reserve(ours.size());
         for (const auto* hook : ours) uris.push_back(hook->uri);
         report.Warn(
             "subscription",

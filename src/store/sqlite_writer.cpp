@@ -97,15 +97,14 @@ std::vector<Status> GroupCommitWriter::RunAll(std::vector<std::function<Status(W
     }
     const auto deadline = std::chrono::steady_clock::now() + options_.write_timeout;
     for (std::size_t i = 0; i < done.size(); ++i) {
-        if (done[i].wait_until(deadline) == std::future_status::ready) {
-            statuses[i] = done[i].get();
-        } else if (TakeGate(gates[i], kAbandoned)) {
+        const bool ready = done[i].wait_until(deadline) == std::future_status::ready;
+        if (!ready && TakeGate(gates[i], kAbandoned)) {
             statuses[i] = Fail(ErrorCode::kUnavailable,
                                fmt::format("store writer did not take the operation within {} ms",
                                            options_.write_timeout.count()));
         } else {
-            // The writer has started it: the outcome is decided by SQLite (bounded by busy_timeout and the
-            // disk), and must be reported, not guessed.
+            // Done, or the writer has started it: then the outcome is decided by SQLite (bounded by
+            // busy_timeout and the disk), and must be reported, not guessed.
             statuses[i] = done[i].get();
         }
     }

@@ -70,6 +70,7 @@ TEST_P(StoreTest, ManyThreadsAppendConcurrentlyAndShareCommits) {
 
     CallbackLatch latch;
     std::vector<std::thread> threads;
+    threads.reserve(kThreads);
     for (int t = 0; t < kThreads; ++t) {
         threads.emplace_back([&, t] {
             for (int i = 0; i < kPerThread; ++i) {
@@ -78,7 +79,7 @@ TEST_P(StoreTest, ManyThreadsAppendConcurrentlyAndShareCommits) {
         });
     }
     for (auto& thread : threads) thread.join();
-    ASSERT_TRUE(latch.WaitFor(kThreads * kPerThread));
+    ASSERT_TRUE(latch.WaitFor(static_cast<std::size_t>(kThreads) * kPerThread));
 
     for (const auto& result : latch.Results()) {
         ASSERT_TRUE(result) << result.error().message;

@@ -155,6 +155,7 @@ TEST_F(PgStoreTest, ReplicasNeverClaimOneEventTwice) {
 TEST_F(PgStoreTest, ReplicasNeverRunOneRunTwiceNorTwoRunsOfALockKeyAtOnce) {
     constexpr int kRuns = 150;
     std::vector<NewRun> runs;
+    runs.reserve(kRuns);
     for (int i = 0; i < kRuns; ++i) {
         runs.push_back(MakeRun(fmt::format("r{}", i), i % 2 == 0 ? fmt::format("room:{}", i % 5) : "", 1));
     }
@@ -227,6 +228,7 @@ TEST_F(PgStoreTest, ReplicasWithSkewedClocksNeverRunTwoRunsOfALockKeyAtOnce) {
     // on its own (the replicas disagree on which is due); the claim's lock on the key must.
     constexpr int kRuns = 90;
     std::vector<NewRun> runs;
+    runs.reserve(kRuns);
     for (int i = 0; i < kRuns; ++i)
         runs.push_back(MakeRun(fmt::format("r{}", i), fmt::format("room:{}", i % 3), 1));
     DispatchRuns("a", runs);
@@ -455,8 +457,10 @@ TEST_F(PgStoreTest, ReplicasStartingTogetherMigrateOnce) {
     ASSERT_TRUE(url) << url.error().message;
     constexpr int kReplicas = 6;
     std::vector<Result<std::unique_ptr<Store>>> opened;
+    opened.reserve(kReplicas);
     for (int i = 0; i < kReplicas; ++i) opened.emplace_back(Fail(ErrorCode::kInternal, "not run"));
     std::vector<std::thread> threads;
+    threads.reserve(kReplicas);
     for (int i = 0; i < kReplicas; ++i) {
         threads.emplace_back(
             [&, i] { opened[static_cast<std::size_t>(i)] = OpenStore(*url, StoreOptions{}, clock_); });
@@ -532,6 +536,7 @@ TEST_F(PgStoreTest, ConcurrentAcknowledgedAppendsShareCommits) {
     const auto before = store_->Stats()->commits;
     std::atomic<int> stored{0};
     std::vector<std::thread> threads;
+    threads.reserve(kThreads);
     for (int t = 0; t < kThreads; ++t) {
         threads.emplace_back([&, t] {
             for (int i = 0; i < kPerThread; ++i) {

@@ -391,12 +391,14 @@ TEST_P(StoreTest, DeferredRunWaitsUntilItsTimeWithItsAttemptsUnchanged) {
 
 TEST_P(StoreTest, ConcurrentWorkersNeverClaimTheSameRun) {
     std::vector<NewRun> runs;
+    runs.reserve(60);
     for (int i = 0; i < 60; ++i) runs.push_back(MakeRun(fmt::format("r{}", i), i % 3 == 0 ? "room:1" : ""));
     DispatchRuns("a", runs);
     std::mutex mu;
     std::multiset<std::int64_t> claimed;
     std::atomic<int> errors{0};
     std::vector<std::thread> workers;
+    workers.reserve(4);
     for (int w = 0; w < 4; ++w) {
         workers.emplace_back([&, w] {
             const std::string owner = fmt::format("w{}", w);
@@ -433,6 +435,7 @@ TEST_P(StoreTest, NextDueTimeIsTheEarliestOfABacklog) {
     // Many pending events and runs, the earliest due ones neither first nor last in journal order.
     const TimePoint t0 = clock_.Now();
     std::vector<std::int64_t> seqs;
+    seqs.reserve(40);
     for (int i = 0; i < 40; ++i) seqs.push_back(StoreEvent(fmt::format("e{}", i)));
     ASSERT_EQ(store_->ClaimEvents("d", 100, t0)->size(), 40u);
     for (int i = 0; i < 40; ++i) {
@@ -503,7 +506,7 @@ TEST_P(StoreTest, StatsCountStatesAndBytes) {
     const auto wal_file = static_cast<std::int64_t>(std::filesystem::file_size(DbPath() + "-wal", ec));
     EXPECT_GT(stats->bytes, 4096);
     EXPECT_GE(stats->bytes, wal_file);
-    EXPECT_LE(stats->bytes, main_file + wal_file + 1024 * 1024);
+    EXPECT_LE(stats->bytes, main_file + wal_file + std::int64_t{1024} * 1024);
 }
 
 TEST_P(StoreTest, SynchronousWriteFromTheWriterThreadFailsInsteadOfDeadlocking) {

@@ -28,6 +28,7 @@ TEST_P(StoreTest, DISABLED_ThroughputOfDurableConcurrentAppends) {
     const auto commits_before = store_->Stats()->commits;
     const auto start = std::chrono::steady_clock::now();
     std::vector<std::thread> threads;
+    threads.reserve(kThreads);
     for (int t = 0; t < kThreads; ++t) {
         threads.emplace_back([&, t] {
             // Each thread is one ingress connection: it waits for its ack before the next delivery.
@@ -53,7 +54,7 @@ TEST_P(StoreTest, DISABLED_ThroughputOfDurableConcurrentAppends) {
     EXPECT_EQ(store_->Stats()->events_total, kTotal);
     std::printf("durable appends: %d in %.2f s = %.0f/s, %lld commits, %.1f appends/commit (%d threads)\n",
                 kTotal, seconds, kTotal / seconds, static_cast<long long>(commits),
-                static_cast<double>(kTotal) / commits, kThreads);
+                static_cast<double>(kTotal) / static_cast<double>(commits), kThreads);
 }
 
 TEST_P(StoreTest, DISABLED_ThroughputOfDurablePipelinedAppends) {
@@ -95,7 +96,7 @@ TEST_P(StoreTest, DISABLED_ThroughputOfDurablePipelinedAppends) {
     EXPECT_EQ(store_->Stats()->events_total, kTotal);
     std::printf("durable appends: %d in %.2f s = %.0f/s, %lld commits, %.1f appends/commit (%d in flight)\n",
                 kTotal, seconds, kTotal / seconds, static_cast<long long>(commits),
-                static_cast<double>(kTotal) / commits, kInFlight);
+                static_cast<double>(kTotal) / static_cast<double>(commits), kInFlight);
 }
 
 }  // namespace

@@ -51,7 +51,7 @@ public:
             if (queued_appends_ >= limits_.max_pending_appends) return Refusal::kFull;
             ++queued_appends_;
         }
-        queue_.emplace_back(std::move(item), is_append);
+        queue_.push_back(Queued{std::move(item), is_append});  // clang 14 has no parenthesized aggregate init
         lock.unlock();
         cv_.notify_one();
         return Refusal::kNone;
@@ -60,7 +60,7 @@ public:
     Refusal PushAll(std::vector<Item>& items) {
         std::unique_lock lock(mu_);
         if (closing_) return Refusal::kClosed;
-        for (auto& item : items) queue_.emplace_back(std::move(item), false);
+        for (auto& item : items) queue_.push_back(Queued{std::move(item), false});
         lock.unlock();
         cv_.notify_one();
         return Refusal::kNone;

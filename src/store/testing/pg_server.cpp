@@ -84,6 +84,7 @@ std::vector<std::string> AsUser(const ServerUser& user, std::vector<std::string>
 /// this process dies (`pdeathsig`: for a server; setpriv applies it when switching users).
 Result<pid_t> Spawn(const std::vector<std::string>& argv, const std::string& log_path, bool pdeathsig) {
     std::vector<char*> args;
+    args.reserve(argv.size() + 1);
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
     const int log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
