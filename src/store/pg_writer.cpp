@@ -39,19 +39,9 @@ AppendWriter::~AppendWriter() {
 }
 
 void AppendWriter::Submit(NewDelivery delivery, TimePoint now, AppendCallback done) {
-    using Refusal = WriterThread<Pending>::Refusal;
     Pending pending{std::move(delivery), now, std::move(done)};
-    switch (thread_.Push(pending, /*is_append=*/true)) {
-        case Refusal::kNone:
-            return;
-        case Refusal::kClosed:
-            Finish(pending, tl::unexpected(Unavailable("store is closed")));
-            return;
-        case Refusal::kFull:
-            Finish(pending, tl::unexpected(Unavailable(
-                                fmt::format("store write queue is full ({} appends wait for the database)",
-                                            options_.max_pending_appends))));
-            return;
+    if (auto refused = thread_.Enqueue(pending, /*is_append=*/true, "the database")) {
+        Finish(pending, tl::unexpected(std::move(*refused)));
     }
 }
 

@@ -39,19 +39,9 @@ GroupCommitWriter::~GroupCommitWriter() {
 }
 
 void GroupCommitWriter::Submit(WriteRequest request) {
-    using Refusal = WriterThread<WriteRequest>::Refusal;
     const bool is_append = request.counts_as_append;
-    switch (thread_.Push(request, is_append)) {
-        case Refusal::kNone:
-            return;
-        case Refusal::kClosed:
-            Finish(request, tl::unexpected(Unavailable("store is closed")));
-            return;
-        case Refusal::kFull:
-            Finish(request, tl::unexpected(Unavailable(
-                                fmt::format("store write queue is full ({} appends wait for the disk)",
-                                            options_.max_pending_appends))));
-            return;
+    if (auto refused = thread_.Enqueue(request, is_append, "the disk")) {
+        Finish(request, tl::unexpected(std::move(*refused)));
     }
 }
 

@@ -134,6 +134,9 @@ TEST_P(StoreTest, AppendBeyondQueueLimitIsRefusedAtOnce) {
     ASSERT_TRUE(refused.has_value());
     ASSERT_FALSE(*refused);
     EXPECT_EQ(refused->error().code, ErrorCode::kUnavailable);
+    EXPECT_NE(refused->error().message.find("store write queue is full (3 appends wait for"),
+              std::string::npos)
+        << refused->error().message;
     EXPECT_EQ(store_->Stats()->write_queue, 3);
     // Readiness says so at once, without waiting behind the backlog.
     auto ping = store_->Ping();

@@ -3,16 +3,21 @@
 // The queue and thread under both backends' group-commit writers (sqlite_writer.hpp, pg_writer.hpp).
 // Private to src/store.
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <optional>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
 
+#include "core/error.hpp"
 #include "core/log.hpp"
 
 namespace spacehook::store {
@@ -40,6 +45,23 @@ public:
         process_ = std::move(process);
         thread_ = std::thread([this] { Loop(); });
         thread_id_ = thread_.get_id();
+    }
+
+    /// Push, with a refusal as the error its item is finished with; `waits_for` names what the queued
+    /// appends of a full queue wait for ("the disk", "the database").
+    std::optional<Error> Enqueue(Item& item, bool is_append, std::string_view waits_for) {
+        switch (Push(item, is_append)) {
+            case Refusal::kNone:
+                return std::nullopt;
+            case Refusal::kClosed:
+                return Error{ErrorCode::kUnavailable, "store is closed", 0, std::nullopt};
+            case Refusal::kFull:
+                return Error{ErrorCode::kUnavailable,
+                             fmt::format("store write queue is full ({} appends wait for {})",
+                                         limits_.max_pending_appends, waits_for),
+                             0, std::nullopt};
+        }
+        return std::nullopt;
     }
 
     /// Queues `item` (moved from only when queued). Refused once closed, or for an append while
