@@ -38,6 +38,7 @@ runner:
   retry: { base: 1s, max: 1s, multiplier: 1, jitter: 0, max_attempts: 50, budget: 5m }
 docspace:
   timeouts: { connect: 2s, total: 2s }
+outbound: { allow: [127.0.0.1] }   # the notify rule's http receiver listens on loopback
 """
 
 # The service account is a room admin with view access to Templates only: creating a folder there is
