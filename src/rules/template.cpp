@@ -373,23 +373,13 @@ Result<Json> Template::Render(const Json& context, RenderMode mode) const {
         if (mode == RenderMode::kKeepUnresolved) return Json("{{ " + expression.source + " }}");
         return Fail(ErrorCode::kInvalidArgument, MissingMessage(expression));
     }
-    std::string out;
-    for (const auto& part : parts_) {
-        if (!part.expression) {
-            out += part.text;
-            continue;
-        }
-        auto value = Evaluate(*part.expression, context);
-        if (!value) return tl::unexpected(value.error());
-        if (*value) {
-            out += TemplateText(**value);
-        } else if (mode == RenderMode::kKeepUnresolved) {
-            out += "{{ " + part.expression->source + " }}";
-        } else {
-            return Fail(ErrorCode::kInvalidArgument, MissingMessage(*part.expression));
-        }
-    }
-    return Json(std::move(out));
+    auto text =
+        RenderText(context, mode,
+                   [](const TemplateExpression&, std::string_view, std::string value) -> Result<std::string> {
+                       return value;  // plain text: each value as it is
+                   });
+    if (!text) return tl::unexpected(text.error());
+    return Json(std::move(*text));
 }
 
 Result<std::string> Template::RenderText(const Json& context, RenderMode mode,
