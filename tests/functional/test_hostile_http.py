@@ -390,6 +390,26 @@ def rss_kib(pid):
     raise AssertionError("no VmRSS")
 
 
+class PeakRss:
+    """The highest RSS (KiB) of a process, sampled every 20 ms on a thread of its own until stop()."""
+
+    def __init__(self, pid, baseline):
+        self.kib = baseline
+        self._pid = pid
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def _sample(self):
+        while not self._stopped.is_set():
+            self.kib = max(self.kib, rss_kib(self._pid))
+            time.sleep(0.02)
+
+    def stop(self):
+        self._stopped.set()
+        self._thread.join(5)
+
+
 def test_memory_stays_bounded_under_a_flood_of_big_bodies_and_connections(svc):
     """32 clients send 640 bodies of about 1 MiB (the default limit) - unsigned, wrongly signed, signed but
     not JSON, announced past the limit, and some stored - while 500 idle connections are held; then all of
@@ -402,16 +422,7 @@ def test_memory_stays_bounded_under_a_flood_of_big_bodies_and_connections(svc):
         post(svc.url, envelope(event_id=900 + i))
     baseline = rss_kib(pid)
 
-    peak = [baseline]
-    sampling = threading.Event()
-
-    def sample():
-        while not sampling.is_set():
-            peak[0] = max(peak[0], rss_kib(pid))
-            time.sleep(0.02)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
+    peak = PeakRss(pid, baseline)
 
     filler = b"z" * (1024 * 1024 - 300)
 
@@ -460,9 +471,8 @@ def test_memory_stays_bounded_under_a_flood_of_big_bodies_and_connections(svc):
     after = flood(0)
     # The same flood again: what stayed after the first is reused, not added to (no leak per request).
     after_second = flood(640)
-    sampling.set()
-    sampler.join(5)
-    grown_peak, grown_after = (peak[0] - baseline) // 1024, (after - baseline) // 1024
+    peak.stop()
+    grown_peak, grown_after = (peak.kib - baseline) // 1024, (after - baseline) // 1024
     grown_again = (after_second - after) // 1024
     print(f"RSS baseline {baseline // 1024} MiB, peak +{grown_peak} MiB, after one flood +{grown_after} MiB, "
           f"after the second {grown_again:+} MiB more")
@@ -501,16 +511,7 @@ def test_memory_stays_bounded_while_a_thousand_connections_hold_large_partial_bo
     for i in range(5):
         assert post(s.url, envelope(event_id=950 + i)).status_code == 202
     baseline = rss_kib(pid)
-    peak = [baseline]
-    sampling = threading.Event()
-
-    def sample():
-        while not sampling.is_set():
-            peak[0] = max(peak[0], rss_kib(pid))
-            time.sleep(0.02)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
+    peak = PeakRss(pid, baseline)
     head = (f"POST {WEBHOOK_PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
             f"x-docspace-signature-256: sha256={'0' * 64}\r\nContent-Length: {1024 * 1024}\r\n\r\n").encode()
     partial = b"{" + b"z" * (1024 * 1024 - 48 * 1024 - 1)
@@ -533,9 +534,8 @@ def test_memory_stays_bounded_while_a_thousand_connections_hold_large_partial_bo
     finally:
         for sock in held:
             sock.close()
-        sampling.set()
-        sampler.join(5)
-    grown_peak, grown_holding = (peak[0] - baseline) // 1024, (holding - baseline) // 1024
+        peak.stop()
+    grown_peak, grown_holding = (peak.kib - baseline) // 1024, (holding - baseline) // 1024
     print(f"RSS baseline {baseline // 1024} MiB; 1,000 partial 1 MiB bodies: peak +{grown_peak} MiB, "
           f"+{grown_holding} MiB while held")
     assert grown_peak < 256, f"RSS grew by {grown_peak} MiB"
