@@ -23,6 +23,7 @@ using test::BasicRouter;
 using test::Eventually;
 using test::MakeRequest;
 using test::RoundTrip;
+using test::ServesANewcomer;
 using test::StartServer;
 using test::TestClient;
 using test::TestOptions;
@@ -96,10 +97,7 @@ TEST(ServerLimitsTest, ConnectionCapRejectsNewcomersWhileExistingConnectionsWork
     // A freed slot is usable again.
     first.Close();
     ASSERT_TRUE(Eventually([&] { return server->Stats().active_connections == 1; }));
-    TestClient next(server->port());
-    auto served = RoundTrip(next, MakeRequest("GET", "/hello"));
-    ASSERT_TRUE(served.has_value());
-    EXPECT_EQ(served->status, 200);
+    EXPECT_TRUE(ServesANewcomer(server->port()));
 }
 
 TEST(ServerLimitsTest, HalfOpenFloodHoldsSlotsOnlyUntilTheHeaderDeadline) {
@@ -120,10 +118,7 @@ TEST(ServerLimitsTest, HalfOpenFloodHoldsSlotsOnlyUntilTheHeaderDeadline) {
     // The silent sockets are closed by the header deadline, then a newcomer is served.
     for (auto& client : flood) EXPECT_TRUE(client->WaitForClose(3s));
     ASSERT_TRUE(Eventually([&] { return server->Stats().active_connections == 0; }));
-    TestClient newcomer(server->port());
-    auto served = RoundTrip(newcomer, MakeRequest("GET", "/hello"));
-    ASSERT_TRUE(served.has_value());
-    EXPECT_EQ(served->status, 200);
+    EXPECT_TRUE(ServesANewcomer(server->port()));
 }
 
 TEST(ServerLimitsTest, AtTheCapTheLongestIdleKeepAliveConnectionGivesWayToANewcomer) {

@@ -23,6 +23,7 @@ using test::Eventually;
 using test::MakeRequest;
 using test::MillisSince;
 using test::RoundTrip;
+using test::ServesANewcomer;
 using test::StartServer;
 using test::TestClient;
 using test::TestOptions;
@@ -450,10 +451,7 @@ TEST(ServerTest, AnswerForAClientThatAlreadyLeftIsDroppedSafely) {
     }  // closed before the answer exists
     ASSERT_TRUE(Eventually([&] { return answered.load() == 1; }));
     EXPECT_TRUE(Eventually([&] { return server->Stats().active_connections == 0; }));
-    TestClient next(server->port());
-    auto served = RoundTrip(next, MakeRequest("GET", "/hello"));
-    ASSERT_TRUE(served.has_value());
-    EXPECT_EQ(served->status, 200);
+    EXPECT_TRUE(ServesANewcomer(server->port()));
 }
 
 TEST(ServerTest, ClientConnectionCloseAndHttp10AreHonoured) {

@@ -60,4 +60,12 @@ std::optional<WireResponse> RoundTrip(TestClient& client, const std::string& req
     return client.ReadResponse(head);
 }
 
+::testing::AssertionResult ServesANewcomer(std::uint16_t port) {
+    TestClient newcomer(port);
+    auto served = RoundTrip(newcomer, MakeRequest("GET", "/hello"));
+    if (!served) return ::testing::AssertionFailure() << "no answer to a newcomer";
+    if (served->status != 200) return ::testing::AssertionFailure() << "a newcomer got " << served->status;
+    return ::testing::AssertionSuccess();
+}
+
 }  // namespace spacehook::http::test

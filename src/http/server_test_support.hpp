@@ -1,6 +1,9 @@
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -27,5 +30,8 @@ Router BasicRouter();
 std::unique_ptr<Server> StartServer(ServerOptions options, Handler handler);
 
 std::optional<WireResponse> RoundTrip(TestClient& client, const std::string& request, bool head = false);
+
+/// Whether a new connection to `port` gets GET /hello answered 200 (a freed or reclaimed slot works).
+::testing::AssertionResult ServesANewcomer(std::uint16_t port);
 
 }  // namespace spacehook::http::test
