@@ -11,6 +11,7 @@
 #include "app/command.hpp"
 #include "app/docspace_options.hpp"
 #include "app/env_file.hpp"
+#include "app/mail_options.hpp"
 #include "config/service_config.hpp"
 #include "core/log.hpp"
 #include "docspace/client.hpp"
@@ -283,15 +284,9 @@ void CheckSmtp(Report& report, const config::ServiceConfig& config, bool sends_m
     if (sends_mail && mail.from.empty()) {
         report.Fail(Outcome::kSmtp, "smtp", "no sender address", "set MAIL_FROM (mail.from)");
     }
-    httpc::MailSubmission login;
-    login.smtp_url = mail.smtp_url;
-    login.username = mail.username;
-    login.password = mail.password;
-    login.require_starttls = mail.require_starttls;
-    login.allow_plaintext_auth = mail.allow_plaintext_auth;
-    login.verify_tls = mail.verify_tls;
+    notify::SmtpOptions login = SmtpOptionsFrom(mail);
     login.timeout = std::chrono::seconds(20);
-    auto checked = httpc::CheckSmtpLogin(login);
+    auto checked = notify::SmtpMailer::CheckLogin(std::move(login));
     if (!checked) {
         const bool refused = checked.error().code == ErrorCode::kPermanent;
         report.Fail(

@@ -4,6 +4,7 @@
 
 #include "app/build_info.hpp"
 #include "app/docspace_options.hpp"
+#include "app/mail_options.hpp"
 #include "core/log.hpp"
 #include "core/metrics_process.hpp"
 #include "notify/smtp_mailer.hpp"
@@ -205,15 +206,7 @@ Result<std::shared_ptr<const rules::CompiledRules>> Service::CompileRules(const 
 
 Status Service::PrepareMailer() {
     if (config_.mail.smtp_url.empty()) return Ok();
-    notify::SmtpOptions smtp;
-    smtp.url = config_.mail.smtp_url;
-    smtp.username = config_.mail.username;
-    smtp.password = config_.mail.password;
-    smtp.require_starttls = config_.mail.require_starttls;
-    smtp.allow_plaintext_auth = config_.mail.allow_plaintext_auth;
-    smtp.verify_tls = config_.mail.verify_tls;
-    smtp.from = config_.mail.from;
-    auto mailer = notify::SmtpMailer::Create(std::move(smtp), clock_);
+    auto mailer = notify::SmtpMailer::Create(SmtpOptionsFrom(config_.mail), clock_);
     if (!mailer) return Fail(mailer.error());
     mailer_ = std::move(*mailer);
     return Ok();

@@ -37,9 +37,9 @@ bool PercentDecode(std::string_view text, std::string& out) {
     return true;
 }
 
-}  // namespace
-
-Result<std::unique_ptr<SmtpMailer>> SmtpMailer::Create(SmtpOptions options, const Clock& clock) {
+/// The server part of the options made ready: scheme and host checked, credentials moved out of the URL
+/// (explicit username/password win), the password registered as a secret. Errors are kConfig.
+Status PrepareServer(SmtpOptions& options) {
     std::size_t scheme_end = 0;
     if (options.url.rfind("smtp://", 0) == 0) {
         scheme_end = 7;
@@ -72,6 +72,26 @@ Result<std::unique_ptr<SmtpMailer>> SmtpMailer::Create(SmtpOptions options, cons
         return Fail(ErrorCode::kConfig, "SMTP_URL has no host");
     }
     if (!options.password.empty()) log::RegisterSecret(options.password);
+    return Ok();
+}
+
+/// The connection part of a submission (server, login, TLS, timeout), the same for a mail and a login check.
+httpc::MailSubmission ConnectionOf(const SmtpOptions& options) {
+    httpc::MailSubmission submission;
+    submission.smtp_url = options.url;
+    submission.username = options.username;
+    submission.password = options.password;
+    submission.require_starttls = options.require_starttls;
+    submission.allow_plaintext_auth = options.allow_plaintext_auth;
+    submission.verify_tls = options.verify_tls;
+    submission.timeout = options.timeout;
+    return submission;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<SmtpMailer>> SmtpMailer::Create(SmtpOptions options, const Clock& clock) {
+    if (auto prepared = PrepareServer(options); !prepared) return Fail(prepared.error());
     if (options.from.empty())
         return Fail(ErrorCode::kConfig, "MAIL_FROM is not set: mail needs a sender address");
     auto from = ParseMailboxList(options.from);
@@ -86,23 +106,21 @@ Result<std::unique_ptr<SmtpMailer>> SmtpMailer::Create(SmtpOptions options, cons
     return std::unique_ptr<SmtpMailer>(new SmtpMailer(std::move(options), clock));
 }
 
+Status SmtpMailer::CheckLogin(SmtpOptions options) {
+    if (auto prepared = PrepareServer(options); !prepared) return prepared;
+    return httpc::CheckSmtpLogin(ConnectionOf(options));
+}
+
 Result<MailReceipt> SmtpMailer::Send(const MailMessage& message) {
     MailMessage filled = message;
     if (filled.from.empty()) filled.from = options_.from;
     auto mail = ComposeMail(filled, clock_.Now());
     if (!mail) return Fail(std::move(mail.error()));
 
-    httpc::MailSubmission submission;
-    submission.smtp_url = options_.url;
-    submission.username = options_.username;
-    submission.password = options_.password;
-    submission.require_starttls = options_.require_starttls;
-    submission.allow_plaintext_auth = options_.allow_plaintext_auth;
-    submission.verify_tls = options_.verify_tls;
+    httpc::MailSubmission submission = ConnectionOf(options_);
     submission.from = mail->envelope_from;
     submission.recipients = mail->recipients;
     submission.message = std::move(mail->data);
-    submission.timeout = options_.timeout;
 
     const Status sent = httpc::SendMail(submission);
     if (!sent) {

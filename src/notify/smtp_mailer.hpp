@@ -40,6 +40,10 @@ public:
 
     Result<MailReceipt> Send(const MailMessage& message) override;
 
+    /// Connects and logs in as a Send would (the same URL handling, TLS and credentials rules), sends
+    /// nothing. MAIL_FROM is not needed. Errors are classified as Send's.
+    static Status CheckLogin(SmtpOptions options);
+
     /// The URL as used: without credentials.
     [[nodiscard]] const std::string& url() const { return options_.url; }
 
