@@ -146,6 +146,21 @@ def test_an_smtp_login_failure(deployment):
     assert "wrong-password-9" not in out
 
 
+def test_credentials_in_smtp_url_are_used_for_the_login_as_serve_uses_them(deployment):
+    env = deployment["env_file"]
+    text = env.read_text()
+    port = deployment["smtp"].port
+    text = text.replace(f"SMTP_URL=smtp://127.0.0.1:{port}\n", f"SMTP_URL=smtp://{SMTP_USER}:{SMTP_PASSWORD}@127.0.0.1:{port}\n")
+    text = text.replace(f"SMTP_USERNAME={SMTP_USER}\nSMTP_PASSWORD={SMTP_PASSWORD}\n", "")
+    assert "SMTP_USERNAME" not in text and f"{SMTP_USER}:{SMTP_PASSWORD}@" in text
+    env.write_text(text)
+    code, out = doctor(deployment)
+    assert code == 0, out
+    assert verdict(out, "smtp")[0] == "ok", out
+    assert deployment["smtp"].logins and all(ok for _, ok in deployment["smtp"].logins)
+    assert SMTP_PASSWORD not in out
+
+
 def test_a_server_without_starttls_gets_no_password_unless_allowed(deployment):
     (deployment["etc"] / "spacehook.yaml").write_text("log: { level: info }\n")
     code, out = doctor(deployment)
